@@ -1,0 +1,133 @@
+"""`check`: inventory, diagnostics and a connectivity summary of the whole input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostic, Severity
+from ..ir import Direction, Tier
+from ..model import NotModelled
+from .connectivity_map import ConnectivityMap, connectivity_map
+from .session import Analysis
+
+
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """How one workload is covered by policies, per direction."""
+
+    workload: str
+    ingress_isolated_by: tuple[str, ...]
+    egress_isolated_by: tuple[str, ...]
+    admin_policies: tuple[str, ...]
+    host_network: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"workload": self.workload, "ingressIsolatedBy": list(self.ingress_isolated_by),
+                "egressIsolatedBy": list(self.egress_isolated_by),
+                "clusterPolicies": list(self.admin_policies), "hostNetwork": self.host_network}
+
+
+@dataclass(slots=True)
+class CheckReport:
+    kinds: dict[str, int]
+    namespaces: list[tuple[str, bool]]
+    workloads: int
+    pods: int | None
+    policies: dict[str, int]
+    not_modelled: list[NotModelled]
+    diagnostics: list[Diagnostic]
+    protection: list[Protection]
+    map: ConnectivityMap
+    options: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """2: input errors; 1: warnings; 0: clean (info notes do not count)."""
+        if any(d.severity is Severity.ERROR for d in self.diagnostics):
+            return 2
+        if any(d.severity is Severity.WARNING for d in self.diagnostics):
+            return 1
+        return 0
+
+    @property
+    def workload_connections(self) -> int:
+        ids = {p.id for p in self.map.peers if p.type == "workload"}
+        return sum(1 for c in self.map.connections if c.src in ids and c.dst in ids)
+
+    @property
+    def exposed_to_networks(self) -> list[str]:
+        nets = {p.id for p in self.map.peers if p.type != "workload"}
+        return sorted({c.dst for c in self.map.connections if c.src in nets})
+
+    @property
+    def reaching_networks(self) -> list[str]:
+        nets = {p.id for p in self.map.peers if p.type != "workload"}
+        return sorted({c.src for c in self.map.connections if c.dst in nets})
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema": 1,
+            "options": self.options,
+            "inventory": {
+                "kinds": dict(sorted(self.kinds.items())),
+                "namespaces": [{"name": n, "defined": d} for n, d in self.namespaces],
+                "workloads": self.workloads,
+                "policies": dict(sorted(self.policies.items())),
+                "notModelled": [{"kind": n.kind, "apiVersion": n.api_version, "count": n.count,
+                                 "file": n.first.file, "line": n.first.line} for n in self.not_modelled],
+            },
+            "diagnostics": [_diag_json(d) for d in self.diagnostics],
+            "protection": [p.to_json() for p in self.protection],
+            "connectivity": {
+                "workloadConnections": self.workload_connections,
+                "reachableFromNetworks": self.exposed_to_networks,
+                "reachingNetworks": self.reaching_networks,
+            },
+            "exitCode": self.exit_code,
+        }
+
+
+def _diag_json(d: Diagnostic) -> dict[str, object]:
+    out: dict[str, object] = {"code": d.code, "severity": d.severity.value, "message": d.message,
+                              "file": d.file, "line": d.line}
+    if d.resource:
+        out["resource"] = d.resource
+    if d.leans:
+        out["leans"] = d.leans.value
+    return out
+
+
+def check(analysis: Analysis) -> CheckReport:
+    cluster = analysis.cluster
+    engine = analysis.engine
+    cmap = connectivity_map(analysis)
+    protection: list[Protection] = []
+    for w in cluster.workloads:
+        idents = engine.universe.identities_of.get(w.id, [])
+        if not idents:
+            continue
+        ident = idents[0]
+        ing = engine.side(ident, Direction.INGRESS)
+        eg = engine.side(ident, Direction.EGRESS)
+        admin = sorted({r.policy.display for side in (ing, eg) for r in (*side.admin, *side.baseline)})
+        protection.append(Protection(
+            w.id, tuple(p.ref.display for p in ing.isolating), tuple(p.ref.display for p in eg.isolating),
+            tuple(admin), w.host_network))
+    policies: dict[str, int] = {}
+    for p in cluster.policies:
+        policies[p.ref.kind] = policies.get(p.ref.kind, 0) + 1
+    return CheckReport(
+        kinds=dict(cluster.kinds),
+        namespaces=[(n.name, n.origin is not None) for n in sorted(cluster.namespaces.values(), key=lambda n: n.name)],
+        workloads=len(cluster.workloads),
+        pods=None,
+        policies=policies,
+        not_modelled=list(cluster.not_modelled),
+        diagnostics=analysis.diagnostics.sorted(),
+        protection=protection,
+        map=cmap,
+        options=analysis.options.describe(),
+    )
+
+
+__all__ = ["check", "CheckReport", "Protection", "Tier"]

@@ -1,0 +1,61 @@
+"""`explain`: the verdict for one flow and the trace that produced it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..engine.flow import FlowEnd, FlowVerdict, decide
+from ..errors import UsageError
+from ..ir import PROTOCOLS
+from .session import Analysis, resolve_peer
+
+
+@dataclass(slots=True)
+class Explanation:
+    verdict: FlowVerdict
+    options: list[str]
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict.allowed
+
+    def to_json(self) -> dict[str, object]:
+        v = self.verdict
+        return {
+            "schema": 1,
+            "verdict": v.verdict,
+            "flow": {
+                "from": _end_json(v.source),
+                "to": _end_json(v.destination),
+                "protocol": v.protocol,
+                "port": v.port,
+            },
+            "options": self.options,
+            "trace": [s.to_json() for s in v.steps],
+        }
+
+
+def _end_json(end: FlowEnd) -> dict[str, object]:
+    out: dict[str, object] = {"peer": end.label, "type": end.endpoint.kind}
+    if end.workload is not None:
+        out.update(id=end.workload.id, namespace=end.workload.namespace, name=end.workload.name,
+                   kind=end.workload.kind)
+    elif end.endpoint.kind == "network":
+        out["id"] = end.endpoint.display
+    else:
+        out["id"] = end.endpoint.display
+    if end.address:
+        out["address"] = end.address
+    return out
+
+
+def explain(analysis: Analysis, source: str, destination: str, port: int, protocol: str = "TCP") -> Explanation:
+    protocol = protocol.upper()
+    if protocol not in PROTOCOLS:
+        raise UsageError(f"--protocol {protocol}: expected one of {', '.join(PROTOCOLS)}")
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port}: expected 1-65535")
+    src = resolve_peer(analysis, source, "from")
+    dst = resolve_peer(analysis, destination, "to")
+    verdict = decide(analysis.engine, src, dst, protocol, port)
+    return Explanation(verdict, analysis.options.describe())

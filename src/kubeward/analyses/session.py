@@ -1,0 +1,148 @@
+"""Loading an input into an analysable snapshot, and naming peers in it."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..diagnostics import Diagnostics
+from ..dialects import build_cluster
+from ..engine.engine import Engine
+from ..engine.flow import FlowEnd
+from ..engine.options import Options
+from ..engine.universe import Network
+from ..errors import UsageError
+from ..loader import RawObject, load_paths, load_text
+from ..model import Cluster
+
+WORLD = "world"
+_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9_]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9_]*[a-z0-9])?\.?$", re.I)
+# Where `world` points: a public address outside every private and reserved range.
+_PRIVATE = [ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/3")]
+
+
+@dataclass(slots=True)
+class Analysis:
+    objects: list[RawObject]
+    cluster: Cluster
+    engine: Engine
+
+    @property
+    def diagnostics(self) -> Diagnostics:
+        return self.cluster.diagnostics
+
+    @property
+    def options(self) -> Options:
+        return self.engine.options
+
+
+def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Options | None = None,
+                    extra_domains: Iterable[str] = ()) -> Analysis:
+    cluster = build_cluster(objects, diags)
+    return Analysis(objects, cluster, Engine(cluster, options, extra_domains))
+
+
+def analyse_paths(paths: Iterable[str], options: Options | None = None,
+                  extra_domains: Iterable[str] = ()) -> Analysis:
+    """Load files, folders and ``-`` (stdin) and analyse them."""
+    diags = Diagnostics()
+    objects = load_paths(paths, diags)
+    return analyse_objects(objects, diags, options, extra_domains)
+
+
+def analyse_text(text: str, file: str = "<text>", options: Options | None = None) -> Analysis:
+    diags = Diagnostics()
+    return analyse_objects(load_text(text, file, diags), diags, options)
+
+
+def is_domain(spec: str) -> bool:
+    return "/" not in spec and ":" not in spec and not _is_ip(spec) and bool(_DOMAIN.match(spec)) \
+        and not spec.replace(".", "").isdigit()
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def world_address(analysis: Analysis) -> str:
+    """A public address, in the largest atom of public IPv4 space."""
+    best: tuple[int, str] | None = None
+    for atom in analysis.engine.universe.networks:
+        if atom.version != 4:
+            continue
+        for net in atom.cidrs:
+            n = ipaddress.ip_network(net)
+            if any(n.subnet_of(p) for p in _PRIVATE):  # type: ignore[arg-type]
+                continue
+            for candidate in _public_parts(n):
+                size = candidate.num_addresses
+                if best is None or size > best[0]:
+                    best = (size, str(candidate.network_address + (1 if size > 2 else 0)))
+    return best[1] if best else "8.8.8.8"
+
+
+def _public_parts(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[ipaddress.IPv4Network]:
+    parts: list[ipaddress.IPv4Network] = [net]  # type: ignore[list-item]
+    for private in _PRIVATE:
+        nxt: list[ipaddress.IPv4Network] = []
+        for p in parts:
+            if p.overlaps(private):
+                if p.subnet_of(private):
+                    continue
+                if private.subnet_of(p):
+                    nxt.extend(p.address_exclude(private))  # type: ignore[arg-type]
+                    continue
+            nxt.append(p)
+        parts = nxt
+    return parts
+
+
+def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
+    """A peer named on the command line: ``namespace/name``, an IP address, ``world``, or a DNS
+    name."""
+    u = analysis.engine.universe
+    if spec == WORLD:
+        address = world_address(analysis)
+        atom = u.atom_of(address)
+        assert atom is not None
+        return FlowEnd(atom, f"world ({address} in {atom.id})", None, address)
+    if _is_ip(spec):
+        ident = u.identity_of_ip(spec)
+        if ident is not None:
+            workload = next((w for w in ident.workloads if any(spec in ips for ips in w.pod_ips)),
+                            ident.workloads[0])
+            return FlowEnd(ident, f"{workload.id} ({spec})", workload, spec)
+        atom = u.atom_of(spec)
+        if atom is None:
+            raise UsageError(f"--{role} {spec}: not an address kubeward can place")
+        return FlowEnd(atom, f"{spec} (in {atom.id})", None, spec)
+    if "/" in spec:
+        ns, _, name = spec.partition("/")
+        if "/" in name or not ns or not name:
+            raise UsageError(f"--{role} {spec!r}: expected namespace/name, an IP address, 'world' or a DNS name")
+        idents = u.identities_of.get(spec)
+        if not idents:
+            known = sorted(u.identities_of)
+            near = [k for k in known if k.endswith("/" + name) or k.startswith(ns + "/")][:5]
+            hint = f"; workloads there: {', '.join(near)}" if near else ""
+            raise UsageError(f"--{role} {spec}: no workload {spec} in the input{hint}")
+        workload = analysis.cluster.workload(spec)
+        return FlowEnd(idents[0], spec, workload)
+    if is_domain(spec):
+        domain = u.domain(spec)
+        if domain is None:
+            raise UsageError(f"--{role} {spec}: internal error: domain not in the universe")
+        return FlowEnd(domain, spec)
+    raise UsageError(f"--{role} {spec!r}: expected namespace/name, an IP address, 'world' or a DNS name")
+
+
+__all__ = ["Analysis", "analyse_paths", "analyse_text", "analyse_objects", "resolve_peer", "Network"]

@@ -1,0 +1,140 @@
+"""The command line: a thin layer over the public API and the renderers.
+
+Exit codes: 0 = clean / allowed, 1 = findings / denied, 2 = usage or input error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .analyses.check import check as run_check
+from .analyses.connectivity_map import connectivity_map
+from .analyses.explain import explain as run_explain
+from .analyses.session import Analysis, analyse_paths, is_domain
+from .diagnostics import Severity
+from .engine.options import CNI_CHOICES, Options
+from .errors import UsageError
+from .render import data, text
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+def _common(func: F) -> F:
+    func = click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))(func)
+    func = click.option("--cni", type=click.Choice(CNI_CHOICES), default="generic", show_default=True,
+                        help="Whose semantics decide where implementations differ.")(func)
+    func = click.option("--ipblock-matches-pods/--no-ipblock-matches-pods", default=True, show_default=True,
+                        help="NP-18: whether an ipBlock matches pods whose IP is known.")(func)
+    return func
+
+
+def _options(cni: str, ipblock_matches_pods: bool, include_self: bool = False) -> Options:
+    return Options(cni=cni, ipblock_matches_pods=ipblock_matches_pods, include_self=include_self)
+
+
+def _stderr_diagnostics(analysis: Analysis, verbose: bool) -> None:
+    for d in analysis.diagnostics.sorted():
+        if d.severity is Severity.INFO and not verbose:
+            continue
+        click.echo(str(d), err=True)
+
+
+def _diag_json(analysis: Analysis) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for d in analysis.diagnostics.sorted():
+        item: dict[str, object] = {"code": d.code, "severity": d.severity.value, "message": d.message,
+                                   "file": d.file, "line": d.line}
+        if d.leans:
+            item["leans"] = d.leans.value
+        out.append(item)
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kubeward")
+def main() -> None:
+    """kubeward: what your Kubernetes network security configuration allows, and why."""
+
+
+@main.command()
+@_common
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, fmt: str) -> None:
+    """Inventory, diagnostics and connectivity summary of PATHS (files, folders, - for stdin).
+
+    Exit code: 0 clean, 1 warnings, 2 input errors."""
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods))
+    report = run_check(analysis)
+    if fmt == "json":
+        click.echo(data.to_json(report.to_json()), nl=False)
+    else:
+        click.echo(text.check_report(report), nl=False)
+    sys.exit(report.exit_code)
+
+
+@main.command(name="map")
+@_common
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "md", "dot"]), default="text",
+              show_default=True)
+@click.option("--namespace", "-n", "namespaces", multiple=True,
+              help="Only connections with an end in this namespace (repeatable).")
+@click.option("--include-self", is_flag=True, help="List single-pod workloads reaching themselves (NP-7).")
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, fmt: str,
+         namespaces: tuple[str, ...], include_self: bool, verbose: bool) -> None:
+    """Who can reach whom, on which ports. Exit code: 0, or 2 on input errors."""
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, include_self))
+    _stderr_diagnostics(analysis, verbose)
+    cmap = connectivity_map(analysis, namespaces)
+    if fmt == "json":
+        doc = cmap.to_json()
+        doc["diagnostics"] = _diag_json(analysis)
+        click.echo(data.to_compact_json(doc), nl=False)
+    elif fmt == "csv":
+        click.echo(data.map_csv(cmap), nl=False)
+    elif fmt == "md":
+        click.echo(data.map_markdown(cmap), nl=False)
+    elif fmt == "dot":
+        click.echo(data.map_dot(cmap), nl=False)
+    else:
+        click.echo(text.connectivity_table(cmap), nl=False)
+    sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else EXIT_OK)
+
+
+@main.command()
+@_common
+@click.option("--from", "source", required=True, help="namespace/name, an IP address, or 'world'.")
+@click.option("--to", "destination", required=True, help="namespace/name, an IP address, 'world' or a DNS name.")
+@click.option("--port", type=int, required=True, help="Destination (pod) port.")
+@click.option("--protocol", default="TCP", show_default=True, help="TCP, UDP or SCTP.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, source: str, destination: str,
+            port: int, protocol: str, fmt: str, verbose: bool) -> None:
+    """The verdict for one flow and the trace behind it.
+
+    Exit code: 0 allowed, 1 denied, 2 usage or input error."""
+    extra = [p for p in (source, destination) if is_domain(p)]
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods), extra_domains=extra)
+    _stderr_diagnostics(analysis, verbose)
+    try:
+        result = run_explain(analysis, source, destination, port, protocol)
+    except UsageError as exc:
+        click.echo(f"kubeward explain: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    if fmt == "json":
+        doc = result.to_json()
+        doc["diagnostics"] = _diag_json(analysis)
+        click.echo(data.to_json(doc), nl=False)
+    else:
+        click.echo(text.explanation(result), nl=False)
+    if analysis.diagnostics.has_errors:
+        sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_OK if result.allowed else EXIT_FINDINGS)

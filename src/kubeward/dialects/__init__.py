@@ -1,0 +1,153 @@
+"""Policy dialects: one module per API, registered in one table keyed by (group, kind).
+
+:func:`build_cluster` turns raw objects into the typed :class:`~kubeward.model.Cluster`.
+Kinds kubeward does not model are counted and reported once per kind, never dropped silently;
+a kind that looks like a misspelling of a modelled one gets a "did you mean" diagnostic.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..diagnostics import Diagnostics
+from ..ir import Policy, PodPeer, Requirement
+from ..loader import RawObject
+from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
+from .adminnetworkpolicy import PARSERS as ANP_PARSERS
+from .core import WORKLOAD_GROUPS, CoreBuilder
+from .networkpolicy import parse_network_policy
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    group: str
+    kind: str
+    versions: tuple[str, ...]
+    namespaced: bool
+    handler: Callable[[RawObject, "_Build"], None]
+
+
+class _Build:
+    def __init__(self, diags: Diagnostics) -> None:
+        self.cluster = Cluster(diagnostics=diags)
+        self.diags = diags
+        self.core = CoreBuilder(self.cluster, diags)
+
+    def add_policy(self, policy: Policy | None) -> None:
+        if policy is not None:
+            self.cluster.policies.append(policy)
+
+
+def _policy(parse: Callable[[RawObject, Diagnostics], Policy | None]) -> Callable[[RawObject, _Build], None]:
+    return lambda obj, b: b.add_policy(parse(obj, b.diags))
+
+
+REGISTRY: dict[tuple[str, str], Dialect] = {}
+
+
+def register(dialect: Dialect) -> None:
+    REGISTRY[(dialect.group, dialect.kind)] = dialect
+
+
+register(Dialect("", "Namespace", ("v1",), False, lambda o, b: b.core.namespace(o)))
+register(Dialect("", "ServiceAccount", ("v1",), True, lambda o, b: b.core.service_account(o)))
+register(Dialect("", "Service", ("v1",), True, lambda o, b: b.core.service(o)))
+register(Dialect("", "Node", ("v1",), False, lambda o, b: b.core.node(o)))
+for _kind, _group in WORKLOAD_GROUPS.items():
+    register(Dialect(_group, _kind, ("v1",), True, lambda o, b: b.core.workload(o)))
+register(Dialect("networking.k8s.io", "NetworkPolicy", ("v1",), True, _policy(parse_network_policy)))
+register(Dialect("policy.networking.k8s.io", "AdminNetworkPolicy", ("v1alpha1",), False,
+                 _policy(ANP_PARSERS["AdminNetworkPolicy"])))
+register(Dialect("policy.networking.k8s.io", "BaselineAdminNetworkPolicy", ("v1alpha1",), False,
+                 _policy(ANP_PARSERS["BaselineAdminNetworkPolicy"])))
+register(Dialect("policy.networking.k8s.io", "ClusterNetworkPolicy", ("v1alpha2",), False,
+                 _policy(ANP_PARSERS["ClusterNetworkPolicy"])))
+
+_MODELLED_KINDS = sorted({k for _, k in REGISTRY})
+_MODELLED_GROUPS = {g for g, _ in REGISTRY}
+# API groups of other projects whose kinds are reported as not modelled (never "did you mean").
+FOREIGN_GROUPS = {"cilium.io", "projectcalico.org", "crd.projectcalico.org", "security.istio.io",
+                  "networking.istio.io", "gateway.networking.k8s.io", "telemetry.istio.io"}
+
+
+def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
+    """The typed cluster the objects describe."""
+    build = _Build(diags)
+    not_modelled: dict[tuple[str, str], list[RawObject]] = {}
+    for obj in objects:
+        cluster = build.cluster
+        if not obj.kind:
+            diags.error("missing-kind", "object has no kind; it is ignored", obj.file, obj.line)
+            continue
+        if not obj.api_version:
+            diags.error("missing-api-version", f"{obj.kind} has no apiVersion; it is ignored",
+                        obj.file, obj.line)
+            continue
+        if not obj.name:
+            diags.error("missing-name", f"{obj.kind} has no metadata.name; it is ignored",
+                        obj.file, obj.line)
+            continue
+        cluster.kinds[obj.kind] = cluster.kinds.get(obj.kind, 0) + 1
+        dialect = REGISTRY.get((obj.group, obj.kind))
+        if dialect is None:
+            not_modelled.setdefault((obj.kind, obj.api_version), []).append(obj)
+            continue
+        version = obj.api_version.rpartition("/")[2]
+        if version not in dialect.versions:
+            diags.warning("unknown-version", f"{obj.kind} {obj.api_version} is not a version kubeward "
+                          f"knows ({', '.join(dialect.versions)}); read as "
+                          f"{dialect.versions[-1]}", obj.file, obj.line)
+        dialect.handler(obj, build)
+    build.core.finish()
+    _report_not_modelled(build.cluster, not_modelled, diags)
+    _add_referenced_namespaces(build.cluster, diags)
+    return build.cluster
+
+
+def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[RawObject]],
+                         diags: Diagnostics) -> None:
+    for (kind, api_version), objs in sorted(groups.items()):
+        first = objs[0]
+        cluster.not_modelled.append(NotModelled(kind, api_version, len(objs), Origin(first.file, first.line)))
+        near = difflib.get_close_matches(kind, _MODELLED_KINDS, n=1, cutoff=0.8)
+        if first.group in _MODELLED_GROUPS and near and near[0] != kind:
+            diags.warning("unknown-kind", f"unknown kind {kind} ({api_version}): did you mean {near[0]}? "
+                          f"{len(objs)} object(s) not analysed", first.file, first.line)
+        elif first.group not in FOREIGN_GROUPS and any(d.kind == kind for d in REGISTRY.values()):
+            diags.warning("unknown-group", f"{kind} ({api_version}) is not in an API group kubeward "
+                          f"knows for {kind}; {len(objs)} object(s) not analysed", first.file, first.line)
+        else:
+            diags.info("not-modelled", f"not modelled: {kind} ({api_version}), {len(objs)} object"
+                       f"{'s' if len(objs) != 1 else ''}", first.file, first.line)
+
+
+def _add_referenced_namespaces(cluster: Cluster, diags: Diagnostics) -> None:
+    """Namespaces used by objects, or selected by name, but not defined are created (with a
+    diagnostic): their only label is kubernetes.io/metadata.name (NP-20)."""
+    referenced: dict[str, Origin] = {}
+    for w in cluster.workloads:
+        referenced.setdefault(w.namespace, w.origin)
+    for s in cluster.services:
+        referenced.setdefault(s.namespace, s.origin)
+    for p in cluster.policies:
+        if p.ref.namespace:
+            referenced.setdefault(p.ref.namespace, Origin(p.ref.file, p.ref.line))
+        for rule in (*p.ingress, *p.egress):
+            for peer in rule.peers:
+                if isinstance(peer, PodPeer) and peer.namespace_selector is not None:
+                    for req in peer.namespace_selector.requirements:
+                        if req.key == NAMESPACE_NAME_LABEL and req.operator.value == "In":
+                            for name in req.values:
+                                referenced.setdefault(name, Origin(p.ref.file, rule.line))
+    for name, origin in sorted(referenced.items()):
+        if name in cluster.namespaces:
+            continue
+        cluster.namespaces[name] = Namespace(name, {NAMESPACE_NAME_LABEL: name}, None)
+        diags.warning("undefined-namespace", f"namespace {name} is referenced but not defined in the "
+                      f"input; assumed to exist with only the label {NAMESPACE_NAME_LABEL}={name} "
+                      "(selectors on its other labels will not match it)", origin.file, origin.line)
+
+
+__all__ = ["build_cluster", "REGISTRY", "Dialect", "register", "Requirement"]

@@ -1,0 +1,261 @@
+"""Typed, located field access for dialect parsers.
+
+A :class:`Reader` is bound to one raw object. Each accessor checks the type of a field and,
+when it is wrong, records a diagnostic with the field's file:line and returns ``None``, so a
+parser can carry on with the rest of the object.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from ..diagnostics import Diagnostics, Leans
+from ..ir import (
+    EVERYTHING,
+    NOTHING,
+    IPRange,
+    LabelSelector,
+    NetworkPeer,
+    NoPeer,
+    Operator,
+    Requirement,
+)
+from ..loader import LList, LMap, RawObject
+
+_TYPE_NAMES = {LMap: "a mapping", LList: "a list", str: "a string", int: "an integer", bool: "a boolean"}
+
+
+@dataclass(slots=True)
+class Reader:
+    obj: RawObject
+    diags: Diagnostics
+    failed: bool = False  # set once any error was recorded for this object
+
+    @property
+    def file(self) -> str:
+        return self.obj.file
+
+    @property
+    def resource(self) -> str:
+        ns = self.obj.namespace
+        return f"{self.obj.kind} {ns}/{self.obj.name}" if ns else f"{self.obj.kind} {self.obj.name}"
+
+    def error(self, code: str, message: str, line: int, leans: Leans | None = None) -> None:
+        self.failed = True
+        self.diags.error(code, message, self.file, line, self.resource, leans)
+
+    def warning(self, code: str, message: str, line: int, leans: Leans | None = None) -> None:
+        self.diags.warning(code, message, self.file, line, self.resource, leans)
+
+    def info(self, code: str, message: str, line: int) -> None:
+        self.diags.info(code, message, self.file, line, self.resource)
+
+    # ---- typed access --------------------------------------------------------------
+
+    def field(self, parent: LMap, key: str, kind: type[Any], path: str,
+              leans: Leans | None = None) -> Any:
+        """``parent[key]`` if it has the right type; None (and a diagnostic) if it has not;
+        None silently if absent or null."""
+        if key not in parent or parent[key] is None:
+            return None
+        value = parent[key]
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if not ok:
+            self.error("invalid-type",
+                       f"{path}.{key} must be {_TYPE_NAMES.get(kind, kind.__name__)}, "
+                       f"not {_describe(value)}", parent.line_of(key), leans)
+            return None
+        return value
+
+    def map(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> LMap | None:
+        value: LMap | None = self.field(parent, key, LMap, path, leans)
+        return value
+
+    def list(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> LList | None:
+        value: LList | None = self.field(parent, key, LList, path, leans)
+        return value
+
+    def str(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> str | None:
+        value: str | None = self.field(parent, key, str, path, leans)
+        return value
+
+    def int(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> int | None:
+        value: int | None = self.field(parent, key, int, path, leans)
+        return value
+
+    def unknown_keys(self, parent: LMap, known: set[str], path: str) -> None:
+        for key in parent:
+            if key not in known:
+                self.warning("unknown-field", f"{path}.{key} is not a field of this API; ignored "
+                             "(the API server would reject or drop it)", parent.line_of(key))
+
+    # ---- label selectors -----------------------------------------------------------
+
+    def labels(self, parent: LMap, key: str, path: str) -> dict[str, str]:
+        raw = self.map(parent, key, path)
+        if raw is None:
+            return {}
+        out: dict[str, str] = {}
+        for k, v in raw.items():
+            if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+                self.error("invalid-type", f"{path}.{key}.{k} must be a string, not {_describe(v)}",
+                           raw.line_of(k))
+                continue
+            if not isinstance(v, str):
+                self.error("invalid-type", f"{path}.{key}.{k} must be a string (quote it): "
+                           f"{v!r} is {_describe(v)}", raw.line_of(k))
+            out[k] = str(v)
+        return out
+
+    def selector(self, parent: LMap, key: str, path: str, leans: Leans) -> LabelSelector | None:
+        """A LabelSelector field: None when absent; NOTHING (fail closed) when broken."""
+        if key not in parent or parent[key] is None:
+            return None
+        raw = parent[key]
+        if not isinstance(raw, LMap):
+            self.error("invalid-type", f"{path}.{key} must be a label selector mapping, "
+                       f"not {_describe(raw)}; it selects nothing here", parent.line_of(key), leans)
+            return NOTHING
+        return self.selector_value(raw, f"{path}.{key}", leans)
+
+    def selector_value(self, raw: LMap, path: str, leans: Leans) -> LabelSelector:
+        reqs: list[Requirement] = []
+        broken = False
+        self.unknown_keys(raw, {"matchLabels", "matchExpressions"}, path)
+        labels = raw.get("matchLabels")
+        if labels is not None:
+            if not isinstance(labels, LMap):
+                self.error("invalid-type", f"{path}.matchLabels must be a mapping", raw.line_of("matchLabels"), leans)
+                broken = True
+            else:
+                for k, v in labels.items():
+                    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+                        self.error("invalid-type", f"{path}.matchLabels.{k} must be a string",
+                                   labels.line_of(k), leans)
+                        broken = True
+                        continue
+                    reqs.append(Requirement(k, Operator.IN, (str(v),)))
+        exprs = raw.get("matchExpressions")
+        if exprs is not None:
+            if not isinstance(exprs, LList):
+                self.error("invalid-type", f"{path}.matchExpressions must be a list",
+                           raw.line_of("matchExpressions"), leans)
+                broken = True
+            else:
+                for i, expr in enumerate(exprs):
+                    req = self._requirement(expr, exprs.line_of(i), f"{path}.matchExpressions[{i}]", leans)
+                    if req is None:
+                        broken = True
+                    else:
+                        reqs.append(req)
+        if broken:
+            return NOTHING
+        return LabelSelector(tuple(sorted(set(reqs), key=lambda r: (r.key, r.operator, r.values))))
+
+    def _requirement(self, expr: Any, line: int, path: str, leans: Leans) -> Requirement | None:
+        if not isinstance(expr, LMap):
+            self.error("invalid-type", f"{path} must be a mapping", line, leans)
+            return None
+        key = expr.get("key")
+        op = expr.get("operator")
+        values = expr.get("values")
+        if not isinstance(key, str) or not key:
+            self.error("invalid-selector", f"{path}.key is required", line, leans)
+            return None
+        try:
+            operator = Operator(op)
+        except ValueError:
+            self.error("invalid-selector",
+                       f"{path}.operator {op!r} is not one of In, NotIn, Exists, DoesNotExist; "
+                       "the selector selects nothing here", expr.line_of("operator"), leans)
+            return None
+        vals: tuple[str, ...] = ()
+        if values is not None:
+            if not isinstance(values, LList) or not all(isinstance(v, str) for v in values):
+                self.error("invalid-selector", f"{path}.values must be a list of strings",
+                           expr.line_of("values"), leans)
+                return None
+            vals = tuple(sorted(set(values)))
+        if operator in (Operator.IN, Operator.NOT_IN) and not vals:
+            self.error("invalid-selector", f"{path}: operator {operator.value} needs values",
+                       expr.line_of("operator"), leans)
+            return None
+        if operator in (Operator.EXISTS, Operator.DOES_NOT_EXIST) and vals:
+            self.error("invalid-selector", f"{path}: operator {operator.value} takes no values",
+                       expr.line_of("values"), leans)
+            return None
+        return Requirement(key, operator, vals)
+
+    # ---- addresses -----------------------------------------------------------------
+
+    def network(self, cidr: Any, excepts: Any, line: int, path: str, leans: Leans) -> NetworkPeer | NoPeer:
+        """A CIDR minus excepts (NP-17). Broken input yields a peer that matches nothing."""
+        if not isinstance(cidr, str):
+            self.error("invalid-cidr", f"{path}.cidr must be a CIDR string", line, leans)
+            return NoPeer("invalid cidr")
+        try:
+            net = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            self.error("invalid-cidr", f"{path}.cidr {cidr!r} is not a valid CIDR", line, leans)
+            return NoPeer(f"invalid cidr {cidr!r}")
+        if str(net) != cidr and "/" in cidr:
+            self.warning("cidr-host-bits", f"{path}.cidr {cidr!r} has host bits set; it means {net}", line)
+        holes: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        written: list[str] = []
+        if excepts is not None:
+            if not isinstance(excepts, LList):
+                self.error("invalid-type", f"{path}.except must be a list of CIDRs", line, leans)
+                return NoPeer("invalid except")
+            for j, item in enumerate(excepts):
+                try:
+                    hole = ipaddress.ip_network(str(item), strict=False)
+                except ValueError:
+                    self.error("invalid-cidr", f"{path}.except[{j}] {item!r} is not a valid CIDR",
+                               excepts.line_of(j), leans)
+                    return NoPeer(f"invalid except {item!r}")
+                if hole.version != net.version or not hole.subnet_of(net):  # type: ignore[arg-type]
+                    # NP-17: except entries must lie inside cidr.
+                    self.error("except-outside-cidr",
+                               f"{path}.except[{j}] {item} is not inside {net}; the API server "
+                               "rejects this ipBlock", excepts.line_of(j), leans)
+                    return NoPeer(f"except {item} outside {net}")
+                holes.append(hole)
+                written.append(str(item))
+        return NetworkPeer(str(net), tuple(written), network_ranges(net, holes))
+
+
+def network_ranges(net: ipaddress.IPv4Network | ipaddress.IPv6Network,
+                   holes: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> tuple[IPRange, ...]:
+    """The address ranges of ``net`` minus ``holes``."""
+    ranges = [(int(net.network_address), int(net.broadcast_address))]
+    for hole in sorted(holes, key=lambda h: int(h.network_address)):
+        lo, hi = int(hole.network_address), int(hole.broadcast_address)
+        nxt: list[tuple[int, int]] = []
+        for a, b in ranges:
+            if hi < a or lo > b:
+                nxt.append((a, b))
+                continue
+            if a < lo:
+                nxt.append((a, lo - 1))
+            if hi < b:
+                nxt.append((hi + 1, b))
+        ranges = nxt
+    return tuple(IPRange(net.version, a, b) for a, b in ranges)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    for kind, name in _TYPE_NAMES.items():
+        if isinstance(value, kind):
+            return name
+    if isinstance(value, float):
+        return "a number"
+    return type(value).__name__
+
+
+__all__ = ["Reader", "network_ranges", "EVERYTHING"]

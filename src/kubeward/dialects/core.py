@@ -1,0 +1,259 @@
+"""Core and apps objects: Namespace, Pod and its controllers, ServiceAccount, Service, Node.
+
+Pods owned (through ``ownerReferences``) by a controller that is also in the input collapse into
+that controller's workload; a ReplicaSet owned by a Deployment, and a Job owned by a CronJob,
+collapse the same way, so a workload is always named by its top controller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..diagnostics import Diagnostics, Leans
+from ..loader import LList, LMap, RawObject
+from ..model import (
+    NAMESPACE_NAME_LABEL,
+    Cluster,
+    ContainerPort,
+    Namespace,
+    Node,
+    Origin,
+    Service,
+    ServiceAccount,
+    ServicePort,
+    Workload,
+)
+from ._reader import Reader
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+# kind -> path from the object to its pod template
+TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
+    "Deployment": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+WORKLOAD_GROUPS = {"Deployment": "apps", "ReplicaSet": "apps", "StatefulSet": "apps",
+                   "DaemonSet": "apps", "ReplicationController": "", "Job": "batch", "CronJob": "batch",
+                   "Pod": ""}
+
+
+@dataclass(slots=True)
+class _PodSpecFacts:
+    labels: dict[str, str]
+    service_account: str
+    ports: tuple[ContainerPort, ...]
+    host_network: bool
+
+
+@dataclass(slots=True)
+class _RawWorkload:
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    facts: _PodSpecFacts
+    replicas: int | None
+    origin: Origin
+    owner: tuple[str, str] | None  # (kind, name) of its controller, if any
+    pod_ips: list[tuple[str, ...]] = field(default_factory=list)
+    pods: list[str] = field(default_factory=list)
+
+
+def namespace_of(obj: RawObject) -> str:
+    return obj.namespace or "default"
+
+
+class CoreBuilder:
+    """Collects core objects, then builds namespaces and collapsed workloads into a Cluster."""
+
+    def __init__(self, cluster: Cluster, diags: Diagnostics) -> None:
+        self.cluster = cluster
+        self.diags = diags
+        self.raw_workloads: list[_RawWorkload] = []
+
+    # ---- per kind -------------------------------------------------------------------
+
+    def namespace(self, obj: RawObject) -> None:
+        r = Reader(obj, self.diags)
+        labels = r.labels(obj.metadata, "labels", "metadata")
+        labels[NAMESPACE_NAME_LABEL] = obj.name  # NP-20: set by the control plane, immutable
+        if obj.name in self.cluster.namespaces:
+            r.warning("duplicate-object", f"Namespace {obj.name} is defined twice; the last one is used",
+                      obj.line)
+        self.cluster.namespaces[obj.name] = Namespace(obj.name, labels, Origin(obj.file, obj.line))
+
+    def service_account(self, obj: RawObject) -> None:
+        ns = namespace_of(obj)
+        self.cluster.service_accounts[(ns, obj.name)] = ServiceAccount(ns, obj.name, Origin(obj.file, obj.line))
+
+    def node(self, obj: RawObject) -> None:
+        r = Reader(obj, self.diags)
+        labels = r.labels(obj.metadata, "labels", "metadata")
+        addresses: list[str] = []
+        status = r.map(obj.data, "status", "")
+        if status is not None:
+            for item in r.list(status, "addresses", "status") or []:
+                if isinstance(item, LMap) and isinstance(item.get("address"), str) and \
+                        item.get("type") in ("InternalIP", "ExternalIP"):
+                    addresses.append(item["address"])
+        self.cluster.nodes.append(Node(obj.name, labels, tuple(addresses), Origin(obj.file, obj.line)))
+
+    def service(self, obj: RawObject) -> None:
+        r = Reader(obj, self.diags)
+        spec = r.map(obj.data, "spec", "") or LMap(obj.line)
+        ports: list[ServicePort] = []
+        for i, p in enumerate(r.list(spec, "ports", "spec") or []):
+            path = f"spec.ports[{i}]"
+            if not isinstance(p, LMap):
+                r.error("invalid-type", f"{path} must be a mapping", spec.line)
+                continue
+            port = r.int(p, "port", path)
+            if port is None:
+                r.error("missing-field", f"{path}.port is required", p.line)
+                continue
+            protocol = r.str(p, "protocol", path) or "TCP"
+            if protocol not in PROTOCOLS:
+                r.error("unknown-protocol", f"{path}.protocol {protocol!r} is not TCP, UDP or SCTP",
+                        p.line_of("protocol"))
+            target = p.get("targetPort")
+            if target is not None and (isinstance(target, bool) or not isinstance(target, (int, str))):
+                r.error("invalid-type", f"{path}.targetPort must be a number or a port name",
+                        p.line_of("targetPort"))
+                target = None
+            ports.append(ServicePort(port, protocol, str(p.get("name") or ""), target,
+                                     r.int(p, "nodePort", path)))
+        selector = r.labels(spec, "selector", "spec") if spec.get("selector") is not None else None
+        self.cluster.services.append(Service(
+            namespace_of(obj), obj.name, r.str(spec, "type", "spec") or "ClusterIP", selector,
+            tuple(ports), r.str(spec, "clusterIP", "spec"), r.str(spec, "externalName", "spec"),
+            r.str(spec, "externalTrafficPolicy", "spec"), Origin(obj.file, obj.line)))
+
+    def workload(self, obj: RawObject) -> None:
+        r = Reader(obj, self.diags)
+        kind = obj.kind
+        ns = namespace_of(obj)
+        if kind == "Pod":
+            template: LMap | None = obj.data
+        else:
+            template = obj.data
+            for step in TEMPLATE_PATHS[kind]:
+                template = r.map(template, step, "") if template is not None else None
+            if template is None:
+                r.error("missing-field", f"{kind} has no pod template ({'.'.join(TEMPLATE_PATHS[kind])})",
+                        obj.line, Leans.EITHER)
+                return
+        facts = self._pod_facts(r, template, "spec.template" if kind != "Pod" else "")
+        replicas: int | None
+        spec = obj.data.get("spec") if isinstance(obj.data.get("spec"), LMap) else LMap(obj.line)
+        if kind == "Pod":
+            replicas = 1
+        elif kind == "DaemonSet":
+            replicas = None
+        elif kind in ("Job", "CronJob"):
+            job = spec if kind == "Job" else _dig(spec, "jobTemplate", "spec")
+            par = job.get("parallelism") if isinstance(job, LMap) else None
+            replicas = par if isinstance(par, int) and not isinstance(par, bool) else 1
+        else:
+            rep = r.int(spec, "replicas", "spec")
+            replicas = 1 if rep is None else rep
+        owner = None
+        for ref in obj.metadata.get("ownerReferences") or []:
+            if isinstance(ref, LMap) and ref.get("controller") and isinstance(ref.get("kind"), str):
+                owner = (str(ref["kind"]), str(ref.get("name", "")))
+        raw = _RawWorkload(kind, ns, obj.name, str(obj.metadata.get("uid", "")), facts, replicas,
+                           Origin(obj.file, obj.line), owner)
+        if kind == "Pod":
+            status = obj.data.get("status")
+            ips = _pod_ips(status) if isinstance(status, LMap) else ()
+            if ips:
+                raw.pod_ips.append(ips)
+            raw.pods.append(obj.name)
+        self.raw_workloads.append(raw)
+
+    def _pod_facts(self, r: Reader, template: LMap, path: str) -> _PodSpecFacts:
+        meta = r.map(template, "metadata", path) or LMap(template.line)
+        labels = r.labels(meta, "labels", f"{path}.metadata".lstrip("."))
+        spec = r.map(template, "spec", path) or LMap(template.line)
+        sp = f"{path}.spec".lstrip(".")
+        sa = r.str(spec, "serviceAccountName", sp) or r.str(spec, "serviceAccount", sp) or "default"
+        host_network = spec.get("hostNetwork") is True
+        ports: list[ContainerPort] = []
+        for key in ("initContainers", "containers"):
+            for ci, c in enumerate(r.list(spec, key, sp) or []):
+                if not isinstance(c, LMap):
+                    continue
+                for pi, p in enumerate(r.list(c, "ports", f"{sp}.{key}[{ci}]") or []):
+                    pp = f"{sp}.{key}[{ci}].ports[{pi}]"
+                    if not isinstance(p, LMap):
+                        r.error("invalid-type", f"{pp} must be a mapping", c.line_of("ports"))
+                        continue
+                    number = r.int(p, "containerPort", pp)
+                    if number is None:
+                        r.error("missing-field", f"{pp}.containerPort is required", p.line)
+                        continue
+                    proto = r.str(p, "protocol", pp) or "TCP"
+                    if proto not in PROTOCOLS:
+                        r.error("unknown-protocol", f"{pp}.protocol {proto!r} is not TCP, UDP or SCTP",
+                                p.line_of("protocol"))
+                        continue
+                    ports.append(ContainerPort(number, proto, r.str(p, "name", pp) or ""))
+        return _PodSpecFacts(labels, sa, tuple(ports), host_network)
+
+    # ---- assembly -------------------------------------------------------------------
+
+    def finish(self) -> None:
+        by_key = {(w.namespace, w.kind, w.name): w for w in self.raw_workloads}
+        tops: dict[tuple[str, str, str], _RawWorkload] = {}
+
+        def top_of(w: _RawWorkload, depth: int = 0) -> _RawWorkload:
+            if w.owner is None or depth > 5:
+                return w
+            parent = by_key.get((w.namespace, w.owner[0], w.owner[1]))
+            return w if parent is None else top_of(parent, depth + 1)
+
+        for w in self.raw_workloads:
+            top = top_of(w)
+            tops[(top.namespace, top.kind, top.name)] = top
+            if top is not w:
+                top.pod_ips.extend(w.pod_ips)
+                top.pods.extend(w.pods)
+        for w in sorted(tops.values(), key=lambda w: (w.namespace, w.name, w.kind)):
+            self.cluster.workloads.append(Workload(
+                w.kind, w.namespace, w.name, dict(sorted(w.facts.labels.items())), w.facts.service_account,
+                w.facts.ports, w.facts.host_network, w.replicas, w.origin, tuple(w.pod_ips), tuple(w.pods)))
+        seen: dict[str, Workload] = {}
+        for wl in self.cluster.workloads:
+            other = seen.get(wl.id)
+            if other is not None:
+                self.diags.warning("duplicate-name", f"{wl.kind} {wl.id} has the same namespace/name as "
+                                   f"{other.kind} at {other.origin}; their peer ids collide",
+                                   wl.origin.file, wl.origin.line)
+            seen[wl.id] = wl
+
+
+def _dig(m: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(m, LMap):
+            return None
+        m = m.get(k)
+    return m
+
+
+def _pod_ips(status: LMap) -> tuple[str, ...]:
+    ips: list[str] = []
+    for item in status.get("podIPs") or []:
+        if isinstance(item, LMap) and isinstance(item.get("ip"), str):
+            ips.append(item["ip"])
+    single = status.get("podIP")
+    if isinstance(single, str) and single not in ips:
+        ips.insert(0, single)
+    return tuple(ips)
+
+
+__all__ = ["CoreBuilder", "TEMPLATE_PATHS", "WORKLOAD_GROUPS", "LList"]

@@ -1,0 +1,197 @@
+"""The CNI tier pipeline for one side of a connection (ANP-1 … ANP-6, NP-3 … NP-5).
+
+``AdminNetworkPolicy → NetworkPolicy → BaselineAdminNetworkPolicy → default allow``; each tier
+answers allow / deny / next for every port of the probe. The same function serves the
+connectivity map (no trace, sets of ports) and ``explain`` (a trace, one port).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..ir import Action, Direction, NamedPort, Policy, PortMatch, PortRange, Rule, Tier
+from ..model import ContainerPort
+from .portset import ALL, EMPTY, PortSet
+from .trace import Reason, Step
+
+
+@dataclass(frozen=True, slots=True)
+class SideRules:
+    """Every rule that can decide one direction for one subject, in evaluation order."""
+
+    direction: Direction
+    admin: tuple[Rule, ...]
+    isolating: tuple[Policy, ...]  # NetworkPolicies that isolate the subject (NP-3)
+    np_rules: tuple[Rule, ...]
+    baseline: tuple[Rule, ...]
+    host_network: bool = False
+
+    @property
+    def all_rules(self) -> tuple[Rule, ...]:
+        return (*self.admin, *self.np_rules, *self.baseline)
+
+    @property
+    def open(self) -> bool:
+        """Nothing can restrict this side: everything is allowed."""
+        return not self.admin and not self.isolating and not self.baseline
+
+
+OPEN_INGRESS = SideRules(Direction.INGRESS, (), (), (), ())
+OPEN_EGRESS = SideRules(Direction.EGRESS, (), (), (), ())
+
+Resolver = Callable[[tuple[PortMatch, ...] | None], PortSet]
+
+
+def resolve_ports(ports: tuple[PortMatch, ...] | None, dest_ports: tuple[ContainerPort, ...] | None) -> PortSet:
+    """The ports a rule names, for one destination. Named ports are looked up in the
+    destination pod's container ports (NP-22); a destination that is not a pod has none."""
+    if ports is None:
+        return ALL
+    items: list[tuple[str, int, int]] = []
+    for p in ports:
+        if isinstance(p, PortRange):
+            items.append((p.protocol, p.first, p.last))
+        elif isinstance(p, NamedPort) and dest_ports:
+            for cp in dest_ports:
+                if cp.name == p.name and (p.protocol is None or cp.protocol == p.protocol):
+                    items.append((cp.protocol, cp.port, cp.port))
+    return PortSet.from_ranges(items) if items else EMPTY
+
+
+def uses_named_ports(rules: tuple[Rule, ...]) -> bool:
+    return any(r.ports and any(isinstance(p, NamedPort) for p in r.ports) for r in rules)
+
+
+def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Resolver,
+                  probe: PortSet = ALL, trace: list[Step] | None = None, subject: str = "",
+                  peer: str = "") -> PortSet:
+    """The part of ``probe`` this side allows."""
+    d = side.direction
+    if side.host_network:
+        if trace is not None:
+            trace.append(Step("cni", d, subject, "none", Reason.HOST_NETWORK, "allow",
+                              f"{subject} runs with hostNetwork: policies never select it (NP-25)"))
+        return probe
+    if side.open:
+        if trace is not None:
+            trace.append(Step("cni", d, subject, "default", Reason.NOT_ISOLATED, "allow",
+                              f"no policy selects {subject} for {d.value}: allowed by default (NP-3)"))
+        return probe
+    allowed = EMPTY
+    remaining = probe
+    passed = EMPTY
+    # ANP-2: admin tier, policies by priority, rules top-down; first match decides.
+    _first_match(side.admin, Tier.ADMIN, matched, resolve, trace, subject, peer, d,
+                 state := _State(remaining))
+    allowed |= state.allowed
+    passed = state.passed
+    remaining = state.remaining
+    # ANP-3: Pass goes to the NetworkPolicy tier, as does everything the admin tier left open.
+    to_np = remaining | passed
+    if not to_np:
+        return allowed
+    if side.isolating:
+        # ANP-4 / NP-4: isolated ⇒ the NetworkPolicy tier decides: the union of its allow rules.
+        if trace is not None:
+            names = ", ".join(f"{p.ref.display} ({p.ref.where})" for p in side.isolating)
+            first = side.isolating[0]
+            trace.append(Step("cni", d, subject, "networkpolicy", Reason.ISOLATED, "none",
+                              f"{subject} is isolated for {d.value} by {names}",
+                              first.ref, None, "", first.ref.line))
+        np_allowed = EMPTY
+        for rule in side.np_rules:
+            if not matched(rule):
+                if trace is not None:
+                    trace.append(_rule_step(rule, d, subject, Reason.PEER_MISMATCH, "none",
+                                            f"{peer} is not among its peers ({_peers_text(rule)})"))
+                continue
+            ports = resolve(rule.ports) & to_np
+            if not ports:
+                if trace is not None:
+                    trace.append(_rule_step(rule, d, subject, Reason.PORT_MISMATCH, "none",
+                                            f"peer matches, but its ports ({_ports_text(rule)}) do not "
+                                            f"include {to_np}"))
+                continue
+            np_allowed |= ports
+            if trace is not None:
+                trace.append(_rule_step(rule, d, subject, Reason.ALLOWED_BY_RULE, "allow",
+                                        f"allows {ports} ({_peers_text(rule)})"))
+        allowed |= np_allowed
+        denied = to_np - np_allowed
+        if denied and trace is not None:
+            first = side.isolating[0]
+            more = len(side.isolating) - 1
+            others = f" and {more} more polic{'y' if more == 1 else 'ies'}" if more else ""
+            trace.append(Step("cni", d, subject, "networkpolicy", Reason.NO_RULE_MATCHED, "deny",
+                              f"{subject} is isolated for {d.value} by {first.ref.display}{others}, and no "
+                              f"{d.value} rule of them allows {denied} "
+                              f"{'to' if d is Direction.EGRESS else 'from'} {peer}: denied (NP-3, NP-4)",
+                              first.ref, None, "", first.ref.line))
+        return allowed
+    if trace is not None and (side.admin or side.baseline):
+        trace.append(Step("cni", d, subject, "networkpolicy", Reason.NOT_ISOLATED, "none",
+                          f"no NetworkPolicy selects {subject} for {d.value}: on to the baseline tier"))
+    state = _State(to_np)
+    _first_match(side.baseline, Tier.BASELINE, matched, resolve, trace, subject, peer, d, state)
+    allowed |= state.allowed
+    rest = state.remaining | state.passed
+    if rest:
+        allowed |= rest
+        if trace is not None:
+            trace.append(Step("cni", d, subject, "default", Reason.DEFAULT_ALLOW, "allow",
+                              f"no tier decided {rest}: allowed by default (ANP-1)"))
+    return allowed
+
+
+@dataclass(slots=True)
+class _State:
+    remaining: PortSet
+    allowed: PortSet = EMPTY
+    passed: PortSet = EMPTY
+
+
+def _first_match(rules: tuple[Rule, ...], tier: Tier, matched: Callable[[Rule], bool], resolve: Resolver,
+                 trace: list[Step] | None, subject: str, peer: str, d: Direction, state: _State) -> None:
+    for rule in rules:
+        if not state.remaining:
+            return
+        if not matched(rule):
+            if trace is not None:
+                trace.append(_rule_step(rule, d, subject, Reason.PEER_MISMATCH, "none",
+                                        f"{peer} is not among its peers ({_peers_text(rule)})", tier))
+            continue
+        ports = resolve(rule.ports)
+        hit = ports & state.remaining
+        if not hit:
+            if trace is not None:
+                reason = Reason.SHADOWED if ports else Reason.PORT_MISMATCH
+                trace.append(_rule_step(rule, d, subject, reason, "none",
+                                        f"peer matches, but its ports ({_ports_text(rule)}) do not "
+                                        f"include {state.remaining}", tier))
+            continue
+        state.remaining = state.remaining - hit
+        if rule.action is Action.ALLOW:
+            state.allowed = state.allowed | hit
+        elif rule.action is Action.PASS:
+            state.passed = state.passed | hit
+        if trace is not None:
+            what = {Action.ALLOW: "allows", Action.DENY: "denies", Action.PASS: "passes to the next tier"}
+            trace.append(_rule_step(rule, d, subject, Reason.RULE_MATCHED, rule.action.value,
+                                    f"first matching rule: {what[rule.action]} {hit} "
+                                    f"({_peers_text(rule)})", tier))
+
+
+def _rule_step(rule: Rule, d: Direction, subject: str, reason: Reason, effect: str, message: str,
+               tier: Tier = Tier.NETWORK_POLICY) -> Step:
+    return Step("cni", d, subject, tier.value, reason, effect, message, rule.policy, rule.index,
+                rule.name, rule.line)
+
+
+def _peers_text(rule: Rule) -> str:
+    word = "from" if rule.direction is Direction.INGRESS else "to"
+    return f"{word} " + " or ".join(str(p) for p in rule.peers)
+
+
+def _ports_text(rule: Rule) -> str:
+    return "all ports" if rule.ports is None else ", ".join(str(p) for p in rule.ports) or "no port"

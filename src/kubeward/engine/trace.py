@@ -1,0 +1,68 @@
+"""Trace steps: returned data that says how a verdict came about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..ir import Direction, PolicyRef
+
+
+class Reason(StrEnum):
+    """Why a step has the effect it has. Stable: part of the JSON contract."""
+
+    SELF = "self-traffic"                    # NP-7: a pod reaching itself
+    HOST_NETWORK = "host-network"            # NP-25: hostNetwork pods are not selected
+    NOT_A_POD = "not-a-pod"                  # external side: no policy applies
+    RULE_MATCHED = "rule-matched"            # an admin/baseline rule decided (allow, deny or pass)
+    PEER_MISMATCH = "peer-mismatch"          # a rule's peers do not include the other end
+    PORT_MISMATCH = "port-mismatch"          # a rule's ports do not include the flow's port
+    SHADOWED = "shadowed"                    # an earlier rule already decided these ports
+    ISOLATED = "isolated"                    # a NetworkPolicy isolates the subject (NP-3)
+    ALLOWED_BY_RULE = "allowed-by-rule"      # NP-4: one allow rule of an isolating policy matched
+    NO_RULE_MATCHED = "no-rule-matched"      # isolated and nothing allowed it: default deny
+    NOT_ISOLATED = "not-isolated"            # no NetworkPolicy selects the subject in this direction
+    DEFAULT_ALLOW = "default-allow"          # no tier decided: Kubernetes default allow
+    PASSED = "passed"                        # an admin Pass sent the flow to the next tier
+    CNI_NOT_ENFORCING = "cni-not-enforcing"  # reserved: a CNI that enforces no policy
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    layer: str            # "cni" (later: "entry", "service", "mesh")
+    direction: Direction  # egress: the source's side; ingress: the destination's side
+    subject: str          # the peer whose policies this step reads
+    tier: str             # "admin" | "networkpolicy" | "baseline" | "default" | "self" | ...
+    reason: Reason
+    effect: str           # "allow" | "deny" | "pass" | "none"
+    message: str
+    policy: PolicyRef | None = None
+    rule: int | None = None
+    rule_name: str = ""
+    line: int = 0
+
+    @property
+    def where(self) -> str:
+        if self.policy is None:
+            return ""
+        return f"{self.policy.file}:{self.line or self.policy.line}"
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "layer": self.layer,
+            "direction": self.direction.value,
+            "subject": self.subject,
+            "tier": self.tier,
+            "reason": self.reason.value,
+            "effect": self.effect,
+            "message": self.message,
+        }
+        if self.policy is not None:
+            out["policy"] = {"kind": self.policy.kind, "namespace": self.policy.namespace,
+                             "name": self.policy.name}
+            out["rule"] = self.rule
+            if self.rule_name:
+                out["ruleName"] = self.rule_name
+            out["file"] = self.policy.file
+            out["line"] = self.line or self.policy.line
+        return out

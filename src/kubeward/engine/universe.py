@@ -1,0 +1,387 @@
+"""The endpoints the engine reasons about, and every selector bound to them once.
+
+Endpoints are numbered in one universe so that any set of them is a Python int used as a
+bitmask:
+
+* **identities** — all pods with the same namespace, labels, service account, container ports,
+  hostNetwork flag and (when ipBlocks may match pods) the same ipBlock memberships of their IPs.
+  Selectors bind to identities, never to pods: this is what keeps large clusters cheap.
+* **networks** — the address space outside the pods, split by every CIDR the policies mention
+  into atoms that each CIDR either contains whole or not at all.
+* **domains** — DNS names the policies mention (ANP ``domainNames``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..ir import (
+    AnyPeer,
+    DomainPeer,
+    IPRange,
+    LabelSelector,
+    NetworkPeer,
+    NodePeer,
+    NoPeer,
+    Operator,
+    Peer,
+    PodPeer,
+    Policy,
+    Subject,
+)
+from ..model import Cluster, ContainerPort, Workload
+from .options import Options
+
+_SPACE = {4: (0, (1 << 32) - 1), 6: (0, (1 << 128) - 1)}
+
+
+@dataclass(slots=True)
+class Identity:
+    index: int
+    namespace: str
+    labels: Mapping[str, str]
+    service_account: str
+    ports: tuple[ContainerPort, ...]
+    host_network: bool
+    ips: tuple[str, ...]
+    workloads: list[Workload] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return "identity"
+
+    @property
+    def display(self) -> str:
+        names = ", ".join(w.id for w in self.workloads[:3])
+        more = f" +{len(self.workloads) - 3}" if len(self.workloads) > 3 else ""
+        return names + more
+
+
+@dataclass(frozen=True)
+class Network:
+    index: int
+    version: int
+    first: int
+    last: int
+
+    @property
+    def kind(self) -> str:
+        return "network"
+
+    @cached_property
+    def cidrs(self) -> tuple[str, ...]:
+        cls = ipaddress.IPv4Address if self.version == 4 else ipaddress.IPv6Address
+        return tuple(str(n) for n in ipaddress.summarize_address_range(cls(self.first), cls(self.last)))
+
+    @property
+    def id(self) -> str:
+        cidrs = self.cidrs
+        if len(cidrs) == 1:
+            return cidrs[0]
+        cls = ipaddress.IPv4Address if self.version == 4 else ipaddress.IPv6Address
+        return f"{cls(self.first)}-{cls(self.last)}"
+
+    @property
+    def display(self) -> str:
+        return self.id
+
+    def contains(self, address: int) -> bool:
+        return self.first <= address <= self.last
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    index: int
+    name: str
+
+    @property
+    def kind(self) -> str:
+        return "domain"
+
+    @property
+    def display(self) -> str:
+        return self.name
+
+
+Endpoint = Identity | Network | Domain
+
+
+def domain_matches(pattern: str, name: str) -> bool:
+    """ANP domainNames: exact, or ``*.`` matching one or more labels in front (never the apex)."""
+    if pattern.startswith("*."):
+        base = pattern[1:]  # ".example.com"
+        if name.startswith("*."):
+            return name.endswith(base)
+        return name.endswith(base) and len(name) > len(base)
+    return pattern == name
+
+
+def bits(mask: int) -> Iterator[int]:
+    """Indices of the set bits of ``mask``, ascending."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+class Universe:
+    """Endpoints plus the masks of every selector and peer, computed once and cached."""
+
+    def __init__(self, cluster: Cluster, options: Options, extra_domains: Iterable[str] = ()) -> None:
+        self.cluster = cluster
+        self.options = options
+        self.namespaces = cluster.namespaces
+        networks = self._policy_networks(cluster.policies)
+        self.node_addresses: dict[str, tuple[str, ...]] = {n.name: n.addresses for n in cluster.nodes}
+        # Distinct ipBlock address sets, which pod IPs may fall into (generic: they match pods).
+        self._ip_sets: list[tuple[IPRange, ...]] = sorted({n.ranges for n in networks},
+                                                          key=lambda r: [(x.version, x.first, x.last) for x in r])
+        self.identities: list[Identity] = []
+        self.identities_of: dict[str, list[Identity]] = {}
+        self._build_identities(cluster.workloads)
+        self.networks: list[Network] = self._build_atoms(networks)
+        offset = len(self.identities)
+        self._atom_starts = {v: [a.first for a in self.networks if a.version == v] for v in (4, 6)}
+        self._atoms_by_version = {v: [a for a in self.networks if a.version == v] for v in (4, 6)}
+        domains = sorted({p.pattern for pol in cluster.policies for r in (*pol.ingress, *pol.egress)
+                          for p in r.peers if isinstance(p, DomainPeer)} | {d.lower().rstrip(".") for d in extra_domains})
+        base = offset + len(self.networks)
+        self.domains = [Domain(base + i, d) for i, d in enumerate(domains)]
+        self.endpoints: list[Endpoint] = [*self.identities, *self.networks, *self.domains]
+        self.size = len(self.endpoints)
+        self.all_mask = (1 << self.size) - 1
+        self.identity_mask = (1 << len(self.identities)) - 1
+        self.pod_mask = 0  # identities selectors can pick (NP-25: never hostNetwork pods)
+        self._ns_mask: dict[str, int] = {}
+        self._label_mask: dict[tuple[str, str], int] = {}
+        self._key_mask: dict[str, int] = {}
+        for ident in self.identities:
+            if ident.host_network:
+                continue
+            bit = 1 << ident.index
+            self.pod_mask |= bit
+            self._ns_mask[ident.namespace] = self._ns_mask.get(ident.namespace, 0) | bit
+            for k, v in ident.labels.items():
+                self._label_mask[(k, v)] = self._label_mask.get((k, v), 0) | bit
+                self._key_mask[k] = self._key_mask.get(k, 0) | bit
+        self._selector_cache: dict[LabelSelector, int] = {}
+        self._ns_selector_cache: dict[LabelSelector, int] = {}
+        self._peer_cache: dict[Peer, int] = {}
+
+    # ---- construction ----------------------------------------------------------------
+
+    @staticmethod
+    def _policy_networks(policies: list[Policy]) -> list[NetworkPeer]:
+        return [p for pol in policies for r in (*pol.ingress, *pol.egress) for p in r.peers
+                if isinstance(p, NetworkPeer)]
+
+    def _ip_signature(self, ips: tuple[str, ...], host_network: bool) -> tuple[int, ...]:
+        """Which ipBlock address sets contain one of these pod IPs. hostNetwork pods use the
+        node's address and are matched as node traffic whatever the option (NP-25)."""
+        if not ips or not (host_network or self.options.ipblock_matches_pods):
+            return ()
+        values: list[tuple[int, int]] = []
+        for ip in ips:
+            try:
+                a = ipaddress.ip_address(ip)
+            except ValueError:
+                continue
+            values.append((a.version, int(a)))
+        return tuple(i for i, ranges in enumerate(self._ip_sets)
+                     if any(r.version == v and r.first <= x <= r.last for r in ranges for v, x in values))
+
+    def _build_identities(self, workloads: list[Workload]) -> None:
+        by_key: dict[tuple[object, ...], Identity] = {}
+        for w in workloads:
+            groups: dict[tuple[int, ...], list[str]] = {}
+            for pod_ips in w.pod_ips or ((),):
+                groups.setdefault(self._ip_signature(pod_ips, w.host_network), []).extend(pod_ips)
+            idents: list[Identity] = []
+            for sig, ips in groups.items():
+                key = (w.namespace, tuple(sorted(w.labels.items())), w.service_account, w.ports,
+                       w.host_network, sig)
+                ident = by_key.get(key)
+                if ident is None:
+                    ident = Identity(len(self.identities), w.namespace, w.labels, w.service_account,
+                                     w.ports, w.host_network, ())
+                    by_key[key] = ident
+                    self.identities.append(ident)
+                ident.workloads.append(w)
+                if ips:
+                    ident.ips = tuple(sorted(set(ident.ips) | set(ips)))
+                idents.append(ident)
+            self.identities_of[w.id] = idents
+
+    def _build_atoms(self, networks: list[NetworkPeer]) -> list[Network]:
+        cuts: dict[int, set[int]] = {4: {0}, 6: {0}}
+        for net in networks:
+            for r in net.ranges:
+                cuts[r.version].add(r.first)
+                if r.last < _SPACE[r.version][1]:
+                    cuts[r.version].add(r.last + 1)
+        for addresses in self.node_addresses.values():
+            for text in addresses:
+                try:
+                    a = ipaddress.ip_address(text)
+                except ValueError:
+                    continue
+                cuts[a.version].update({int(a), int(a) + 1} if int(a) < _SPACE[a.version][1] else {int(a)})
+        use_v6 = len(cuts[6]) > 1 or any(":" in ip for i in self.identities for ip in i.ips)
+        atoms: list[Network] = []
+        index = len(self.identities)
+        for version in (4, 6):
+            if version == 6 and not use_v6:
+                continue
+            points = sorted(cuts[version])
+            for i, start in enumerate(points):
+                end = points[i + 1] - 1 if i + 1 < len(points) else _SPACE[version][1]
+                atoms.append(Network(index, version, start, end))
+                index += 1
+        return atoms
+
+    # ---- lookups ---------------------------------------------------------------------
+
+    def atom_of(self, address: str) -> Network | None:
+        try:
+            a = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        starts = self._atom_starts.get(a.version) or []
+        if not starts:
+            return None
+        i = bisect.bisect_right(starts, int(a)) - 1
+        return self._atoms_by_version[a.version][i]
+
+    def identity_of_ip(self, address: str) -> Identity | None:
+        for ident in self.identities:
+            if address in ident.ips:
+                return ident
+        return None
+
+    def domain(self, name: str) -> Domain | None:
+        name = name.lower().rstrip(".")
+        for d in self.domains:
+            if d.name == name:
+                return d
+        return None
+
+    # ---- binding ---------------------------------------------------------------------
+
+    def selector_mask(self, selector: LabelSelector) -> int:
+        """Identities (never hostNetwork ones) whose labels the selector matches."""
+        cached = self._selector_cache.get(selector)
+        if cached is not None:
+            return cached
+        if selector.nothing:
+            mask = 0
+        else:
+            mask = self.pod_mask
+            for req in selector.requirements:
+                if req.operator is Operator.IN:
+                    m = 0
+                    for v in req.values:
+                        m |= self._label_mask.get((req.key, v), 0)
+                    mask &= m
+                elif req.operator is Operator.NOT_IN:
+                    m = 0
+                    for v in req.values:
+                        m |= self._label_mask.get((req.key, v), 0)
+                    mask &= ~m
+                elif req.operator is Operator.EXISTS:
+                    mask &= self._key_mask.get(req.key, 0)
+                else:
+                    mask &= ~self._key_mask.get(req.key, 0)
+                if not mask:
+                    break
+        self._selector_cache[selector] = mask
+        return mask
+
+    def namespaces_matching(self, selector: LabelSelector) -> list[str]:
+        return sorted(n.name for n in self.namespaces.values() if selector.matches(n.labels))
+
+    def namespace_selector_mask(self, selector: LabelSelector) -> int:
+        cached = self._ns_selector_cache.get(selector)
+        if cached is None:
+            cached = 0
+            for name in self.namespaces_matching(selector):
+                cached |= self._ns_mask.get(name, 0)
+            self._ns_selector_cache[selector] = cached
+        return cached
+
+    def pods_mask(self, pod_selector: LabelSelector, namespace: str | None,
+                  namespace_selector: LabelSelector | None) -> int:
+        if namespace is not None:
+            ns = self._ns_mask.get(namespace, 0)
+        elif namespace_selector is None or namespace_selector.is_everything:
+            ns = self.pod_mask
+        else:
+            ns = self.namespace_selector_mask(namespace_selector)
+        return ns & self.selector_mask(pod_selector) if ns else 0
+
+    def subject_mask(self, subject: Subject) -> int:
+        return self.pods_mask(subject.pod_selector, subject.namespace, subject.namespace_selector)
+
+    def peer_mask(self, peer: Peer) -> int:
+        cached = self._peer_cache.get(peer)
+        if cached is not None:
+            return cached
+        mask = 0
+        if isinstance(peer, PodPeer):
+            mask = self.pods_mask(peer.pod_selector, peer.namespace, peer.namespace_selector)
+        elif isinstance(peer, AnyPeer):
+            mask = self.all_mask
+        elif isinstance(peer, NetworkPeer):
+            mask = self._ranges_mask(peer.ranges)
+            # NP-18 (generic: ipBlocks match pods whose IP is known); NP-25: hostNetwork
+            # pods are node traffic, which ipBlocks always match.
+            k = self._ip_sets.index(peer.ranges) if peer.ranges in self._ip_sets else -1
+            for ident in self.identities:
+                if ident.ips and k in self._ip_signature(ident.ips, ident.host_network):
+                    mask |= 1 << ident.index
+            # A domain resolves to some address: only a peer covering a whole IP space
+            # certainly contains it.
+            if any(r.first == 0 and r.last == _SPACE[r.version][1] for r in peer.ranges):
+                for d in self.domains:
+                    mask |= 1 << d.index
+        elif isinstance(peer, NodePeer):
+            addresses: set[str] = set()
+            for node in self.cluster.nodes:
+                if peer.selector.matches(node.labels):
+                    addresses.update(node.addresses)
+            for text in addresses:
+                atom = self.atom_of(text)
+                if atom is not None:
+                    mask |= 1 << atom.index
+            # A hostNetwork pod's address is its node's address (NP-25).
+            for ident in self.identities:
+                if ident.host_network and addresses.intersection(ident.ips):
+                    mask |= 1 << ident.index
+        elif isinstance(peer, DomainPeer):
+            for d in self.domains:
+                if domain_matches(peer.pattern, d.name):
+                    mask |= 1 << d.index
+        elif isinstance(peer, NoPeer):
+            mask = 0
+        self._peer_cache[peer] = mask
+        return mask
+
+    def _ranges_mask(self, ranges: tuple[IPRange, ...]) -> int:
+        mask = 0
+        for r in ranges:
+            starts = self._atom_starts.get(r.version) or []
+            atoms = self._atoms_by_version.get(r.version) or []
+            i = bisect.bisect_left(starts, r.first)
+            while i < len(atoms) and atoms[i].first <= r.last:
+                mask |= 1 << atoms[i].index
+                i += 1
+        return mask
+
+    def peers_mask(self, peers: tuple[Peer, ...]) -> int:
+        mask = 0
+        for p in peers:
+            mask |= self.peer_mask(p)
+        return mask

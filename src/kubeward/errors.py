@@ -1,0 +1,11 @@
+"""kubeward's exceptions. Bad *input* is never an exception: it is a Diagnostic."""
+
+from __future__ import annotations
+
+
+class KubewardError(Exception):
+    """Base of every exception kubeward raises on purpose."""
+
+
+class UsageError(KubewardError):
+    """The command line asks for something the input cannot answer (exit code 2)."""

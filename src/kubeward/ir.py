@@ -1,0 +1,291 @@
+"""The one rule representation every policy dialect lowers to.
+
+A :class:`Policy` applies to a :class:`Subject` (the pods it protects) and holds ordered
+:class:`Rule` s per :class:`Direction`. Rules name their *peers* (the other end of the
+connection) and the destination *ports*. Names follow the roles: ``subject`` is what a policy
+applies to, ``peer`` is the other end; never "src"/"dst" for policy roles.
+
+Precedence lives in :class:`Tier` (evaluated in declaration order) and, inside the admin and
+baseline tiers, in ``Policy.priority`` (lower first) and rule order (first match decides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+
+class Action(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    PASS = "pass"
+
+
+class Tier(StrEnum):
+    """CNI policy tiers, in evaluation order (ANP-1)."""
+
+    ADMIN = "admin"
+    NETWORK_POLICY = "networkpolicy"
+    BASELINE = "baseline"
+
+
+TIER_ORDER = (Tier.ADMIN, Tier.NETWORK_POLICY, Tier.BASELINE)
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+MIN_PORT, MAX_PORT = 1, 65535
+
+
+class Operator(StrEnum):
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    key: str
+    operator: Operator
+    values: tuple[str, ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.operator is Operator.IN:
+            return labels.get(self.key) in self.values
+        if self.operator is Operator.NOT_IN:
+            # An absent label satisfies NotIn (apimachinery labels.Selector).
+            return self.key not in labels or labels[self.key] not in self.values
+        if self.operator is Operator.EXISTS:
+            return self.key in labels
+        return self.key not in labels
+
+    def __str__(self) -> str:
+        if self.operator is Operator.IN and len(self.values) == 1:
+            return f"{self.key}={self.values[0]}"
+        if self.operator is Operator.NOT_IN and len(self.values) == 1:
+            return f"{self.key}!={self.values[0]}"
+        if self.operator is Operator.EXISTS:
+            return self.key
+        if self.operator is Operator.DOES_NOT_EXIST:
+            return f"!{self.key}"
+        word = "in" if self.operator is Operator.IN else "notin"
+        return f"{self.key} {word} ({','.join(self.values)})"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """A Kubernetes label selector: all requirements must hold (matchLabels are ``In`` with one
+    value). No requirement selects everything. ``nothing`` is a selector that could not be
+    understood: it selects nothing (fail closed) and its policy carries a diagnostic."""
+
+    requirements: tuple[Requirement, ...] = ()
+    nothing: bool = False
+
+    @property
+    def is_everything(self) -> bool:
+        return not self.requirements and not self.nothing
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.nothing:
+            return False
+        return all(r.matches(labels) for r in self.requirements)
+
+    def __str__(self) -> str:
+        if self.nothing:
+            return "<invalid: matches nothing>"
+        if not self.requirements:
+            return "{}"
+        return ",".join(str(r) for r in self.requirements)
+
+
+EVERYTHING = LabelSelector()
+NOTHING = LabelSelector(nothing=True)
+
+
+# --------------------------------------------------------------------------- peers
+
+
+@dataclass(frozen=True, slots=True)
+class PodPeer:
+    """Pods selected by labels, in the namespace ``namespace`` (when set) or in every namespace
+    that ``namespace_selector`` selects."""
+
+    pod_selector: LabelSelector = EVERYTHING
+    namespace: str | None = None
+    namespace_selector: LabelSelector | None = None
+
+    def __str__(self) -> str:
+        where = f"namespace {self.namespace}" if self.namespace is not None else (
+            "all namespaces" if self.namespace_selector is None or self.namespace_selector.is_everything
+            else f"namespaces {{{self.namespace_selector}}}")
+        pods = "all pods" if self.pod_selector.is_everything else f"pods {{{self.pod_selector}}}"
+        return f"{pods} in {where}"
+
+
+@dataclass(frozen=True, slots=True)
+class IPRange:
+    """An inclusive range of addresses of one IP version."""
+
+    version: int
+    first: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPeer:
+    """Addresses: ``cidr`` minus ``excepts`` (a KNP ipBlock, an ANP network, a Cilium CIDR)."""
+
+    cidr: str
+    excepts: tuple[str, ...] = ()
+    ranges: tuple[IPRange, ...] = ()
+
+    def __str__(self) -> str:
+        return self.cidr + (f" except {', '.join(self.excepts)}" if self.excepts else "")
+
+
+@dataclass(frozen=True, slots=True)
+class AnyPeer:
+    """Every peer: all pods in all namespaces and every address outside the cluster (NP-11)."""
+
+    def __str__(self) -> str:
+        return "any peer"
+
+
+@dataclass(frozen=True, slots=True)
+class NodePeer:
+    """The IP addresses of the nodes a selector picks (ANP ``nodes``)."""
+
+    selector: LabelSelector
+
+    def __str__(self) -> str:
+        return f"nodes {{{self.selector}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class DomainPeer:
+    """A DNS name or ``*.`` pattern (ANP ``domainNames``)."""
+
+    pattern: str
+
+    def __str__(self) -> str:
+        return f"domain {self.pattern}"
+
+
+@dataclass(frozen=True, slots=True)
+class NoPeer:
+    """A peer that could not be understood; matches nothing (its diagnostic says why)."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"<invalid peer: {self.reason}>"
+
+
+Peer = PodPeer | NetworkPeer | AnyPeer | NodePeer | DomainPeer | NoPeer
+
+
+# --------------------------------------------------------------------------- ports
+
+
+@dataclass(frozen=True, slots=True)
+class PortRange:
+    protocol: str
+    first: int
+    last: int
+
+    def __str__(self) -> str:
+        ports = str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+        if self.first == MIN_PORT and self.last == MAX_PORT:
+            ports = "all ports"
+        return f"{self.protocol}/{ports}"
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPort:
+    """A container port name, resolved against the destination pod (NP-22). ``protocol`` None:
+    the protocol of the container port of that name (ANP namedPort)."""
+
+    name: str
+    protocol: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.protocol}/{self.name}" if self.protocol else self.name
+
+
+PortMatch = PortRange | NamedPort
+
+
+# --------------------------------------------------------------------------- policies
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRef:
+    """Which object a policy came from."""
+
+    kind: str
+    namespace: str
+    name: str
+    file: str
+    line: int
+    api_version: str = ""
+
+    @property
+    def display(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The pods a policy applies to: ``pod_selector`` within ``namespace`` (namespaced policy)
+    or within the namespaces ``namespace_selector`` selects (cluster-scoped policy)."""
+
+    pod_selector: LabelSelector = EVERYTHING
+    namespace: str | None = None
+    namespace_selector: LabelSelector | None = None
+
+    def as_peer(self) -> PodPeer:
+        return PodPeer(self.pod_selector, self.namespace, self.namespace_selector)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: if the peer matches one of ``peers`` and the port one of ``ports`` (None:
+    every port), ``action`` applies. ``index`` counts from 0 within its direction."""
+
+    policy: PolicyRef
+    direction: Direction
+    index: int
+    action: Action
+    peers: tuple[Peer, ...]
+    ports: tuple[PortMatch, ...] | None
+    line: int
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        label = f"{self.direction.value} rule {self.index}"
+        return f"{label} ({self.name})" if self.name else label
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    ref: PolicyRef
+    tier: Tier
+    subject: Subject
+    isolates: frozenset[Direction]
+    ingress: tuple[Rule, ...] = ()
+    egress: tuple[Rule, ...] = ()
+    priority: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def rules(self, direction: Direction) -> tuple[Rule, ...]:
+        return self.ingress if direction is Direction.INGRESS else self.egress

@@ -1,0 +1,1 @@
+"""Renderers: one module per output format. They print results; they never compute them."""

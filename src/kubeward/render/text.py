@@ -1,0 +1,139 @@
+"""Text for people: explain traces, map tables, check reports, diagnostics."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+from ..analyses.check import CheckReport
+from ..analyses.connectivity_map import ConnectivityMap
+from ..analyses.explain import Explanation
+from ..diagnostics import Diagnostic, Severity
+from ..engine.trace import Step
+from ..ir import Direction
+
+_MARK = {"allow": "✓", "deny": "✗", "pass": "→", "none": "·"}
+
+
+def _console(width: int | None) -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, width=width or 120, color_system=None, highlight=False,
+                   soft_wrap=True, emoji=False), buf
+
+
+def diagnostics(diags: Iterable[Diagnostic]) -> str:
+    return "".join(f"{d}\n" for d in diags)
+
+
+def _step_line(step: Step) -> str:
+    where = f" ({step.where})" if step.where else ""
+    who = ""
+    if step.policy is not None:
+        who = step.policy.display
+        if step.rule is not None:
+            who += f" {step.direction.value} rule {step.rule}" + (f" ({step.rule_name})" if step.rule_name else "")
+        who += where + ": "
+    return f"{_MARK.get(step.effect, '·')} [{step.tier}] {who}{step.message} <{step.reason.value}>"
+
+
+def explanation(exp: Explanation) -> str:
+    v = exp.verdict
+    lines = [f"{v.verdict.upper()}  {v.source.label} -> {v.destination.label}  {v.protocol}/{v.port}",
+             f"  options: {', '.join(exp.options)}"]
+    groups: list[tuple[str, list[Step]]] = []
+    for step in v.steps:
+        head = (f"egress of {step.subject} (source side)" if step.direction is Direction.EGRESS
+                else f"ingress of {step.subject} (destination side)")
+        if step.tier == "self":
+            head = "self"
+        if not groups or groups[-1][0] != head:
+            groups.append((head, []))
+        groups[-1][1].append(step)
+    for head, steps in groups:
+        lines.append(f"  {head}")
+        lines.extend(f"    {_step_line(s)}" for s in steps)
+    reason = _deciding(exp)
+    lines.append(f"  verdict: {v.verdict}" + (f" — {reason}" if reason else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _deciding(exp: Explanation) -> str:
+    """The first step that denied, or the steps that allowed each side."""
+    v = exp.verdict
+    for s in v.steps:
+        if s.effect == "deny":
+            where = f" ({s.where})" if s.where else ""
+            who = f"{s.policy.display}{where}: " if s.policy else ""
+            return f"{s.direction.value} of {s.subject}: {who}{s.message}"
+    return ""
+
+
+def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
+    console, buf = _console(width)
+    table = Table(title=None, show_lines=False, box=None, pad_edge=False)
+    table.add_column("FROM", no_wrap=True)
+    table.add_column("TO", no_wrap=True)
+    table.add_column("ALLOWED", overflow="fold")
+    for c in cmap.connections:
+        table.add_row(c.src, c.dst, str(c.ports))
+    workloads = sum(1 for p in cmap.peers if p.type == "workload")
+    networks = sum(1 for p in cmap.peers if p.type == "network")
+    console.print(f"{len(cmap.connections)} connections among {workloads} workloads and "
+                  f"{networks} network peers ({', '.join(cmap.options)})")
+    if cmap.connections:
+        console.print(table)
+    return buf.getvalue()
+
+
+def check_report(report: CheckReport, width: int | None = None) -> str:
+    console, buf = _console(width)
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.kinds.items()))
+    console.print(f"Inventory: {kinds or 'no objects'}")
+    defined = [n for n, d in report.namespaces if d]
+    assumed = [n for n, d in report.namespaces if not d]
+    console.print(f"Namespaces: {', '.join(defined) or 'none defined'}"
+                  + (f" (assumed: {', '.join(assumed)})" if assumed else ""))
+    pol = ", ".join(f"{k} {n}" for k, n in sorted(report.policies.items()))
+    console.print(f"Workloads: {report.workloads}; policies analysed: {pol or 'none'}")
+    for nm in report.not_modelled:
+        console.print(f"Not modelled: {nm.kind} ({nm.api_version}), {nm.count} object"
+                      f"{'s' if nm.count != 1 else ''} — first at {nm.first}")
+    console.print(f"Options: {', '.join(report.options)}")
+    console.print()
+    if report.protection:
+        table = Table(box=None, pad_edge=False)
+        table.add_column("WORKLOAD", no_wrap=True)
+        table.add_column("INGRESS", overflow="fold")
+        table.add_column("EGRESS", overflow="fold")
+        for p in report.protection:
+            if p.host_network:
+                table.add_row(p.workload, "hostNetwork: not selectable", "hostNetwork: not selectable")
+                continue
+            table.add_row(p.workload,
+                          ", ".join(_short(x) for x in p.ingress_isolated_by) or "OPEN (no policy isolates it)",
+                          ", ".join(_short(x) for x in p.egress_isolated_by) or "OPEN (no policy isolates it)")
+        console.print("Isolation (NetworkPolicies that select each workload):")
+        console.print(table)
+        console.print()
+    console.print(f"Connectivity: {report.workload_connections} workload-to-workload connections allow traffic")
+    exposed = report.exposed_to_networks
+    console.print(f"  reachable from outside the cluster's pods: {', '.join(exposed) or 'none'}")
+    reaching = report.reaching_networks
+    console.print(f"  can reach addresses outside the pods: {', '.join(reaching) or 'none'}")
+    if report.map.connections:
+        console.print()
+        console.print(connectivity_table(report.map, width), end="")
+    console.print()
+    counts = {s: sum(1 for d in report.diagnostics if d.severity is s) for s in Severity}
+    console.print(f"Diagnostics: {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+                  f"{counts[Severity.INFO]} note(s)")
+    for d in report.diagnostics:
+        console.print(f"  {d}", markup=False)
+    return buf.getvalue()
+
+
+def _short(display: str) -> str:
+    return display.removeprefix("NetworkPolicy ")

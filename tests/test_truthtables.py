@@ -1,0 +1,28 @@
+"""Upstream scenarios as truth tables: every probe must give the upstream answer, through
+both explain (one flow) and map (all pairs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from truthtable import Case, discover, mismatches
+
+K8S_E2E = discover("k8s-e2e")
+NPA = discover("npa-conformance")
+
+
+def test_the_corpora_are_not_empty() -> None:
+    assert len(K8S_E2E) >= 40
+    assert sum(len(c.probes()) for c in K8S_E2E) > 3000
+
+
+@pytest.mark.parametrize("case", K8S_E2E, ids=[c.id for c in K8S_E2E])
+def test_kubernetes_netpol_e2e_scenario(case: Case) -> None:
+    bad = mismatches(case)
+    assert not bad, f"{case.name}:\n" + "\n".join(bad[:20])
+
+
+@pytest.mark.parametrize("case", NPA, ids=[c.id for c in NPA])
+def test_network_policy_api_conformance_scenario(case: Case) -> None:
+    bad = mismatches(case)
+    assert not bad, f"{case.name}:\n" + "\n".join(bad[:20])
