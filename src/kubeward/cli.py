@@ -5,6 +5,7 @@ Exit codes: 0 = clean / allowed, 1 = findings / denied, 2 = usage or input error
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -61,6 +62,9 @@ def _diag_json(analysis: Analysis) -> list[dict[str, object]]:
 @click.version_option(__version__, prog_name="kubeward")
 def main() -> None:
     """kubeward: what your Kubernetes network security configuration allows, and why."""
+    # A short-lived process that builds millions of small acyclic objects: the cyclic garbage
+    # collector only costs time here (it halves the run time of a 10,000-pod map).
+    gc.disable()
 
 
 @main.command()

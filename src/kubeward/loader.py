@@ -27,6 +27,7 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
     _Loader = yaml.SafeLoader
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_STR = "tag:yaml.org,2002:str"
 STDIN = "-"
 
 
@@ -111,6 +112,8 @@ class _Converter:
 
     def convert(self, node: Node) -> Any:
         if isinstance(node, ScalarNode):
+            if node.tag == _STR:  # the common case, without the constructor's bookkeeping
+                return node.value
             return self.loader.construct_object(node)
         if isinstance(node, SequenceNode):
             seq = LList(node.start_mark.line + 1)

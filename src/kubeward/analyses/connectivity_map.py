@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from ..engine.connectivity import connectivity
 from ..engine.portset import ALL, PortSet
 from ..engine.universe import Domain, Identity, Network
@@ -29,7 +31,7 @@ class MapPeer:
         return {"id": self.id, "type": self.type}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Connection:
     src: str
     dst: str
@@ -47,7 +49,15 @@ class ConnectivityMap:
 
     def to_json(self) -> dict[str, object]:
         return {"schema": 1, "options": self.options, "peers": [p.to_json() for p in self.peers],
-                "connections": [c.to_json() for c in self.connections]}
+                "connections": [_ConnectionJSON(c.src, c.dst, c.ports.to_json()) for c in self.connections]}
+
+
+class _ConnectionJSON(msgspec.Struct):
+    """The JSON shape of a connection (docs/json.md); a Struct encodes fast."""
+
+    src: str
+    dst: str
+    protocols: dict[str, list[list[int]]]
 
 
 def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> ConnectivityMap:
@@ -61,22 +71,29 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     wanted = set(namespaces)
     pairs = connectivity(engine)
 
-    def peer_ids(index: int) -> list[str]:
-        ep = u.endpoints[index]
-        if isinstance(ep, Identity):
-            return [w.id for w in ep.workloads]
-        return [ep.display]
-
-    merged: dict[tuple[str, str], PortSet] = {}
-    single = {w.id for w in analysis.cluster.workloads if w.single_pod}
-    for (s, d), ports in pairs.items():
-        for sid in peer_ids(s):
-            for did in peer_ids(d):
-                if sid == did and sid in single:
-                    continue  # the pair of a pod with itself is not policy-governed (NP-7)
-                key = (sid, did)
-                prev = merged.get(key)
-                merged[key] = ports if prev is None else prev | ports
+    names = sorted({w.id for w in analysis.cluster.workloads} | {n.id for n in u.networks}
+                   | {d.name for d in u.domains})
+    rank = {name: i for i, name in enumerate(names)}
+    ids: list[list[int]] = [[rank[w.id] for w in ep.workloads] if isinstance(ep, Identity)
+                            else [rank[ep.display]] for ep in u.endpoints]
+    single = {rank[w.id] for w in analysis.cluster.workloads if w.single_pod}
+    flat = [i for group in ids for i in group]
+    merged: dict[tuple[int, int], PortSet]
+    if len(flat) == len(ids) and len(set(flat)) == len(flat):
+        # One peer per endpoint and back: nothing to merge.
+        one = flat
+        merged = {(one[s], one[d]): ports for (s, d), ports in pairs.items()
+                  if not (s == d and one[s] in single)}
+    else:
+        merged = {}
+        for (s, d), ports in pairs.items():
+            for sid in ids[s]:
+                for did in ids[d]:
+                    if sid == did and sid in single:
+                        continue  # a pod reaching itself is not policy-governed (NP-7)
+                    key = (sid, did)
+                    prev = merged.get(key)
+                    merged[key] = ports if prev is None else prev | ports
     if analysis.options.include_self:
         for wid in single:
             merged[(wid, wid)] = ALL
@@ -89,7 +106,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
         peers.append(MapPeer(ep.id, "network", cidrs=ep.cidrs))
     for dom in u.domains:
         peers.append(MapPeer(dom.name, "domain"))
-    connections = [Connection(s, d, p) for (s, d), p in sorted(merged.items())]
+    connections = [Connection(names[s], names[d], merged[(s, d)]) for s, d in sorted(merged)]
     if wanted:
         connections = [c for c in connections if ns_of.get(c.src) in wanted or ns_of.get(c.dst) in wanted]
         used = {c.src for c in connections} | {c.dst for c in connections}

@@ -8,7 +8,7 @@ expanded into pairs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..ir import Direction, Rule
 from ..model import ContainerPort
@@ -25,14 +25,14 @@ class _Block:
     named: bool                      # its result depends on the destination's named ports
     result: PortSet | None = None    # when not named
     members: list[int] | None = None
+    by_profile: dict[int, PortSet] = field(default_factory=dict)  # when named
 
 
 class _Partitions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._blocks: dict[int, list[_Block]] = {}
-        self._named_results: dict[tuple[int, int, tuple[ContainerPort, ...]], PortSet] = {}
-
+        
     def blocks(self, side: SideRules) -> list[_Block]:
         key = id(side)
         found = self._blocks.get(key)
@@ -71,16 +71,16 @@ class _Partitions:
         self._blocks[key] = blocks
         return blocks
 
-    def result(self, side: SideRules, index: int, block: _Block, dest_ports: tuple[ContainerPort, ...] | None) -> PortSet:
+    def result(self, side: SideRules, block: _Block, dest: Identity | None) -> PortSet:
         if block.result is not None:
             return block.result
-        ports = dest_ports or ()
-        key = (id(side), index, ports)
-        found = self._named_results.get(key)
+        profile = dest.port_profile if dest is not None else -1
+        found = block.by_profile.get(profile)
         if found is None:
+            ports = dest.ports if dest is not None else ()
             ids = block.matched
             found = evaluate_side(side, lambda r: id(r) in ids, lambda p: resolve_ports(p, ports))
-            self._named_results[key] = found
+            block.by_profile[profile] = found
         return found
 
 
@@ -91,39 +91,75 @@ def connectivity(engine: Engine) -> dict[tuple[int, int], PortSet]:
     parts = _Partitions(engine)
     out: dict[tuple[int, int], PortSet] = {}
     identity_count = len(u.identities)
+    # For each distinct (ingress side, destination port profile): the result for every possible
+    # source, as a list indexed by endpoint; EMPTY where nothing is allowed.
+    ingress_tables: dict[tuple[int, int], list[PortSet]] = {}
+    table_of: list[list[PortSet] | None] = []
+    for ident in u.identities:
+        side = engine.side(ident, Direction.INGRESS)
+        if side.open:
+            table_of.append(None)
+            continue
+        blocks = parts.blocks(side)
+        named = any(b.named for b in blocks)
+        key = (id(side), ident.port_profile if named else -1)
+        table = ingress_tables.get(key)
+        if table is None:
+            table = [EMPTY] * u.size
+            for bj, block in enumerate(blocks):
+                result = parts.result(side, block, ident)
+                if result:
+                    for i in bits(block.mask):
+                        table[i] = result
+            ingress_tables[key] = table
+        table_of.append(table)
+    identities = u.identities
     for src in u.endpoints:
-        src_is_pod = isinstance(src, Identity)
+        s = src.index
+        src_is_pod = s < identity_count
         e_side = engine.side(src, Direction.EGRESS)
-        src_bit = src.index
         for bi, block in enumerate(parts.blocks(e_side)):
-            if block.result is not None and not block.result:
+            fixed = block.result
+            if fixed is not None and not fixed:
                 continue
-            mask = block.mask if src_is_pod else block.mask & u.identity_mask
-            if block.members is None or not src_is_pod:
-                members = list(bits(mask))
-                if src_is_pod:
-                    block.members = members
-            else:
-                members = block.members
+            if block.members is None:
+                block.members = bits(block.mask)
+            members = block.members
+            if fixed is None:
+                for d in members:
+                    if d >= identity_count:
+                        if src_is_pod:
+                            egress = parts.result(e_side, block, None)
+                            if egress:
+                                out[(s, d)] = egress
+                        continue
+                    egress = parts.result(e_side, block, identities[d])
+                    if not egress:
+                        continue
+                    table = table_of[d]
+                    conn = egress if table is None else egress & table[s]
+                    if conn:
+                        out[(s, d)] = conn
+                continue
+            meet: dict[int, PortSet] = {}
             for d in members:
-                dst = u.endpoints[d]
-                dst_ports = dst.ports if d < identity_count else None  # type: ignore[union-attr]
-                egress = parts.result(e_side, bi, block, dst_ports)
-                if not egress:
-                    continue
                 if d >= identity_count:
-                    out[(src.index, d)] = egress
+                    if src_is_pod:
+                        out[(s, d)] = fixed
                     continue
-                i_side = engine.side(dst, Direction.INGRESS)
-                if i_side.open:
-                    ingress = ALL
-                else:
-                    ingress = EMPTY
-                    for bj, iblock in enumerate(parts.blocks(i_side)):
-                        if (iblock.mask >> src_bit) & 1:
-                            ingress = parts.result(i_side, bj, iblock, dst_ports)
-                            break
-                conn = egress & ingress
+                table = table_of[d]
+                if table is None:
+                    out[(s, d)] = fixed
+                    continue
+                ingress = table[s]
+                if ingress is EMPTY:
+                    continue
+                if ingress is ALL:
+                    out[(s, d)] = fixed
+                    continue
+                conn = meet.get(id(ingress))
+                if conn is None:
+                    conn = meet[id(ingress)] = fixed & ingress
                 if conn:
-                    out[(src.index, d)] = conn
+                    out[(s, d)] = conn
     return out

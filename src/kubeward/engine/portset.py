@@ -8,6 +8,8 @@ representation CPython offers.)
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..ir import MAX_PORT, MIN_PORT, PROTOCOLS
 
 Ranges = tuple[tuple[int, int], ...]
@@ -61,12 +63,13 @@ def _subtract(a: Ranges, b: Ranges) -> Ranges:
 
 
 class PortSet:
-    __slots__ = ("_items", "_hash")
+    __slots__ = ("_items", "_hash", "_json")
 
     def __init__(self, items: dict[str, Ranges] | None = None) -> None:
         self._items: tuple[tuple[str, Ranges], ...] = tuple(
             (p, items[p]) for p in PROTOCOLS if items and items.get(p)) if items else ()
         self._hash = hash(self._items)
+        self._json: dict[str, list[list[int]]] | None = None
 
     @classmethod
     def of(cls, protocol: str, first: int, last: int) -> PortSet:
@@ -102,7 +105,7 @@ class PortSet:
             return self
         if not self._items:
             return other
-        return PortSet({p: _merge(list(self.ranges(p)) + list(other.ranges(p))) for p in PROTOCOLS})
+        return _union(self, other)
 
     def __and__(self, other: PortSet) -> PortSet:
         if not self._items or not other._items:
@@ -111,14 +114,14 @@ class PortSet:
             return other
         if other is ALL:
             return self
-        return PortSet({p: _intersect(self.ranges(p), other.ranges(p)) for p in PROTOCOLS})
+        return _intersection(self, other)
 
     def __sub__(self, other: PortSet) -> PortSet:
         if not self._items or not other._items:
             return self
         if other is ALL or self is other:
             return EMPTY
-        return PortSet({p: _subtract(self.ranges(p), other.ranges(p)) for p in PROTOCOLS})
+        return _difference(self, other)
 
     def contains(self, protocol: str, port: int) -> bool:
         return any(lo <= port <= hi for lo, hi in self.ranges(protocol))
@@ -128,7 +131,10 @@ class PortSet:
         return self == ALL
 
     def to_json(self) -> dict[str, list[list[int]]]:
-        return {p: [[lo, hi] for lo, hi in r] for p, r in self._items}
+        """``{"TCP": [[80, 81]], ...}``; computed once per set (callers must not mutate it)."""
+        if self._json is None:
+            self._json = {p: [[lo, hi] for lo, hi in r] for p, r in self._items}
+        return self._json
 
     def __str__(self) -> str:
         if not self._items:
@@ -145,6 +151,24 @@ class PortSet:
 
     def __repr__(self) -> str:
         return f"PortSet({self})"
+
+
+# The engine combines the same few sets over and over: remember the answers.
+@lru_cache(maxsize=1 << 16)
+def _union(a: PortSet, b: PortSet) -> PortSet:
+    return PortSet({p: _merge(list(a.ranges(p)) + list(b.ranges(p))) for p in PROTOCOLS})
+
+
+@lru_cache(maxsize=1 << 16)
+def _intersection(a: PortSet, b: PortSet) -> PortSet:
+    result = PortSet({p: _intersect(a.ranges(p), b.ranges(p)) for p in PROTOCOLS})
+    return result if result else EMPTY
+
+
+@lru_cache(maxsize=1 << 16)
+def _difference(a: PortSet, b: PortSet) -> PortSet:
+    result = PortSet({p: _subtract(a.ranges(p), b.ranges(p)) for p in PROTOCOLS})
+    return result if result else EMPTY
 
 
 EMPTY = PortSet()

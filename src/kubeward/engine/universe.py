@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -49,6 +49,7 @@ class Identity:
     host_network: bool
     ips: tuple[str, ...]
     workloads: list[Workload] = field(default_factory=list)
+    port_profile: int = 0  # identities with equal container ports share a profile number
 
     @property
     def kind(self) -> str:
@@ -120,12 +121,17 @@ def domain_matches(pattern: str, name: str) -> bool:
     return pattern == name
 
 
-def bits(mask: int) -> Iterator[int]:
+def bits(mask: int) -> list[int]:
     """Indices of the set bits of ``mask``, ascending."""
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
+    if mask.bit_count() < 24:
+        out: list[int] = []
+        while mask:
+            low = mask & -mask
+            out.append(low.bit_length() - 1)
+            mask ^= low
+        return out
+    digits = bin(mask)[:1:-1]  # least significant first, without "0b"
+    return [i for i, c in enumerate(digits) if c == "1"]
 
 
 class Universe:
@@ -215,6 +221,9 @@ class Universe:
                     ident.ips = tuple(sorted(set(ident.ips) | set(ips)))
                 idents.append(ident)
             self.identities_of[w.id] = idents
+        profiles: dict[tuple[ContainerPort, ...], int] = {}
+        for ident in self.identities:
+            ident.port_profile = profiles.setdefault(ident.ports, len(profiles))
 
     def _build_atoms(self, networks: list[NetworkPeer]) -> list[Network]:
         cuts: dict[int, set[int]] = {4: {0}, 6: {0}}
