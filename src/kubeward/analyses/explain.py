@@ -36,12 +36,11 @@ class Explanation:
 
 
 def _end_json(end: FlowEnd) -> dict[str, object]:
-    out: dict[str, object] = {"peer": end.label, "type": end.endpoint.kind}
+    kind = end.endpoint.kind
+    out: dict[str, object] = {"peer": end.label, "type": "workload" if kind == "identity" else kind}
     if end.workload is not None:
         out.update(id=end.workload.id, namespace=end.workload.namespace, name=end.workload.name,
                    kind=end.workload.kind)
-    elif end.endpoint.kind == "network":
-        out["id"] = end.endpoint.display
     else:
         out["id"] = end.endpoint.display
     if end.address:

@@ -20,7 +20,7 @@ from ..model import Cluster
 WORLD = "world"
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9_]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9_]*[a-z0-9])?\.?$", re.I)
 # Where `world` points: a public address outside every private and reserved range.
-_PRIVATE = [ipaddress.ip_network(n) for n in (
+_PRIVATE = [ipaddress.IPv4Network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
     "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
     "203.0.113.0/24", "224.0.0.0/3")]
@@ -80,8 +80,8 @@ def world_address(analysis: Analysis) -> str:
         if atom.version != 4:
             continue
         for net in atom.cidrs:
-            n = ipaddress.ip_network(net)
-            if any(n.subnet_of(p) for p in _PRIVATE):  # type: ignore[arg-type]
+            n = ipaddress.IPv4Network(net)
+            if any(n.subnet_of(p) for p in _PRIVATE):
                 continue
             for candidate in _public_parts(n):
                 size = candidate.num_addresses
@@ -90,8 +90,8 @@ def world_address(analysis: Analysis) -> str:
     return best[1] if best else "8.8.8.8"
 
 
-def _public_parts(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[ipaddress.IPv4Network]:
-    parts: list[ipaddress.IPv4Network] = [net]  # type: ignore[list-item]
+def _public_parts(net: ipaddress.IPv4Network) -> list[ipaddress.IPv4Network]:
+    parts: list[ipaddress.IPv4Network] = [net]
     for private in _PRIVATE:
         nxt: list[ipaddress.IPv4Network] = []
         for p in parts:
@@ -99,7 +99,7 @@ def _public_parts(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[ip
                 if p.subnet_of(private):
                     continue
                 if private.subnet_of(p):
-                    nxt.extend(p.address_exclude(private))  # type: ignore[arg-type]
+                    nxt.extend(p.address_exclude(private))
                     continue
             nxt.append(p)
         parts = nxt
@@ -135,8 +135,7 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
             near = [k for k in known if k.endswith("/" + name) or k.startswith(ns + "/")][:5]
             hint = f"; workloads there: {', '.join(near)}" if near else ""
             raise UsageError(f"--{role} {spec}: no workload {spec} in the input{hint}")
-        workload = analysis.cluster.workload(spec)
-        return FlowEnd(idents[0], spec, workload)
+        return FlowEnd(idents[0], spec, analysis.cluster.workload(spec))
     if is_domain(spec):
         domain = u.domain(spec)
         if domain is None:

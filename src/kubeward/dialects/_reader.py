@@ -69,19 +69,19 @@ class Reader:
             return None
         return value
 
-    def map(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> LMap | None:
+    def get_map(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> LMap | None:
         value: LMap | None = self.field(parent, key, LMap, path, leans)
         return value
 
-    def list(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> LList | None:
+    def get_list(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> LList | None:
         value: LList | None = self.field(parent, key, LList, path, leans)
         return value
 
-    def str(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> str | None:
+    def get_str(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> str | None:
         value: str | None = self.field(parent, key, str, path, leans)
         return value
 
-    def int(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> int | None:
+    def get_int(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> int | None:
         value: int | None = self.field(parent, key, int, path, leans)
         return value
 
@@ -94,7 +94,7 @@ class Reader:
     # ---- label selectors -----------------------------------------------------------
 
     def labels(self, parent: LMap, key: str, path: str) -> dict[str, str]:
-        raw = self.map(parent, key, path)
+        raw = self.get_map(parent, key, path)
         if raw is None:
             return {}
         out: dict[str, str] = {}
@@ -165,7 +165,7 @@ class Reader:
             self.error("invalid-selector", f"{path}.key is required", line, leans)
             return None
         try:
-            operator = Operator(op)
+            operator = Operator(str(op))
         except ValueError:
             self.error("invalid-selector",
                        f"{path}.operator {op!r} is not one of In, NotIn, Exists, DoesNotExist; "

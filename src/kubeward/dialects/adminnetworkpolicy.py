@@ -59,7 +59,7 @@ def parse_cluster_network_policy(obj: RawObject, diags: Diagnostics) -> Policy |
 def _parse(obj: RawObject, diags: Diagnostics, kind: str) -> Policy | None:
     r = Reader(obj, diags)
     ref = PolicyRef(kind, "", obj.name, obj.file, obj.line, obj.api_version)
-    spec = r.map(obj.data, "spec", "", Leans.EITHER)
+    spec = r.get_map(obj.data, "spec", "", Leans.EITHER)
     if spec is None:
         r.error("missing-field", f"{kind} has no spec; it is ignored", obj.line, Leans.EITHER)
         return None
@@ -75,7 +75,7 @@ def _parse(obj: RawObject, diags: Diagnostics, kind: str) -> Policy | None:
         r.unknown_keys(spec, {"subject", "ingress", "egress"}, "spec")
     else:
         actions = _ACTIONS_V1ALPHA2 if v2 else _ACTIONS_V1ALPHA1
-        priority = r.int(spec, "priority", "spec", Leans.EITHER)
+        priority = r.get_int(spec, "priority", "spec", Leans.EITHER)
         if priority is None:
             r.error("missing-field", "spec.priority is required (0-1000); analysed as 1000",
                     spec.line, Leans.EITHER)
@@ -84,7 +84,7 @@ def _parse(obj: RawObject, diags: Diagnostics, kind: str) -> Policy | None:
             r.error("invalid-value", f"spec.priority {priority} is outside 0-1000", spec.line_of("priority"),
                     Leans.EITHER)
         if v2:
-            tier_name = r.str(spec, "tier", "spec", Leans.EITHER)
+            tier_name = r.get_str(spec, "tier", "spec", Leans.EITHER)
             if tier_name == "Baseline":
                 tier = Tier.BASELINE
             else:
@@ -104,7 +104,7 @@ def _parse(obj: RawObject, diags: Diagnostics, kind: str) -> Policy | None:
 
 
 def _subject(r: Reader, spec: LMap) -> Subject:
-    raw = r.map(spec, "subject", "spec", Leans.EITHER)
+    raw = r.get_map(spec, "subject", "spec", Leans.EITHER)
     if raw is None:
         r.error("missing-field", "spec.subject is required; this policy applies to no pod here",
                 spec.line, Leans.EITHER)
@@ -118,7 +118,7 @@ def _subject(r: Reader, spec: LMap) -> Subject:
     if fields[0] == "namespaces":
         sel = r.selector(raw, "namespaces", "spec.subject", Leans.EITHER) or EVERYTHING
         return Subject(EVERYTHING, namespace_selector=sel)
-    pods = r.map(raw, "pods", "spec.subject", Leans.EITHER)
+    pods = r.get_map(raw, "pods", "spec.subject", Leans.EITHER)
     if pods is None:
         return Subject(NOTHING, namespace_selector=NOTHING)
     ns_sel = r.selector(pods, "namespaceSelector", "spec.subject.pods", Leans.EITHER) or EVERYTHING
@@ -128,7 +128,7 @@ def _subject(r: Reader, spec: LMap) -> Subject:
 
 def _rules(r: Reader, spec: LMap, direction: Direction, ref: PolicyRef,
            actions: dict[str, Action], v2: bool) -> tuple[Rule, ...]:
-    section = r.list(spec, direction.value, "spec", Leans.EITHER)
+    section = r.get_list(spec, direction.value, "spec", Leans.EITHER)
     if not section:
         return ()
     peer_key = "from" if direction is Direction.INGRESS else "to"
@@ -141,7 +141,8 @@ def _rules(r: Reader, spec: LMap, direction: Direction, ref: PolicyRef,
             continue
         ports_key = "protocols" if v2 else "ports"
         r.unknown_keys(raw, {"name", "action", peer_key, ports_key}, path)
-        name = raw.get("name") if isinstance(raw.get("name"), str) else ""
+        raw_name = raw.get("name")
+        name = raw_name if isinstance(raw_name, str) else ""
         action_text = raw.get("action")
         action = actions.get(action_text) if isinstance(action_text, str) else None
         if action is None:
@@ -169,7 +170,7 @@ def _fail_closed(action: Action, why: str) -> Peer:
 
 def _peers(r: Reader, rule: LMap, key: str, path: str, direction: Direction,
            action: Action) -> tuple[Peer, ...]:
-    section = r.list(rule, key, path, Leans.EITHER)
+    section = r.get_list(rule, key, path, Leans.EITHER)
     if not section:
         r.error("missing-field", f"{path}.{key} must list at least one peer; the rule "
                 + ("matches nothing" if action is Action.ALLOW else "denies everything") + " (fail closed)",
@@ -203,7 +204,7 @@ def _peer(r: Reader, raw: LMap, field: str, path: str, action: Action) -> list[P
         sel = r.selector(raw, "namespaces", path, Leans.EITHER) or EVERYTHING
         return [PodPeer(EVERYTHING, namespace_selector=sel)]
     if field == "pods":
-        pods = r.map(raw, "pods", path, Leans.EITHER)
+        pods = r.get_map(raw, "pods", path, Leans.EITHER)
         if pods is None:
             return [_fail_closed(action, "pods is not a mapping")]
         ns_sel = r.selector(pods, "namespaceSelector", f"{path}.pods", Leans.EITHER) or EVERYTHING
@@ -211,7 +212,7 @@ def _peer(r: Reader, raw: LMap, field: str, path: str, action: Action) -> list[P
         return [PodPeer(pod_sel, namespace_selector=ns_sel)]
     if field == "nodes":
         return [NodePeer(r.selector(raw, "nodes", path, Leans.EITHER) or EVERYTHING)]
-    items = r.list(raw, field, path, Leans.EITHER)
+    items = r.get_list(raw, field, path, Leans.EITHER)
     if not items:
         r.error("invalid-peer", f"{path}.{field} must list at least one entry", raw.line_of(field), Leans.EITHER)
         return [_fail_closed(action, f"empty {field}")]
@@ -237,7 +238,7 @@ def _port_number(r: Reader, value: object, line: int, path: str) -> int | None:
 
 
 def _ports_v1(r: Reader, rule: LMap, path: str) -> tuple[PortMatch, ...] | None:
-    section = r.list(rule, "ports", path, Leans.EITHER)
+    section = r.get_list(rule, "ports", path, Leans.EITHER)
     if section is None:
         return None if rule.get("ports") is None else ()
     out: list[PortMatch] = []
@@ -269,7 +270,7 @@ def _ports_v1(r: Reader, rule: LMap, path: str) -> tuple[PortMatch, ...] | None:
 
 
 def _ports_v2(r: Reader, rule: LMap, path: str) -> tuple[PortMatch, ...] | None:
-    section = r.list(rule, "protocols", path, Leans.EITHER)
+    section = r.get_list(rule, "protocols", path, Leans.EITHER)
     if section is None:
         return None if rule.get("protocols") is None else ()
     out: list[PortMatch] = []

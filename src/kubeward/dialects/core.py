@@ -96,9 +96,9 @@ class CoreBuilder:
         r = Reader(obj, self.diags)
         labels = r.labels(obj.metadata, "labels", "metadata")
         addresses: list[str] = []
-        status = r.map(obj.data, "status", "")
+        status = r.get_map(obj.data, "status", "")
         if status is not None:
-            for item in r.list(status, "addresses", "status") or []:
+            for item in r.get_list(status, "addresses", "status") or []:
                 if isinstance(item, LMap) and isinstance(item.get("address"), str) and \
                         item.get("type") in ("InternalIP", "ExternalIP"):
                     addresses.append(item["address"])
@@ -106,18 +106,18 @@ class CoreBuilder:
 
     def service(self, obj: RawObject) -> None:
         r = Reader(obj, self.diags)
-        spec = r.map(obj.data, "spec", "") or LMap(obj.line)
+        spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
         ports: list[ServicePort] = []
-        for i, p in enumerate(r.list(spec, "ports", "spec") or []):
+        for i, p in enumerate(r.get_list(spec, "ports", "spec") or []):
             path = f"spec.ports[{i}]"
             if not isinstance(p, LMap):
                 r.error("invalid-type", f"{path} must be a mapping", spec.line)
                 continue
-            port = r.int(p, "port", path)
+            port = r.get_int(p, "port", path)
             if port is None:
                 r.error("missing-field", f"{path}.port is required", p.line)
                 continue
-            protocol = r.str(p, "protocol", path) or "TCP"
+            protocol = r.get_str(p, "protocol", path) or "TCP"
             if protocol not in PROTOCOLS:
                 r.error("unknown-protocol", f"{path}.protocol {protocol!r} is not TCP, UDP or SCTP",
                         p.line_of("protocol"))
@@ -127,12 +127,12 @@ class CoreBuilder:
                         p.line_of("targetPort"))
                 target = None
             ports.append(ServicePort(port, protocol, str(p.get("name") or ""), target,
-                                     r.int(p, "nodePort", path)))
+                                     r.get_int(p, "nodePort", path)))
         selector = r.labels(spec, "selector", "spec") if spec.get("selector") is not None else None
         self.cluster.services.append(Service(
-            namespace_of(obj), obj.name, r.str(spec, "type", "spec") or "ClusterIP", selector,
-            tuple(ports), r.str(spec, "clusterIP", "spec"), r.str(spec, "externalName", "spec"),
-            r.str(spec, "externalTrafficPolicy", "spec"), Origin(obj.file, obj.line)))
+            namespace_of(obj), obj.name, r.get_str(spec, "type", "spec") or "ClusterIP", selector,
+            tuple(ports), r.get_str(spec, "clusterIP", "spec"), r.get_str(spec, "externalName", "spec"),
+            r.get_str(spec, "externalTrafficPolicy", "spec"), Origin(obj.file, obj.line)))
 
     def workload(self, obj: RawObject) -> None:
         r = Reader(obj, self.diags)
@@ -143,14 +143,15 @@ class CoreBuilder:
         else:
             template = obj.data
             for step in TEMPLATE_PATHS[kind]:
-                template = r.map(template, step, "") if template is not None else None
-            if template is None:
-                r.error("missing-field", f"{kind} has no pod template ({'.'.join(TEMPLATE_PATHS[kind])})",
-                        obj.line, Leans.EITHER)
-                return
+                template = r.get_map(template, step, "") if template is not None else None
+        if template is None:
+            r.error("missing-field", f"{kind} has no pod template ({'.'.join(TEMPLATE_PATHS[kind])})",
+                    obj.line, Leans.EITHER)
+            return
         facts = self._pod_facts(r, template, "spec.template" if kind != "Pod" else "")
         replicas: int | None
-        spec = obj.data.get("spec") if isinstance(obj.data.get("spec"), LMap) else LMap(obj.line)
+        raw_spec = obj.data.get("spec")
+        spec: LMap = raw_spec if isinstance(raw_spec, LMap) else LMap(obj.line)
         if kind == "Pod":
             replicas = 1
         elif kind == "DaemonSet":
@@ -160,7 +161,7 @@ class CoreBuilder:
             par = job.get("parallelism") if isinstance(job, LMap) else None
             replicas = par if isinstance(par, int) and not isinstance(par, bool) else 1
         else:
-            rep = r.int(spec, "replicas", "spec")
+            rep = r.get_int(spec, "replicas", "spec")
             replicas = 1 if rep is None else rep
         owner = None
         for ref in obj.metadata.get("ownerReferences") or []:
@@ -177,32 +178,32 @@ class CoreBuilder:
         self.raw_workloads.append(raw)
 
     def _pod_facts(self, r: Reader, template: LMap, path: str) -> _PodSpecFacts:
-        meta = r.map(template, "metadata", path) or LMap(template.line)
+        meta = r.get_map(template, "metadata", path) or LMap(template.line)
         labels = r.labels(meta, "labels", f"{path}.metadata".lstrip("."))
-        spec = r.map(template, "spec", path) or LMap(template.line)
+        spec = r.get_map(template, "spec", path) or LMap(template.line)
         sp = f"{path}.spec".lstrip(".")
-        sa = r.str(spec, "serviceAccountName", sp) or r.str(spec, "serviceAccount", sp) or "default"
+        sa = r.get_str(spec, "serviceAccountName", sp) or r.get_str(spec, "serviceAccount", sp) or "default"
         host_network = spec.get("hostNetwork") is True
         ports: list[ContainerPort] = []
         for key in ("initContainers", "containers"):
-            for ci, c in enumerate(r.list(spec, key, sp) or []):
+            for ci, c in enumerate(r.get_list(spec, key, sp) or []):
                 if not isinstance(c, LMap):
                     continue
-                for pi, p in enumerate(r.list(c, "ports", f"{sp}.{key}[{ci}]") or []):
+                for pi, p in enumerate(r.get_list(c, "ports", f"{sp}.{key}[{ci}]") or []):
                     pp = f"{sp}.{key}[{ci}].ports[{pi}]"
                     if not isinstance(p, LMap):
                         r.error("invalid-type", f"{pp} must be a mapping", c.line_of("ports"))
                         continue
-                    number = r.int(p, "containerPort", pp)
+                    number = r.get_int(p, "containerPort", pp)
                     if number is None:
                         r.error("missing-field", f"{pp}.containerPort is required", p.line)
                         continue
-                    proto = r.str(p, "protocol", pp) or "TCP"
+                    proto = r.get_str(p, "protocol", pp) or "TCP"
                     if proto not in PROTOCOLS:
                         r.error("unknown-protocol", f"{pp}.protocol {proto!r} is not TCP, UDP or SCTP",
                                 p.line_of("protocol"))
                         continue
-                    ports.append(ContainerPort(number, proto, r.str(p, "name", pp) or ""))
+                    ports.append(ContainerPort(number, proto, r.get_str(p, "name", pp) or ""))
         return _PodSpecFacts(labels, sa, tuple(ports), host_network)
 
     # ---- assembly -------------------------------------------------------------------

@@ -40,7 +40,7 @@ def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
     r = Reader(obj, diags)
     ns = obj.namespace or "default"
     ref = PolicyRef("NetworkPolicy", ns, obj.name, obj.file, obj.line, obj.api_version)
-    spec = r.map(obj.data, "spec", "", _LEANS)
+    spec = r.get_map(obj.data, "spec", "", _LEANS)
     if spec is None:
         r.warning("missing-field", "NetworkPolicy has no spec: it selects every pod of its namespace "
                   "and isolates them for ingress", obj.line)
@@ -48,8 +48,8 @@ def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
     r.unknown_keys(spec, {"podSelector", "policyTypes", "ingress", "egress"}, "spec")
     # NP-1: omitted podSelector = empty = every pod of the namespace.
     pod_selector = r.selector(spec, "podSelector", "spec", Leans.EITHER) or EVERYTHING
-    ingress = r.list(spec, "ingress", "spec", _LEANS)
-    egress = r.list(spec, "egress", "spec", _LEANS)
+    ingress = r.get_list(spec, "ingress", "spec", _LEANS)
+    egress = r.get_list(spec, "egress", "spec", _LEANS)
 
     isolates: set[Direction] = set()
     types = spec.get("policyTypes")
@@ -100,7 +100,7 @@ def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
 
 
 def _peers(r: Reader, rule: LMap, key: str, path: str, ns: str) -> tuple[Peer, ...]:
-    section = r.list(rule, key, path, _LEANS)
+    section = r.get_list(rule, key, path, _LEANS)
     if key in rule and rule[key] is not None and section is None:
         return (NoPeer(f"{key} is not a list"),)
     if not section:
@@ -125,7 +125,7 @@ def _peers(r: Reader, rule: LMap, key: str, path: str, ns: str) -> tuple[Peer, .
                         "matches nothing here", line, _LEANS)
                 peers.append(NoPeer("ipBlock combined with selectors"))
                 continue
-            block = r.map(raw, "ipBlock", ppath, _LEANS)
+            block = r.get_map(raw, "ipBlock", ppath, _LEANS)
             if block is None:
                 peers.append(NoPeer("ipBlock is not a mapping"))
                 continue
@@ -148,7 +148,7 @@ def _peers(r: Reader, rule: LMap, key: str, path: str, ns: str) -> tuple[Peer, .
 
 
 def _ports(r: Reader, rule: LMap, path: str) -> tuple[PortMatch, ...] | None:
-    section = r.list(rule, "ports", path, _LEANS)
+    section = r.get_list(rule, "ports", path, _LEANS)
     if "ports" in rule and rule["ports"] is not None and section is None:
         return ()
     if not section:

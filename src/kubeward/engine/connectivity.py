@@ -157,9 +157,10 @@ def connectivity(engine: Engine) -> dict[tuple[int, int], PortSet]:
                 if ingress is ALL:
                     out[(s, d)] = fixed
                     continue
-                conn = meet.get(id(ingress))
-                if conn is None:
-                    conn = meet[id(ingress)] = fixed & ingress
+                found = meet.get(id(ingress))
+                if found is None:
+                    found = meet[id(ingress)] = fixed & ingress
+                conn = found
                 if conn:
                     out[(s, d)] = conn
     return out

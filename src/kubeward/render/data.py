@@ -9,7 +9,7 @@ import msgspec
 
 from ..analyses.connectivity_map import ConnectivityMap
 
-_ENCODER = msgspec.json.Encoder(order="deterministic")
+_ENCODER = msgspec.json.Encoder()  # insertion order: "schema" first, as documented
 
 
 def to_json(data: object) -> str:
