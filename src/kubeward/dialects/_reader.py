@@ -123,7 +123,12 @@ class Reader:
     def selector_value(self, raw: LMap, path: str, leans: Leans) -> LabelSelector:
         reqs: list[Requirement] = []
         broken = False
-        self.unknown_keys(raw, {"matchLabels", "matchExpressions"}, path)
+        for key in raw:
+            if key not in ("matchLabels", "matchExpressions"):
+                # The API server prunes unknown fields: what remains may select far more.
+                self.error("invalid-selector", f"{path}.{key} is not a field of a label selector "
+                           "(matchLabels, matchExpressions); the API server drops it, so the selector "
+                           "as stored does not mean what it says", raw.line_of(key), Leans.EITHER)
         labels = raw.get("matchLabels")
         if labels is not None:
             if not isinstance(labels, LMap):
