@@ -116,12 +116,13 @@ def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, fmt: str,
 @_common
 @click.option("--from", "source", required=True, help="namespace/name, an IP address, or 'world'.")
 @click.option("--to", "destination", required=True, help="namespace/name, an IP address, 'world' or a DNS name.")
-@click.option("--port", type=int, required=True, help="Destination (pod) port.")
-@click.option("--protocol", default="TCP", show_default=True, help="TCP, UDP or SCTP.")
+@click.option("--port", type=int, default=None,
+              help="Destination (pod) port. Without it: which ports are allowed.")
+@click.option("--protocol", default=None, help="TCP, UDP or SCTP [default: TCP with --port, else all].")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, source: str, destination: str,
-            port: int, protocol: str, fmt: str, verbose: bool) -> None:
+            port: int | None, protocol: str | None, fmt: str, verbose: bool) -> None:
     """The verdict for one flow and the trace behind it.
 
     Exit code: 0 allowed, 1 denied, 2 usage or input error."""

@@ -30,6 +30,7 @@ class Explanation:
                 "protocol": v.protocol,
                 "port": v.port,
             },
+            "allowedPorts": v.allowed_ports.to_json(),
             "options": self.options,
             "trace": [s.to_json() for s in v.steps],
         }
@@ -48,11 +49,15 @@ def _end_json(end: FlowEnd) -> dict[str, object]:
     return out
 
 
-def explain(analysis: Analysis, source: str, destination: str, port: int, protocol: str = "TCP") -> Explanation:
-    protocol = protocol.upper()
-    if protocol not in PROTOCOLS:
-        raise UsageError(f"--protocol {protocol}: expected one of {', '.join(PROTOCOLS)}")
-    if not 1 <= port <= 65535:
+def explain(analysis: Analysis, source: str, destination: str, port: int | None = None,
+            protocol: str | None = None) -> Explanation:
+    """The verdict for one flow. ``port`` None: which ports are allowed (of ``protocol``, or of
+    every protocol); ``protocol`` None with a port: TCP."""
+    if protocol is not None:
+        protocol = protocol.upper()
+        if protocol not in PROTOCOLS:
+            raise UsageError(f"--protocol {protocol}: expected one of {', '.join(PROTOCOLS)}")
+    if port is not None and not 1 <= port <= 65535:
         raise UsageError(f"--port {port}: expected 1-65535")
     src = resolve_peer(analysis, source, "from")
     dst = resolve_peer(analysis, destination, "to")

@@ -76,7 +76,7 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
     """The typed cluster the objects describe."""
     build = _Build(diags)
     not_modelled: dict[tuple[str, str], list[RawObject]] = {}
-    for obj in objects:
+    for obj in _last_of_each(objects, diags):
         cluster = build.cluster
         if not obj.kind:
             diags.error("missing-kind", "object has no kind; it is ignored", obj.file, obj.line)
@@ -104,6 +104,28 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
     _report_not_modelled(build.cluster, not_modelled, diags)
     _add_referenced_namespaces(build.cluster, diags)
     return build.cluster
+
+
+def _last_of_each(objects: Iterable[RawObject], diags: Diagnostics) -> list[RawObject]:
+    """One object per (group, kind, namespace, name): the last one, as ``kubectl apply`` of the
+    same input would leave it. The same place read twice (a path given twice) is no news."""
+    chosen: dict[tuple[str, str, str, str], RawObject] = {}
+    unnamed: list[tuple[int, RawObject]] = []
+    order: dict[tuple[str, str, str, str], int] = {}
+    for i, obj in enumerate(objects):
+        if not obj.kind or not obj.name:
+            unnamed.append((i, obj))
+            continue
+        key = (obj.group, obj.kind, obj.namespace, obj.name)
+        prev = chosen.get(key)
+        if prev is not None and (prev.file, prev.line) != (obj.file, obj.line):
+            diags.warning("duplicate-object", f"{obj.kind} {(obj.namespace + '/') if obj.namespace else ''}"
+                          f"{obj.name} is also defined at {prev.file}:{prev.line}; this later one is used",
+                          obj.file, obj.line)
+        chosen[key] = obj
+        order[key] = i
+    ranked = [(order[k], o) for k, o in chosen.items()] + unnamed
+    return [o for _, o in sorted(ranked, key=lambda t: t[0])]
 
 
 def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[RawObject]],

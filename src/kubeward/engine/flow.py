@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir import Direction, PortMatch
+from ..ir import MAX_PORT, MIN_PORT, Direction, PortMatch
 from ..model import Workload
 from .engine import Engine
 from .evaluate import evaluate_side, resolve_ports
-from .portset import PortSet
+from .portset import ALL, PortSet
 from .trace import Reason, Step
 from .universe import Endpoint, Identity
 
@@ -27,19 +27,36 @@ class FlowEnd:
 class FlowVerdict:
     source: FlowEnd
     destination: FlowEnd
-    protocol: str
-    port: int
-    allowed: bool
+    protocol: str | None  # None: every protocol
+    port: int | None      # None: every port
+    allowed_ports: PortSet
     steps: list[Step] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.allowed_ports)
 
     @property
     def verdict(self) -> str:
         return "allow" if self.allowed else "deny"
 
 
-def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str, port: int) -> FlowVerdict:
-    """Both the source's egress side and the destination's ingress side must allow (NP-5)."""
-    probe = PortSet.of(protocol, port, port)
+def probe_of(protocol: str | None, port: int | None) -> PortSet:
+    """The ports a question is about: one port, or every port of a protocol, or everything."""
+    if port is not None:
+        return PortSet.of(protocol or "TCP", port, port)
+    if protocol is not None:
+        return PortSet.of(protocol, MIN_PORT, MAX_PORT)
+    return ALL
+
+
+def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str | None,
+           port: int | None) -> FlowVerdict:
+    """Both the source's egress side and the destination's ingress side must allow (NP-5).
+    Without a port, the answer is the set of ports allowed."""
+    if port is not None and protocol is None:
+        protocol = "TCP"
+    probe = probe_of(protocol, port)
     steps: list[Step] = []
     src, dst = source.endpoint, destination.endpoint
     if source.workload is not None and source.workload is destination.workload and \
@@ -47,7 +64,7 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str,
         # NP-7 / ANP-12: a pod can always reach itself.
         steps.append(Step("cni", Direction.EGRESS, source.label, "self", Reason.SELF, "allow",
                           f"{source.label} has a single pod: traffic to itself is always allowed (NP-7)"))
-        return FlowVerdict(source, destination, protocol, port, True, steps)
+        return FlowVerdict(source, destination, protocol, port, probe, steps)
     dst_ports = dst.ports if isinstance(dst, Identity) else None
 
     def resolve(ports: tuple[PortMatch, ...] | None) -> PortSet:
@@ -71,4 +88,4 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str,
         steps.append(Step("cni", Direction.INGRESS, destination.label, "none", Reason.NOT_A_POD, "allow",
                           f"{destination.label} is not a pod in the input: no ingress policy applies"))
         ingress = probe
-    return FlowVerdict(source, destination, protocol, port, bool(egress & ingress), steps)
+    return FlowVerdict(source, destination, protocol, port, egress & ingress, steps)

@@ -41,7 +41,9 @@ def _step_line(step: Step) -> str:
 
 def explanation(exp: Explanation) -> str:
     v = exp.verdict
-    lines = [f"{v.verdict.upper()}  {v.source.label} -> {v.destination.label}  {v.protocol}/{v.port}",
+    asked = f"{v.protocol}/{v.port}" if v.port is not None else (
+        f"{v.protocol}/all ports" if v.protocol else "all ports")
+    lines = [f"{v.verdict.upper()}  {v.source.label} -> {v.destination.label}  {asked}",
              f"  options: {', '.join(exp.options)}"]
     groups: list[tuple[str, list[Step]]] = []
     for step in v.steps:
@@ -56,6 +58,11 @@ def explanation(exp: Explanation) -> str:
         lines.append(f"  {head}")
         lines.extend(f"    {_step_line(s)}" for s in steps)
     reason = _deciding(exp)
+    if v.port is None:
+        lines.append(f"  allowed: {v.allowed_ports}")
+        if v.allowed and reason:
+            lines.append(f"  verdict: allow for {v.allowed_ports} only; the rest is denied — {reason}")
+            return "\n".join(lines) + "\n"
     lines.append(f"  verdict: {v.verdict}" + (f" — {reason}" if reason else ""))
     return "\n".join(lines) + "\n"
 
