@@ -1,0 +1,38 @@
+"""The README tells the truth: its commands are what CI runs, and its example output is real."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kubeward.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def _blocks() -> list[str]:
+    return re.findall(r"```(?:sh|console)\n(.*?)```", README, re.S)
+
+
+def test_the_readme_opens_with_the_example_command_then_the_test_command() -> None:
+    first, second = _blocks()[:2]
+    assert first.strip() == 'python -m pip install . && kubeward check examples/shop'
+    assert second.strip() == 'python -m pip install -e ".[test]" && python -m pytest'
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    script = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert _blocks()[1].strip() in script
+
+
+def test_the_readme_example_output_is_what_kubeward_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    console = next(b for b in _blocks() if b.startswith("$ kubeward explain"))
+    command, _, expected = console.partition("\n")
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, command.removeprefix("$ kubeward ").split())
+    assert result.exit_code == 1  # denied
+    assert result.stdout == expected
