@@ -143,6 +143,13 @@ class NetworkPeer:
     cidr: str
     excepts: tuple[str, ...] = ()
     ranges: tuple[IPRange, ...] = ()
+    # True: matches pod addresses whatever the CNI option (ANP networks, ANP-9); False: as the
+    # NP-18 option says (KNP ipBlock).
+    matches_pods: bool = False
+
+    @property
+    def covers_a_whole_family(self) -> bool:
+        return any(r.first == 0 and r.last == (1 << (32 if r.version == 4 else 128)) - 1 for r in self.ranges)
 
     def __str__(self) -> str:
         return self.cidr + (f" except {', '.join(self.excepts)}" if self.excepts else "")

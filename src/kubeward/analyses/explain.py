@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..errors import UsageError
 from ..ir import PROTOCOLS
-from .session import Analysis, resolve_peer
+from ..engine.engine import Engine
+from .session import Analysis, is_domain, resolve_peer
 
 
 @dataclass(slots=True)
@@ -59,6 +60,11 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
             raise UsageError(f"--protocol {protocol}: expected one of {', '.join(PROTOCOLS)}")
     if port is not None and not 1 <= port <= 65535:
         raise UsageError(f"--port {port}: expected 1-65535")
+    wanted = [p.lower().rstrip(".") for p in (source, destination) if is_domain(p)]
+    if any(analysis.engine.universe.domain(name) is None for name in wanted):
+        # A DNS name no policy names: bind the policies again with it in the universe.
+        engine = Engine(analysis.cluster, analysis.options, wanted)
+        analysis = Analysis(analysis.objects, analysis.cluster, engine)
     src = resolve_peer(analysis, source, "from")
     dst = resolve_peer(analysis, destination, "to")
     verdict = decide(analysis.engine, src, dst, protocol, port)

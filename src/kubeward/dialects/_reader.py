@@ -195,7 +195,8 @@ class Reader:
 
     # ---- addresses -----------------------------------------------------------------
 
-    def network(self, cidr: Any, excepts: Any, line: int, path: str, leans: Leans) -> NetworkPeer | NoPeer:
+    def network(self, cidr: Any, excepts: Any, line: int, path: str, leans: Leans,
+                matches_pods: bool = False) -> NetworkPeer | NoPeer:
         """A CIDR minus excepts (NP-17). Broken input yields a peer that matches nothing."""
         if not isinstance(cidr, str):
             self.error("invalid-cidr", f"{path}.cidr must be a CIDR string", line, leans)
@@ -228,7 +229,7 @@ class Reader:
                     return NoPeer(f"except {item} outside {net}")
                 holes.append(hole)
                 written.append(str(item))
-        return NetworkPeer(str(net), tuple(written), network_ranges(net, holes))
+        return NetworkPeer(str(net), tuple(written), network_ranges(net, holes), matches_pods)
 
 
 def network_ranges(net: ipaddress.IPv4Network | ipaddress.IPv6Network,

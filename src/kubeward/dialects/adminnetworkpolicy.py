@@ -149,7 +149,7 @@ def _rules(r: Reader, spec: LMap, direction: Direction, ref: PolicyRef,
             r.error("invalid-action", f"{path}.action {action_text!r} is not one of "
                     f"{', '.join(actions)}; rule ignored", raw.line_of("action"), Leans.EITHER)
             continue
-        peers = _peers(r, raw, peer_key, path, direction, action)
+        peers = _peers(r, raw, peer_key, path, direction, action, baseline=not v2 and ref.kind == "BaselineAdminNetworkPolicy")
         if action is not Action.ALLOW and any(isinstance(p, DomainPeer) for p in peers):
             r.error("invalid-peer", f"{path}: domainNames peers are only allowed in "
                     f"{'Accept' if v2 else 'Allow'} rules", raw.line_of(peer_key), Leans.EITHER)
@@ -169,7 +169,7 @@ def _fail_closed(action: Action, why: str) -> Peer:
 
 
 def _peers(r: Reader, rule: LMap, key: str, path: str, direction: Direction,
-           action: Action) -> tuple[Peer, ...]:
+           action: Action, baseline: bool = False) -> tuple[Peer, ...]:
     section = r.get_list(rule, key, path, Leans.EITHER)
     if not section:
         r.error("missing-field", f"{path}.{key} must list at least one peer; the rule "
@@ -179,6 +179,8 @@ def _peers(r: Reader, rule: LMap, key: str, path: str, direction: Direction,
     peers: list[Peer] = []
     allowed = {"namespaces", "pods"} if direction is Direction.INGRESS else {
         "namespaces", "pods", "networks", "nodes", "domainNames"}
+    if baseline:
+        allowed.discard("domainNames")  # v1alpha1 BANP egress peers have no domainNames
     for j, raw in enumerate(section):
         ppath = f"{path}.{key}[{j}]"
         line = section.line_of(j)
@@ -220,7 +222,9 @@ def _peer(r: Reader, raw: LMap, field: str, path: str, action: Action) -> list[P
     for k, item in enumerate(items):
         line = items.line_of(k)
         if field == "networks":
-            out.append(r.network(item, None, line, f"{path}.networks[{k}]", Leans.EITHER))
+            # ANP-9: networks match cluster-internal traffic too.
+            peer = r.network(item, None, line, f"{path}.networks[{k}]", Leans.EITHER, matches_pods=True)
+            out.append(_fail_closed(action, peer.reason) if isinstance(peer, NoPeer) else peer)
         else:
             if not isinstance(item, str) or not _DOMAIN.match(item):
                 r.error("invalid-domain", f"{path}.domainNames[{k}] {item!r} is not a domain name "

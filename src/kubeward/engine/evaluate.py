@@ -83,7 +83,7 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
     passed = EMPTY
     # ANP-2: admin tier, policies by priority, rules top-down; first match decides.
     _first_match(side.admin, Tier.ADMIN, matched, resolve, trace, subject, peer, d,
-                 state := _State(remaining))
+                 state := _State(remaining, probe=probe))
     allowed |= state.allowed
     passed = state.passed
     remaining = state.remaining
@@ -132,7 +132,7 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
     if trace is not None and (side.admin or side.baseline):
         trace.append(Step("cni", d, subject, "networkpolicy", Reason.NOT_ISOLATED, "none",
                           f"no NetworkPolicy selects {subject} for {d.value}: on to the baseline tier"))
-    state = _State(to_np)
+    state = _State(to_np, probe=probe)
     _first_match(side.baseline, Tier.BASELINE, matched, resolve, trace, subject, peer, d, state)
     allowed |= state.allowed
     rest = state.remaining | state.passed
@@ -149,6 +149,7 @@ class _State:
     remaining: PortSet
     allowed: PortSet = EMPTY
     passed: PortSet = EMPTY
+    probe: PortSet = EMPTY  # what was asked (to tell a port mismatch from a shadowed rule)
 
 
 def _first_match(rules: tuple[Rule, ...], tier: Tier, matched: Callable[[Rule], bool], resolve: Resolver,
@@ -165,7 +166,7 @@ def _first_match(rules: tuple[Rule, ...], tier: Tier, matched: Callable[[Rule], 
         hit = ports & state.remaining
         if not hit:
             if trace is not None:
-                reason = Reason.SHADOWED if ports else Reason.PORT_MISMATCH
+                reason = Reason.SHADOWED if ports & state.probe else Reason.PORT_MISMATCH
                 trace.append(_rule_step(rule, d, subject, reason, "none",
                                         f"peer matches, but its ports ({_ports_text(rule)}) do not "
                                         f"include {state.remaining}", tier))

@@ -146,6 +146,8 @@ class Universe:
         # Distinct ipBlock address sets, which pod IPs may fall into (generic: they match pods).
         self._ip_sets: list[tuple[IPRange, ...]] = sorted({n.ranges for n in networks},
                                                           key=lambda r: [(x.version, x.first, x.last) for x in r])
+        self._pods_matched_by_address = options.ipblock_matches_pods or any(n.matches_pods for n in networks)
+        self._ip_set_cache: dict[int, tuple[int, ...]] = {}
         self.identities: list[Identity] = []
         self.identities_of: dict[str, list[Identity]] = {}
         self._build_identities(cluster.workloads)
@@ -185,10 +187,18 @@ class Universe:
         return [p for pol in policies for r in (*pol.ingress, *pol.egress) for p in r.peers
                 if isinstance(p, NetworkPeer)]
 
+    def _ip_sets_of(self, ident: Identity) -> tuple[int, ...]:
+        found = self._ip_set_cache.get(ident.index)
+        if found is None:
+            found = self._ip_signature(ident.ips, True)
+            self._ip_set_cache[ident.index] = found
+        return found
+
     def _ip_signature(self, ips: tuple[str, ...], host_network: bool) -> tuple[int, ...]:
-        """Which ipBlock address sets contain one of these pod IPs. hostNetwork pods use the
-        node's address and are matched as node traffic whatever the option (NP-25)."""
-        if not ips or not (host_network or self.options.ipblock_matches_pods):
+        """Which ipBlock address sets contain one of these pod IPs: part of a pod's identity
+        when some policy may match pods by address (NP-18 option, ANP networks) and for
+        hostNetwork pods, whose address is their node's (NP-25)."""
+        if not ips or not (host_network or self._pods_matched_by_address):
             return ()
         values: list[tuple[int, int]] = []
         for ip in ips:
@@ -345,15 +355,20 @@ class Universe:
             mask = self.all_mask
         elif isinstance(peer, NetworkPeer):
             mask = self._ranges_mask(peer.ranges)
-            # NP-18 (generic: ipBlocks match pods whose IP is known); NP-25: hostNetwork
-            # pods are node traffic, which ipBlocks always match.
-            k = self._ip_sets.index(peer.ranges) if peer.ranges in self._ip_sets else -1
-            for ident in self.identities:
-                if ident.ips and k in self._ip_signature(ident.ips, ident.host_network):
-                    mask |= 1 << ident.index
+            # NP-18 (generic: ipBlocks match pods whose IP is known); ANP-9: ANP networks
+            # always match pod addresses; NP-25: hostNetwork pods are node traffic, which
+            # ipBlocks always match.
+            pods_too = peer.matches_pods or self.options.ipblock_matches_pods
+            if pods_too and peer.covers_a_whole_family:
+                mask |= self.identity_mask  # every pod has an address in it, known or not
+            else:
+                k = self._ip_sets.index(peer.ranges) if peer.ranges in self._ip_sets else -1
+                for ident in self.identities:
+                    if ident.ips and (pods_too or ident.host_network) and k in self._ip_sets_of(ident):
+                        mask |= 1 << ident.index
             # A domain resolves to some address: only a peer covering a whole IP space
             # certainly contains it.
-            if any(r.first == 0 and r.last == _SPACE[r.version][1] for r in peer.ranges):
+            if peer.covers_a_whole_family:
                 for d in self.domains:
                     mask |= 1 << d.index
         elif isinstance(peer, NodePeer):

@@ -15,6 +15,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..engine.trace import Step
 from ..ir import Direction
 
+CHECK_TABLE_LIMIT = 60  # check prints the connection table only for inputs this small
 _MARK = {"allow": "✓", "deny": "✗", "pass": "→", "none": "·"}
 
 
@@ -130,9 +131,11 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
     console.print(f"  reachable from outside the cluster's pods: {', '.join(exposed) or 'none'}")
     reaching = report.reaching_networks
     console.print(f"  can reach addresses outside the pods: {', '.join(reaching) or 'none'}")
-    if report.map.connections:
+    if 0 < len(report.map.connections) <= CHECK_TABLE_LIMIT:
         console.print()
         console.print(connectivity_table(report.map, width), end="")
+    elif report.map.connections:
+        console.print(f"  ({len(report.map.connections)} connections in all: `kubeward map` lists them)")
     console.print()
     counts = {s: sum(1 for d in report.diagnostics if d.severity is s) for s in Severity}
     console.print(f"Diagnostics: {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
