@@ -32,7 +32,7 @@ ALL_PORTS = {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]}
 DNS_PORTS = {"TCP": [[53, 53]], "UDP": [[53, 53]]}
 
 # What examples/shop allows, exactly (docs/json.md: sorted by src then dst, ranges merged).
-SHOP_CONNECTIONS = [
+SHOP_CONNECTIONS: list[dict[str, Any]] = [
     {"src": "0.0.0.0/0", "dst": "kube-system/coredns", "protocols": ALL_PORTS},
     {"src": "kube-system/coredns", "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
     {"src": "kube-system/coredns", "dst": "kube-system/coredns", "protocols": ALL_PORTS},
@@ -674,8 +674,6 @@ def test_items_of_a_list_are_located_at_their_own_lines(tmp_path: Path) -> None:
     assert diag["line"] == broken.splitlines().index("      ports: [{port: 0}]") + 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: items of a typed list as the API server returns it (no kind/"
-                   "apiVersion per item) are rejected as missing-kind instead of taking the list's kind")
 def test_items_of_a_typed_list_without_their_own_kind_take_the_kind_of_the_list(tmp_path: Path) -> None:
     api_list = DEPLOYMENT_LIST.replace("- apiVersion: apps/v1\n  kind: Deployment\n  metadata:", "- metadata:")
     assert "kind: Deployment\n" not in api_list
@@ -686,7 +684,7 @@ def test_items_of_a_typed_list_without_their_own_kind_take_the_kind_of_the_list(
 
 
 def test_json_files_are_read_like_yaml_with_their_lines(tmp_path: Path) -> None:
-    policy = {
+    policy: dict[str, Any] = {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": "np", "namespace": "app"},
         "spec": {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Ingress"],

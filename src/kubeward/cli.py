@@ -96,6 +96,12 @@ def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, fmt: str,
     """Who can reach whom, on which ports. Exit code: 0, or 2 on input errors."""
     analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, include_self))
     _stderr_diagnostics(analysis, verbose)
+    unknown = sorted(set(namespaces) - set(analysis.cluster.namespaces))
+    if unknown:
+        known = ", ".join(sorted(analysis.cluster.namespaces)) or "none"
+        click.echo(f"kubeward map: --namespace {', '.join(unknown)}: not in the input "
+                   f"(namespaces: {known})", err=True)
+        sys.exit(EXIT_INPUT)
     cmap = connectivity_map(analysis, namespaces)
     if fmt == "json":
         doc = cmap.to_json()

@@ -85,6 +85,9 @@ class Diagnostics:
     def has_errors(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.items)
 
+    def has_errors_in(self, file: str) -> bool:
+        return any(d.severity is Severity.ERROR and d.file == file for d in self.items)
+
     @property
     def has_warnings(self) -> bool:
         return any(d.severity is Severity.WARNING for d in self.items)

@@ -293,6 +293,7 @@ class Policy:
     egress: tuple[Rule, ...] = ()
     priority: int | None = None
     notes: tuple[str, ...] = field(default=())
+    priority_line: int = 0
 
     def rules(self, direction: Direction) -> tuple[Rule, ...]:
         return self.ingress if direction is Direction.INGRESS else self.egress

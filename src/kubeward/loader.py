@@ -178,11 +178,17 @@ def parse_documents(text: str, file: str, diags: Diagnostics) -> list[tuple[Any,
             except json.JSONDecodeError as jexc:
                 diags.error("json-syntax", f"invalid JSON: {jexc.msg}", file, jexc.lineno)
                 return []
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        mark = getattr(exc, "problem_mark", None)
+        opened = getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         context = getattr(exc, "context", None)
         text_ = f"{context}, {problem}" if context else str(problem)
+        if opened is not None and mark is not None and opened.line < mark.line:
+            # An unclosed bracket or quote: the error is where it opened, not where the
+            # parser gave up.
+            text_ += f" (opened at line {opened.line + 1}, still open at line {line})"
+            line = opened.line + 1
         diags.error(
             "yaml-syntax",
             f"invalid YAML: {text_}; the rest of this file is not read"
@@ -208,7 +214,16 @@ def _objects_in(doc: Any, line: int, file: str, diags: Diagnostics) -> Iterator[
         if not isinstance(items, LList):
             diags.error("invalid-field", f"{kind}.items must be a list", file, doc.line_of("items"))
             return
+        item_kind = kind[: -len("List")] if kind != "List" else ""
+        api_version = doc.get("apiVersion")
         for index, item in enumerate(items):
+            if item_kind and isinstance(item, LMap) and "kind" not in item:
+                # The API server's typed lists (DeploymentList) leave kind/apiVersion off items.
+                item["kind"] = item_kind
+                item.key_lines["kind"] = item.line
+                if "apiVersion" not in item and isinstance(api_version, str):
+                    item["apiVersion"] = api_version
+                    item.key_lines["apiVersion"] = item.line
             yield from _objects_in(item, items.line_of(index), file, diags)
         return
     yield RawObject(doc, file, doc.line if doc.line else line)
@@ -256,5 +271,13 @@ def load_paths(paths: Iterable[str], diags: Diagnostics) -> list[RawObject]:
             except (OSError, UnicodeDecodeError) as exc:
                 diags.error("unreadable", f"cannot read: {exc}", _display(file))
                 continue
-            objects.extend(load_text(text, _display(file), diags))
+            found = load_text(text, _display(file), diags)
+            if not found and not diags.has_errors_in(_display(file)):
+                # kubectl apply -f on such a file fails ("no objects passed to apply").
+                message = "no Kubernetes object in this file"
+                if path.is_dir():
+                    diags.warning("no-objects", message, _display(file))
+                else:
+                    diags.error("no-objects", message, _display(file))
+            objects.extend(found)
     return objects

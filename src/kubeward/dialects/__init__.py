@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..diagnostics import Diagnostics
+from ..diagnostics import Diagnostics, Leans
 from ..ir import Policy, PodPeer, Requirement
 from ..loader import RawObject
 from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
@@ -86,8 +86,13 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
                         obj.file, obj.line)
             continue
         if not obj.name:
-            diags.error("missing-name", f"{obj.kind} has no metadata.name; it is ignored",
-                        obj.file, obj.line)
+            raw_name = obj.metadata.get("name")
+            if raw_name is None:
+                diags.error("missing-name", f"{obj.kind} has no metadata.name; it is ignored",
+                            obj.file, obj.line)
+            else:
+                diags.error("invalid-type", f"{obj.kind} metadata.name must be a string, not "
+                            f"{raw_name!r}; it is ignored", obj.file, obj.metadata.line_of("name"))
             continue
         cluster.kinds[obj.kind] = cluster.kinds.get(obj.kind, 0) + 1
         dialect = REGISTRY.get((obj.group, obj.kind))
@@ -135,8 +140,10 @@ def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[Ra
         cluster.not_modelled.append(NotModelled(kind, api_version, len(objs), Origin(first.file, first.line)))
         near = difflib.get_close_matches(kind, _MODELLED_KINDS, n=1, cutoff=0.8)
         if first.group in _MODELLED_GROUPS and near and near[0] != kind:
-            diags.warning("unknown-kind", f"unknown kind {kind} ({api_version}): did you mean {near[0]}? "
-                          f"{len(objs)} object(s) not analysed", first.file, first.line)
+            # The API server has no such kind: kubectl apply would fail.
+            diags.error("unknown-kind", f"unknown kind {kind} ({api_version}): did you mean {near[0]}? "
+                        f"{len(objs)} object(s) not analysed", first.file, first.data.line_of("kind"),
+                        leans=Leans.EITHER)
         elif first.group not in FOREIGN_GROUPS and any(d.kind == kind for d in REGISTRY.values()):
             diags.warning("unknown-group", f"{kind} ({api_version}) is not in an API group kubeward "
                           f"knows for {kind}; {len(objs)} object(s) not analysed", first.file, first.line)

@@ -7,6 +7,7 @@ collapse the same way, so a workload is always named by its top controller.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,10 +99,12 @@ class CoreBuilder:
         addresses: list[str] = []
         status = r.get_map(obj.data, "status", "")
         if status is not None:
-            for item in r.get_list(status, "addresses", "status") or []:
-                if isinstance(item, LMap) and isinstance(item.get("address"), str) and \
-                        item.get("type") in ("InternalIP", "ExternalIP"):
-                    addresses.append(item["address"])
+            for i, item in enumerate(r.get_list(status, "addresses", "status") or []):
+                if isinstance(item, LMap) and item.get("type") in ("InternalIP", "ExternalIP"):
+                    ip = _valid_ip(r, item.get("address"), item.line_of("address"),
+                                   f"status.addresses[{i}].address")
+                    if ip:
+                        addresses.append(ip)
         self.cluster.nodes.append(Node(obj.name, labels, tuple(addresses), Origin(obj.file, obj.line)))
 
     def service(self, obj: RawObject) -> None:
@@ -162,6 +165,9 @@ class CoreBuilder:
             replicas = par if isinstance(par, int) and not isinstance(par, bool) else 1
         else:
             rep = r.get_int(spec, "replicas", "spec")
+            if rep is not None and rep < 0:
+                r.error("invalid-value", f"spec.replicas {rep} is negative", spec.line_of("replicas"))
+                rep = None
             replicas = 1 if rep is None else rep
         owner = None
         for ref in obj.metadata.get("ownerReferences") or []:
@@ -171,7 +177,7 @@ class CoreBuilder:
                            Origin(obj.file, obj.line), owner)
         if kind == "Pod":
             status = obj.data.get("status")
-            ips = _pod_ips(status) if isinstance(status, LMap) else ()
+            ips = _pod_ips(r, status) if isinstance(status, LMap) else ()
             if ips:
                 raw.pod_ips.append(ips)
             raw.pods.append(obj.name)
@@ -246,14 +252,27 @@ def _dig(m: Any, *keys: str) -> Any:
     return m
 
 
-def _pod_ips(status: LMap) -> tuple[str, ...]:
+def _valid_ip(r: Reader, value: object, line: int, path: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        r.error("invalid-ip", f"{path} {value!r} is not an IP address; ignored", line, Leans.EITHER)
+        return None
+
+
+def _pod_ips(r: Reader, status: LMap) -> tuple[str, ...]:
     ips: list[str] = []
-    for item in status.get("podIPs") or []:
-        if isinstance(item, LMap) and isinstance(item.get("ip"), str):
-            ips.append(item["ip"])
+    listed = status.get("podIPs")
+    for i, item in enumerate(listed if isinstance(listed, LList) else []):
+        if isinstance(item, LMap) and item.get("ip") is not None:
+            ip = _valid_ip(r, item["ip"], item.line_of("ip"), f"status.podIPs[{i}].ip")
+            if ip and ip not in ips:
+                ips.append(ip)
     single = status.get("podIP")
-    if isinstance(single, str) and single not in ips:
-        ips.insert(0, single)
+    if single is not None:
+        ip = _valid_ip(r, single, status.line_of("podIP"), "status.podIP")
+        if ip and ip not in ips:
+            ips.insert(0, ip)
     return tuple(ips)
 
 

@@ -83,7 +83,7 @@ class Engine:
                             f"{a.ref.display} and {b.ref.display} ({b.ref.where}) share priority "
                             f"{priority} in the {tier.value} tier and select the same pods: which one "
                             "wins is undefined upstream; kubeward evaluates them by name",
-                            a.ref.file, a.ref.line, a.ref.display, Leans.EITHER)
+                            a.ref.file, a.priority_line or a.ref.line, a.ref.display, Leans.EITHER)
 
     # ---- queries ---------------------------------------------------------------------
 
