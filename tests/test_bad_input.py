@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kubeward.cli import main
+from manifests import APP
 from kubeward.diagnostics import Leans
 
 DENY_MORE = Leans.MAY_DENY_MORE.value
@@ -29,27 +30,7 @@ EITHER = Leans.EITHER.value
 
 # Namespace app: client, server (port 80 "http") and other. Only `other` is isolated: it admits
 # client on TCP 8080. That connection is the witness that the good file was analysed.
-GOOD = textwrap.dedent("""\
-    apiVersion: v1
-    kind: Namespace
-    metadata: {name: app}
-    ---
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: client, namespace: app}
-    spec:
-      template:
-        metadata: {labels: {app: client}}
-        spec: {containers: [{name: c, image: x}]}
-    ---
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: server, namespace: app}
-    spec:
-      template:
-        metadata: {labels: {app: server}}
-        spec: {containers: [{name: c, image: x, ports: [{containerPort: 80, name: http}]}]}
-    ---
+GOOD = APP + "---\n" + textwrap.dedent("""\
     apiVersion: apps/v1
     kind: Deployment
     metadata: {name: other, namespace: app}

@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kubeward import __version__
+from manifests import APP
 from kubeward.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,28 +43,6 @@ SHOP_CONNECTIONS: list[dict[str, Any]] = [
 ]
 SHOP_WORKLOADS = ["kube-system/coredns", "shop/api", "shop/mysql", "shop/web"]
 
-# A small namespace of two workloads, nothing isolated: everything reaches everything.
-APP = textwrap.dedent("""\
-    apiVersion: v1
-    kind: Namespace
-    metadata: {name: app}
-    ---
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: client, namespace: app}
-    spec:
-      template:
-        metadata: {labels: {app: client}}
-        spec: {containers: [{name: c, image: x}]}
-    ---
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: server, namespace: app}
-    spec:
-      template:
-        metadata: {labels: {app: server}}
-        spec: {containers: [{name: c, image: x, ports: [{containerPort: 80, name: http}]}]}
-    """)
 
 # Lets app/client reach app/server on a scatter of ports that merge into few ranges.
 SCATTERED_PORTS = textwrap.dedent("""\
