@@ -83,7 +83,7 @@ def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
     rules: dict[Direction, list[Rule]] = {Direction.INGRESS: [], Direction.EGRESS: []}
     for direction, section in ((Direction.INGRESS, ingress), (Direction.EGRESS, egress)):
         if section is None or direction not in isolates:
-            continue
+            continue  # NP-12: no rules in an isolating direction = default deny there
         peer_key = "from" if direction is Direction.INGRESS else "to"
         for i, raw in enumerate(section):
             path = f"spec.{direction.value}[{i}]"
@@ -171,7 +171,7 @@ def _port(r: Reader, raw: LMap, path: str, line: int) -> list[PortMatch] | None:
     protocol: Any = raw.get("protocol", "TCP")  # NP-21: protocol defaults to TCP
     if protocol is None:
         protocol = "TCP"
-    if protocol not in PROTOCOLS:
+    if protocol not in PROTOCOLS:  # NP-8: only TCP, UDP and SCTP are defined
         r.error("unknown-protocol", f"{path}.protocol {protocol!r} is not TCP, UDP or SCTP; this port "
                 "matches nothing here", raw.line_of("protocol"), _LEANS)
         return None

@@ -1,5 +1,8 @@
 """The connectivity map: every (source, destination) endpoint pair and the ports allowed.
 
+A pair is listed in the direction the connection is opened; its replies are implied (NP-6,
+ANP-7). Ports are the destination pod's ports (NP-24).
+
 Computed on identities, not pods. For each distinct set of rules that decides a side, the
 universe of peers is split once into blocks that the same rules match (set operations on
 bitmasks); the tier pipeline runs once per block, and only blocks that allow something are

@@ -101,6 +101,7 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
                               first.ref, None, "", first.ref.line))
         np_allowed = EMPTY
         for rule in side.np_rules:
+            # NP-10: a rule matches when the peer AND the port match.
             if not matched(rule):
                 if trace is not None:
                     trace.append(_rule_step(rule, d, subject, Reason.PEER_MISMATCH, "none",

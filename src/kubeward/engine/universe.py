@@ -405,7 +405,7 @@ class Universe:
         return mask
 
     def peers_mask(self, peers: tuple[Peer, ...]) -> int:
-        mask = 0
+        mask = 0  # NP-13: the peers of one rule are ORed
         for p in peers:
             mask |= self.peer_mask(p)
         return mask
