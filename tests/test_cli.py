@@ -473,7 +473,7 @@ def test_map_text_is_a_table_for_a_person() -> None:
     result = kubeward("map", SHOP)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("6 connections among 4 workloads and 1 network peers")
+    assert lines[0].startswith("6 connections among 4 workloads and 1 network peer (")
     assert lines[1].split() == ["FROM", "TO", "ALLOWED"]
     rows = [line.split(None, 2) for line in lines[2:]]
     assert [(r[0], r[1]) for r in rows] == [(c["src"], c["dst"]) for c in SHOP_CONNECTIONS]

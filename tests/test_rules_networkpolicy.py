@@ -589,3 +589,58 @@ def test_np25_a_host_network_pod_is_not_matched_by_selectors_but_by_an_ip_block_
                     ipblock_matches_pods=ipblock_matches_pods)
     assert_allowed_by(flow(by_ip, "a/agent", "a/web", 80), INGRESS, "a/p", 0)
     assert mapped(by_ip, "a/agent", "a/web") == EVERY_PORT
+
+
+def test_np18_pods_of_one_workload_in_different_ip_blocks_are_explained_as_their_union() -> None:
+    """NP-18 with known pod IPs: two pods of one Deployment, only one inside the allowed ipBlock.
+    explain neither picks a pod silently nor hides the difference: it says the pods differ."""
+    from kubeward import analyse_text, explain
+    from kubeward.engine.trace import Reason
+    analysis = analyse_text("""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: n}
+spec:
+  replicas: 2
+  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-1
+  namespace: n
+  ownerReferences: [{kind: Deployment, name: web, controller: true}]
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1-a, namespace: n, labels: {app: web},
+           ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1-b, namespace: n, labels: {app: web},
+           ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]}
+spec: {containers: [{name: c}]}
+status: {podIP: 192.168.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: n, labels: {app: db}}
+spec: {containers: [{name: c, ports: [{containerPort: 5432}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-10, namespace: n}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]
+""")
+    assert len(analysis.engine.universe.identities_of["n/web"]) == 2
+    assert explain(analysis, "10.0.0.1", "n/db", 5432).allowed
+    assert not explain(analysis, "192.168.0.1", "n/db", 5432).allowed
+    both = explain(analysis, "n/web", "n/db", 5432)
+    assert both.allowed
+    assert [s.reason for s in both.verdict.steps][-1] is Reason.PODS_DIFFER

@@ -32,7 +32,6 @@ class CheckReport:
     kinds: dict[str, int]
     namespaces: list[tuple[str, bool]]
     workloads: int
-    pods: int | None
     policies: dict[str, int]
     not_modelled: list[NotModelled]
     diagnostics: list[Diagnostic]
@@ -120,7 +119,6 @@ def check(analysis: Analysis) -> CheckReport:
         kinds=dict(cluster.kinds),
         namespaces=[(n.name, n.origin is not None) for n in sorted(cluster.namespaces.values(), key=lambda n: n.name)],
         workloads=len(cluster.workloads),
-        pods=None,
         policies=policies,
         not_modelled=list(cluster.not_modelled),
         diagnostics=analysis.diagnostics.sorted(),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine.flow import FlowEnd, FlowVerdict, decide
+from ..engine.trace import Reason, Step
+from ..ir import Direction
 from ..errors import UsageError
 from ..ir import PROTOCOLS
 from ..engine.engine import Engine
@@ -68,4 +70,31 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
     src = resolve_peer(analysis, source, "from")
     dst = resolve_peer(analysis, destination, "to")
     verdict = decide(analysis.engine, src, dst, protocol, port)
+    verdict.steps.extend(_other_pods(analysis, src, dst, protocol, port, verdict))
     return Explanation(verdict, analysis.options.describe())
+
+
+def _other_pods(analysis: Analysis, src: FlowEnd, dst: FlowEnd, protocol: str | None, port: int | None,
+                verdict: FlowVerdict) -> list[Step]:
+    """Pods of one workload whose IPs fall into different ipBlocks can get different answers:
+    say so, with the union (as the map shows it), rather than pick one pod silently."""
+    u = analysis.engine.universe
+    ends = []
+    for end in (src, dst):
+        idents = u.identities_of.get(end.workload.id, []) if end.workload and not end.address else []
+        ends.append([FlowEnd(i, end.label, end.workload) for i in idents] or [end])
+    if len(ends[0]) * len(ends[1]) == 1:
+        return []
+    differing = 0
+    for s in ends[0]:
+        for d in ends[1]:
+            other = decide(analysis.engine, s, d, protocol, port)
+            if other.allowed_ports != verdict.allowed_ports:
+                differing += 1
+                verdict.allowed_ports = verdict.allowed_ports | other.allowed_ports
+    if not differing:
+        return []
+    return [Step("cni", Direction.EGRESS, src.label, "none", Reason.PODS_DIFFER, "none",
+                 "the pods of these workloads have addresses in different ipBlocks and do not all get "
+                 f"the same answer; shown: the union ({verdict.allowed_ports}). Name a pod IP with "
+                 "--from/--to for one pod's answer")]

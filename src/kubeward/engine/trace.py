@@ -24,6 +24,7 @@ class Reason(StrEnum):
     NOT_ISOLATED = "not-isolated"            # no NetworkPolicy selects the subject in this direction
     DEFAULT_ALLOW = "default-allow"          # no tier decided: Kubernetes default allow
     PASSED = "passed"                        # an admin Pass sent the flow to the next tier
+    PODS_DIFFER = "pods-differ"              # pods of one workload get different answers
     CNI_NOT_ENFORCING = "cni-not-enforcing"  # reserved: a CNI that enforces no policy
 
 

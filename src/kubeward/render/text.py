@@ -89,8 +89,8 @@ def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
         table.add_row(c.src, c.dst, str(c.ports))
     workloads = sum(1 for p in cmap.peers if p.type == "workload")
     networks = sum(1 for p in cmap.peers if p.type == "network")
-    console.print(f"{len(cmap.connections)} connections among {workloads} workloads and "
-                  f"{networks} network peers ({', '.join(cmap.options)})")
+    console.print(f"{_count(len(cmap.connections), 'connection')} among {_count(workloads, 'workload')} "
+                  f"and {_count(networks, 'network peer')} ({', '.join(cmap.options)})")
     if cmap.connections:
         console.print(table)
     return buf.getvalue()
@@ -143,6 +143,10 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
     for d in report.diagnostics:
         console.print(f"  {d}", markup=False)
     return buf.getvalue()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _short(display: str) -> str:
