@@ -87,6 +87,10 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
     allowed |= state.allowed
     passed = state.passed
     remaining = state.remaining
+    if passed and trace is not None:
+        where = "NetworkPolicy" if side.isolating else "baseline"
+        trace.append(Step("cni", d, subject, "admin", Reason.PASSED, "pass",
+                          f"{passed} passed on to the {where} tier (ANP-3)"))
     # ANP-3: Pass goes to the NetworkPolicy tier, as does everything the admin tier left open.
     to_np = remaining | passed
     if not to_np:

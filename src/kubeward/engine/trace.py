@@ -25,7 +25,6 @@ class Reason(StrEnum):
     DEFAULT_ALLOW = "default-allow"          # no tier decided: Kubernetes default allow
     PASSED = "passed"                        # an admin Pass sent the flow to the next tier
     PODS_DIFFER = "pods-differ"              # pods of one workload get different answers
-    CNI_NOT_ENFORCING = "cni-not-enforcing"  # reserved: a CNI that enforces no policy
 
 
 @dataclass(frozen=True, slots=True)
