@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostics
-from .ir import Policy
+from .ir import LabelSelector, Policy
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # NP-20
 
@@ -56,6 +56,7 @@ class Workload:
     origin: Origin
     pod_ips: tuple[tuple[str, ...], ...] = ()
     pods: tuple[str, ...] = ()
+    assumed: bool = False  # not in the input: a documented stand-in (e.g. an ingress controller)
 
     @property
     def id(self) -> str:
@@ -126,9 +127,186 @@ class Cluster:
     not_modelled: list[NotModelled] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    entry: "EntryObjects" = field(default_factory=lambda: EntryObjects())
 
     def workload(self, ident: str) -> Workload | None:
         for w in self.workloads:
             if w.id == ident:
                 return w
         return None
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """Where an object (or one of its parts) is written."""
+
+    kind: str
+    namespace: str
+    name: str
+    file: str
+    line: int
+
+    @property
+    def display(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    namespace: str
+    name: str
+    type: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class BackendRef:
+    """A Service (or other kind) and port an Ingress or route sends traffic to."""
+
+    name: str
+    namespace: str
+    port: int | str | None  # Ingress: number or Service port name; routes: number
+    kind: str = "Service"
+    group: str = ""
+    weight: int = 1
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IngressPath:
+    path: str
+    path_type: str  # Exact | Prefix | ImplementationSpecific
+    backend: BackendRef | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngressRule:
+    host: str  # "" = every host
+    paths: tuple[IngressPath, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngressTLS:
+    hosts: tuple[str, ...]
+    secret: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ingress:
+    ref: ObjectRef
+    class_name: str | None
+    rules: tuple[IngressRule, ...]
+    default_backend: BackendRef | None
+    tls: tuple[IngressTLS, ...]
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class IngressClass:
+    name: str
+    controller: str
+    is_default: bool
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    name: str
+    protocol: str  # HTTP | HTTPS | TLS | TCP | UDP
+    port: int
+    hostname: str  # "" = every hostname (GW-4)
+    tls_mode: str  # "" | Terminate | Passthrough
+    certificate_refs: tuple[BackendRef, ...]
+    allowed_from: str  # Same | All | Selector (GW-1)
+    allowed_selector: LabelSelector | None  # when from == Selector
+    allowed_kinds: tuple[str, ...]  # () = the kinds the protocol allows
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    ref: ObjectRef
+    class_name: str
+    listeners: tuple[Listener, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    name: str
+    namespace: str
+    section_name: str
+    port: int | None
+    kind: str = "Gateway"
+    group: str = "gateway.networking.k8s.io"
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatch:
+    name: str
+    value: str
+    type: str = "Exact"  # Exact | RegularExpression
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    path_type: str = "PathPrefix"  # Exact | PathPrefix | RegularExpression (GW-5)
+    path: str = "/"
+    method: str | None = None
+    headers: tuple[HeaderMatch, ...] = ()
+    query: tuple[HeaderMatch, ...] = ()
+    grpc_service: str | None = None
+    grpc_method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    matches: tuple[RouteMatch, ...]
+    backends: tuple[BackendRef, ...]
+    index: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute."""
+
+    ref: ObjectRef
+    parents: tuple[ParentRef, ...]
+    hostnames: tuple[str, ...]
+    rules: tuple[RouteRule, ...]
+    created: str = ""  # metadata.creationTimestamp, for precedence ties
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceGrant:
+    ref: ObjectRef
+    sources: tuple[tuple[str, str, str], ...]  # (group, kind, namespace)
+    targets: tuple[tuple[str, str, str], ...]  # (group, kind, name or "")
+
+    def permits(self, group: str, kind: str, namespace: str, to_group: str, to_kind: str, to_name: str) -> bool:
+        return any(g == group and k == kind and n == namespace for g, k, n in self.sources) and any(
+            g == to_group and k == to_kind and (not n or n == to_name) for g, k, n in self.targets)
+
+
+@dataclass(slots=True)
+class EntryObjects:
+    """The entry points of the input."""
+
+    secrets: dict[tuple[str, str], Secret] = field(default_factory=dict)
+    ingress_classes: dict[str, IngressClass] = field(default_factory=dict)
+    ingresses: list[Ingress] = field(default_factory=list)
+    gateway_classes: dict[str, Origin] = field(default_factory=dict)
+    gateways: list[Gateway] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    reference_grants: list[ReferenceGrant] = field(default_factory=list)

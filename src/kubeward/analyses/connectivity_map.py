@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import msgspec
 
 from ..engine.connectivity import connectivity
-from ..engine.portset import ALL, PortSet
+from ..engine.portset import ALL, EMPTY, PortSet
 from ..engine.universe import Domain, Identity, Network
+from .entry import EntryPoint, entry_points, service_index
 from .session import Analysis
 
 
@@ -21,6 +22,7 @@ class MapPeer:
     name: str = ""
     kind: str = ""
     cidrs: tuple[str, ...] = ()
+    assumed: bool = False  # a stand-in not in the input (e.g. an ingress controller)
 
     def to_json(self) -> dict[str, object]:
         if self.type == "workload":
@@ -28,6 +30,9 @@ class MapPeer:
                     "kind": self.kind}
         if self.type == "network":
             return {"id": self.id, "type": self.type, "cidrs": list(self.cidrs)}
+        if self.type == "workload" and self.assumed:
+            return {"id": self.id, "type": self.type, "namespace": self.namespace, "name": self.name,
+                    "kind": self.kind, "assumed": True}
         return {"id": self.id, "type": self.type}
 
 
@@ -36,9 +41,16 @@ class Connection:
     src: str
     dst: str
     ports: PortSet
+    via: list[dict[str, object]] | None = None        # entry edges: how the outside gets in
+    services: list[dict[str, object]] | None = None   # Service ports that front dst on these ports
 
     def to_json(self) -> dict[str, object]:
-        return {"src": self.src, "dst": self.dst, "protocols": self.ports.to_json()}
+        out: dict[str, object] = {"src": self.src, "dst": self.dst, "protocols": self.ports.to_json()}
+        if self.via:
+            out["via"] = self.via
+        if self.services:
+            out["services"] = self.services
+        return out
 
 
 @dataclass(slots=True)
@@ -46,18 +58,23 @@ class ConnectivityMap:
     peers: list[MapPeer]
     connections: list[Connection]
     options: list[str] = field(default_factory=list)
+    entries: list[EntryPoint] = field(default_factory=list)  # every way in, working or not
 
     def to_json(self) -> dict[str, object]:
         return {"schema": 1, "options": self.options, "peers": [p.to_json() for p in self.peers],
-                "connections": [_ConnectionJSON(c.src, c.dst, c.ports.to_json()) for c in self.connections]}
+                "connections": [_ConnectionJSON(c.src, c.dst, c.ports.to_json(), c.via, c.services)
+                                for c in self.connections],
+                "entries": [e.to_json() for e in self.entries]}
 
 
-class _ConnectionJSON(msgspec.Struct):
+class _ConnectionJSON(msgspec.Struct, omit_defaults=True):
     """The JSON shape of a connection (docs/json.md); a Struct encodes fast."""
 
     src: str
     dst: str
     protocols: dict[str, list[list[int]]]
+    via: list[dict[str, object]] | None = None
+    services: list[dict[str, object]] | None = None
 
 
 def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> ConnectivityMap:
@@ -101,17 +118,59 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     ns_of: dict[str, str] = {}
     for w in analysis.cluster.workloads:
         ns_of[w.id] = w.namespace
-        peers.append(MapPeer(w.id, "workload", w.namespace, w.name, w.kind))
+        peers.append(MapPeer(w.id, "workload", w.namespace, w.name, w.kind, assumed=w.assumed))
     for ep in u.networks:
         peers.append(MapPeer(ep.id, "network", cidrs=ep.cidrs))
     for dom in u.domains:
         peers.append(MapPeer(dom.name, "domain"))
     connections = [Connection(names[s], names[d], merged[(s, d)]) for s, d in sorted(merged)]
+    _annotate_services(analysis, connections)
+    points = entry_points(analysis)
+    entries = _entry_connections(points)
+    if points:
+        peers.append(MapPeer(WORLD_ENTRY, "entry"))
+    connections = entries + connections
     if wanted:
         connections = [c for c in connections if ns_of.get(c.src) in wanted or ns_of.get(c.dst) in wanted]
         used = {c.src for c in connections} | {c.dst for c in connections}
         peers = [p for p in peers if (p.type == "workload" and p.namespace in wanted) or p.id in used]
-    return ConnectivityMap(peers, connections, analysis.options.describe())
+        points = [e for e in points if any(str(x).split("/")[0] in wanted for x in (
+            f"{e.via.get('namespace')}/", *(w for w, _, _ in e.path.reached)))]
+    return ConnectivityMap(peers, connections, analysis.options.describe(), points)
 
 
 __all__ = ["connectivity_map", "ConnectivityMap", "Connection", "MapPeer", "Network", "Domain"]
+
+
+WORLD_ENTRY = "world"
+
+
+def _entry_connections(points: list[EntryPoint]) -> list[Connection]:
+    """``world`` → workload, one connection per destination, with every way in (``via``)."""
+    by_dst: dict[str, tuple[PortSet, list[dict[str, object]]]] = {}
+    for point in points:
+        for dst, protocol, port in point.path.reached:
+            ports, vias = by_dst.get(dst, (EMPTY, []))
+            if point.via not in vias:
+                vias.append(point.via)
+            by_dst[dst] = (ports | PortSet.of(protocol, port, port), vias)
+    return [Connection(WORLD_ENTRY, dst, ports, vias) for dst, (ports, vias) in sorted(by_dst.items())]
+
+
+def _annotate_services(analysis: Analysis, connections: list[Connection]) -> None:
+    """Name the Service ports that front a destination on the ports a connection allows."""
+    index = service_index(analysis)
+    if not index:
+        return
+    cache: dict[tuple[str, int], list[dict[str, object]] | None] = {}
+    for c in connections:
+        fronts = index.get(c.dst)
+        if not fronts:
+            continue
+        key = (c.dst, id(c.ports))
+        if key not in cache:
+            found: list[dict[str, object]] = [
+                {"name": svc, "port": port, "targetPort": pod_port, "protocol": proto}
+                for svc, port, pod_port, proto in fronts if c.ports.contains(proto, pod_port)]
+            cache[key] = found or None
+        c.services = cache[key]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..engine.flow import FlowEnd, FlowVerdict, decide
+from ..engine.portset import EMPTY
+from ..engine.routing import parse_url
+from ..engine.universe import Domain
+from .entry import EntryPath, gateway_paths, ingress_paths, parse_service_spec, service_paths
 from ..engine.trace import Reason, Step
 from ..ir import Direction
 from ..errors import UsageError
@@ -17,6 +21,8 @@ from .session import Analysis, is_domain, resolve_peer
 class Explanation:
     verdict: FlowVerdict
     options: list[str]
+    paths: list[EntryPath] = field(default_factory=list)  # entry and Service flows: one per way in
+    target: dict[str, object] | None = None               # the "to" of a URL or Service flow
 
     @property
     def allowed(self) -> bool:
@@ -29,13 +35,14 @@ class Explanation:
             "verdict": v.verdict,
             "flow": {
                 "from": _end_json(v.source),
-                "to": _end_json(v.destination),
+                "to": self.target if self.target is not None else _end_json(v.destination),
                 "protocol": v.protocol,
                 "port": v.port,
             },
             "allowedPorts": v.allowed_ports.to_json(),
             "options": self.options,
             "trace": [s.to_json() for s in v.steps],
+            **({"paths": [p.to_json() for p in self.paths]} if self.target is not None else {}),
         }
 
 
@@ -53,15 +60,21 @@ def _end_json(end: FlowEnd) -> dict[str, object]:
 
 
 def explain(analysis: Analysis, source: str, destination: str, port: int | None = None,
-            protocol: str | None = None) -> Explanation:
+            protocol: str | None = None, method: str = "GET",
+            headers: tuple[tuple[str, str], ...] = ()) -> Explanation:
     """The verdict for one flow. ``port`` None: which ports are allowed (of ``protocol``, or of
-    every protocol); ``protocol`` None with a port: TCP."""
+    every protocol); ``protocol`` None with a port: TCP. ``destination`` may also be a URL
+    (through Ingresses and Gateways) or ``service/NS/NAME`` (a Service port)."""
     if protocol is not None:
         protocol = protocol.upper()
         if protocol not in PROTOCOLS:
             raise UsageError(f"--protocol {protocol}: expected one of {', '.join(PROTOCOLS)}")
     if port is not None and not 1 <= port <= 65535:
         raise UsageError(f"--port {port}: expected 1-65535")
+    if "://" in destination:
+        return _explain_url(analysis, source, destination, method, headers)
+    if destination.startswith(("service/", "svc/")):
+        return _explain_service(analysis, source, destination, port, protocol or "TCP")
     wanted = [p.lower().rstrip(".") for p in (source, destination) if is_domain(p)]
     if any(analysis.engine.universe.domain(name) is None for name in wanted):
         # A DNS name no policy names: bind the policies again with it in the universe.
@@ -98,3 +111,47 @@ def _other_pods(analysis: Analysis, src: FlowEnd, dst: FlowEnd, protocol: str | 
                  "the pods of these workloads have addresses in different ipBlocks and do not all get "
                  f"the same answer; shown: the union ({verdict.allowed_ports}). Name a pod IP with "
                  "--from/--to for one pod's answer")]
+
+
+def _combine(source: FlowEnd, target: FlowEnd, protocol: str | None, port: int | None,
+             paths: list[EntryPath]) -> FlowVerdict:
+    """Allowed if any way in allows; the trace shown is that way's, else the first way's."""
+    allowed = EMPTY
+    for p in paths:
+        allowed = allowed | p.allowed_ports
+    shown = next((p for p in paths if p.allowed), paths[0] if paths else None)
+    return FlowVerdict(source, target, protocol, port, allowed, list(shown.steps) if shown else [])
+
+
+def _explain_url(analysis: Analysis, source: str, url: str, method: str,
+                 headers: tuple[tuple[str, str], ...]) -> Explanation:
+    request = parse_url(url, method, headers)
+    if request is None:
+        raise UsageError(f"--to {url}: expected a URL like https://host[:port]/path")
+    src = resolve_peer(analysis, source, "from")
+    paths = ingress_paths(analysis, src, request) + gateway_paths(analysis, src, request)
+    target = FlowEnd(Domain(-1, request.host), request.url)
+    verdict = _combine(src, target, "TCP", request.port, paths)
+    if not paths:
+        verdict.steps.append(Step("entry", Direction.INGRESS, request.url, "entry", Reason.NO_ROUTE, "deny",
+                                  f"no Ingress or Gateway listener in the input serves {request.url}"))
+    return Explanation(verdict, analysis.options.describe(), paths,
+                       {"peer": request.url, "type": "url", "url": request.url, "host": request.host,
+                        "port": request.port, "path": request.path, "method": request.method})
+
+
+def _explain_service(analysis: Analysis, source: str, spec: str, port: int | None, protocol: str) -> Explanation:
+    service = parse_service_spec(analysis, spec)
+    if service is None:
+        raise UsageError(f"--to {spec}: no Service {spec.split('/', 1)[-1]} in the input (expected service/NS/NAME)")
+    if port is None:
+        raise UsageError(f"--to {spec} needs --port: the Service port")
+    protocol = protocol.upper()
+    src = resolve_peer(analysis, source, "from")
+    paths = service_paths(analysis, src, service, port, protocol)
+    target = FlowEnd(Domain(-1, f"{service.name}.{service.namespace}.svc"), spec)
+    verdict = _combine(src, target, protocol, port, paths)
+    return Explanation(verdict, analysis.options.describe(), paths,
+                       {"peer": spec, "type": "service", "id": f"{service.namespace}/{service.name}",
+                        "namespace": service.namespace, "name": service.name, "serviceType": service.type,
+                        "port": port})

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostics
 from ..dialects import build_cluster
 from ..engine.engine import Engine
+from ..engine.entrypeers import add_entry_workloads, check_entry
+from ..engine.services import check_services
 from ..engine.flow import FlowEnd
 from ..engine.options import Options
 from ..engine.universe import Network
@@ -44,6 +46,9 @@ class Analysis:
 def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Options | None = None,
                     extra_domains: Iterable[str] = ()) -> Analysis:
     cluster = build_cluster(objects, diags)
+    add_entry_workloads(cluster, diags, options.ingress_controller if options else None)
+    check_services(cluster, diags)
+    check_entry(cluster, diags)
     return Analysis(objects, cluster, Engine(cluster, options, extra_domains))
 
 

@@ -17,6 +17,9 @@ from ..loader import RawObject
 from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
 from .adminnetworkpolicy import PARSERS as ANP_PARSERS
 from .core import WORKLOAD_GROUPS, CoreBuilder
+from .gateway import GROUP as GATEWAY_GROUP
+from .gateway import ROUTE_KINDS, parse_gateway, parse_gateway_class, parse_reference_grant, parse_route
+from .ingress import parse_ingress, parse_ingress_class
 from .networkpolicy import parse_network_policy
 
 
@@ -65,11 +68,24 @@ register(Dialect("policy.networking.k8s.io", "BaselineAdminNetworkPolicy", ("v1a
 register(Dialect("policy.networking.k8s.io", "ClusterNetworkPolicy", ("v1alpha2",), False,
                  _policy(ANP_PARSERS["ClusterNetworkPolicy"])))
 
+register(Dialect("networking.k8s.io", "Ingress", ("v1",), True, lambda o, b: parse_ingress(o, b.cluster, b.diags)))
+register(Dialect("networking.k8s.io", "IngressClass", ("v1",), False,
+                 lambda o, b: parse_ingress_class(o, b.cluster, b.diags)))
+register(Dialect("", "Secret", ("v1",), True, lambda o, b: b.core.secret(o)))
+_GW_VERSIONS = ("v1alpha2", "v1beta1", "v1")
+register(Dialect(GATEWAY_GROUP, "GatewayClass", _GW_VERSIONS, False,
+                 lambda o, b: parse_gateway_class(o, b.cluster, b.diags)))
+register(Dialect(GATEWAY_GROUP, "Gateway", _GW_VERSIONS, True, lambda o, b: parse_gateway(o, b.cluster, b.diags)))
+register(Dialect(GATEWAY_GROUP, "ReferenceGrant", _GW_VERSIONS, True,
+                 lambda o, b: parse_reference_grant(o, b.cluster, b.diags)))
+for _route in ROUTE_KINDS:
+    register(Dialect(GATEWAY_GROUP, _route, _GW_VERSIONS, True, lambda o, b: parse_route(o, b.cluster, b.diags)))
+
 _MODELLED_KINDS = sorted({k for _, k in REGISTRY})
 _MODELLED_GROUPS = {g for g, _ in REGISTRY}
 # API groups of other projects whose kinds are reported as not modelled (never "did you mean").
 FOREIGN_GROUPS = {"cilium.io", "projectcalico.org", "crd.projectcalico.org", "security.istio.io",
-                  "networking.istio.io", "gateway.networking.k8s.io", "telemetry.istio.io"}
+                  "networking.istio.io", "telemetry.istio.io"}
 
 
 def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
@@ -160,6 +176,12 @@ def _add_referenced_namespaces(cluster: Cluster, diags: Diagnostics) -> None:
         referenced.setdefault(w.namespace, w.origin)
     for s in cluster.services:
         referenced.setdefault(s.namespace, s.origin)
+    for ing in cluster.entry.ingresses:
+        referenced.setdefault(ing.ref.namespace, Origin(ing.ref.file, ing.ref.line))
+    for gw in cluster.entry.gateways:
+        referenced.setdefault(gw.ref.namespace, Origin(gw.ref.file, gw.ref.line))
+    for route in cluster.entry.routes:
+        referenced.setdefault(route.ref.namespace, Origin(route.ref.file, route.ref.line))
     for p in cluster.policies:
         if p.ref.namespace:
             referenced.setdefault(p.ref.namespace, Origin(p.ref.file, p.ref.line))

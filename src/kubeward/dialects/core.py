@@ -20,6 +20,7 @@ from ..model import (
     Namespace,
     Node,
     Origin,
+    Secret,
     Service,
     ServiceAccount,
     ServicePort,
@@ -92,6 +93,13 @@ class CoreBuilder:
     def service_account(self, obj: RawObject) -> None:
         ns = namespace_of(obj)
         self.cluster.service_accounts[(ns, obj.name)] = ServiceAccount(ns, obj.name, Origin(obj.file, obj.line))
+
+    def secret(self, obj: RawObject) -> None:
+        """Only that it exists and its type: kubeward never reads secret data."""
+        ns = namespace_of(obj)
+        kind = obj.data.get("type")
+        self.cluster.entry.secrets[(ns, obj.name)] = Secret(ns, obj.name, kind if isinstance(kind, str) else "",
+                                                            Origin(obj.file, obj.line))
 
     def node(self, obj: RawObject) -> None:
         r = Reader(obj, self.diags)

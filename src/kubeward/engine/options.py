@@ -15,6 +15,9 @@ class Options:
     ipblock_matches_pods: bool = True
     # NP-7: a single-pod workload reaching itself is always allowed; list it in maps?
     include_self: bool = False
+    # ING-6: the workload whose pods are the ingress controller (default: found by the
+    # ingress-nginx chart's labels, else a documented stand-in).
+    ingress_controller: str | None = None
 
     def describe(self) -> list[str]:
         return [

@@ -25,6 +25,17 @@ class Reason(StrEnum):
     DEFAULT_ALLOW = "default-allow"          # no tier decided: Kubernetes default allow
     PASSED = "passed"                        # an admin Pass sent the flow to the next tier
     PODS_DIFFER = "pods-differ"              # pods of one workload get different answers
+    # entry and service hops
+    ROUTED = "routed"                        # an Ingress rule or a route matches the request
+    NO_ROUTE = "no-route"                    # nothing matches: 404, or no listener
+    NOT_ACCEPTED = "route-not-accepted"      # the Gateway does not accept the route (GW-1)
+    BACKEND_INVALID = "backend-invalid"      # BackendNotFound, RefNotPermitted, missing port (GW-2)
+    TLS = "tls"                              # certificate and redirect facts (ING-5, GW-3)
+    TRANSLATED = "service-translated"        # Service port → pod port (SVC-1, NP-24)
+    NO_ENDPOINTS = "no-endpoints"            # no pod backs the Service port
+    EXPOSED = "exposed"                      # NodePort / LoadBalancer: reachable from outside (SVC-3)
+    NOT_EXPOSED = "not-exposed"              # ClusterIP / headless: not reachable from outside
+    SOURCE_NAT = "source-nat"                # externalTrafficPolicy: Cluster (SVC-4)
 
 
 @dataclass(frozen=True, slots=True)

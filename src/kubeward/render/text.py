@@ -16,7 +16,7 @@ from ..engine.trace import Step
 from ..ir import Direction
 
 CHECK_TABLE_LIMIT = 60  # check prints the connection table only for inputs this small
-_MARK = {"allow": "✓", "deny": "✗", "pass": "→", "none": "·"}
+_MARK = {"allow": "✓", "deny": "✗", "pass": "→", "none": "·", "warn": "!"}
 
 
 def _console(width: int | None) -> tuple[Console, io.StringIO]:
@@ -40,25 +40,59 @@ def _step_line(step: Step) -> str:
     return f"{_MARK.get(step.effect, '·')} [{step.tier}] {who}{step.message} <{step.reason.value}>"
 
 
+def _steps_lines(steps: list[Step], indent: str) -> list[str]:
+    lines: list[str] = []
+    groups: list[tuple[str, list[Step]]] = []
+    for step in steps:
+        if step.layer == "cni":
+            head = (f"egress of {step.subject} (source side)" if step.direction is Direction.EGRESS
+                    else f"ingress of {step.subject} (destination side)")
+            if step.tier == "self":
+                head = "self"
+        else:
+            head = {"entry": "entry point", "service": "service"}.get(step.layer, step.layer)
+        if not groups or groups[-1][0] != head:
+            groups.append((head, []))
+        groups[-1][1].append(step)
+    for head, group in groups:
+        lines.append(f"{indent}{head}")
+        lines.extend(f"{indent}  {_step_line(s)}" for s in group)
+    return lines
+
+
+def _via(via: dict[str, object]) -> str:
+    kind = via.get("kind")
+    name = f"{via.get('namespace')}/{via.get('name')}" if via.get("namespace") else str(via.get("name"))
+    extra = ""
+    if kind == "Ingress":
+        extra = f" host {via.get('host')} path {via.get('path')} → Service {via.get('service')}:{via.get('servicePort')}"
+    elif kind == "Gateway":
+        extra = f" listener {via.get('listener')}" + (f", {via.get('route')} rule {via.get('rule')}" if via.get("route") else "")
+    elif kind == "Service":
+        extra = f" port {via.get('port')} ({via.get('type')})"
+    return f"{kind} {name}{extra}"
+
+
 def explanation(exp: Explanation) -> str:
     v = exp.verdict
     asked = f"{v.protocol}/{v.port}" if v.port is not None else (
         f"{v.protocol}/all ports" if v.protocol else "all ports")
     lines = [f"{v.verdict.upper()}  {v.source.label} -> {v.destination.label}  {asked}",
              f"  options: {', '.join(exp.options)}"]
-    groups: list[tuple[str, list[Step]]] = []
-    for step in v.steps:
-        head = (f"egress of {step.subject} (source side)" if step.direction is Direction.EGRESS
-                else f"ingress of {step.subject} (destination side)")
-        if step.tier == "self":
-            head = "self"
-        if not groups or groups[-1][0] != head:
-            groups.append((head, []))
-        groups[-1][1].append(step)
-    for head, steps in groups:
-        lines.append(f"  {head}")
-        lines.extend(f"    {_step_line(s)}" for s in steps)
-    reason = _deciding(exp)
+    if exp.target is not None:
+        if not exp.paths:
+            lines.extend(_steps_lines(v.steps, "  "))
+        for i, path in enumerate(exp.paths, 1):
+            lines.append(f"  way {i} of {len(exp.paths)}: via {_via(path.via)} — {'ALLOW' if path.allowed else 'DENY'}")
+            lines.extend(_steps_lines(path.steps, "    "))
+            first = _first_failure(path.steps)
+            if first:
+                lines.append(f"    first failing hop: {first}")
+        lines.append(f"  verdict: {v.verdict}" + ("" if v.allowed or not exp.paths
+                                                   else " — no way in reaches the destination"))
+        return "\n".join(lines) + "\n"
+    lines.extend(_steps_lines(v.steps, "  "))
+    reason = _first_failure(v.steps)
     if v.port is None:
         lines.append(f"  allowed: {v.allowed_ports}")
         if v.allowed and reason:
@@ -68,14 +102,14 @@ def explanation(exp: Explanation) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _deciding(exp: Explanation) -> str:
-    """The first step that denied, or the steps that allowed each side."""
-    v = exp.verdict
-    for s in v.steps:
+def _first_failure(steps: list[Step]) -> str:
+    """The first step that denied, named with its place."""
+    for s in steps:
         if s.effect == "deny":
             where = f" ({s.where})" if s.where else ""
             who = f"{s.policy.display}{where}: " if s.policy else ""
-            return f"{s.direction.value} of {s.subject}: {who}{s.message}"
+            side = f"{s.direction.value} of {s.subject}: " if s.layer == "cni" else f"{s.layer}: "
+            return f"{side}{who}{s.message}"
     return ""
 
 
@@ -85,14 +119,33 @@ def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
     table.add_column("FROM", no_wrap=True)
     table.add_column("TO", no_wrap=True)
     table.add_column("ALLOWED", overflow="fold")
+    annotated = any(c.via or c.services for c in cmap.connections)
+    if annotated:
+        table.add_column("VIA", overflow="fold")
     for c in cmap.connections:
-        table.add_row(c.src, c.dst, str(c.ports))
+        row = [c.src, c.dst, str(c.ports)]
+        if annotated:
+            row.append(", ".join([_via(v) for v in c.via or []]
+                                 + [f"Service {s['name']}:{s['port']}" for s in c.services or []]))
+        table.add_row(*row)
     workloads = sum(1 for p in cmap.peers if p.type == "workload")
     networks = sum(1 for p in cmap.peers if p.type == "network")
     console.print(f"{_count(len(cmap.connections), 'connection')} among {_count(workloads, 'workload')} "
                   f"and {_count(networks, 'network peer')} ({', '.join(cmap.options)})")
     if cmap.connections:
         console.print(table)
+    if cmap.entries:
+        console.print()
+        console.print(f"Entry points ({len(cmap.entries)}):")
+        for e in cmap.entries:
+            reached = ", ".join(f"{w} {p}/{n}" for w, p, n in e.path.reached)
+            head = f"  {'✓' if e.path.allowed else '✗'} {_via(e.via)}" + (f" [{e.request}]" if e.request else "")
+            if e.path.allowed:
+                console.print(f"{head} → {reached}", markup=False)
+            else:
+                failure = e.first_failure()
+                console.print(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}",
+                              markup=False)
     return buf.getvalue()
 
 

@@ -1,0 +1,354 @@
+"""Flows through entry points and Services, hop by hop: entry point → Service → backend pod
+port → CNI policy from the proxy (or the outside world) to the pod (ING-6, SVC-1, NP-24)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..engine.entrypeers import gateway_data_plane, ingress_controller
+from ..engine.flow import FlowEnd, FlowVerdict, decide
+from ..engine.portset import EMPTY, PortSet
+from ..engine.routing import (
+    SSL_REDIRECT,
+    Request,
+    attachments,
+    backend_status,
+    host_matches,
+    ingress_class_of,
+    reference_permitted,
+    route_gateway,
+    route_ingress,
+)
+from ..engine.services import Translation, find_service, service_port, translate
+from ..engine.trace import Reason, Step
+from ..ir import Direction, PolicyRef
+from ..model import BackendRef, Ingress, ObjectRef, Service, Workload
+from .session import Analysis, resolve_peer
+
+
+@dataclass(slots=True)
+class EntryPath:
+    """One way the flow can go (one entry point), with its hops."""
+
+    via: dict[str, object]
+    steps: list[Step] = field(default_factory=list)
+    allowed_ports: PortSet = EMPTY
+    reached: list[tuple[str, str, int]] = field(default_factory=list)  # (workload, protocol, pod port)
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.allowed_ports)
+
+    def to_json(self) -> dict[str, object]:
+        return {"via": self.via, "verdict": "allow" if self.allowed else "deny",
+                "allowedPorts": self.allowed_ports.to_json(), "trace": [s.to_json() for s in self.steps]}
+
+
+def _ref(o: ObjectRef, line: int = 0) -> PolicyRef:
+    return PolicyRef(o.kind, o.namespace, o.name, o.file, line or o.line)
+
+
+def _hop(path: EntryPath, layer: str, tier: str, reason: Reason, effect: str, message: str,
+         ref: ObjectRef | None = None, line: int = 0, subject: str = "") -> None:
+    path.steps.append(Step(layer, Direction.INGRESS, subject or str(path.via.get("name", "")), tier, reason,
+                           effect, message, _ref(ref, line) if ref else None, None, "", line or (ref.line if ref else 0)))
+
+
+def _workload_end(analysis: Analysis, w: Workload) -> FlowEnd:
+    return FlowEnd(analysis.engine.universe.identities_of[w.id][0], w.id, w)
+
+
+def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: Service, port: int | str,
+                protocol: str = "TCP") -> None:
+    """Service hop, then the CNI verdict from ``source`` to every backend on its pod port."""
+    sport = service_port(service, port, protocol if isinstance(port, int) else None)
+    ref = ObjectRef("Service", service.namespace, service.name, service.origin.file, service.origin.line)
+    if sport is None:
+        _hop(path, "service", "service", Reason.BACKEND_INVALID, "deny",
+             f"Service {service.namespace}/{service.name} has no port {port}", ref)
+        return
+    t: Translation = translate(analysis.cluster, service, sport)
+    live = [b for b in t.backends if b.pod_port is not None]
+    if service.type == "ExternalName" or not live:
+        why = ("an ExternalName Service has no pods" if service.type == "ExternalName" else
+               "its selector matches no pod in the input" if not t.backends else
+               "; ".join(b.how for b in t.backends))
+        _hop(path, "service", "service", Reason.NO_ENDPOINTS, "deny",
+             f"Service {t.id} port {sport.port} has no endpoints: {why}", ref)
+        return
+    for b in t.backends:
+        _hop(path, "service", "service", Reason.TRANSLATED, "allow" if b.pod_port is not None else "deny",
+             f"Service {t.id} port {sport.port}/{sport.protocol} → {b.workload.id}: {b.how} (SVC-1, NP-24)"
+             + (" — headless: clients reach the pods directly" if service.cluster_ip == "None" else ""), ref)
+    for b in live:
+        assert b.pod_port is not None
+        verdict = decide(analysis.engine, source, _workload_end(analysis, b.workload), sport.protocol, b.pod_port)
+        path.steps.extend(verdict.steps)
+        path.allowed_ports = path.allowed_ports | verdict.allowed_ports
+        if verdict.allowed:
+            path.reached.append((b.workload.id, sport.protocol, b.pod_port))
+
+
+def _reach(analysis: Analysis, path: EntryPath, source: FlowEnd, proxy: Workload, port: int) -> bool:
+    """The outside world to the proxy's own pods, on its listening port."""
+    verdict = decide(analysis.engine, source, _workload_end(analysis, proxy), "TCP", port)
+    path.steps.extend(verdict.steps)
+    return verdict.allowed
+
+
+def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request) -> list[EntryPath]:
+    cluster = analysis.cluster
+    if request.scheme not in ("http", "https") or request.port not in (80, 443):
+        return []
+    by_class: dict[str | None, list[Ingress]] = {}
+    for ing in cluster.entry.ingresses:
+        by_class.setdefault(ingress_class_of(cluster, ing), []).append(ing)
+    controller = ingress_controller(cluster, analysis.options.ingress_controller)
+    paths: list[EntryPath] = []
+    for cls, ingresses in sorted(by_class.items(), key=lambda kv: kv[0] or ""):
+        choice = route_ingress(cluster, ingresses, request)
+        via: dict[str, object] = {"kind": "IngressClass", "name": cls or "<none>"}
+        path = EntryPath(via)
+        if choice is None:
+            if not any(host_matches(r.host, request.host, True) and r.host for i in ingresses for r in i.rules):
+                continue  # this controller has nothing for the host: not a candidate
+            _hop(path, "entry", "ingress", Reason.NO_ROUTE, "deny",
+                 f"ingress class {cls}: no rule matches {request.url} and no defaultBackend: the controller "
+                 "answers 404 (ING-2)")
+            paths.append(path)
+            continue
+        ing = choice.ingress
+        path.via = {"kind": "Ingress", "namespace": ing.ref.namespace, "name": ing.ref.name,
+                    "host": request.host, "path": choice.path.path if choice.path else None,
+                    "pathType": choice.path.path_type if choice.path else None,
+                    "service": f"{choice.backend.namespace}/{choice.backend.name}", "servicePort": choice.backend.port}
+        _hop(path, "entry", "ingress", Reason.ROUTED, "allow",
+             f"{request.url} matches {ing.ref.display} " + (f"rule {choice.rule}: " if choice.rule is not None else "")
+             + f"{choice.why} → Service {choice.backend.namespace}/{choice.backend.name}:{choice.backend.port} "
+             "(ING-1, ING-2)", ing.ref, choice.line)
+        tls = next((t for t in ing.tls if any(host_matches(h, request.host, True) for h in t.hosts)), None)
+        port = request.port
+        if request.scheme == "http" and tls is not None and ing.annotations.get(SSL_REDIRECT, "true") != "false":
+            _hop(path, "entry", "tls", Reason.TLS, "allow", "plain HTTP is redirected to HTTPS (308; ssl-redirect "
+                 "defaults to true with a tls section, ING-5); following it", ing.ref, tls.line)
+            port = 443
+        elif request.scheme == "https":
+            if tls is None:
+                _hop(path, "entry", "tls", Reason.TLS, "warn", f"no tls entry of {ing.ref.display} covers "
+                     f"{request.host}: ingress-nginx serves its self-signed default certificate (ING-5)", ing.ref)
+            elif (ing.ref.namespace, tls.secret) not in cluster.entry.secrets:
+                _hop(path, "entry", "tls", Reason.TLS, "warn", f"TLS secret {ing.ref.namespace}/{tls.secret} is "
+                     "not in the input: if it is missing, clients get the self-signed default certificate (ING-5)",
+                     ing.ref, tls.line)
+            else:
+                _hop(path, "entry", "tls", Reason.TLS, "allow", f"TLS terminated with {ing.ref.namespace}/{tls.secret}",
+                     ing.ref, tls.line)
+        if controller is None:
+            continue
+        path.via["controller"] = controller.id
+        world_ok = _reach(analysis, path, source, controller, port)
+        svc = find_service(cluster, choice.backend.namespace, choice.backend.name)
+        if svc is None:
+            _hop(path, "service", "service", Reason.BACKEND_INVALID, "deny",
+                 f"backend Service {choice.backend.namespace}/{choice.backend.name} is not in the input", ing.ref,
+                 choice.backend.line)
+        elif choice.backend.port is not None:
+            # ING-6: the controller proxies to the pod IP and target port, from its own pods.
+            to_backends(analysis, path, _workload_end(analysis, controller), svc, choice.backend.port)
+        if not world_ok:
+            path.allowed_ports = EMPTY
+            path.reached.clear()
+        paths.append(path)
+    return paths
+
+
+def gateway_paths(analysis: Analysis, source: FlowEnd, request: Request) -> list[EntryPath]:
+    cluster = analysis.cluster
+    paths: list[EntryPath] = []
+    for gw in cluster.entry.gateways:
+        outcome = route_gateway(cluster, gw, request)
+        if outcome.listener is None:
+            continue
+        lst = outcome.listener
+        path = EntryPath({"kind": "Gateway", "namespace": gw.ref.namespace, "name": gw.ref.name, "listener": lst.name})
+        _hop(path, "entry", "gateway", Reason.ROUTED, "allow",
+             f"{gw.ref.display} listener {lst.name} ({lst.protocol} {lst.port}"
+             + (f", hostname {lst.hostname}" if lst.hostname else "") + f") takes {request.url}", gw.ref, lst.line)
+        if lst.tls_mode == "Terminate":
+            for c in lst.certificate_refs or ():
+                if not reference_permitted(cluster, "Gateway", gw.ref.namespace, "Secret", c.namespace, c.name):
+                    _hop(path, "entry", "tls", Reason.TLS, "deny", f"certificate Secret {c.namespace}/{c.name} is in "
+                         "another namespace without a ReferenceGrant (GW-2: RefNotPermitted)", gw.ref, c.line)
+                elif (c.namespace, c.name) not in cluster.entry.secrets:
+                    _hop(path, "entry", "tls", Reason.TLS, "warn", f"certificate Secret {c.namespace}/{c.name} is not "
+                         "in the input (GW-3: if missing, InvalidCertificateRef)", gw.ref, c.line)
+            if not lst.certificate_refs:
+                _hop(path, "entry", "tls", Reason.TLS, "deny", "the listener terminates TLS without certificateRefs "
+                     "(GW-3: InvalidCertificateRef)", gw.ref, lst.line)
+        choice = outcome.choice
+        if choice is None:
+            for att in outcome.rejected:
+                _hop(path, "entry", "route", Reason.NOT_ACCEPTED, "none",
+                     f"{att.route.ref.display} is not accepted: {att.reason}: {att.message}", att.route.ref,
+                     att.parent.line)
+            _hop(path, "entry", "route", Reason.NO_ROUTE, "deny", outcome.message + " (404)", gw.ref, lst.line)
+            paths.append(path)
+            continue
+        route = choice.route
+        path.via.update(route=f"{route.ref.kind} {route.ref.namespace}/{route.ref.name}", rule=choice.rule.index)
+        _hop(path, "entry", "route", Reason.ROUTED, "allow",
+             f"{route.ref.display} rule {choice.rule.index} ({choice.why}) matches {request.url} (GW-5)",
+             route.ref, choice.rule.line)
+        bad = [b for b in choice.backends if not b.ok]
+        for b in bad:
+            _hop(path, "entry", "route", Reason.BACKEND_INVALID, "deny", f"backend {b.reason}: {b.message} — "
+                 "requests routed to it get 500", route.ref, b.ref.line)
+        if not choice.backends:
+            _hop(path, "entry", "route", Reason.NO_ENDPOINTS, "deny", "the rule has no backend with weight > 0: 500",
+                 route.ref, choice.rule.line)
+        proxy = gateway_data_plane(cluster, gw)
+        if proxy is None:
+            paths.append(path)
+            continue
+        path.via["dataPlane"] = proxy.id
+        world_ok = _reach(analysis, path, source, proxy, lst.port)
+        for b in choice.backends:
+            svc = find_service(cluster, b.ref.namespace, b.ref.name) if b.ok else None
+            if svc is not None and b.ref.port is not None:
+                to_backends(analysis, path, _workload_end(analysis, proxy), svc, b.ref.port)
+        # A backend that does not resolve fails only its share of the requests; a TLS or
+        # reachability failure fails them all.
+        if not world_ok or any(s.effect == "deny" and s.layer == "entry" and s.reason is not Reason.BACKEND_INVALID
+                               for s in path.steps):
+            path.allowed_ports = EMPTY
+            path.reached.clear()
+        paths.append(path)
+    return paths
+
+
+def service_paths(analysis: Analysis, source: FlowEnd, service: Service, port: int, protocol: str) -> list[EntryPath]:
+    """A flow to a Service port: exposure (from outside), translation, then the CNI verdict."""
+    path = EntryPath({"kind": "Service", "namespace": service.namespace, "name": service.name, "port": port,
+                      "type": service.type})
+    ref = ObjectRef("Service", service.namespace, service.name, service.origin.file, service.origin.line)
+    if source.workload is None:  # from outside the cluster's pods
+        sport = service_port(service, port, protocol)
+        if service.type not in ("NodePort", "LoadBalancer"):
+            _hop(path, "service", "exposure", Reason.NOT_EXPOSED, "deny",
+                 f"Service {service.namespace}/{service.name} is {service.type}"
+                 + (" (headless)" if service.cluster_ip == "None" else "")
+                 + ": not reachable from outside the cluster (SVC-3)", ref)
+            return [path]
+        node_port = f", nodePort {sport.node_port}" if sport and sport.node_port else ""
+        _hop(path, "service", "exposure", Reason.EXPOSED, "allow",
+             f"{service.type} Service: port {port}{node_port} on every node"
+             + (" and the load balancer" if service.type == "LoadBalancer" else "") + " (SVC-3)", ref)
+        if (service.external_traffic_policy or "Cluster") == "Cluster":
+            _hop(path, "service", "exposure", Reason.SOURCE_NAT, "warn",
+                 "externalTrafficPolicy: Cluster — traffic may be SNATed to a node address before the pod's "
+                 "policies see it, so ipBlock rules on the client's address are unreliable (SVC-4, NP-19)", ref)
+    to_backends(analysis, path, source, service, port, protocol)
+    return [path]
+
+
+def parse_service_spec(analysis: Analysis, spec: str) -> Service | None:
+    parts = spec.split("/")
+    if len(parts) == 3 and parts[0] in ("service", "svc"):
+        return find_service(analysis.cluster, parts[1], parts[2])
+    return None
+
+
+__all__ = ["EntryPath", "ingress_paths", "gateway_paths", "service_paths", "parse_service_spec", "BackendRef",
+           "resolve_peer", "FlowVerdict"]
+
+
+@dataclass(slots=True)
+class EntryPoint:
+    """One way in, checked end to end with a representative request, as ``explain`` does."""
+
+    via: dict[str, object]
+    request: str
+    path: EntryPath
+
+    def first_failure(self) -> Step | None:
+        return next((s for s in self.path.steps if s.effect == "deny"), None)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"via": self.via, "request": self.request,
+                                  "verdict": "allow" if self.path.allowed else "deny",
+                                  "reached": [{"workload": w, "protocol": p, "port": n} for w, p, n in self.path.reached]}
+        failure = self.first_failure()
+        if failure is not None:
+            out["blockedBy"] = failure.to_json()
+        return out
+
+
+def _sample_host(pattern: str) -> str:
+    if not pattern:
+        return "any-host.example"
+    return "x" + pattern[1:] if pattern.startswith("*.") else pattern
+
+
+def entry_points(analysis: Analysis) -> list[EntryPoint]:
+    """Every Ingress rule, every Gateway route rule, every NodePort/LoadBalancer Service port."""
+    cluster = analysis.cluster
+    world = resolve_peer(analysis, "world", "from")
+    points: list[EntryPoint] = []
+    for ing in cluster.entry.ingresses:
+        scheme = "https" if ing.tls else "http"
+        samples = [(r.host, p.path if p.path_type != "ImplementationSpecific" or not p.path.startswith("^") else "/")
+                   for r in ing.rules for p in r.paths if p.backend]
+        if ing.default_backend is not None:
+            samples.append(("", "/.kubeward-default"))
+        for host, sample_path in samples:
+            request = Request(scheme, _sample_host(host), 443 if scheme == "https" else 80, sample_path)
+            for p in ingress_paths(analysis, world, request):
+                if p.via.get("kind") != "Ingress" or (p.via.get("namespace"), p.via.get("name")) == (
+                        ing.ref.namespace, ing.ref.name):
+                    points.append(EntryPoint(p.via, request.url, p))
+                    break
+    for att in attachments(cluster):
+        route = att.route
+        if not att.accepted:
+            rejected = EntryPath({"kind": route.ref.kind, "namespace": route.ref.namespace, "name": route.ref.name,
+                                  "gateway": f"{att.parent.namespace}/{att.parent.name}"})
+            _hop(rejected, "entry", "route", Reason.NOT_ACCEPTED, "deny",
+                 f"{route.ref.display} is not accepted by {att.parent.namespace}/{att.parent.name}: "
+                 f"{att.reason}: {att.message}", route.ref, att.parent.line)
+            points.append(EntryPoint(rejected.via, "", rejected))
+            continue
+        assert att.gateway is not None
+        for lst in att.listeners:
+            listener_scheme = {"HTTP": "http", "HTTPS": "https", "TLS": "tls", "TCP": "tcp"}.get(lst.protocol)
+            if listener_scheme is None:
+                continue
+            host = _sample_host(route.hostnames[0] if route.hostnames else lst.hostname)
+            for rule in route.rules:
+                m = rule.matches[0]
+                path_value = m.path if m.path_type != "RegularExpression" else "/"
+                request = Request(listener_scheme, host, lst.port, path_value, "", m.method or "GET",
+                                  tuple((h.name, h.value) for h in m.headers if h.type == "Exact"))
+                for p in gateway_paths(analysis, world, request):
+                    if p.via.get("namespace") == att.gateway.ref.namespace and p.via.get("name") == att.gateway.ref.name:
+                        p.via.setdefault("route", f"{route.ref.kind} {route.ref.namespace}/{route.ref.name}")
+                        points.append(EntryPoint(p.via, request.url, p))
+    for svc in cluster.services:
+        if svc.type in ("NodePort", "LoadBalancer"):
+            for sport in svc.ports:
+                for p in service_paths(analysis, world, svc, sport.port, sport.protocol):
+                    points.append(EntryPoint(p.via, f"{svc.type} {svc.namespace}/{svc.name} port {sport.port}", p))
+    return points
+
+
+def service_index(analysis: Analysis) -> dict[str, list[tuple[str, int, int, str]]]:
+    """For each workload: the Service ports that front it, as (service, port, pod port, protocol)."""
+    index: dict[str, list[tuple[str, int, int, str]]] = {}
+    for svc in analysis.cluster.services:
+        if not svc.selector:
+            continue
+        for sport in svc.ports:
+            for b in translate(analysis.cluster, svc, sport).backends:
+                if b.pod_port is not None:
+                    index.setdefault(b.workload.id, []).append(
+                        (f"{svc.namespace}/{svc.name}", sport.port, b.pod_port, sport.protocol))
+    return index

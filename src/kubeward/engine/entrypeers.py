@@ -1,0 +1,147 @@
+"""The pods that carry traffic from an entry point to its backends (ING-6), and the checks of
+the entry objects themselves.
+
+An ingress controller or a Gateway's data plane proxies to the backend pod's IP and target
+port, so the backend's ingress policies must admit *those pods*. kubeward takes them from the
+input when it can find them; otherwise it adds a documented stand-in workload (``assumed``)
+that policies can select like any other.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostics, Leans
+from ..model import NAMESPACE_NAME_LABEL, Cluster, ContainerPort, Gateway, Namespace, Origin, Workload
+from .routing import INGRESS_NGINX, SSL_REDIRECT, attachments, backend_status, ingress_class_of, reference_permitted
+from .services import find_service, service_port
+
+INGRESS_NGINX_NAMESPACE = "ingress-nginx"
+INGRESS_NGINX_NAME = "ingress-nginx-controller"
+INGRESS_NGINX_LABELS = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx",
+                        "app.kubernetes.io/component": "controller"}
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+ASSUMED = Origin("<assumed>", 0)
+
+
+def ingress_controller(cluster: Cluster, override: str | None = None) -> Workload | None:
+    if override:
+        return cluster.workload(override)
+    found = [w for w in cluster.workloads if w.labels.get("app.kubernetes.io/name") == "ingress-nginx"
+             and w.labels.get("app.kubernetes.io/component", "controller") == "controller"]
+    return found[0] if found else None
+
+
+def gateway_data_plane(cluster: Cluster, gw: Gateway) -> Workload | None:
+    found = [w for w in cluster.workloads if w.namespace == gw.ref.namespace
+             and w.labels.get(GATEWAY_NAME_LABEL) == gw.ref.name]
+    return found[0] if found else None
+
+
+def _assume_namespace(cluster: Cluster, name: str) -> None:
+    if name not in cluster.namespaces:
+        cluster.namespaces[name] = Namespace(name, {NAMESPACE_NAME_LABEL: name}, None)
+
+
+def add_entry_workloads(cluster: Cluster, diags: Diagnostics, ingress_controller_override: str | None = None) -> None:
+    """Stand-ins for the controller pods the input does not contain."""
+    if ingress_controller_override and cluster.workload(ingress_controller_override) is None:
+        diags.error("no-such-workload", f"--ingress-controller {ingress_controller_override}: no such "
+                    "workload in the input; the default stand-in is used")
+    if cluster.entry.ingresses and ingress_controller(cluster, ingress_controller_override) is None:
+        _assume_namespace(cluster, INGRESS_NGINX_NAMESPACE)
+        cluster.workloads.append(Workload(
+            "Deployment", INGRESS_NGINX_NAMESPACE, INGRESS_NGINX_NAME, dict(INGRESS_NGINX_LABELS), "ingress-nginx",
+            (ContainerPort(80, "TCP", "http"), ContainerPort(443, "TCP", "https")), False, None, ASSUMED,
+            assumed=True))
+        diags.info("assumed-peer", f"no ingress controller pods in the input: the Ingresses are served by a "
+                   f"stand-in {INGRESS_NGINX_NAMESPACE}/{INGRESS_NGINX_NAME} with the labels of the "
+                   "ingress-nginx chart (use --ingress-controller NS/NAME to name yours)")
+    for gw in cluster.entry.gateways:
+        if gateway_data_plane(cluster, gw) is not None:
+            continue
+        name = f"{gw.ref.name}-{gw.class_name or 'gateway'}"
+        ports = tuple(sorted({ContainerPort(lst.port, "UDP" if lst.protocol == "UDP" else "TCP", "")
+                              for lst in gw.listeners}, key=lambda p: (p.port, p.protocol)))
+        cluster.workloads.append(Workload(
+            "Deployment", gw.ref.namespace, name, {GATEWAY_NAME_LABEL: gw.ref.name}, "default", ports, False,
+            None, ASSUMED, assumed=True))
+        diags.info("assumed-peer", f"no data-plane pods for {gw.ref.display} in the input: a stand-in "
+                   f"{gw.ref.namespace}/{name} labelled {GATEWAY_NAME_LABEL}={gw.ref.name} carries its traffic",
+                   gw.ref.file, gw.ref.line)
+    cluster.workloads.sort(key=lambda w: (w.namespace, w.name, w.kind))
+
+
+def check_entry(cluster: Cluster, diags: Diagnostics) -> None:
+    """The entry-point traps: TLS, classes, backends, route acceptance, ReferenceGrants."""
+    e = cluster.entry
+    for ing in e.ingresses:
+        ref = ing.ref
+        res = ref.display
+        cls = ingress_class_of(cluster, ing)
+        if cls is None:
+            diags.warning("ingress-class-missing", "no ingressClassName and no default IngressClass: no "
+                          "controller is bound to serve it (ING-3)", ref.file, ref.line, res)
+        elif cls not in e.ingress_classes:
+            diags.warning("ingress-class-missing", f"IngressClass {cls} is not in the input; assumed to be "
+                          f"served by {INGRESS_NGINX} (ING-3)", ref.file, ref.line, res)
+        if not ing.tls:
+            diags.warning("ingress-without-tls", "no tls section: served over plain HTTP only (checklist: TLS on "
+                          "every entry point)", ref.file, ref.line, res)
+        for t in ing.tls:
+            if t.secret and (ref.namespace, t.secret) not in e.secrets:
+                diags.warning("tls-secret-missing", f"TLS secret {ref.namespace}/{t.secret} is not in the input: "
+                              "if it is missing in the cluster, ingress-nginx serves its self-signed default "
+                              "certificate (ING-5)", ref.file, t.line, res)
+            elif not t.secret:
+                diags.warning("tls-secret-missing", "a tls entry without secretName: ingress-nginx serves its "
+                              "default certificate (ING-5)", ref.file, t.line, res)
+        if ing.tls and ing.annotations.get(SSL_REDIRECT) == "true":
+            diags.info("redundant-annotation", f"{SSL_REDIRECT}: \"true\" repeats the default when the Ingress "
+                       "has a tls section (ING-5)", ref.file, ref.line, res)
+        backends = [p.backend for r in ing.rules for p in r.paths if p.backend] + (
+            [ing.default_backend] if ing.default_backend else [])
+        for b in backends:
+            svc = find_service(cluster, b.namespace, b.name)
+            if svc is None:
+                diags.warning("backend-not-found", f"backend Service {b.namespace}/{b.name} is not in the input",
+                              ref.file, b.line, res)
+            elif b.port is not None and service_port(svc, b.port) is None:
+                diags.warning("backend-port-not-found", f"Service {b.namespace}/{b.name} has no port {b.port}",
+                              ref.file, b.line, res)
+    for gw in e.gateways:
+        for lst in gw.listeners:
+            if lst.tls_mode == "Terminate" and not lst.certificate_refs:
+                diags.warning("listener-without-certificate", f"listener {lst.name} terminates TLS but has no "
+                              "certificateRefs (GW-3: InvalidCertificateRef)", gw.ref.file, lst.line, gw.ref.display)
+            for c in lst.certificate_refs:
+                if not reference_permitted(cluster, "Gateway", gw.ref.namespace, "Secret", c.namespace, c.name):
+                    diags.warning("ref-not-permitted", f"listener {lst.name} uses Secret {c.namespace}/{c.name} "
+                                  f"from another namespace without a ReferenceGrant there (GW-2: RefNotPermitted)",
+                                  gw.ref.file, c.line or lst.line, gw.ref.display, Leans.MAY_ALLOW_MORE)
+                elif (c.namespace, c.name) not in e.secrets:
+                    diags.warning("tls-secret-missing", f"listener {lst.name}: certificate Secret "
+                                  f"{c.namespace}/{c.name} is not in the input (GW-3: if it is missing, the listener "
+                                  "has ResolvedRefs=False, InvalidCertificateRef)", gw.ref.file, c.line or lst.line,
+                                  gw.ref.display)
+    for att in attachments(cluster):
+        r = att.route.ref
+        if not att.accepted:
+            diags.warning("route-not-accepted", f"not accepted by {att.parent.namespace}/{att.parent.name}: "
+                          f"{att.reason}: {att.message}", r.file, att.parent.line or r.line, r.display,
+                          Leans.MAY_ALLOW_MORE)
+    for route in e.routes:
+        for rule in route.rules:
+            for b in rule.backends:
+                status = backend_status(cluster, route.ref, b)
+                if not status.ok:
+                    code = {"RefNotPermitted": "ref-not-permitted", "BackendNotFound": "backend-not-found"}.get(
+                        status.reason, "invalid-backend")
+                    diags.warning(code, f"rule {rule.index}: {status.reason}: {status.message}", route.ref.file,
+                                  b.line or rule.line, route.ref.display)
+                    continue
+                svc = find_service(cluster, b.namespace, b.name)
+                if svc is not None and b.port is not None and service_port(svc, b.port) is None:
+                    diags.warning("backend-port-not-found", f"rule {rule.index}: Service {b.namespace}/{b.name} "
+                                  f"has no port {b.port}", route.ref.file, b.line or rule.line, route.ref.display)
+
+
+__all__ = ["add_entry_workloads", "check_entry", "ingress_controller", "gateway_data_plane", "Gateway"]

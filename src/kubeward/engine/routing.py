@@ -1,0 +1,367 @@
+"""Entry points: which Ingress rule or Gateway route a request takes, and which routes their
+Gateways accept (ING-1 … ING-5, GW-1 … GW-5).
+
+Pure functions over the model; no policy evaluation here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ..model import (
+    BackendRef,
+    Cluster,
+    Gateway,
+    Ingress,
+    IngressPath,
+    Listener,
+    ObjectRef,
+    ParentRef,
+    Route,
+    RouteMatch,
+    RouteRule,
+)
+
+INGRESS_NGINX = "k8s.io/ingress-nginx"
+SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
+USE_REGEX = "nginx.ingress.kubernetes.io/use-regex"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    query: str = ""
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def url(self) -> str:
+        default = {"http": 80, "https": 443}.get(self.scheme)
+        port = "" if self.port == default else f":{self.port}"
+        return f"{self.scheme}://{self.host}{port}{self.path}" + (f"?{self.query}" if self.query else "")
+
+
+def parse_url(text: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = ()) -> Request | None:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https", "grpc", "tls", "tcp") or not parts.hostname:
+        return None
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return Request(parts.scheme, parts.hostname.lower().rstrip("."), port, parts.path or "/", parts.query,
+                   method.upper(), tuple((k.lower(), v) for k, v in headers))
+
+
+# --------------------------------------------------------------------------- hostnames
+
+
+def host_matches(pattern: str, host: str, one_label: bool) -> bool:
+    """Exact, or ``*.`` wildcard: one label in front (Ingress, ING-2) or any number of labels
+    (Gateway API suffix match). ``""`` matches every host."""
+    if not pattern:
+        return True
+    if pattern.startswith("*."):
+        suffix = pattern[1:]
+        if not host.endswith(suffix) or len(host) <= len(suffix):
+            return False
+        return "." not in host[: -len(suffix)] if one_label else True
+    return pattern == host
+
+
+def hostnames_intersect(a: str, b: str) -> bool:
+    """Two Gateway hostnames (either may be a wildcard, "" = any) share at least one host."""
+    if not a or not b:
+        return True
+    if a.startswith("*.") and b.startswith("*."):
+        return a.endswith(b[1:]) or b.endswith(a[1:])
+    if a.startswith("*."):
+        return host_matches(a, b, one_label=False)
+    if b.startswith("*."):
+        return host_matches(b, a, one_label=False)
+    return a == b
+
+
+# --------------------------------------------------------------------------- Ingress
+
+
+@dataclass(frozen=True, slots=True)
+class IngressChoice:
+    ingress: Ingress
+    rule: int | None           # None: the defaultBackend
+    path: IngressPath | None
+    backend: BackendRef
+    line: int
+    why: str
+
+
+def path_matches(path_type: str, pattern: str, path: str, regex: bool = False) -> bool:
+    """ING-1 (Exact, Prefix element-wise) and ING-4 (ImplementationSpecific as ingress-nginx
+    does it: a string prefix, or a case-insensitive regex anchored at the start)."""
+    if path_type == "Exact":
+        return path == pattern
+    if path_type == "Prefix":
+        if pattern == "/":
+            return True
+        want = [p for p in pattern.split("/") if p]
+        have = [p for p in path.split("/") if p]
+        return have[: len(want)] == want
+    if regex:
+        try:
+            return re.match(pattern, path, re.IGNORECASE) is not None
+        except re.error:
+            return False
+    return path.startswith(pattern)
+
+
+def ingress_class_of(cluster: Cluster, ingress: Ingress) -> str | None:
+    if ingress.class_name:
+        return ingress.class_name
+    default = [c.name for c in cluster.entry.ingress_classes.values() if c.is_default]
+    return default[0] if default else None
+
+
+def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) -> IngressChoice | None:
+    """What one controller does with a request: host first (exact, then wildcard, then rules
+    without host), then the longest matching path (Exact before Prefix at equal length), then
+    a defaultBackend (ING-1, ING-2)."""
+    best: tuple[int, int, IngressChoice] | None = None
+
+    def tier_of(host: str) -> int:
+        if host == request.host:
+            return 0
+        if host.startswith("*.") and host_matches(host, request.host, one_label=True):
+            return 1
+        return 2 if host == "" else -1
+
+    for tier in (0, 1, 2):
+        for ing in ingresses:
+            regex = ing.annotations.get(USE_REGEX) == "true"
+            for i, rule in enumerate(ing.rules):
+                if tier_of(rule.host) != tier:
+                    continue
+                for p in rule.paths:
+                    if p.backend is None or not path_matches(p.path_type, p.path, request.path, regex):
+                        continue
+                    rank = (len(p.path), 1 if p.path_type == "Exact" else 0)
+                    choice = IngressChoice(ing, i, p, p.backend, p.line,
+                                           f"host {rule.host or '*'} and path {p.path} ({p.path_type})")
+                    if best is None or rank > (best[0], best[1]):
+                        best = (rank[0], rank[1], choice)
+        if best is not None:
+            return best[2]
+    for ing in ingresses:
+        if ing.default_backend is not None:
+            return IngressChoice(ing, None, None, ing.default_backend, ing.ref.line,
+                                 "no rule matches: its defaultBackend (ING-2)")
+    return None
+
+
+# --------------------------------------------------------------------------- Gateway API
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Whether a route attaches to a Gateway, and to which listeners (GW-1, GW-2)."""
+
+    route: Route
+    parent: ParentRef
+    gateway: Gateway | None
+    listeners: tuple[Listener, ...]
+    accepted: bool
+    reason: str  # Accepted | NotAllowedByListeners | NoMatchingListenerHostname | NoMatchingParent
+    message: str
+
+
+_KINDS_FOR = {"HTTP": ("HTTPRoute", "GRPCRoute"), "HTTPS": ("HTTPRoute", "GRPCRoute"), "TLS": ("TLSRoute",),
+              "TCP": ("TCPRoute",), "UDP": ("UDPRoute",)}
+
+
+def _namespace_allowed(cluster: Cluster, listener: Listener, gateway: Gateway, route_ns: str) -> bool:
+    if listener.allowed_from == "All":
+        return True
+    if listener.allowed_from == "Selector":
+        ns = cluster.namespaces.get(route_ns)
+        selector = listener.allowed_selector
+        return ns is not None and selector is not None and selector.matches(ns.labels)
+    return route_ns == gateway.ref.namespace  # GW-1: Same by default
+
+
+def attach(cluster: Cluster, route: Route, parent: ParentRef) -> Attachment:
+    gw = next((g for g in cluster.entry.gateways if g.ref.namespace == parent.namespace
+               and g.ref.name == parent.name), None) if parent.kind == "Gateway" else None
+    if gw is None:
+        return Attachment(route, parent, None, (), False, "NoMatchingParent",
+                          f"no Gateway {parent.namespace}/{parent.name} in the input")
+    candidates = [lst for lst in gw.listeners
+                  if (not parent.section_name or lst.name == parent.section_name)
+                  and (parent.port is None or lst.port == parent.port)]
+    if not candidates:
+        return Attachment(route, parent, gw, (), False, "NoMatchingParent",
+                          f"{gw.ref.display} has no listener "
+                          + (f"named {parent.section_name}" if parent.section_name else f"on port {parent.port}"))
+    allowed = [lst for lst in candidates if _namespace_allowed(cluster, lst, gw, route.ref.namespace)
+               and route.ref.kind in (lst.allowed_kinds or _KINDS_FOR.get(lst.protocol, ()))]
+    if not allowed:
+        froms = sorted({lst.allowed_from for lst in candidates})
+        return Attachment(route, parent, gw, (), False, "NotAllowedByListeners",
+                          f"the listeners of {gw.ref.display} allow routes from {'/'.join(froms)} namespaces "
+                          f"(default Same) and kinds {', '.join(sorted({k for lst in candidates for k in (lst.allowed_kinds or _KINDS_FOR.get(lst.protocol, ()))}))}; "
+                          f"{route.ref.display} is a {route.ref.kind} in namespace {route.ref.namespace} (GW-1)")
+    matching = [lst for lst in allowed if not route.hostnames
+                or any(hostnames_intersect(lst.hostname, h) for h in route.hostnames)]
+    if not matching:
+        return Attachment(route, parent, gw, (), False, "NoMatchingListenerHostname",
+                          f"none of the route's hostnames {', '.join(route.hostnames)} intersects the "
+                          f"listener hostnames of {gw.ref.display}")
+    return Attachment(route, parent, gw, tuple(matching), True, "Accepted",
+                      f"attached to {gw.ref.display} listener(s) {', '.join(lst.name for lst in matching)}")
+
+
+def attachments(cluster: Cluster) -> list[Attachment]:
+    return [attach(cluster, route, parent) for route in cluster.entry.routes for parent in route.parents]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendStatus:
+    ref: BackendRef
+    ok: bool
+    reason: str  # ResolvedRefs | BackendNotFound | RefNotPermitted | InvalidKind
+    message: str
+
+
+def reference_permitted(cluster: Cluster, from_kind: str, from_ns: str, to_kind: str, to_ns: str,
+                        to_name: str, from_group: str = "gateway.networking.k8s.io", to_group: str = "") -> bool:
+    """GW-2: a reference into another namespace needs a ReferenceGrant there."""
+    if from_ns == to_ns:
+        return True
+    return any(g.ref.namespace == to_ns and g.permits(from_group, from_kind, from_ns, to_group, to_kind, to_name)
+               for g in cluster.entry.reference_grants)
+
+
+def backend_status(cluster: Cluster, route_ref: ObjectRef, ref: BackendRef) -> BackendStatus:
+    if ref.kind != "Service" or ref.group not in ("", "core"):
+        return BackendStatus(ref, False, "InvalidKind", f"backend kind {ref.group or 'core'}/{ref.kind} is not a Service")
+    if not reference_permitted(cluster, route_ref.kind, route_ref.namespace, "Service", ref.namespace, ref.name):
+        return BackendStatus(ref, False, "RefNotPermitted",
+                             f"{route_ref.display} refers to Service {ref.namespace}/{ref.name} in another "
+                             f"namespace and no ReferenceGrant in {ref.namespace} permits it (GW-2)")
+    if not any(s.namespace == ref.namespace and s.name == ref.name for s in cluster.services):
+        return BackendStatus(ref, False, "BackendNotFound", f"no Service {ref.namespace}/{ref.name} in the input")
+    return BackendStatus(ref, True, "ResolvedRefs", f"Service {ref.namespace}/{ref.name}:{ref.port}")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteChoice:
+    attachment: Attachment
+    listener: Listener
+    rule: RouteRule
+    match: RouteMatch
+    backends: tuple[BackendStatus, ...]
+    why: str
+
+    @property
+    def route(self) -> Route:
+        return self.attachment.route
+
+
+@dataclass(slots=True)
+class GatewayOutcome:
+    gateway: Gateway
+    listener: Listener | None = None
+    choice: RouteChoice | None = None
+    rejected: list[Attachment] = field(default_factory=list)
+    message: str = ""
+
+
+def _listener_for(gw: Gateway, request: Request) -> Listener | None:
+    protocols = {"http": ("HTTP",), "https": ("HTTPS", "TLS"), "grpc": ("HTTP", "HTTPS"), "tls": ("TLS",),
+                 "tcp": ("TCP",)}.get(request.scheme, ())
+    found = [lst for lst in gw.listeners if lst.port == request.port and lst.protocol in protocols
+             and host_matches(lst.hostname, request.host, one_label=False)]
+    # The most specific hostname wins: exact, then the longest wildcard, then none.
+    found.sort(key=lambda lst: (0 if lst.hostname and not lst.hostname.startswith("*") else 1,
+                                -len(lst.hostname)))
+    return found[0] if found else None
+
+
+def _match_rank(m: RouteMatch) -> tuple[int, int, int, int, int]:
+    # HTTPRouteRule precedence: Exact path, longest prefix, method, most headers, most query params.
+    return (1 if m.path_type == "Exact" else 0, len(m.path) if m.path_type != "RegularExpression" else -1,
+            1 if m.method else 0, len(m.headers), len(m.query))
+
+
+def _request_matches(m: RouteMatch, request: Request, kind: str) -> bool:
+    headers = dict(request.headers)
+    for h in m.headers:
+        value = headers.get(h.name)
+        if value is None:
+            return False
+        if h.type == "RegularExpression":
+            if re.fullmatch(h.value, value) is None:
+                return False
+        elif value != h.value:
+            return False
+    if kind == "GRPCRoute":
+        service, _, method = request.path.strip("/").partition("/")
+        return (m.grpc_service is None or m.grpc_service == service) and (m.grpc_method is None or m.grpc_method == method)
+    if kind in ("TLSRoute", "TCPRoute", "UDPRoute"):
+        return True
+    if m.method and m.method != request.method:
+        return False
+    if m.query:
+        params = dict(p.partition("=")[::2] for p in request.query.split("&") if p)
+        if any(params.get(q.name) != q.value for q in m.query):
+            return False
+    if m.path_type == "RegularExpression":
+        try:
+            return re.fullmatch(m.path, request.path) is not None
+        except re.error:
+            return False
+    return path_matches("Exact" if m.path_type == "Exact" else "Prefix", m.path, request.path)
+
+
+def route_gateway(cluster: Cluster, gw: Gateway, request: Request) -> GatewayOutcome:
+    outcome = GatewayOutcome(gw)
+    listener = _listener_for(gw, request)
+    if listener is None:
+        outcome.message = f"{gw.ref.display} has no listener for {request.scheme} on port {request.port} and host {request.host}"
+        return outcome
+    outcome.listener = listener
+    best: tuple[tuple[object, ...], RouteChoice] | None = None
+    for att in attachments(cluster):
+        if att.gateway is not gw:
+            continue
+        if not att.accepted:
+            outcome.rejected.append(att)
+            continue
+        if listener not in att.listeners:
+            continue
+        route = att.route
+        if route.hostnames and not any(host_matches(h, request.host, one_label=False) for h in route.hostnames):
+            continue
+        for rule in route.rules:
+            for m in rule.matches:
+                if not _request_matches(m, request, route.ref.kind):
+                    continue
+                # Ties: the oldest route, then namespace/name, then rule order (Gateway API).
+                rank = (_match_rank(m), _neg(route.created), _neg(route.ref.namespace + "/" + route.ref.name),
+                        -rule.index)
+                statuses = tuple(backend_status(cluster, route.ref, b) for b in rule.backends if b.weight > 0)
+                choice = RouteChoice(att, listener, rule, m, statuses,
+                                     f"{m.path_type} {m.path}" + (f", method {m.method}" if m.method else "")
+                                     + (f", {len(m.headers)} header match(es)" if m.headers else ""))
+                if best is None or rank > best[0]:
+                    best = (rank, choice)
+    if best is not None:
+        outcome.choice = best[1]
+    else:
+        outcome.message = f"no route attached to {gw.ref.display} listener {listener.name} matches {request.url}"
+    return outcome
+
+
+def _neg(text: str) -> tuple[int, ...]:
+    """Sort key that makes a smaller string rank higher."""
+    return tuple(-ord(c) for c in text) + (0,)
