@@ -33,11 +33,16 @@ def _common(func: F) -> F:
                         help="Whose semantics decide where implementations differ.")(func)
     func = click.option("--ipblock-matches-pods/--no-ipblock-matches-pods", default=True, show_default=True,
                         help="NP-18: whether an ipBlock matches pods whose IP is known.")(func)
+    func = click.option("--ingress-controller", metavar="NS/NAME", default=None,
+                        help="ING-6: the workload whose pods are the ingress controller "
+                             "[default: found by the ingress-nginx chart's labels, else a stand-in].")(func)
     return func
 
 
-def _options(cni: str, ipblock_matches_pods: bool, include_self: bool = False) -> Options:
-    return Options(cni=cni, ipblock_matches_pods=ipblock_matches_pods, include_self=include_self)
+def _options(cni: str, ipblock_matches_pods: bool, ingress_controller: str | None,
+             include_self: bool = False) -> Options:
+    return Options(cni=cni, ipblock_matches_pods=ipblock_matches_pods, include_self=include_self,
+                   ingress_controller=ingress_controller)
 
 
 def _stderr_diagnostics(analysis: Analysis, verbose: bool) -> None:
@@ -70,11 +75,12 @@ def main() -> None:
 @main.command()
 @_common
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, fmt: str) -> None:
+def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, ingress_controller: str | None,
+          fmt: str) -> None:
     """Inventory, diagnostics and connectivity summary of PATHS (files, folders, - for stdin).
 
     Exit code: 0 clean, 1 warnings, 2 input errors."""
-    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods))
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller))
     report = run_check(analysis)
     if fmt == "json":
         click.echo(data.to_json(report.to_json()), nl=False)
@@ -91,10 +97,10 @@ def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, fmt: str
               help="Only connections with an end in this namespace (repeatable).")
 @click.option("--include-self", is_flag=True, help="List single-pod workloads reaching themselves (NP-7).")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, fmt: str,
+def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, ingress_controller: str | None, fmt: str,
          namespaces: tuple[str, ...], include_self: bool, verbose: bool) -> None:
     """Who can reach whom, on which ports. Exit code: 0, or 2 on input errors."""
-    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, include_self))
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, include_self))
     _stderr_diagnostics(analysis, verbose)
     unknown = sorted(set(namespaces) - set(analysis.cluster.namespaces))
     if unknown:
@@ -121,22 +127,34 @@ def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, fmt: str,
 @main.command()
 @_common
 @click.option("--from", "source", required=True, help="namespace/name, an IP address, or 'world'.")
-@click.option("--to", "destination", required=True, help="namespace/name, an IP address, 'world' or a DNS name.")
+@click.option("--to", "destination", required=True,
+              help="namespace/name, an IP address, 'world', a DNS name, a URL (https://host/path: through "
+                   "Ingresses and Gateways) or service/NS/NAME (with --port: the Service port).")
 @click.option("--port", type=int, default=None,
               help="Destination (pod) port. Without it: which ports are allowed.")
 @click.option("--protocol", default=None, help="TCP, UDP or SCTP [default: TCP with --port, else all].")
+@click.option("--method", default="GET", show_default=True, help="HTTP method of a URL flow.")
+@click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="HTTP header of a URL flow (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, source: str, destination: str,
-            port: int | None, protocol: str | None, fmt: str, verbose: bool) -> None:
+def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, ingress_controller: str | None,
+            source: str, destination: str, port: int | None, protocol: str | None, method: str,
+            headers: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """The verdict for one flow and the trace behind it.
 
     Exit code: 0 allowed, 1 denied, 2 usage or input error."""
     extra = [p for p in (source, destination) if is_domain(p)]
-    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods), extra_domains=extra)
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller), extra_domains=extra)
     _stderr_diagnostics(analysis, verbose)
+    parsed: list[tuple[str, str]] = []
+    for h in headers:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            click.echo(f"kubeward explain: --header {h!r}: expected NAME:VALUE", err=True)
+            sys.exit(EXIT_INPUT)
+        parsed.append((name.strip(), value.strip()))
     try:
-        result = run_explain(analysis, source, destination, port, protocol)
+        result = run_explain(analysis, source, destination, port, protocol, method, tuple(parsed))
     except UsageError as exc:
         click.echo(f"kubeward explain: {exc}", err=True)
         sys.exit(EXIT_INPUT)

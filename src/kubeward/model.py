@@ -128,12 +128,23 @@ class Cluster:
     kinds: dict[str, int] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     entry: "EntryObjects" = field(default_factory=lambda: EntryObjects())
+    _index: tuple[int, dict[str, Workload], dict[str, list[Workload]]] | None = None
+
+    def _indexed(self) -> tuple[dict[str, Workload], dict[str, list[Workload]]]:
+        if self._index is None or self._index[0] != len(self.workloads):
+            by_id: dict[str, Workload] = {}
+            by_ns: dict[str, list[Workload]] = {}
+            for w in self.workloads:
+                by_id.setdefault(w.id, w)
+                by_ns.setdefault(w.namespace, []).append(w)
+            self._index = (len(self.workloads), by_id, by_ns)
+        return self._index[1], self._index[2]
 
     def workload(self, ident: str) -> Workload | None:
-        for w in self.workloads:
-            if w.id == ident:
-                return w
-        return None
+        return self._indexed()[0].get(ident)
+
+    def workloads_in(self, namespace: str) -> list[Workload]:
+        return self._indexed()[1].get(namespace, [])
 
 
 # --------------------------------------------------------------------------- entry points

@@ -24,4 +24,4 @@ class Options:
             f"cni={self.cni}",
             f"ipblock-matches-pods={'yes' if self.ipblock_matches_pods else 'no'}",
             f"self-traffic={'listed' if self.include_self else 'omitted'}",
-        ]
+        ] + ([f"ingress-controller={self.ingress_controller}"] if self.ingress_controller else [])

@@ -48,8 +48,8 @@ def selected_workloads(cluster: Cluster, service: Service) -> list[Workload]:
     without a selector has manually managed endpoints: none kubeward can see."""
     if not service.selector:
         return []
-    return [w for w in cluster.workloads if w.namespace == service.namespace
-            and all(w.labels.get(k) == v for k, v in service.selector.items())]
+    selector = service.selector.items()
+    return [w for w in cluster.workloads_in(service.namespace) if all(w.labels.get(k) == v for k, v in selector)]
 
 
 def translate(cluster: Cluster, service: Service, port: ServicePort) -> Translation:
