@@ -32,16 +32,81 @@ SHOP_NP = "examples/shop/base/networkpolicies.yaml"
 ALL_PORTS = {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]}
 DNS_PORTS = {"TCP": [[53, 53]], "UDP": [[53, 53]]}
 
-# What examples/shop allows, exactly (docs/json.md: sorted by src then dst, ranges merged).
-SHOP_CONNECTIONS: list[dict[str, Any]] = [
-    {"src": "0.0.0.0/0", "dst": "kube-system/coredns", "protocols": ALL_PORTS},
+# The Service ports that front kube-system/coredns (the kube-dns Service), as map connections name them.
+DNS_SERVICE = [{"name": "kube-system/kube-dns", "port": 53, "targetPort": 53, "protocol": "UDP"},
+               {"name": "kube-system/kube-dns", "port": 53, "targetPort": 53, "protocol": "TCP"}]
+DNS_SERVICE_ALL = [*DNS_SERVICE, {"name": "kube-system/kube-dns", "port": 9153, "targetPort": 9153, "protocol": "TCP"}]
+
+# What the lab's base and cluster folders allow, exactly, without its entry points (docs/json.md:
+# sorted by src then dst, ranges merged; "services": the Service ports fronting dst on those ports).
+SHOP_CORE_CONNECTIONS: list[dict[str, Any]] = [
+    {"src": "0.0.0.0/0", "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
     {"src": "kube-system/coredns", "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
-    {"src": "kube-system/coredns", "dst": "kube-system/coredns", "protocols": ALL_PORTS},
-    {"src": "shop/api", "dst": "kube-system/coredns", "protocols": DNS_PORTS},
-    {"src": "shop/mysql", "dst": "kube-system/coredns", "protocols": DNS_PORTS},
-    {"src": "shop/web", "dst": "kube-system/coredns", "protocols": DNS_PORTS},
+    {"src": "kube-system/coredns", "dst": "kube-system/coredns", "protocols": ALL_PORTS,
+     "services": DNS_SERVICE_ALL},
+    {"src": "shop/api", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
+    {"src": "shop/mysql", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
+    {"src": "shop/web", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
 ]
-SHOP_WORKLOADS = ["kube-system/coredns", "shop/api", "shop/mysql", "shop/web"]
+
+# The stand-ins for the pods that serve the lab's Ingress and Gateway (no controller is in the
+# input): ingress-nginx's controller, and one data plane per Gateway named NS/<gateway>-<class>.
+EDGE = "infra/edge-nginx"
+INGRESS_NGINX = "ingress-nginx/ingress-nginx-controller"
+
+# What examples/shop allows, exactly. Nothing isolates the stand-ins, so they reach, and are
+# reached by, everything that is not isolated; no way in reaches a shop workload (no world edge).
+SHOP_CONNECTIONS: list[dict[str, Any]] = [
+    {"src": "0.0.0.0/0", "dst": EDGE, "protocols": ALL_PORTS},
+    {"src": "0.0.0.0/0", "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
+    {"src": "0.0.0.0/0", "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
+    {"src": EDGE, "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
+    {"src": EDGE, "dst": EDGE, "protocols": ALL_PORTS},
+    {"src": EDGE, "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
+    {"src": EDGE, "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
+    {"src": INGRESS_NGINX, "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
+    {"src": INGRESS_NGINX, "dst": EDGE, "protocols": ALL_PORTS},
+    {"src": INGRESS_NGINX, "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
+    {"src": INGRESS_NGINX, "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
+    {"src": "kube-system/coredns", "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
+    {"src": "kube-system/coredns", "dst": EDGE, "protocols": ALL_PORTS},
+    {"src": "kube-system/coredns", "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
+    {"src": "kube-system/coredns", "dst": "kube-system/coredns", "protocols": ALL_PORTS,
+     "services": DNS_SERVICE_ALL},
+    {"src": "shop/api", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
+    {"src": "shop/mysql", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
+    {"src": "shop/web", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
+]
+SHOP_WORKLOADS = [EDGE, INGRESS_NGINX, "kube-system/coredns", "shop/api", "shop/mysql", "shop/web"]
+
+# The lab's real findings (warnings), as (file, line, code): the service accounts web-sa and
+# api-sa are not created (SVC-6), the Gateway's namespace infra is not defined, neither TLS
+# secret is in the input, the HTTPRoute in shop may not attach to the Gateway in infra (GW-1:
+# NotAllowedByListeners), and no IngressClass nginx is defined (ING-3).
+SHOP_ENTRY = "examples/shop/entry"
+SHOP_WARNINGS = [
+    ("examples/shop/base/workloads.yaml", 3, "service-account-missing"),
+    ("examples/shop/base/workloads.yaml", 27, "service-account-missing"),
+    (f"{SHOP_ENTRY}/gateway.yaml", 2, "undefined-namespace"),
+    (f"{SHOP_ENTRY}/gateway.yaml", 14, "tls-secret-missing"),
+    (f"{SHOP_ENTRY}/gateway.yaml", 21, "route-not-accepted"),
+    (f"{SHOP_ENTRY}/ingress.yaml", 2, "ingress-class-missing"),
+    (f"{SHOP_ENTRY}/ingress.yaml", 12, "tls-secret-missing"),
+]
+# What each of those warnings names (same order).
+SHOP_WARNING_SUBJECTS = ["web-sa", "api-sa", "namespace infra", "infra/edge-cert", "NotAllowedByListeners",
+                         "IngressClass nginx", "shop/shop-tls"]
+_DIAGNOSTIC_LINE = re.compile(r"^(\S+?):(\d+): (error|warning|info): ([a-z-]+): ")
+
+
+def warnings_of(text: str) -> list[tuple[str, int, str]]:
+    """(file, line, code) of every warning line of a stderr or a check report, in order."""
+    found = []
+    for line in text.splitlines():
+        m = _DIAGNOSTIC_LINE.match(line.strip())
+        if m and m.group(3) == "warning":
+            found.append((m.group(1), int(m.group(2)), m.group(4)))
+    return found
 
 
 # Lets app/client reach app/server on a scatter of ports that merge into few ranges.
