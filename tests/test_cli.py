@@ -294,7 +294,14 @@ def test_explain_of_a_denied_flow_says_deny_and_exits_1() -> None:
     result = kubeward("explain", SHOP, "--from", "shop/web", "--to", "shop/api", "--port", "8080")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0].split() == ["DENY", "shop/web", "->", "shop/api", "TCP/8080"]
-    assert result.stderr == ""  # the example's not-modelled notes are only shown with -v
+    # stderr carries the example's warnings, in order, and nothing else: its informational notes
+    # (not-modelled kinds, assumed stand-ins, the redundant annotation) are only shown with -v.
+    assert warnings_of(result.stderr) == SHOP_WARNINGS
+    assert len(result.stderr.splitlines()) == len(SHOP_WARNINGS)
+    assert ": info: " not in result.stderr
+    verbose = kubeward("explain", SHOP, "--from", "shop/web", "--to", "shop/api", "--port", "8080", "-v")
+    assert warnings_of(verbose.stderr) == SHOP_WARNINGS
+    assert ": info: not-modelled: " in verbose.stderr and ": info: assumed-peer: " in verbose.stderr
 
 
 def test_explain_names_default_deny_with_its_file_and_line_as_what_isolates_web_egress() -> None:
@@ -351,7 +358,10 @@ def test_explain_json_gives_schema_verdict_flow_and_a_trace_naming_default_deny(
     assert len(allow) == 1
     assert (allow[0]["reason"], allow[0]["policy"]["name"], allow[0]["rule"], allow[0]["line"]) == (
         "allowed-by-rule", "allow-web-to-api", 0, 22)
-    assert {d["code"] for d in doc["diagnostics"]} == {"not-modelled"}
+    assert [(d["file"], d["line"], d["code"]) for d in doc["diagnostics"] if d["severity"] == "warning"] \
+        == SHOP_WARNINGS
+    assert {d["code"] for d in doc["diagnostics"] if d["severity"] == "info"} == {
+        "not-modelled", "assumed-peer", "redundant-annotation"}
 
 
 def test_explain_of_an_allowed_flow_says_allow_and_exits_0() -> None:
@@ -468,19 +478,42 @@ def test_explain_without_a_path_is_a_usage_error() -> None:
 # ---------------------------------------------------------------------------- map
 
 
-def test_map_json_of_the_shop_example_is_exactly_its_connections() -> None:
+def test_map_json_of_the_shop_example_is_exactly_its_connections_and_entry_points() -> None:
     result = kubeward("map", SHOP, "--format", "json")
     assert result.exit_code == 0
     doc = stdout_json(result)
-    assert list(doc) == ["schema", "options", "peers", "connections", "diagnostics"]
+    assert list(doc) == ["schema", "options", "peers", "connections", "entries", "diagnostics"]
     assert doc["schema"] == 1
     assert doc["connections"] == SHOP_CONNECTIONS
-    assert [p["id"] for p in doc["peers"]] == [*SHOP_WORKLOADS, "0.0.0.0/0"]
-    assert doc["peers"][-1] == {"id": "0.0.0.0/0", "type": "network", "cidrs": ["0.0.0.0/0"]}
+    # The input has entry points: a peer "world" stands for where their requests come from.
+    assert [p["id"] for p in doc["peers"]] == [*SHOP_WORKLOADS, "0.0.0.0/0", "world"]
+    assert doc["peers"][-2] == {"id": "0.0.0.0/0", "type": "network", "cidrs": ["0.0.0.0/0"]}
+    assert doc["peers"][-1] == {"id": "world", "type": "entry"}
     assert {"id": "shop/web", "type": "workload", "namespace": "shop", "name": "web",
             "kind": "Deployment"} in doc["peers"]
-    # Informational notes only: the not-modelled kinds.
-    assert {d["severity"] for d in doc["diagnostics"]} == {"info"}
+    # Every entry point, working or not: both of the lab's are blocked, each by its first failing hop.
+    entries = [(e["via"]["kind"], e["via"]["namespace"], e["via"]["name"], e["request"], e["verdict"],
+                e["reached"], e["blockedBy"]["reason"], e["blockedBy"]["policy"]["name"], e["blockedBy"]["file"],
+                e["blockedBy"]["line"]) for e in doc["entries"]]
+    assert entries == [
+        ("Ingress", "shop", "web-ing", "https://shop.example.com/", "deny", [], "no-rule-matched", "default-deny",
+         SHOP_NP, 3),
+        ("HTTPRoute", "shop", "shop-route", "", "deny", [], "route-not-accepted", "shop-route",
+         f"{SHOP_ENTRY}/gateway.yaml", 21),
+    ]
+    assert doc["entries"][0]["via"]["controller"] == INGRESS_NGINX
+    assert doc["entries"][1]["via"]["gateway"] == "infra/edge"
+    assert [(d["file"], d["line"], d["code"]) for d in doc["diagnostics"] if d["severity"] == "warning"] \
+        == SHOP_WARNINGS
+    assert {d["severity"] for d in doc["diagnostics"]} == {"warning", "info"}
+
+
+def test_map_json_of_an_input_without_entry_points_has_no_world_peer_and_no_entries() -> None:
+    doc = stdout_json(kubeward("map", f"{SHOP}/base", f"{SHOP}/cluster", "--format", "json"))
+    assert doc["connections"] == SHOP_CORE_CONNECTIONS
+    assert [p["id"] for p in doc["peers"]] == ["kube-system/coredns", "shop/api", "shop/mysql", "shop/web",
+                                              "0.0.0.0/0"]
+    assert doc["entries"] == []
 
 
 def test_map_json_merges_and_sorts_port_ranges_per_protocol(tmp_path: Path) -> None:
@@ -534,26 +567,72 @@ def test_map_dot_is_a_digraph_with_one_edge_per_connection() -> None:
     assert set(SHOP_WORKLOADS) | {"0.0.0.0/0"} <= nodes
 
 
+def _table_rows(lines: list[str], header: str) -> list[list[str]]:
+    """The rows of a text table whose header line is ``header``: cells cut at the header's column
+    starts; a cell wrapped onto continuation lines is joined back with spaces."""
+    starts = [m.start() for m in re.finditer(r"\S+", header)]
+    rows: list[list[str]] = []
+    for line in lines:
+        if not line.strip():
+            break
+        cells = [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None])]
+        if line.startswith(" "):  # a continuation line
+            rows[-1] = [f"{old} {new}".strip() for old, new in zip(rows[-1], cells)]
+        else:
+            rows.append(cells)
+    return rows
+
+
 def test_map_text_is_a_table_for_a_person() -> None:
     result = kubeward("map", SHOP)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("6 connections among 4 workloads and 1 network peer (")
-    assert lines[1].split() == ["FROM", "TO", "ALLOWED"]
-    rows = [line.split(None, 2) for line in lines[2:]]
+    assert lines[0].startswith("18 connections among 6 workloads and 1 network peer (")
+    # A VIA column, because connections name the Service ports that front their destination.
+    assert lines[1].split() == ["FROM", "TO", "ALLOWED", "VIA"]
+    rows = _table_rows(lines[2:], lines[1])
     assert [(r[0], r[1]) for r in rows] == [(c["src"], c["dst"]) for c in SHOP_CONNECTIONS]
-    assert ["shop/web", "kube-system/coredns", "TCP/53 UDP/53"] in [[r[0], r[1], r[2].strip()] for r in rows]
+    assert ["shop/web", "kube-system/coredns", "TCP/53 UDP/53",
+            "Service kube-system/kube-dns:53, Service kube-system/kube-dns:53"] in rows
+    assert [EDGE, INGRESS_NGINX, "all ports", ""] in rows
+    # Then every entry point, with what blocks it.
+    entries = section(result.stdout, "Entry points (2):")
+    assert [line.strip()[:1] for line in entries] == ["✗", "✗"]
+    assert entries[0].strip().startswith(
+        "✗ Ingress shop/web-ing host shop.example.com path / → Service shop/web:80 [https://shop.example.com/]"
+        f" — blocked: ingress of shop/web: NetworkPolicy shop/default-deny ({SHOP_NP}:3): ")
+    assert "no ingress rule of them allows TCP/8080 from ingress-nginx/ingress-nginx-controller" in entries[0]
+    assert entries[1].strip().startswith(
+        f"✗ HTTPRoute shop/shop-route — blocked: entry: HTTPRoute shop/shop-route ({SHOP_ENTRY}/gateway.yaml:21): "
+        "HTTPRoute shop/shop-route is not accepted by infra/edge: NotAllowedByListeners: ")
+
+
+def test_map_text_of_an_input_without_services_or_entry_points_has_no_via_column(tmp_path: Path) -> None:
+    result = kubeward("map", write(tmp_path / "app.yaml", APP))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["FROM", "TO", "ALLOWED"]
+    assert "Entry points" not in result.stdout
 
 
 def test_map_namespace_keeps_connections_with_an_end_in_that_namespace() -> None:
+    def with_an_end_in(*namespaces: str) -> list[dict[str, Any]]:
+        return [c for c in SHOP_CONNECTIONS if c["src"].split("/")[0] in namespaces
+                or c["dst"].split("/")[0] in namespaces]
+
     shop = stdout_json(kubeward("map", SHOP, "--namespace", "shop", "--format", "json"))
     assert shop["connections"] == [c for c in SHOP_CONNECTIONS if c["src"].startswith("shop/")]
+    assert shop["connections"] == with_an_end_in("shop")
     # The namespace's workloads plus every peer a kept connection names.
-    assert [p["id"] for p in shop["peers"]] == SHOP_WORKLOADS
+    assert [p["id"] for p in shop["peers"]] == ["kube-system/coredns", "shop/api", "shop/mysql", "shop/web"]
+    # Both entry points lead into shop.
+    assert [e["via"]["name"] for e in shop["entries"]] == ["web-ing", "shop-route"]
     system = stdout_json(kubeward("map", SHOP, "-n", "kube-system", "--format", "json"))
-    assert system["connections"] == SHOP_CONNECTIONS  # coredns is an end of every connection
+    assert system["connections"] == with_an_end_in("kube-system")
+    assert len(system["connections"]) == 10  # those with coredns as an end; the stand-ins' own pairs are not kept
     both = stdout_json(kubeward("map", SHOP, "-n", "shop", "-n", "kube-system", "--format", "json"))
-    assert both["connections"] == SHOP_CONNECTIONS
+    assert both["connections"] == with_an_end_in("shop", "kube-system")
+    assert both["connections"] == system["connections"]  # every shop connection ends at coredns
     csv_rows = kubeward("map", SHOP, "-n", "shop", "--format", "csv").stdout.splitlines()[1:]
     assert all(row.startswith("shop/") for row in csv_rows) and len(csv_rows) == 6
 
@@ -585,7 +664,7 @@ def _shop_as_one_stream() -> str:
 def test_stdin_given_as_dash_is_read_and_located_as_stdin() -> None:
     result = kubeward("map", "-", "--format", "json", input=_shop_as_one_stream())
     assert result.exit_code == 0
-    assert stdout_json(result)["connections"] == SHOP_CONNECTIONS
+    assert stdout_json(result)["connections"] == SHOP_CORE_CONNECTIONS
     explained = kubeward("explain", "-", "--from", "shop/web", "--to", "shop/api", "--port", "8080",
                          "--format", "json", input=_shop_as_one_stream())
     assert explained.exit_code == 1
@@ -599,7 +678,7 @@ def test_stdin_combines_with_files() -> None:
                         for p in ("namespace.yaml", "networkpolicies.yaml", "workloads.yaml"))
     result = kubeward("map", "-", f"{SHOP}/cluster", "--format", "json", input=base)
     assert result.exit_code == 0
-    assert stdout_json(result)["connections"] == SHOP_CONNECTIONS
+    assert stdout_json(result)["connections"] == SHOP_CORE_CONNECTIONS
 
 
 def test_stdin_errors_are_located_in_stdin() -> None:
@@ -629,7 +708,7 @@ def test_map_of_a_file_given_twice_is_the_map_of_it_given_once(paths: list[str])
 def test_check_of_a_file_given_twice_is_the_check_of_it_given_once(paths: list[str]) -> None:
     once = kubeward("check", SHOP, "--format", "json")
     twice = kubeward("check", *paths, "--format", "json")
-    assert twice.exit_code == once.exit_code == 0
+    assert twice.exit_code == once.exit_code == 1  # the lab's warnings (SHOP_WARNINGS), once each
     assert stdout_json(twice)["inventory"] == stdout_json(once)["inventory"]
     assert stdout_json(twice)["diagnostics"] == stdout_json(once)["diagnostics"]
 
@@ -768,10 +847,16 @@ def test_a_kubectl_get_o_json_list_is_unpacked(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- check
 
 
-def test_check_of_the_shop_example_is_clean_and_exits_0() -> None:
+def test_check_of_the_shop_example_reports_its_real_findings_and_exits_1() -> None:
     result = kubeward("check", SHOP)
-    assert result.exit_code == 0
-    assert "Diagnostics: 0 error(s), 0 warning(s), 7 note(s)" in result.stdout
+    assert result.exit_code == 1
+    assert "Diagnostics: 0 error(s), 7 warning(s), 7 note(s)" in result.stdout
+    report = section(result.stdout, "Diagnostics:")
+    assert warnings_of("\n".join(report)) == SHOP_WARNINGS
+    warned = [line for line in report if ": warning: " in line]
+    for line, subject in zip(warned, SHOP_WARNING_SUBJECTS, strict=True):
+        assert subject in line
+    assert "Namespaces: kube-system, shop (assumed: infra, ingress-nginx)" in result.stdout
 
 
 def test_check_text_names_each_not_modelled_kind_once_with_its_count() -> None:
@@ -787,7 +872,7 @@ def test_check_text_names_each_not_modelled_kind_once_with_its_count() -> None:
 
 def test_check_json_has_schema_1_and_an_inventory() -> None:
     result = kubeward("check", SHOP, "--format", "json")
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     doc = stdout_json(result)
     assert list(doc)[0] == "schema" and doc["schema"] == 1
     inventory = doc["inventory"]
@@ -797,15 +882,25 @@ def test_check_json_has_schema_1_and_an_inventory() -> None:
         "ServiceAccount": 1,
     }
     assert inventory["policies"] == {"NetworkPolicy": 4}
-    assert inventory["workloads"] == 4
-    assert inventory["namespaces"] == [{"name": "kube-system", "defined": True}, {"name": "shop", "defined": True}]
+    # The lab's four Deployments and the two stand-ins that serve its Ingress and its Gateway.
+    assert inventory["workloads"] == 6
+    # infra: named by the Gateway; ingress-nginx: the stand-in controller's. Neither is defined.
+    assert inventory["namespaces"] == [{"name": "infra", "defined": False}, {"name": "ingress-nginx", "defined": False},
+                                       {"name": "kube-system", "defined": True}, {"name": "shop", "defined": True}]
     assert {"kind": "CiliumNetworkPolicy", "apiVersion": "cilium.io/v2", "count": 2,
             "file": "examples/shop/cni/cilium/policies.yaml", "line": 3} in inventory["notModelled"]
-    assert len(inventory["notModelled"]) == 7
+    # Ingress, Gateway and HTTPRoute are modelled now: Cilium, Calico and the two Istio kinds are not.
+    assert sorted(n["kind"] for n in inventory["notModelled"]) == [
+        "AuthorizationPolicy", "CiliumNetworkPolicy", "NetworkPolicy", "PeerAuthentication"]
     web = next(p for p in doc["protection"] if p["workload"] == "shop/web")
     assert web["egressIsolatedBy"] == ["NetworkPolicy shop/default-deny", "NetworkPolicy shop/allow-dns"]
-    assert doc["connectivity"]["workloadConnections"] == 4
-    assert doc["exitCode"] == 0
+    assert next(p for p in doc["protection"] if p["workload"] == INGRESS_NGINX)["ingressIsolatedBy"] == []
+    # The 4 of the lab (each shop workload to coredns, coredns to itself) and the 8 pairs in which
+    # a stand-in is an end (nothing isolates them).
+    assert doc["connectivity"]["workloadConnections"] == 12
+    assert [(d["file"], d["line"], d["code"]) for d in doc["diagnostics"] if d["severity"] == "warning"] \
+        == SHOP_WARNINGS
+    assert doc["exitCode"] == 1
 
 
 def test_check_exits_1_on_warnings(tmp_path: Path) -> None:

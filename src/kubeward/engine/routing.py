@@ -27,6 +27,7 @@ from ..model import (
 INGRESS_NGINX = "k8s.io/ingress-nginx"
 SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
 USE_REGEX = "nginx.ingress.kubernetes.io/use-regex"
+REWRITE_TARGET = "nginx.ingress.kubernetes.io/rewrite-target"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +124,28 @@ def ingress_class_of(cluster: Cluster, ingress: Ingress) -> str | None:
     return default[0] if default else None
 
 
+def _uses_regex(ingress: Ingress) -> bool:
+    return ingress.annotations.get(USE_REGEX) == "true" or REWRITE_TARGET in ingress.annotations
+
+
+def _regex_matches(p: IngressPath, path: str) -> bool:
+    """ING-4: in regex mode ingress-nginx writes ``location ~* ^PATH``: case-insensitive,
+    anchored only at the start (a Prefix path keeps its element boundary)."""
+    pattern = p.path if p.path_type == "ImplementationSpecific" else re.escape(p.path.rstrip("/")) + "(/|$)"
+    try:
+        return re.match(pattern, path, re.IGNORECASE) is not None
+    except re.error:
+        return False
+
+
 def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) -> IngressChoice | None:
     """What one controller does with a request: host first (exact, then wildcard, then rules
-    without host), then the longest matching path (Exact before Prefix at equal length), then
-    a defaultBackend (ING-1, ING-2)."""
-    best: tuple[int, int, IngressChoice] | None = None
+    without host), then the path (ING-1, ING-4), then a defaultBackend (ING-2).
+
+    Paths: an Exact path equal to the request wins; otherwise the longest matching path. When any
+    Ingress of the host uses regular expressions (use-regex or rewrite-target), ingress-nginx
+    turns every path of that host into a case-insensitive regex and takes the first match in
+    order of descending path length."""
 
     def tier_of(host: str) -> int:
         if host == request.host:
@@ -137,21 +155,26 @@ def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) 
         return 2 if host == "" else -1
 
     for tier in (0, 1, 2):
-        for ing in ingresses:
-            regex = ing.annotations.get(USE_REGEX) == "true"
-            for i, rule in enumerate(ing.rules):
-                if tier_of(rule.host) != tier:
-                    continue
-                for p in rule.paths:
-                    if p.backend is None or not path_matches(p.path_type, p.path, request.path, regex):
-                        continue
-                    rank = (len(p.path), 1 if p.path_type == "Exact" else 0)
-                    choice = IngressChoice(ing, i, p, p.backend, p.line,
-                                           f"host {rule.host or '*'} and path {p.path} ({p.path_type})")
-                    if best is None or rank > (best[0], best[1]):
-                        best = (rank[0], rank[1], choice)
-        if best is not None:
-            return best[2]
+        candidates = [(ing, i, rule, p) for ing in ingresses for i, rule in enumerate(ing.rules)
+                      if tier_of(rule.host) == tier for p in rule.paths if p.backend is not None]
+        if not candidates:
+            continue
+        regex = any(_uses_regex(ing) for ing, _, _, _ in candidates)
+        chosen = next((c for c in candidates if c[3].path_type == "Exact" and c[3].path == request.path), None)
+        if chosen is None and regex:
+            ordered = sorted(candidates, key=lambda c: -len(c[3].path))  # stable: written order on ties
+            chosen = next((c for c in ordered if c[3].path_type != "Exact" and _regex_matches(c[3], request.path)),
+                          None)
+        elif chosen is None:
+            matching = [c for c in candidates if path_matches(c[3].path_type, c[3].path, request.path)]
+            if matching:
+                chosen = max(matching, key=lambda c: len(c[3].path))
+        if chosen is not None:
+            ing, i, rule, p = chosen
+            assert p.backend is not None
+            mode = " as a case-insensitive regex (ING-4)" if regex and p.path_type != "Exact" else ""
+            return IngressChoice(ing, i, p, p.backend, p.line,
+                                 f"host {rule.host or '*'} and path {p.path} ({p.path_type}{mode})")
     for ing in ingresses:
         if ing.default_backend is not None:
             return IngressChoice(ing, None, None, ing.default_backend, ing.ref.line,
