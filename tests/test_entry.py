@@ -622,3 +622,146 @@ def test_ing5_https_to_a_host_no_tls_entry_covers_warns_of_the_default_certifica
     assert way.reached == [("app/b", "TCP", 8080)]
     terminated = ingress_way(a, "https://x.example.com/").steps[1]
     assert (hop(terminated), where(terminated)) == (("entry", "tls", "tls", "allow"), (FILE, line_of(text, "secretName: x-tls")))
+
+
+# ING-6: the controller proxies to the pod IP and target port, from its own pods.
+WEB_ISOLATED = [deployment("app", "web", {"app": "web"}, [(8080, "http")]),
+                service("app", "web", {"app": "web"}, [{"port": 80, "targetPort": "http"}]),
+                policy("app", "default-deny", {}, []),
+                ingress("app", "web", [("x.example.com", [path("/", "Prefix", "web")])])]
+
+
+def _from_namespace(ns: str, port: int | str) -> dict:
+    return {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}],
+            "ports": [{"port": port}]}
+
+
+def test_ing6_the_backend_hop_is_judged_from_the_controller_pods_on_the_pod_port() -> None:
+    on_service_port, text = analyse(*WEB_ISOLATED, policy("app", "web-from-nginx", {"app": "web"},
+                                                          [_from_namespace("ingress-nginx", 80)]))
+    way = ingress_way(on_service_port, "http://x.example.com/")
+    deny = first_deny(way.steps)
+    assert (hop(deny), deny.subject) == (("cni", "networkpolicy", "no-rule-matched", "deny"), "app/web")
+    assert f"TCP/8080 from {INGRESS_NGINX}" in deny.message and where(deny) == (FILE, obj_line(text, "default-deny"))
+    on_pod_port, text = analyse(*WEB_ISOLATED, policy("app", "web-from-nginx", {"app": "web"},
+                                                      [_from_namespace("ingress-nginx", 8080)]))
+    way = ingress_way(on_pod_port, "http://x.example.com/")
+    assert way.allowed and way.reached == [("app/web", "TCP", 8080)]
+    [allow] = [s for s in way.steps if s.reason.value == "allowed-by-rule"]
+    assert (allow.subject, allow.policy.name, where(allow)) == (  # type: ignore[union-attr]
+        "app/web", "web-from-nginx", (FILE, line_of(text, "ports: [{port: 8080}]")))
+
+
+def test_ing6_the_controller_egress_policies_take_part_in_the_backend_hop() -> None:
+    a, text = analyse(*WEB_ISOLATED[:2], WEB_ISOLATED[3],
+                      policy("ingress-nginx", "nginx-egress-dns-only", {}, egress=[{"ports": [{"port": 53, "protocol": "UDP"}]}],
+                             types=("Egress",)))
+    way = ingress_way(a, "http://x.example.com/")
+    deny = first_deny(way.steps)
+    assert (hop(deny), deny.direction.value, deny.subject) == (
+        ("cni", "networkpolicy", "no-rule-matched", "deny"), "egress", INGRESS_NGINX)
+    assert where(deny) == (FILE, obj_line(text, "nginx-egress-dns-only")) and "TCP/8080" in deny.message
+
+
+SHOP_FIX = """\
+# The fix of the lab: admit the ingress controller's pods to web's pod port.
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-ingress-nginx, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}
+    ports: [{protocol: TCP, port: 8080}]
+"""
+
+
+@pytest.fixture
+def fixed_shop(tmp_path: Path) -> Path:
+    """A copy of examples/shop with the policy that admits ingress-nginx to web on 8080."""
+    copy = tmp_path / "shop"
+    shutil.copytree(SHOP, copy)
+    (copy / "base" / "web-from-ingress-nginx.yaml").write_text(SHOP_FIX, encoding="utf-8")
+    return copy
+
+
+def test_ing6_the_fixed_lab_serves_shop_example_com_through_the_ingress_hop_by_hop(fixed_shop: Path) -> None:
+    a = analyse_paths([str(fixed_shop)])
+    exp = explain(a, "world", "https://shop.example.com/")
+    assert exp.verdict.verdict == "allow"
+    ingress_way_, gateway_way = exp.paths
+    assert ingress_way_.via["kind"] == "Ingress" and ingress_way_.allowed
+    ing, svc, fix, np = (str(fixed_shop / f) for f in ("entry/ingress.yaml", "base/workloads.yaml",
+                                                       "base/web-from-ingress-nginx.yaml", "base/networkpolicies.yaml"))
+    assert [(hop(s), s.subject, where(s)) for s in ingress_way_.steps] == [
+        (("entry", "ingress", "routed", "allow"), "web-ing", (ing, 18)),
+        (("entry", "tls", "tls", "warn"), "web-ing", (ing, 12)),                       # shop-tls is not in the input
+        (("cni", "none", "not-a-pod", "allow"), exp.verdict.source.label, None),        # world: no egress policy
+        (("cni", "default", "not-isolated", "allow"), INGRESS_NGINX, None),            # world → controller :443
+        (("service", "service", "service-translated", "allow"), "web-ing", (svc, 18)),  # web:80 → pod port 8080
+        (("cni", "default", "not-isolated", "allow"), INGRESS_NGINX, None),            # controller egress
+        (("cni", "networkpolicy", "isolated", "none"), "shop/web", (np, 3)),           # web ingress: isolated ...
+        (("cni", "networkpolicy", "allowed-by-rule", "allow"), "shop/web", (fix, 9)),  # ... and admitted on 8080
+    ]
+    assert ingress_way_.reached == [("shop/web", "TCP", 8080)]
+    assert exp.verdict.allowed_ports.to_json() == {"TCP": [[8080, 8080]]}
+    # The Gateway is still no way in (its route is not accepted).
+    assert not gateway_way.allowed
+    # The map: world reaches shop/web on 8080 through the Ingress, and says so.
+    cmap = connectivity_map(a)
+    [edge] = [c for c in cmap.connections if c.src == "world"]
+    assert (edge.dst, edge.ports.to_json(), [v["name"] for v in edge.via or []]) == (
+        "shop/web", {"TCP": [[8080, 8080]]}, ["web-ing"])
+    assert edge.services == [{"name": "shop/web", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
+
+
+CHART_CONTROLLER = deployment("ingress-system", "ctl", {"app.kubernetes.io/name": "ingress-nginx",
+                                                       "app.kubernetes.io/component": "controller"},
+                              [(80, "http"), (443, "https")])
+
+
+def test_ing6_a_controller_in_the_input_with_the_ingress_nginx_chart_labels_replaces_the_stand_in() -> None:
+    admit = policy("app", "web-from-ctl", {"app": "web"}, [_from_namespace("ingress-system", 8080)])
+    a, _ = analyse(namespace("ingress-system"), CHART_CONTROLLER, *WEB_ISOLATED, admit)
+    assert a.cluster.workload(INGRESS_NGINX) is None
+    assert [d for d in a.diagnostics.items if d.code == "assumed-peer"] == []
+    way = ingress_way(a, "http://x.example.com/")
+    assert way.via["controller"] == "ingress-system/ctl"
+    assert way.allowed and way.reached == [("app/web", "TCP", 8080)]
+    assert {s.subject for s in way.steps if s.layer == "cni" and s.direction.value == "egress"} >= {"ingress-system/ctl"}
+    # The same policy does not admit the stand-in: without the controller in the input, it is denied.
+    b, _ = analyse(*WEB_ISOLATED, admit)
+    assert [w.id for w in b.cluster.workloads if w.assumed] == [INGRESS_NGINX]
+    assert not ingress_way(b, "http://x.example.com/").allowed
+
+
+def test_ing6_the_ingress_controller_option_names_the_controller_workload() -> None:
+    proxy = deployment("edge", "proxy", {"app": "proxy"}, [(80, "http")])
+    admit = policy("app", "web-from-edge", {"app": "web"}, [_from_namespace("edge", 8080)])
+    a, _ = analyse(namespace("edge"), proxy, *WEB_ISOLATED, admit, options=Options(ingress_controller="edge/proxy"))
+    way = ingress_way(a, "http://x.example.com/")
+    assert way.via["controller"] == "edge/proxy" and way.allowed
+    assert a.cluster.workload(INGRESS_NGINX) is None
+    assert "ingress-controller=edge/proxy" in explain(a, "world", "http://x.example.com/").options
+    default, _ = analyse(namespace("edge"), proxy, *WEB_ISOLATED, admit)
+    assert ingress_way(default, "http://x.example.com/").via["controller"] == INGRESS_NGINX
+    assert not ingress_way(default, "http://x.example.com/").allowed
+
+
+def test_ing6_an_ingress_controller_option_naming_no_workload_is_an_error_and_the_stand_in_is_used() -> None:
+    a, _ = analyse(*WEB_ISOLATED, options=Options(ingress_controller="edge/nope"))
+    [err] = [d for d in a.diagnostics.items if d.code == "no-such-workload"]
+    assert err.severity.value == "error" and "edge/nope" in err.message
+    assert ingress_way(a, "http://x.example.com/").via["controller"] == INGRESS_NGINX
+
+
+def test_ing6_the_ingress_controller_option_on_the_command_line(fixed_shop: Path) -> None:
+    result = CliRunner().invoke(main, ["explain", str(fixed_shop), "--from", "world", "--to", "https://shop.example.com/",
+                                       "--ingress-controller", "kube-system/coredns", "--format", "json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 1  # coredns is not in ingress-nginx: the fix does not admit it
+    doc = __import__("json").loads(result.stdout)
+    assert doc["paths"][0]["via"]["controller"] == "kube-system/coredns"
+    assert "ingress-controller=kube-system/coredns" in doc["options"]

@@ -29,10 +29,11 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert _blocks()[1].strip() in script
 
 
-def test_the_readme_example_output_is_what_kubeward_prints(monkeypatch: pytest.MonkeyPatch) -> None:
-    console = next(b for b in _blocks() if b.startswith("$ kubeward explain"))
+@pytest.mark.parametrize("console", [b for b in _blocks() if b.startswith("$ kubeward ")],
+                         ids=lambda b: b.partition("\n")[0])
+def test_the_readme_example_output_is_what_kubeward_prints(console: str, monkeypatch: pytest.MonkeyPatch) -> None:
     command, _, expected = console.partition("\n")
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(main, command.removeprefix("$ kubeward ").split())
-    assert result.exit_code == 1  # denied
+    assert result.exit_code == 1  # both README examples are denied flows
     assert result.stdout == expected
