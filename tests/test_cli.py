@@ -593,7 +593,7 @@ def test_map_text_is_a_table_for_a_person() -> None:
     rows = _table_rows(lines[2:], lines[1])
     assert [(r[0], r[1]) for r in rows] == [(c["src"], c["dst"]) for c in SHOP_CONNECTIONS]
     assert ["shop/web", "kube-system/coredns", "TCP/53 UDP/53",
-            "Service kube-system/kube-dns:53, Service kube-system/kube-dns:53"] in rows
+            "Service kube-system/kube-dns:53/UDP, Service kube-system/kube-dns:53/TCP"] in rows
     assert [EDGE, INGRESS_NGINX, "all ports", ""] in rows
     # Then every entry point, with what blocks it.
     entries = section(result.stdout, "Entry points (2):")

@@ -155,9 +155,6 @@ def test_np24_a_policy_that_allows_the_pod_port_by_name_allows_the_service_flow(
     assert exp.verdict.allowed_ports.to_json() == {"TCP": [[8080, 8080]]}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SVC-1: targetPort is ignored for clusterIP: None (no proxy, no DNAT: "
-                   "the client dials the pod on the port it knows); kubeward still translates 80 → 8080 for a headless "
-                   "Service and judges the policies on 8080")
 def test_svc1_a_headless_service_is_no_translation_the_client_reaches_the_pods_on_the_port_it_dials() -> None:
     headless = service("app", "db", {"app": "db"}, [{"port": 80, "targetPort": "http"}]).replace(
         "spec:\n", "spec:\n  clusterIP: None\n")
@@ -489,11 +486,6 @@ def test_ing2_rules_without_host_serve_every_host_that_no_host_rule_names() -> N
     assert served_by(a, "http://10.0.0.1/") == "app/c"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a request whose host matches an exact host rule but none of its paths "
-                   "falls through to the wildcard and host-less rules; the Ingress API evaluates the host first "
-                   "(IngressRule: 'Incoming requests are first evaluated for a host match, then routed to the backend "
-                   "associated with the matching IngressRuleValue') and ingress-nginx serves each host from its own "
-                   "server block: the answer is the default backend (404)")
 def test_ing2_a_request_for_a_named_host_is_not_routed_by_the_rules_of_other_hosts() -> None:
     a, _ = analyse(*BACKENDS, ingress("app", "hosts", [("x.example.com", [path("/foo", "Prefix", "a")]),
                                                        ("*.example.com", [path("/bar", "Prefix", "b")]),
@@ -729,9 +721,6 @@ def test_ing6_the_fixed_lab_serves_shop_example_com_through_the_ingress_hop_by_h
         ("web-ing", "allow"), ("shop-route", "deny")]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: world → workload connections never carry \"services\" "
-                   "(_entry_connections builds them after _annotate_services ran), though docs/json.md says "
-                   "services is on any connection to a workload")
 def test_the_world_edge_through_an_ingress_names_the_service_port_that_fronts_the_backend(fixed_shop: Path) -> None:
     [edge] = [c for c in connectivity_map(analyse_paths([str(fixed_shop)])).connections if c.src == "world"]
     assert edge.services == [{"name": "shop/web", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
@@ -770,10 +759,6 @@ def test_ing6_the_ingress_controller_option_names_the_controller_workload() -> N
     assert not ingress_way(default, "http://x.example.com/").allowed
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with --ingress-controller naming a workload not in the input, the "
-                   "error says 'the default stand-in is used' and the stand-in is added, but ingress_paths looks the "
-                   "override up again, gets None and drops every Ingress way: explain answers 'no Ingress or Gateway "
-                   "listener in the input serves' and the map lists no Ingress entry point")
 def test_ing6_an_ingress_controller_option_naming_no_workload_is_an_error_and_the_stand_in_is_used() -> None:
     a, _ = analyse(*WEB_ISOLATED, options=Options(ingress_controller="edge/nope"))
     [err] = [d for d in a.diagnostics.items if d.code == "no-such-workload"]
@@ -995,10 +980,6 @@ def test_gw5_ties_go_to_the_oldest_route_then_to_the_first_by_namespace_and_name
     assert gateway_way(c, "http://x.example.com/").via["rule"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: route precedence ignores hostnames; Gateway API (HTTPRouteSpec.Hostnames): "
-                   "'precedence must be given to rules from the HTTPRoute with the largest number of characters in a "
-                   "matching non-wildcard hostname, then characters in a matching hostname' before path/method/header "
-                   "precedence; kubeward lets the wildcard route's Exact /login win")
 def test_gw_the_route_with_the_more_specific_hostname_takes_precedence_over_a_better_path_match() -> None:
     a, _ = analyse(*BACKENDS, gateway("app", "gw", [EDGE_HTTP]),
                    http_route("app", "wild", [{"name": "gw"}], [rule("a", matches=[{"path": {"type": "Exact", "value": "/login"}}])],
@@ -1194,8 +1175,6 @@ def test_check_of_the_lab_reports_the_entry_findings_with_file_and_line(at_root:
 # =========================================================================== output contracts
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: MapPeer.to_json returns early for every workload, so the branch that adds "
-                   "\"assumed\": true is unreachable; docs/json.md: an assumed workload has \"assumed\": true")
 def test_the_map_json_marks_the_stand_in_controllers_as_assumed(at_root: None) -> None:
     peers = {p["id"]: p for p in connectivity_map(analyse_paths(["examples/shop"])).to_json()["peers"]}  # type: ignore[union-attr]
     assert peers[INGRESS_NGINX].get("assumed") is True
@@ -1203,8 +1182,6 @@ def test_the_map_json_marks_the_stand_in_controllers_as_assumed(at_root: None) -
     assert "assumed" not in peers["shop/web"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: check_report re-prints the rendered map text through rich with markup on, "
-                   "so the entry line's \"[https://shop.example.com/]\" is read as a markup tag and dropped")
 def test_check_text_names_each_entry_point_request_as_map_does(at_root: None) -> None:
     out = kubeward("check", "examples/shop").stdout
     assert f"✗ Ingress shop/web-ing host shop.example.com path / → Service shop/web:80 [{SHOP_URL}]" in out
@@ -1213,8 +1190,6 @@ def test_check_text_names_each_entry_point_request_as_map_does(at_root: None) ->
 REGEX_PATH = ingress("app", "odd", [("x.example.com", [path("/x[/y]", "ImplementationSpecific", "a")])])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: rich markup: the VIA cell (map and check) and check's re-print of the map "
-                   "text parse Ingress paths as markup; a path containing '[/y]' raises rich.errors.MarkupError")
 @pytest.mark.parametrize("command", ["map", "check"])
 def test_text_output_prints_ingress_paths_with_square_brackets_verbatim(command: str, tmp_path: Path) -> None:
     f = tmp_path / "odd.yaml"
@@ -1224,9 +1199,6 @@ def test_text_output_prints_ingress_paths_with_square_brackets_verbatim(command:
     assert "path /x[/y]" in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: entry_points samples a use-regex path by its literal text unless it starts "
-                   "with '^'; '/api/[a-z]+' does not match its own regex, so the map reports the entry point as a 404 "
-                   "that explain of a real URL (https://x.example.com/api/items) shows served")
 def test_the_map_checks_a_regex_ingress_path_with_a_request_its_own_rule_matches() -> None:
     a, _ = analyse(*BACKENDS, ingress("app", "re", [("x.example.com", [path("/api/[a-z]+", "ImplementationSpecific", "a")])],
                                       annotations={"nginx.ingress.kubernetes.io/use-regex": "true"}))

@@ -26,13 +26,14 @@ class MapPeer:
 
     def to_json(self) -> dict[str, object]:
         if self.type == "workload":
-            return {"id": self.id, "type": self.type, "namespace": self.namespace, "name": self.name,
-                    "kind": self.kind}
+            out: dict[str, object] = {"id": self.id, "type": self.type, "namespace": self.namespace,
+                                      "name": self.name, "kind": self.kind}
+            if self.assumed:
+                out["assumed"] = True
+            return out
         if self.type == "network":
             return {"id": self.id, "type": self.type, "cidrs": list(self.cidrs)}
-        if self.type == "workload" and self.assumed:
-            return {"id": self.id, "type": self.type, "namespace": self.namespace, "name": self.name,
-                    "kind": self.kind, "assumed": True}
+
         return {"id": self.id, "type": self.type}
 
 
@@ -124,12 +125,11 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     for dom in u.domains:
         peers.append(MapPeer(dom.name, "domain"))
     connections = [Connection(names[s], names[d], merged[(s, d)]) for s, d in sorted(merged)]
-    _annotate_services(analysis, connections)
     points = entry_points(analysis)
-    entries = _entry_connections(points)
     if points:
         peers.append(MapPeer(WORLD_ENTRY, "entry"))
-    connections = entries + connections
+    connections = _entry_connections(points) + connections
+    _annotate_services(analysis, connections)
     if wanted:
         connections = [c for c in connections if ns_of.get(c.src) in wanted or ns_of.get(c.dst) in wanted]
         used = {c.src for c in connections} | {c.dst for c in connections}

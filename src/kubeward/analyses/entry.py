@@ -3,6 +3,7 @@ port → CNI policy from the proxy (or the outside world) to the pod (ING-6, SVC
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..engine.entrypeers import gateway_data_plane, ingress_controller
@@ -10,6 +11,8 @@ from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..engine.portset import EMPTY, PortSet
 from ..engine.routing import (
     SSL_REDIRECT,
+    IngressChoice,
+    uses_regex,
     Request,
     attachments,
     backend_status,
@@ -96,17 +99,21 @@ def _reach(analysis: Analysis, path: EntryPath, source: FlowEnd, proxy: Workload
     return verdict.allowed
 
 
-def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request) -> list[EntryPath]:
+def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request,
+                  forced: IngressChoice | None = None) -> list[EntryPath]:
+    """Every ingress class's controller that serves the request. ``forced``: check that one
+    Ingress path instead of routing (a regex path has no literal request to route)."""
     cluster = analysis.cluster
     if request.scheme not in ("http", "https") or request.port not in (80, 443):
         return []
     by_class: dict[str | None, list[Ingress]] = {}
     for ing in cluster.entry.ingresses:
-        by_class.setdefault(ingress_class_of(cluster, ing), []).append(ing)
+        if forced is None or ing is forced.ingress:
+            by_class.setdefault(ingress_class_of(cluster, ing), []).append(ing)
     controller = ingress_controller(cluster, analysis.options.ingress_controller)
     paths: list[EntryPath] = []
     for cls, ingresses in sorted(by_class.items(), key=lambda kv: kv[0] or ""):
-        choice = route_ingress(cluster, ingresses, request)
+        choice = forced or route_ingress(cluster, ingresses, request)
         via: dict[str, object] = {"kind": "IngressClass", "name": cls or "<none>"}
         path = EntryPath(via)
         if choice is None:
@@ -296,17 +303,28 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
     points: list[EntryPoint] = []
     for ing in cluster.entry.ingresses:
         scheme = "https" if ing.tls else "http"
-        samples = [(r.host, p.path if p.path_type != "ImplementationSpecific" or not p.path.startswith("^") else "/")
-                   for r in ing.rules for p in r.paths if p.backend]
-        if ing.default_backend is not None:
-            samples.append(("", "/.kubeward-default"))
-        for host, sample_path in samples:
-            request = Request(scheme, _sample_host(host), 443 if scheme == "https" else 80, sample_path)
-            for p in ingress_paths(analysis, world, request):
-                if p.via.get("kind") != "Ingress" or (p.via.get("namespace"), p.via.get("name")) == (
-                        ing.ref.namespace, ing.ref.name):
-                    points.append(EntryPoint(p.via, request.url, p))
-                    break
+        port = 443 if scheme == "https" else 80
+        regex = uses_regex(ing)
+        for i, rule in enumerate(ing.rules):
+            for ipath in rule.paths:
+                if ipath.backend is None:
+                    continue
+                request = Request(scheme, _sample_host(rule.host), port, ipath.path)
+                forced = None
+                if regex and ipath.path_type == "ImplementationSpecific" and re.escape(ipath.path) != ipath.path:
+                    # A regex path: check the rule itself rather than a request that may not match it.
+                    forced = IngressChoice(ing, i, ipath, ipath.backend, ipath.line,
+                                           f"host {rule.host or '*'} and regex path {ipath.path} (ING-4)")
+                for p in ingress_paths(analysis, world, request, forced):
+                    if (p.via.get("namespace"), p.via.get("name")) == (ing.ref.namespace, ing.ref.name):
+                        points.append(EntryPoint(p.via, request.url, p))
+                        break
+        if ing.default_backend is None:
+            continue
+        request = Request(scheme, "any-host.example", port, "/.kubeward-default")
+        default = IngressChoice(ing, None, None, ing.default_backend, ing.ref.line, "its defaultBackend (ING-2)")
+        for p in ingress_paths(analysis, world, request, default):
+            points.append(EntryPoint(p.via, request.url, p))
     for att in attachments(cluster):
         route = att.route
         if not att.accepted:
@@ -323,8 +341,8 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
             if listener_scheme is None:
                 continue
             host = _sample_host(route.hostnames[0] if route.hostnames else lst.hostname)
-            for rule in route.rules:
-                m = rule.matches[0]
+            for route_rule in route.rules:
+                m = route_rule.matches[0]
                 path_value = m.path if m.path_type != "RegularExpression" else "/"
                 request = Request(listener_scheme, host, lst.port, path_value, "", m.method or "GET",
                                   tuple((h.name, h.value) for h in m.headers if h.type == "Exact"))

@@ -124,7 +124,7 @@ def ingress_class_of(cluster: Cluster, ingress: Ingress) -> str | None:
     return default[0] if default else None
 
 
-def _uses_regex(ingress: Ingress) -> bool:
+def uses_regex(ingress: Ingress) -> bool:
     return ingress.annotations.get(USE_REGEX) == "true" or REWRITE_TARGET in ingress.annotations
 
 
@@ -155,11 +155,13 @@ def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) 
         return 2 if host == "" else -1
 
     for tier in (0, 1, 2):
+        if not any(tier_of(rule.host) == tier for ing in ingresses for rule in ing.rules):
+            continue
+        # ING-2: the host decides first; a host that has rules is served by them alone (its own
+        # nginx server block): no path there means the defaultBackend, not another host's rules.
         candidates = [(ing, i, rule, p) for ing in ingresses for i, rule in enumerate(ing.rules)
                       if tier_of(rule.host) == tier for p in rule.paths if p.backend is not None]
-        if not candidates:
-            continue
-        regex = any(_uses_regex(ing) for ing, _, _, _ in candidates)
+        regex = any(uses_regex(ing) for ing, _, _, _ in candidates)
         chosen = next((c for c in candidates if c[3].path_type == "Exact" and c[3].path == request.path), None)
         if chosen is None and regex:
             ordered = sorted(candidates, key=lambda c: -len(c[3].path))  # stable: written order on ties
@@ -175,6 +177,7 @@ def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) 
             mode = " as a case-insensitive regex (ING-4)" if regex and p.path_type != "Exact" else ""
             return IngressChoice(ing, i, p, p.backend, p.line,
                                  f"host {rule.host or '*'} and path {p.path} ({p.path_type}{mode})")
+        break
     for ing in ingresses:
         if ing.default_backend is not None:
             return IngressChoice(ing, None, None, ing.default_backend, ing.ref.line,
@@ -369,9 +372,11 @@ def route_gateway(cluster: Cluster, gw: Gateway, request: Request) -> GatewayOut
             for m in rule.matches:
                 if not _request_matches(m, request, route.ref.kind):
                     continue
-                # Ties: the oldest route, then namespace/name, then rule order (Gateway API).
-                rank = (_match_rank(m), _neg(route.created), _neg(route.ref.namespace + "/" + route.ref.name),
-                        -rule.index)
+                # Intersecting hostnames first: the longest matching non-wildcard hostname, then the
+                # longest matching hostname; then the match; ties: the oldest route (one without a
+                # timestamp counts as newest), then namespace/name, then rule order (Gateway API).
+                rank = (_host_rank(route.hostnames, request.host), _match_rank(m),
+                        _neg(route.created or "9999"), _neg(route.ref.namespace + "/" + route.ref.name), -rule.index)
                 statuses = tuple(backend_status(cluster, route.ref, b) for b in rule.backends if b.weight > 0)
                 choice = RouteChoice(att, listener, rule, m, statuses,
                                      f"{m.path_type} {m.path}" + (f", method {m.method}" if m.method else "")
@@ -383,6 +388,12 @@ def route_gateway(cluster: Cluster, gw: Gateway, request: Request) -> GatewayOut
     else:
         outcome.message = f"no route attached to {gw.ref.display} listener {listener.name} matches {request.url}"
     return outcome
+
+
+def _host_rank(hostnames: tuple[str, ...], host: str) -> tuple[int, int]:
+    matching = [h for h in hostnames if host_matches(h, host, one_label=False)]
+    exact = max((len(h) for h in matching if not h.startswith("*.")), default=0)
+    return exact, max((len(h) for h in matching), default=0)
 
 
 def _neg(text: str) -> tuple[int, ...]:

@@ -55,9 +55,13 @@ def selected_workloads(cluster: Cluster, service: Service) -> list[Workload]:
 def translate(cluster: Cluster, service: Service, port: ServicePort) -> Translation:
     """SVC-1: targetPort by number, by name (looked up per backend pod), or omitted (= port)."""
     backends: list[ServiceBackend] = []
+    headless = service.cluster_ip == "None"
     for w in selected_workloads(cluster, service):
         target = port.target_port
-        if target is None:
+        if headless:
+            # SVC-1 / SVC-3: no virtual IP, no DNAT: clients dial the pod on the port they ask for.
+            backends.append(ServiceBackend(w, port.port, f"headless: no translation, pod port {port.port} (SVC-1)"))
+        elif target is None:
             backends.append(ServiceBackend(w, port.port, f"port {port.port} (no targetPort: the same number)"))
         elif isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
             backends.append(ServiceBackend(w, int(target), f"targetPort {target}"))

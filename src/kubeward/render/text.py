@@ -21,8 +21,9 @@ _MARK = {"allow": "✓", "deny": "✗", "pass": "→", "none": "·", "warn": "!"
 
 def _console(width: int | None) -> tuple[Console, io.StringIO]:
     buf = io.StringIO()
+    # markup=False: names, paths and regexes from the input ([a-z]+) are text, never rich tags.
     return Console(file=buf, width=width or 120, color_system=None, highlight=False,
-                   soft_wrap=True, emoji=False), buf
+                   soft_wrap=True, emoji=False, markup=False), buf
 
 
 def diagnostics(diags: Iterable[Diagnostic]) -> str:
@@ -114,19 +115,22 @@ def _first_failure(steps: list[Step]) -> str:
 
 
 def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
-    console, buf = _console(width)
-    table = Table(title=None, show_lines=False, box=None, pad_edge=False)
-    table.add_column("FROM", no_wrap=True)
-    table.add_column("TO", no_wrap=True)
-    table.add_column("ALLOWED", overflow="fold")
     annotated = any(c.via or c.services for c in cmap.connections)
-    if annotated:
-        table.add_column("VIA", overflow="fold")
+    rows: list[list[str]] = []
     for c in cmap.connections:
         row = [c.src, c.dst, str(c.ports)]
         if annotated:
             row.append(", ".join([_via(v) for v in c.via or []]
-                                 + [f"Service {s['name']}:{s['port']}" for s in c.services or []]))
+                                 + [f"Service {s['name']}:{s['port']}/{s['protocol']}" for s in c.services or []]))
+        rows.append(row)
+    headers = ["FROM", "TO", "ALLOWED"] + (["VIA"] if annotated else [])
+    # Wide enough that no cell wraps: a row is one line, easy to read and to grep.
+    needed = sum(max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)) + 2 * len(headers)
+    console, buf = _console(max(width or 120, needed))
+    table = Table(title=None, show_lines=False, box=None, pad_edge=False)
+    for h in headers:
+        table.add_column(h, no_wrap=True)
+    for row in rows:
         table.add_row(*row)
     workloads = sum(1 for p in cmap.peers if p.type == "workload")
     networks = sum(1 for p in cmap.peers if p.type == "network")
@@ -146,7 +150,7 @@ def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
                 failure = e.first_failure()
                 console.print(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}",
                               markup=False)
-    return buf.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
 
 
 def check_report(report: CheckReport, width: int | None = None) -> str:
