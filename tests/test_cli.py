@@ -883,7 +883,8 @@ def test_check_json_has_schema_1_and_an_inventory() -> None:
     }
     assert inventory["policies"] == {"NetworkPolicy": 4}
     # The lab's four Deployments and the two stand-ins that serve its Ingress and its Gateway.
-    assert inventory["workloads"] == 6
+    assert inventory["workloads"] == 4
+    assert inventory["assumedWorkloads"] == ["infra/edge-nginx", "ingress-nginx/ingress-nginx-controller"]
     # infra: named by the Gateway; ingress-nginx: the stand-in controller's. Neither is defined.
     assert inventory["namespaces"] == [{"name": "infra", "defined": False}, {"name": "ingress-nginx", "defined": False},
                                        {"name": "kube-system", "defined": True}, {"name": "shop", "defined": True}]

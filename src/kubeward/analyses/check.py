@@ -32,6 +32,7 @@ class CheckReport:
     kinds: dict[str, int]
     namespaces: list[tuple[str, bool]]
     workloads: int
+    assumed: list[str]
     policies: dict[str, int]
     not_modelled: list[NotModelled]
     diagnostics: list[Diagnostic]
@@ -71,6 +72,7 @@ class CheckReport:
                 "kinds": dict(sorted(self.kinds.items())),
                 "namespaces": [{"name": n, "defined": d} for n, d in self.namespaces],
                 "workloads": self.workloads,
+                "assumedWorkloads": self.assumed,
                 "policies": dict(sorted(self.policies.items())),
                 "notModelled": [{"kind": n.kind, "apiVersion": n.api_version, "count": n.count,
                                  "file": n.first.file, "line": n.first.line} for n in self.not_modelled],
@@ -118,7 +120,8 @@ def check(analysis: Analysis) -> CheckReport:
     return CheckReport(
         kinds=dict(cluster.kinds),
         namespaces=[(n.name, n.origin is not None) for n in sorted(cluster.namespaces.values(), key=lambda n: n.name)],
-        workloads=len(cluster.workloads),
+        workloads=sum(1 for w in cluster.workloads if not w.assumed),
+        assumed=[w.id for w in cluster.workloads if w.assumed],
         policies=policies,
         not_modelled=list(cluster.not_modelled),
         diagnostics=analysis.diagnostics.sorted(),

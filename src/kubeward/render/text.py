@@ -140,16 +140,7 @@ def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
         console.print(table)
     if cmap.entries:
         console.print()
-        console.print(f"Entry points ({len(cmap.entries)}):")
-        for e in cmap.entries:
-            reached = ", ".join(f"{w} {p}/{n}" for w, p, n in e.path.reached)
-            head = f"  {'✓' if e.path.allowed else '✗'} {_via(e.via)}" + (f" [{e.request}]" if e.request else "")
-            if e.path.allowed:
-                console.print(f"{head} → {reached}", markup=False)
-            else:
-                failure = e.first_failure()
-                console.print(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}",
-                              markup=False)
+        console.print(entry_points(cmap), end="")
     return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
 
 
@@ -163,6 +154,8 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
                   + (f" (assumed: {', '.join(assumed)})" if assumed else ""))
     pol = ", ".join(f"{k} {n}" for k, n in sorted(report.policies.items()))
     console.print(f"Workloads: {report.workloads}; policies analysed: {pol or 'none'}")
+    if report.assumed:
+        console.print(f"Assumed (not in the input): {', '.join(report.assumed)}")
     for nm in report.not_modelled:
         console.print(f"Not modelled: {nm.kind} ({nm.api_version}), {nm.count} object"
                       f"{'s' if nm.count != 1 else ''} — first at {nm.first}")
@@ -193,12 +186,30 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
         console.print(connectivity_table(report.map, width), end="")
     elif report.map.connections:
         console.print(f"  ({len(report.map.connections)} connections in all: `kubeward map` lists them)")
+        if report.map.entries:
+            console.print()
+            console.print(entry_points(report.map), end="")
     console.print()
     counts = {s: sum(1 for d in report.diagnostics if d.severity is s) for s in Severity}
     console.print(f"Diagnostics: {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
                   f"{counts[Severity.INFO]} note(s)")
     for d in report.diagnostics:
         console.print(f"  {d}", markup=False)
+    return buf.getvalue()
+
+
+def entry_points(cmap: ConnectivityMap) -> str:
+    """Every way in, with what it reaches or the hop that blocks it."""
+    console, buf = _console(None)
+    console.print(f"Entry points ({len(cmap.entries)}):")
+    for e in cmap.entries:
+        reached = ", ".join(f"{w} {p}/{n}" for w, p, n in e.path.reached)
+        head = f"  {'✓' if e.path.allowed else '✗'} {_via(e.via)}" + (f" [{e.request}]" if e.request else "")
+        if e.path.allowed:
+            console.print(f"{head} → {reached}")
+        else:
+            failure = e.first_failure()
+            console.print(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
     return buf.getvalue()
 
 
