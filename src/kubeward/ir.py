@@ -231,8 +231,8 @@ PortMatch = PortRange | NamedPort
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyRef:
-    """Which object a policy came from."""
+class ObjectRef:
+    """Which object something came from: a policy, an Ingress, a route, a Service."""
 
     kind: str
     namespace: str
@@ -248,6 +248,9 @@ class PolicyRef:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
+
+
+PolicyRef = ObjectRef  # the name the policy layers use
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostics
 from .ir import LabelSelector, Policy
+from .ir import ObjectRef as ObjectRef  # re-exported: entry objects are located like policies
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # NP-20
 
@@ -148,25 +149,6 @@ class Cluster:
 
 
 # --------------------------------------------------------------------------- entry points
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    """Where an object (or one of its parts) is written."""
-
-    kind: str
-    namespace: str
-    name: str
-    file: str
-    line: int
-
-    @property
-    def display(self) -> str:
-        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
 
 
 @dataclass(frozen=True, slots=True)
