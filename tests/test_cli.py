@@ -87,6 +87,7 @@ SHOP_ENTRY = "examples/shop/entry"
 SHOP_WARNINGS = [
     ("examples/shop/base/workloads.yaml", 3, "service-account-missing"),
     ("examples/shop/base/workloads.yaml", 27, "service-account-missing"),
+    ("examples/shop/cni/cilium/policies.yaml", 3, "cni-ambiguous"),
     (f"{SHOP_ENTRY}/gateway.yaml", 2, "undefined-namespace"),
     (f"{SHOP_ENTRY}/gateway.yaml", 14, "tls-secret-missing"),
     (f"{SHOP_ENTRY}/gateway.yaml", 21, "route-not-accepted"),
@@ -94,7 +95,7 @@ SHOP_WARNINGS = [
     (f"{SHOP_ENTRY}/ingress.yaml", 12, "tls-secret-missing"),
 ]
 # What each of those warnings names (same order).
-SHOP_WARNING_SUBJECTS = ["web-sa", "api-sa", "namespace infra", "infra/edge-cert", "NotAllowedByListeners",
+SHOP_WARNING_SUBJECTS = ["web-sa", "api-sa", "--cni cilium or --cni calico", "namespace infra", "infra/edge-cert", "NotAllowedByListeners",
                          "IngressClass nginx", "shop/shop-tls"]
 _DIAGNOSTIC_LINE = re.compile(r"^(\S+?):(\d+): (error|warning|info): ([a-z-]+): ")
 
@@ -361,7 +362,7 @@ def test_explain_json_gives_schema_verdict_flow_and_a_trace_naming_default_deny(
     assert [(d["file"], d["line"], d["code"]) for d in doc["diagnostics"] if d["severity"] == "warning"] \
         == SHOP_WARNINGS
     assert {d["code"] for d in doc["diagnostics"] if d["severity"] == "info"} == {
-        "not-modelled", "assumed-peer", "redundant-annotation"}
+        "not-modelled", "assumed-peer", "redundant-annotation", "not-enforced"}
 
 
 def test_explain_of_an_allowed_flow_says_allow_and_exits_0() -> None:
@@ -850,7 +851,7 @@ def test_a_kubectl_get_o_json_list_is_unpacked(tmp_path: Path) -> None:
 def test_check_of_the_shop_example_reports_its_real_findings_and_exits_1() -> None:
     result = kubeward("check", SHOP)
     assert result.exit_code == 1
-    assert "Diagnostics: 0 error(s), 7 warning(s), 7 note(s)" in result.stdout
+    assert "Diagnostics: 0 error(s), 8 warning(s), 7 note(s)" in result.stdout
     report = section(result.stdout, "Diagnostics:")
     assert warnings_of("\n".join(report)) == SHOP_WARNINGS
     warned = [line for line in report if ": warning: " in line]
@@ -861,8 +862,8 @@ def test_check_of_the_shop_example_reports_its_real_findings_and_exits_1() -> No
 
 def test_check_text_names_each_not_modelled_kind_once_with_its_count() -> None:
     out = kubeward("check", SHOP).stdout
-    assert out.count("not modelled: CiliumNetworkPolicy (cilium.io/v2), 2 objects") == 1
-    assert out.count("Not modelled: CiliumNetworkPolicy (cilium.io/v2), 2 objects") == 1
+    assert out.count("not modelled: NetworkPolicy (projectcalico.org/v3), 1 object") == 1
+    assert out.count("Not modelled: NetworkPolicy (projectcalico.org/v3), 1 object") == 1
     assert out.count("not modelled: NetworkPolicy (projectcalico.org/v3), 1 object\n") == 1
     assert out.count("not modelled: AuthorizationPolicy (security.istio.io/v1beta1), 1 object") == 1
     # Once per kind, never once per object.
@@ -888,11 +889,13 @@ def test_check_json_has_schema_1_and_an_inventory() -> None:
     # infra: named by the Gateway; ingress-nginx: the stand-in controller's. Neither is defined.
     assert inventory["namespaces"] == [{"name": "infra", "defined": False}, {"name": "ingress-nginx", "defined": False},
                                        {"name": "kube-system", "defined": True}, {"name": "shop", "defined": True}]
-    assert {"kind": "CiliumNetworkPolicy", "apiVersion": "cilium.io/v2", "count": 2,
-            "file": "examples/shop/cni/cilium/policies.yaml", "line": 3} in inventory["notModelled"]
-    # Ingress, Gateway and HTTPRoute are modelled now: Cilium, Calico and the two Istio kinds are not.
+    assert {"kind": "NetworkPolicy", "apiVersion": "projectcalico.org/v3", "count": 1,
+            "file": "examples/shop/cni/calico/policy.yaml", "line": 3} in inventory["notModelled"]
+    # Ingress, Gateway, HTTPRoute and Cilium are modelled now: Calico and the two Istio kinds are not.
     assert sorted(n["kind"] for n in inventory["notModelled"]) == [
-        "AuthorizationPolicy", "CiliumNetworkPolicy", "NetworkPolicy", "PeerAuthentication"]
+        "AuthorizationPolicy", "NetworkPolicy", "PeerAuthentication"]
+    # The Cilium policies are parsed but not enforced: the input also has Calico's (cni-ambiguous).
+    assert any(d["code"] == "not-enforced" and "CiliumNetworkPolicy" in d["message"] for d in doc["diagnostics"])
     web = next(p for p in doc["protection"] if p["workload"] == "shop/web")
     assert web["egressIsolatedBy"] == ["NetworkPolicy shop/default-deny", "NetworkPolicy shop/allow-dns"]
     assert next(p for p in doc["protection"] if p["workload"] == INGRESS_NGINX)["ingressIsolatedBy"] == []

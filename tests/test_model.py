@@ -119,12 +119,12 @@ def test_every_namespace_carries_its_immutable_name_label_and_undefined_ones_are
 
 def test_kinds_kubeward_does_not_model_are_reported_once_per_kind_with_their_count() -> None:
     analysis = analyse_text(textwrap.dedent("""\
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
         metadata: {name: a, namespace: n}
         ---
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
         metadata: {name: b, namespace: n}
         ---
         apiVersion: v1
@@ -133,7 +133,7 @@ def test_kinds_kubeward_does_not_model_are_reported_once_per_kind_with_their_cou
         """), "cluster.yaml")
     notes = sorted(str(d) for d in analysis.diagnostics.items if d.code == "not-modelled")
     assert notes == [
-        "cluster.yaml:1: info: not-modelled: not modelled: CiliumNetworkPolicy (cilium.io/v2), 2 objects",
+        "cluster.yaml:1: info: not-modelled: not modelled: PeerAuthentication (security.istio.io/v1), 2 objects",
         "cluster.yaml:9: info: not-modelled: not modelled: ConfigMap (v1), 1 object",
     ]
 

@@ -589,7 +589,7 @@ def test_anp9_an_exactly_named_domain_can_be_explained_from_text_input() -> None
     exp = flow(a, "a/client", "api.example.com", 443)
     assert exp.allowed
     assert_rule(exp, EGRESS, "AdminNetworkPolicy", "names", 0, "allow", "admin")
-    assert exp.verdict.destination.endpoint.kind == "domain"
+    assert exp.verdict.destination.endpoint.kind == "fqdn"
 
 
 def test_anp9_a_dns_name_matched_only_by_a_wildcard_can_be_explained_from_text_input() -> None:

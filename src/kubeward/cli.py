@@ -29,17 +29,18 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 def _common(func: F) -> F:
     func = click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))(func)
-    func = click.option("--cni", type=click.Choice(CNI_CHOICES), default="generic", show_default=True,
-                        help="Whose semantics decide where implementations differ.")(func)
-    func = click.option("--ipblock-matches-pods/--no-ipblock-matches-pods", default=True, show_default=True,
-                        help="NP-18: whether an ipBlock matches pods whose IP is known.")(func)
+    func = click.option("--cni", type=click.Choice(CNI_CHOICES), default="auto", show_default=True,
+                        help="The cluster's CNI: which policies are enforced, and how. auto: from the input.")(func)
+    func = click.option("--ipblock-matches-pods/--no-ipblock-matches-pods", default=None,
+                        help="NP-18: whether an ipBlock matches pods whose IP is known "
+                             "[default: as the CNI does it: yes, except cilium].")(func)
     func = click.option("--ingress-controller", metavar="NS/NAME", default=None,
                         help="ING-6: the workload whose pods are the ingress controller "
                              "[default: found by the ingress-nginx chart's labels, else a stand-in].")(func)
     return func
 
 
-def _options(cni: str, ipblock_matches_pods: bool, ingress_controller: str | None,
+def _options(cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
              include_self: bool = False) -> Options:
     return Options(cni=cni, ipblock_matches_pods=ipblock_matches_pods, include_self=include_self,
                    ingress_controller=ingress_controller)
@@ -75,7 +76,7 @@ def main() -> None:
 @main.command()
 @_common
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, ingress_controller: str | None,
+def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
           fmt: str) -> None:
     """Inventory, diagnostics and connectivity summary of PATHS (files, folders, - for stdin).
 
@@ -97,7 +98,7 @@ def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, ingress_
               help="Only connections with an end in this namespace (repeatable).")
 @click.option("--include-self", is_flag=True, help="List single-pod workloads reaching themselves (NP-7).")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, ingress_controller: str | None, fmt: str,
+def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None, fmt: str,
          namespaces: tuple[str, ...], include_self: bool, verbose: bool) -> None:
     """Who can reach whom, on which ports. Exit code: 0, or 2 on input errors."""
     analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, include_self))
@@ -137,7 +138,7 @@ def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, ingress_c
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="HTTP header of a URL flow (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool, ingress_controller: str | None,
+def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
             source: str, destination: str, port: int | None, protocol: str | None, method: str,
             headers: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """The verdict for one flow and the trace behind it.

@@ -28,14 +28,15 @@ class Action(StrEnum):
 
 
 class Tier(StrEnum):
-    """CNI policy tiers, in evaluation order (ANP-1)."""
+    """CNI policy tiers, in evaluation order (ANP-1; Cilium's deny rules come first, CIL-23)."""
 
+    DENY = "deny"
     ADMIN = "admin"
     NETWORK_POLICY = "networkpolicy"
     BASELINE = "baseline"
 
 
-TIER_ORDER = (Tier.ADMIN, Tier.NETWORK_POLICY, Tier.BASELINE)
+TIER_ORDER = (Tier.DENY, Tier.ADMIN, Tier.NETWORK_POLICY, Tier.BASELINE)
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_PORT, MAX_PORT = 1, 65535
@@ -146,6 +147,8 @@ class NetworkPeer:
     # True: matches pod addresses whatever the CNI option (ANP networks, ANP-9); False: as the
     # NP-18 option says (KNP ipBlock).
     matches_pods: bool = False
+    # True: never matches pods (Cilium CIDR rules, CIL-10).
+    never_pods: bool = False
 
     @property
     def covers_a_whole_family(self) -> bool:
@@ -175,12 +178,24 @@ class NodePeer:
 
 @dataclass(frozen=True, slots=True)
 class DomainPeer:
-    """A DNS name or ``*.`` pattern (ANP ``domainNames``)."""
+    """A DNS name or pattern: ANP ``domainNames`` (``*.`` = one or more labels) or Cilium
+    ``toFQDNs`` (``dialect="cilium"``: ``*`` within a label, ``**.`` any depth, CIL-20)."""
 
     pattern: str
+    dialect: str = "anp"
 
     def __str__(self) -> str:
-        return f"domain {self.pattern}"
+        return f"fqdn {self.pattern}"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityPeer:
+    """A Cilium entity (CIL-9): world, cluster, host, remote-node, all, kube-apiserver, …"""
+
+    entity: str
+
+    def __str__(self) -> str:
+        return f"entity {self.entity}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +208,25 @@ class NoPeer:
         return f"<invalid peer: {self.reason}>"
 
 
-Peer = PodPeer | NetworkPeer | AnyPeer | NodePeer | DomainPeer | NoPeer
+@dataclass(frozen=True, slots=True)
+class ServicePeer:
+    """The backends of a Service (Cilium ``toServices``)."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"service {self.namespace}/{self.name}"
+
+
+Peer = PodPeer | NetworkPeer | AnyPeer | NodePeer | DomainPeer | EntityPeer | ServicePeer | NoPeer
+
+# Cilium's identity labels that are not pod labels, as kubeward indexes them: namespace, service
+# account and namespace labels, under keys no Kubernetes label can have.
+CILIUM_KEY = "\x00cilium:"
+CILIUM_NAMESPACE = "io.kubernetes.pod.namespace"
+CILIUM_SERVICE_ACCOUNT = "io.cilium.k8s.policy.serviceaccount"
+CILIUM_NAMESPACE_LABELS = "io.cilium.k8s.namespace.labels."
 
 
 # --------------------------------------------------------------------------- ports
@@ -225,6 +258,36 @@ class NamedPort:
 
 
 PortMatch = PortRange | NamedPort
+
+
+# --------------------------------------------------------------------------- L7
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRule:
+    """One Cilium HTTP rule (CIL-16): regexes matched against the whole value."""
+
+    method: str = ""
+    path: str = ""
+    host: str = ""
+    headers: tuple[str, ...] = ()  # "Name" = present, "Name: value" = exact value
+    line: int = 0
+
+    def __str__(self) -> str:
+        parts = [self.method or "*", self.path or "*"]
+        if self.host:
+            parts.append(f"host {self.host}")
+        parts.extend(f"header {h}" for h in self.headers)
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class L7:
+    """L7 rules of one toPorts entry: ``http``, ``dns`` (patterns) or another kind not modelled."""
+
+    kind: str  # "http" | "dns" | other (kafka, …)
+    http: tuple[HttpRule, ...] = ()
+    dns: tuple[str, ...] = ()  # Cilium DNS patterns: matchName values and matchPattern values
 
 
 # --------------------------------------------------------------------------- policies
@@ -279,6 +342,7 @@ class Rule:
     ports: tuple[PortMatch, ...] | None
     line: int
     name: str = ""
+    l7: L7 | None = None  # Cilium toPorts[].rules
 
     @property
     def label(self) -> str:

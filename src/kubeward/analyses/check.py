@@ -115,8 +115,9 @@ def check(analysis: Analysis) -> CheckReport:
             w.id, tuple(p.ref.display for p in ing.isolating), tuple(p.ref.display for p in eg.isolating),
             tuple(admin), w.host_network))
     policies: dict[str, int] = {}
-    for p in cluster.policies:
-        policies[p.ref.kind] = policies.get(p.ref.kind, 0) + 1
+    enforced = analysis.options.enforced_kinds
+    for p in {(p.ref.kind, p.ref.namespace, p.ref.name) for p in cluster.policies if p.ref.kind in enforced}:
+        policies[p[0]] = policies.get(p[0], 0) + 1
     return CheckReport(
         kinds=dict(cluster.kinds),
         namespaces=[(n.name, n.origin is not None) for n in sorted(cluster.namespaces.values(), key=lambda n: n.name)],

@@ -17,7 +17,7 @@ from .session import Analysis
 @dataclass(frozen=True, slots=True)
 class MapPeer:
     id: str
-    type: str  # "workload" | "network" | "domain"
+    type: str  # "workload" | "network" | "fqdn" | "entry"
     namespace: str = ""
     name: str = ""
     kind: str = ""
@@ -123,7 +123,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     for ep in u.networks:
         peers.append(MapPeer(ep.id, "network", cidrs=ep.cidrs))
     for dom in u.domains:
-        peers.append(MapPeer(dom.name, "domain"))
+        peers.append(MapPeer(dom.name, "fqdn"))
     connections = [Connection(names[s], names[d], merged[(s, d)]) for s, d in sorted(merged)]
     points = entry_points(analysis)
     if points:

@@ -11,6 +11,7 @@ from ..diagnostics import Diagnostics
 from ..dialects import build_cluster
 from ..engine.engine import Engine
 from ..engine.entrypeers import add_entry_workloads, check_entry
+from ..engine.profiles import resolve_cni
 from ..engine.services import check_services
 from ..engine.flow import FlowEnd
 from ..engine.options import Options
@@ -46,7 +47,8 @@ class Analysis:
 def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Options | None = None,
                     extra_domains: Iterable[str] = ()) -> Analysis:
     cluster = build_cluster(objects, diags)
-    add_entry_workloads(cluster, diags, options.ingress_controller if options else None)
+    options = resolve_cni(cluster, options or Options(), diags)
+    add_entry_workloads(cluster, diags, options.ingress_controller)
     check_services(cluster, diags)
     check_entry(cluster, diags)
     return Analysis(objects, cluster, Engine(cluster, options, extra_domains))

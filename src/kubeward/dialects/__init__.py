@@ -17,6 +17,7 @@ from ..loader import RawObject
 from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
 from .adminnetworkpolicy import PARSERS as ANP_PARSERS
 from .core import WORKLOAD_GROUPS, CoreBuilder
+from .cilium import parse_cilium_policy
 from .gateway import GROUP as GATEWAY_GROUP
 from .gateway import ROUTE_KINDS, parse_gateway, parse_gateway_class, parse_reference_grant, parse_route
 from .ingress import parse_ingress, parse_ingress_class
@@ -68,6 +69,15 @@ register(Dialect("policy.networking.k8s.io", "BaselineAdminNetworkPolicy", ("v1a
 register(Dialect("policy.networking.k8s.io", "ClusterNetworkPolicy", ("v1alpha2",), False,
                  _policy(ANP_PARSERS["ClusterNetworkPolicy"])))
 
+def _cilium(clusterwide: bool) -> Callable[[RawObject, _Build], None]:
+    def handle(obj: RawObject, b: _Build) -> None:
+        for policy in parse_cilium_policy(obj, b.diags, clusterwide):
+            b.add_policy(policy)
+    return handle
+
+
+register(Dialect("cilium.io", "CiliumNetworkPolicy", ("v2",), True, _cilium(False)))
+register(Dialect("cilium.io", "CiliumClusterwideNetworkPolicy", ("v2",), False, _cilium(True)))
 register(Dialect("networking.k8s.io", "Ingress", ("v1",), True, lambda o, b: parse_ingress(o, b.cluster, b.diags)))
 register(Dialect("networking.k8s.io", "IngressClass", ("v1",), False,
                  lambda o, b: parse_ingress_class(o, b.cluster, b.diags)))

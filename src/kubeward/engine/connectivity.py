@@ -18,7 +18,7 @@ from ..model import ContainerPort
 from .engine import Engine
 from .evaluate import SideRules, evaluate_side, resolve_ports, uses_named_ports
 from .portset import ALL, EMPTY, PortSet
-from .universe import Identity, bits
+from .universe import Domain, Identity, bits
 
 
 @dataclass(slots=True)
@@ -118,6 +118,8 @@ def connectivity(engine: Engine) -> dict[tuple[int, int], PortSet]:
         table_of.append(table)
     identities = u.identities
     for src in u.endpoints:
+        if isinstance(src, Domain):
+            continue  # a DNS name is only ever a destination
         s = src.index
         src_is_pod = s < identity_count
         e_side = engine.side(src, Direction.EGRESS)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ..diagnostics import Diagnostics, Leans
-from ..ir import Direction, Policy, Rule, Tier
+from ..ir import Direction, DomainPeer, Policy, Rule, Tier
 from ..model import Cluster
 from .evaluate import OPEN_EGRESS, OPEN_INGRESS, SideRules
 from .options import Options
-from .universe import Endpoint, Identity, Universe, bits
+from .universe import Endpoint, Identity, Universe, bits, dns_pattern_matches
 
 
 class Engine:
@@ -30,7 +31,8 @@ class Engine:
     def _bind_policies(self) -> None:
         u = self.universe
         order = {Tier.ADMIN: 0, Tier.NETWORK_POLICY: 1, Tier.BASELINE: 2}
-        policies = sorted(self.cluster.policies, key=lambda p: (
+        enforced = self.options.enforced_kinds
+        policies = sorted((p for p in self.cluster.policies if p.ref.kind in enforced), key=lambda p: (
             order[p.tier], p.priority if p.priority is not None else 0, p.ref.kind, p.ref.namespace, p.ref.name))
         per_identity: dict[int, list[Policy]] = {}
         for policy in policies:
@@ -45,11 +47,14 @@ class Engine:
                                                                        per_identity.get(ident.index, []))
 
     def _side_for(self, ident: Identity, direction: Direction, policies: list[Policy]) -> SideRules:
+        if self.options.cni in ("flannel", "none"):
+            return SideRules(direction, (), (), (), (), inert=self.options.cni)
         if ident.host_network:
             # NP-25 / ANP-8: hostNetwork pods are never selected as subjects.
             return SideRules(direction, (), (), (), (), host_network=True)
         admin: list[Rule] = []
         baseline: list[Rule] = []
+        deny: list[Rule] = []
         isolating: list[Policy] = []
         np_rules: list[Rule] = []
         for p in policies:
@@ -58,12 +63,20 @@ class Engine:
                 admin.extend(rules)
             elif p.tier is Tier.BASELINE:
                 baseline.extend(rules)
-            elif direction in p.isolates:
-                isolating.append(p)
+            elif p.tier is Tier.DENY:
+                deny.extend(rules)
+            else:
+                # NP-4 / CIL-24: the allows of every selecting policy add up, isolating or not.
                 np_rules.extend(rules)
+                if direction in p.isolates:
+                    isolating.append(p)
         # Pure isolation policies (no rule in this direction: default deny) are named first.
         isolating.sort(key=lambda p: (bool(p.rules(direction)), p.ref.name))
-        side = SideRules(direction, tuple(admin), tuple(isolating), tuple(np_rules), tuple(baseline))
+        notes: tuple[str, ...] = ()
+        if direction is Direction.EGRESS:
+            np_rules, notes = _fqdn_visibility(np_rules, ident)
+        side = SideRules(direction, tuple(admin), tuple(isolating), tuple(np_rules), tuple(baseline),
+                         deny=tuple(deny), notes=notes)
         if side.open:
             return OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS
         return self._interned.setdefault(side, side)
@@ -102,3 +115,41 @@ class Engine:
 
     def distinct_sides(self) -> list[SideRules]:
         return list(self._interned.values())
+
+
+def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], tuple[str, ...]]:
+    """CIL-21: a toFQDNs rule learns addresses only from DNS answers the DNS proxy sees, which
+    takes an egress DNS rule (toPorts 53 with rules.dns) selecting the same endpoint. Without
+    one, its FQDN peers match nothing; with one, only names its patterns let through."""
+    fqdn = [r for r in rules if any(isinstance(p, DomainPeer) and p.dialect == "cilium" for p in r.peers)]
+    if not fqdn:
+        return rules, ()
+    patterns = [pat for r in rules if r.l7 is not None and r.l7.kind == "dns" for pat in r.l7.dns]
+    if patterns:
+        kept: list[Rule] = []
+        notes: list[str] = []
+        for r in rules:
+            if r not in fqdn:
+                kept.append(r)
+                continue
+            peers = tuple(p for p in r.peers if not isinstance(p, DomainPeer) or p.dialect != "cilium"
+                          or any(dns_pattern_matches(pat, p.pattern) for pat in patterns))
+            if len(peers) != len(r.peers):
+                notes.append(f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}): the DNS rules of this "
+                             f"endpoint ({', '.join(patterns)}) refuse the names of some of its toFQDNs: "
+                             "those match nothing (CIL-21, CIL-22)")
+            kept.append(replace(r, peers=peers) if len(peers) != len(r.peers) else r)
+        return kept, tuple(notes)
+    kept = []
+    notes = []
+    for r in rules:
+        if r in fqdn:
+            peers = tuple(p for p in r.peers if not (isinstance(p, DomainPeer) and p.dialect == "cilium"))
+            names = ", ".join(str(p) for p in r.peers if isinstance(p, DomainPeer))
+            notes.append(f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}) allows {names}, but no egress "
+                         "DNS rule (toPorts 53 with rules.dns) gives the DNS proxy visibility of this endpoint's "
+                         "lookups: Cilium learns no address for those names and the rule allows nothing (CIL-21)")
+            kept.append(replace(r, peers=peers))
+        else:
+            kept.append(r)
+    return kept, tuple(notes)

@@ -22,19 +22,22 @@ class SideRules:
 
     direction: Direction
     admin: tuple[Rule, ...]
-    isolating: tuple[Policy, ...]  # NetworkPolicies that isolate the subject (NP-3)
-    np_rules: tuple[Rule, ...]
+    isolating: tuple[Policy, ...]  # NetworkPolicy-tier policies that isolate the subject (NP-3, CIL-1)
+    np_rules: tuple[Rule, ...]     # the allow rules of every NetworkPolicy-tier policy selecting it
     baseline: tuple[Rule, ...]
     host_network: bool = False
+    deny: tuple[Rule, ...] = ()    # Cilium deny rules: they win over every allow (CIL-23)
+    notes: tuple[str, ...] = ()    # facts the trace must state (e.g. an FQDN rule without DNS visibility)
+    inert: str = ""                # the CNI enforces nothing: its name
 
     @property
     def all_rules(self) -> tuple[Rule, ...]:
-        return (*self.admin, *self.np_rules, *self.baseline)
+        return (*self.deny, *self.admin, *self.np_rules, *self.baseline)
 
     @property
     def open(self) -> bool:
         """Nothing can restrict this side: everything is allowed."""
-        return not self.admin and not self.isolating and not self.baseline
+        return not self.admin and not self.isolating and not self.baseline and not self.deny
 
 
 OPEN_INGRESS = SideRules(Direction.INGRESS, (), (), (), ())
@@ -73,6 +76,14 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
             trace.append(Step("cni", d, subject, "none", Reason.HOST_NETWORK, "allow",
                               f"{subject} runs with hostNetwork: policies never select it (NP-25)"))
         return probe
+    if side.inert:
+        if trace is not None:
+            trace.append(Step("cni", d, subject, "none", Reason.CNI_INERT, "allow",
+                              f"--cni {side.inert} enforces no network policy: allowed"))
+        return probe
+    if trace is not None:
+        trace.extend(Step("cni", d, subject, "networkpolicy", Reason.FQDN_INEFFECTIVE, "none", note)
+                     for note in side.notes)
     if side.open:
         if trace is not None:
             trace.append(Step("cni", d, subject, "default", Reason.NOT_ISOLATED, "allow",
@@ -81,6 +92,13 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
     allowed = EMPTY
     remaining = probe
     passed = EMPTY
+    if side.deny:
+        # CIL-23: a matching deny rule wins over every allow, from any policy kind.
+        state = _State(remaining, probe=probe)
+        _first_match(side.deny, Tier.DENY, matched, resolve, trace, subject, peer, d, state)
+        remaining = state.remaining
+        if not remaining:
+            return EMPTY
     # ANP-2: admin tier, policies by priority, rules top-down; first match decides.
     _first_match(side.admin, Tier.ADMIN, matched, resolve, trace, subject, peer, d,
                  state := _State(remaining, probe=probe))

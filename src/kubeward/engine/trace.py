@@ -25,6 +25,11 @@ class Reason(StrEnum):
     DEFAULT_ALLOW = "default-allow"          # no tier decided: Kubernetes default allow
     PASSED = "passed"                        # an admin Pass sent the flow to the next tier
     PODS_DIFFER = "pods-differ"              # pods of one workload get different answers
+    CNI_INERT = "cni-not-enforcing"          # flannel / none: no policy is enforced
+    FQDN_INEFFECTIVE = "fqdn-without-dns-visibility"  # CIL-21
+    L7_ALLOWED = "l7-allowed"                # an HTTP rule admits the request (CIL-15)
+    L7_DENIED = "l7-denied"                  # no HTTP rule admits it: the proxy answers 403 (CIL-17)
+    L7_UNRESTRICTED = "l7-unrestricted"      # an L4-only allow covers the port: no L7 filter (CIL-18)
     # entry and service hops
     ROUTED = "routed"                        # an Ingress rule or a route matches the request
     NO_ROUTE = "no-route"                    # nothing matches: 404, or no listener

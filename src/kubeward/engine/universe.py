@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..ir import (
+    CILIUM_KEY,
+    CILIUM_NAMESPACE,
+    CILIUM_NAMESPACE_LABELS,
+    CILIUM_SERVICE_ACCOUNT,
     AnyPeer,
     DomainPeer,
+    EntityPeer,
     IPRange,
     LabelSelector,
     NetworkPeer,
@@ -31,6 +37,8 @@ from ..ir import (
     Peer,
     PodPeer,
     Policy,
+    Requirement,
+    ServicePeer,
     Subject,
 )
 from ..model import Cluster, ContainerPort, Workload
@@ -101,7 +109,7 @@ class Domain:
 
     @property
     def kind(self) -> str:
-        return "domain"
+        return "fqdn"
 
     @property
     def display(self) -> str:
@@ -119,6 +127,18 @@ def domain_matches(pattern: str, name: str) -> bool:
             return name.endswith(base)
         return name.endswith(base) and len(name) > len(base)
     return pattern == name
+
+
+def dns_pattern_matches(pattern: str, name: str) -> bool:
+    """Cilium DNS/FQDN patterns (CIL-20): ``*`` is any characters but ``.``; a ``**.`` prefix is
+    any depth of subdomains; ``*`` alone is every name."""
+    if pattern in ("*", name):
+        return True
+    prefix = ""
+    if pattern.startswith("**."):
+        prefix, pattern = r"(?:[^.]+\.)+", pattern[3:]
+    regex = "^" + prefix + re.escape(pattern).replace(r"\*", "[^.]*") + "$"
+    return re.match(regex, name) is not None
 
 
 def bits(mask: int) -> list[int]:
@@ -141,12 +161,12 @@ class Universe:
         self.cluster = cluster
         self.options = options
         self.namespaces = cluster.namespaces
-        networks = self._policy_networks(cluster.policies)
+        networks = self._policy_networks([p for p in cluster.policies if p.ref.kind in options.enforced_kinds])
         self.node_addresses: dict[str, tuple[str, ...]] = {n.name: n.addresses for n in cluster.nodes}
         # Distinct ipBlock address sets, which pod IPs may fall into (generic: they match pods).
         self._ip_sets: list[tuple[IPRange, ...]] = sorted({n.ranges for n in networks},
                                                           key=lambda r: [(x.version, x.first, x.last) for x in r])
-        self._pods_matched_by_address = options.ipblock_matches_pods or any(n.matches_pods for n in networks)
+        self._pods_matched_by_address = options.ipblocks_match_pods or any(n.matches_pods for n in networks)
         self._ip_set_cache: dict[int, tuple[int, ...]] = {}
         self.identities: list[Identity] = []
         self.identities_of: dict[str, list[Identity]] = {}
@@ -155,8 +175,10 @@ class Universe:
         offset = len(self.identities)
         self._atom_starts = {v: [a.first for a in self.networks if a.version == v] for v in (4, 6)}
         self._atoms_by_version = {v: [a for a in self.networks if a.version == v] for v in (4, 6)}
-        domains = sorted({p.pattern for pol in cluster.policies for r in (*pol.ingress, *pol.egress)
-                          for p in r.peers if isinstance(p, DomainPeer)} | {d.lower().rstrip(".") for d in extra_domains})
+        enforced = options.enforced_kinds
+        domains = sorted({p.pattern for pol in cluster.policies if pol.ref.kind in enforced
+                          for r in (*pol.ingress, *pol.egress) for p in r.peers if isinstance(p, DomainPeer)}
+                         | {d.lower().rstrip(".") for d in extra_domains})
         base = offset + len(self.networks)
         self.domains = [Domain(base + i, d) for i, d in enumerate(domains)]
         self.endpoints: list[Endpoint] = [*self.identities, *self.networks, *self.domains]
@@ -167,20 +189,36 @@ class Universe:
         self._ns_mask: dict[str, int] = {}
         self._label_mask: dict[tuple[str, str], int] = {}
         self._key_mask: dict[str, int] = {}
+        self.host_mask = 0  # hostNetwork identities: the node's own traffic (NP-25, CIL-9 host)
         for ident in self.identities:
-            if ident.host_network:
-                continue
             bit = 1 << ident.index
+            if ident.host_network:
+                self.host_mask |= bit
+                continue
             self.pod_mask |= bit
             self._ns_mask[ident.namespace] = self._ns_mask.get(ident.namespace, 0) | bit
-            for k, v in ident.labels.items():
+            for k, v in self._selectable_labels(ident):
                 self._label_mask[(k, v)] = self._label_mask.get((k, v), 0) | bit
                 self._key_mask[k] = self._key_mask.get(k, 0) | bit
+        first_atom = len(self.identities)
+        self.network_mask = ((1 << len(self.networks)) - 1) << first_atom
+        self.domain_mask = ((1 << len(self.domains)) - 1) << (first_atom + len(self.networks))
         self._selector_cache: dict[LabelSelector, int] = {}
         self._ns_selector_cache: dict[LabelSelector, int] = {}
         self._peer_cache: dict[Peer, int] = {}
 
     # ---- construction ----------------------------------------------------------------
+
+    def _selectable_labels(self, ident: Identity) -> list[tuple[str, str]]:
+        """Pod labels, plus Cilium's identity labels (namespace, service account, namespace
+        labels) under keys no Kubernetes label can have (CIL-7)."""
+        labels = list(ident.labels.items())
+        labels.append((CILIUM_KEY + CILIUM_NAMESPACE, ident.namespace))
+        labels.append((CILIUM_KEY + CILIUM_SERVICE_ACCOUNT, ident.service_account))
+        ns = self.namespaces.get(ident.namespace)
+        for k, v in (ns.labels.items() if ns else ()):
+            labels.append((CILIUM_KEY + CILIUM_NAMESPACE_LABELS + k, v))
+        return labels
 
     @staticmethod
     def _policy_networks(policies: list[Policy]) -> list[NetworkPeer]:
@@ -358,7 +396,7 @@ class Universe:
             # NP-18 (generic: ipBlocks match pods whose IP is known); ANP-9: ANP networks
             # always match pod addresses; NP-25: hostNetwork pods are node traffic, which
             # ipBlocks always match.
-            pods_too = peer.matches_pods or self.options.ipblock_matches_pods
+            pods_too = (peer.matches_pods or self.options.ipblocks_match_pods) and not peer.never_pods
             if pods_too and peer.covers_a_whole_family:
                 mask |= self.identity_mask  # every pod has an address in it, known or not
             else:
@@ -385,13 +423,33 @@ class Universe:
                 if ident.host_network and addresses.intersection(ident.ips):
                     mask |= 1 << ident.index
         elif isinstance(peer, DomainPeer):
+            match = dns_pattern_matches if peer.dialect == "cilium" else domain_matches
             for d in self.domains:
-                if domain_matches(peer.pattern, d.name):
+                if match(peer.pattern, d.name):
                     mask |= 1 << d.index
+        elif isinstance(peer, EntityPeer):
+            mask = self._entity_mask(peer.entity)
+        elif isinstance(peer, ServicePeer):
+            svc = next((s for s in self.cluster.services if s.namespace == peer.namespace and s.name == peer.name), None)
+            if svc is not None and svc.selector:
+                selector = LabelSelector(tuple(Requirement(k, Operator.IN, (v,)) for k, v in sorted(svc.selector.items())))
+                mask = self.pods_mask(selector, peer.namespace, None)
         elif isinstance(peer, NoPeer):
             mask = 0
         self._peer_cache[peer] = mask
         return mask
+
+    def _entity_mask(self, entity: str) -> int:
+        """CIL-9: entities as sets of endpoints kubeward knows."""
+        if entity == "all":
+            return self.all_mask
+        if entity == "world":
+            return self.network_mask | self.domain_mask  # outside the cluster (≡ 0.0.0.0/0, ::/0)
+        if entity == "cluster":
+            return self.identity_mask
+        if entity in ("host", "remote-node"):
+            return self.host_mask
+        return 0  # kube-apiserver, init, health, unmanaged, ingress: nothing in the input
 
     def _ranges_mask(self, ranges: tuple[IPRange, ...]) -> int:
         mask = 0

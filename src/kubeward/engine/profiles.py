@@ -1,0 +1,58 @@
+"""CNI profiles: which policies a cluster's CNI enforces, and how (CIL-1, CIL-24, NP-18).
+
+``auto`` picks the profile from the input: Cilium policies → cilium; Calico resources → calico;
+both → a diagnostic asking for a choice, analysed as generic (Kubernetes policies only) so
+that the report stays useful.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..diagnostics import Diagnostics, Leans
+from ..model import Cluster
+from .options import Options
+
+CILIUM_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
+CALICO_GROUPS = ("projectcalico.org", "crd.projectcalico.org")
+
+
+def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Options:
+    cilium = [p.ref for p in cluster.policies if p.ref.kind in CILIUM_KINDS]
+    calico = [n for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
+    cni = options.cni
+    if cni == "auto":
+        if cilium and calico:
+            diags.warning("cni-ambiguous",
+                          f"the input has Cilium policies ({cilium[0].where}) and Calico resources "
+                          f"({calico[0].first}); no cluster runs both: analysed with the generic profile "
+                          "(Kubernetes policies only). Choose with --cni cilium or --cni calico",
+                          cilium[0].file, cilium[0].line, leans=Leans.EITHER)
+            cni = "generic"
+        elif cilium:
+            cni = "cilium"
+            diags.info("cni-auto", f"--cni auto: Cilium policies in the input ({cilium[0].where}): the cilium profile")
+        elif calico:
+            cni = "calico"
+            diags.info("cni-auto", f"--cni auto: Calico resources in the input ({calico[0].first}): the calico "
+                       "profile (Calico's own policies are not modelled yet; Kubernetes policies are)")
+        else:
+            cni = "generic"
+    resolved = replace(options, cni=cni)
+    enforced = resolved.enforced_kinds
+    if cni in ("flannel", "none"):
+        if cluster.policies:
+            first = cluster.policies[0].ref
+            diags.warning("policies-inert", f"--cni {cni}: this CNI enforces no network policy: the "
+                          f"{len({(p.ref.kind, p.ref.namespace, p.ref.name) for p in cluster.policies})} "
+                          "policies in the input are INERT and every flow is allowed", first.file, first.line,
+                          leans=Leans.MAY_DENY_MORE)
+        return resolved
+    skipped: dict[str, list[str]] = {}
+    for p in cluster.policies:
+        if p.ref.kind not in enforced:
+            skipped.setdefault(p.ref.kind, []).append(p.ref.where)
+    for kind, places in sorted(skipped.items()):
+        diags.info("not-enforced", f"{kind}: {len(set(places))} object(s) not enforced under --cni {cni} "
+                   f"(first at {places[0]})")
+    return resolved
