@@ -134,13 +134,15 @@ def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, in
 @click.option("--port", type=int, default=None,
               help="Destination (pod) port. Without it: which ports are allowed.")
 @click.option("--protocol", default=None, help="TCP, UDP or SCTP [default: TCP with --port, else all].")
-@click.option("--method", default="GET", show_default=True, help="HTTP method of a URL flow.")
-@click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="HTTP header of a URL flow (repeatable).")
+@click.option("--method", default=None, help="HTTP method (L7 rules, routes) [default: GET].")
+@click.option("--path", "http_path", default=None, help="HTTP path, with any query (L7 rules).")
+@click.option("--host", "http_host", default=None, help="HTTP Host header (L7 rules).")
+@click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="HTTP header (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
-            source: str, destination: str, port: int | None, protocol: str | None, method: str,
-            headers: tuple[str, ...], fmt: str, verbose: bool) -> None:
+            source: str, destination: str, port: int | None, protocol: str | None, method: str | None,
+            http_path: str | None, http_host: str | None, headers: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """The verdict for one flow and the trace behind it.
 
     Exit code: 0 allowed, 1 denied, 2 usage or input error."""
@@ -155,7 +157,8 @@ def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None,
             sys.exit(EXIT_INPUT)
         parsed.append((name.strip(), value.strip()))
     try:
-        result = run_explain(analysis, source, destination, port, protocol, method, tuple(parsed))
+        result = run_explain(analysis, source, destination, port, protocol, method, tuple(parsed), http_path,
+                             http_host)
     except UsageError as exc:
         click.echo(f"kubeward explain: {exc}", err=True)
         sys.exit(EXIT_INPUT)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..engine.entrypeers import gateway_data_plane, ingress_controller
 from ..engine.flow import FlowEnd, FlowVerdict, decide
+from ..engine.l7 import HttpRequest
 from ..engine.portset import EMPTY, PortSet
 from ..engine.routing import (
     SSL_REDIRECT,
@@ -62,7 +63,7 @@ def _workload_end(analysis: Analysis, w: Workload) -> FlowEnd:
 
 
 def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: Service, port: int | str,
-                protocol: str = "TCP") -> None:
+                protocol: str = "TCP", http: HttpRequest | None = None) -> None:
     """Service hop, then the CNI verdict from ``source`` to every backend on its pod port."""
     sport = service_port(service, port, protocol if isinstance(port, int) else None)
     ref = ObjectRef("Service", service.namespace, service.name, service.origin.file, service.origin.line)
@@ -85,11 +86,18 @@ def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: S
              + (" — headless: clients reach the pods directly" if service.cluster_ip == "None" else ""), ref)
     for b in live:
         assert b.pod_port is not None
-        verdict = decide(analysis.engine, source, _workload_end(analysis, b.workload), sport.protocol, b.pod_port)
+        verdict = decide(analysis.engine, source, _workload_end(analysis, b.workload), sport.protocol, b.pod_port, http)
         path.steps.extend(verdict.steps)
         path.allowed_ports = path.allowed_ports | verdict.allowed_ports
         if verdict.allowed:
             path.reached.append((b.workload.id, sport.protocol, b.pod_port))
+
+
+def _http_of(request: Request) -> HttpRequest | None:
+    if request.scheme not in ("http", "https"):
+        return None
+    path = request.path + (f"?{request.query}" if request.query else "")  # CIL-16: :path has the query
+    return HttpRequest(request.method, path, request.host, request.headers)
 
 
 def _reach(analysis: Analysis, path: EntryPath, source: FlowEnd, proxy: Workload, port: int) -> bool:
@@ -161,7 +169,8 @@ def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request,
                  choice.backend.line)
         elif choice.backend.port is not None:
             # ING-6: the controller proxies to the pod IP and target port, from its own pods.
-            to_backends(analysis, path, _workload_end(analysis, controller), svc, choice.backend.port)
+            to_backends(analysis, path, _workload_end(analysis, controller), svc, choice.backend.port,
+                        http=_http_of(request))
         if not world_ok:
             path.allowed_ports = EMPTY
             path.reached.clear()
@@ -222,7 +231,7 @@ def gateway_paths(analysis: Analysis, source: FlowEnd, request: Request) -> list
         for b in choice.backends:
             svc = find_service(cluster, b.ref.namespace, b.ref.name) if b.ok else None
             if svc is not None and b.ref.port is not None:
-                to_backends(analysis, path, _workload_end(analysis, proxy), svc, b.ref.port)
+                to_backends(analysis, path, _workload_end(analysis, proxy), svc, b.ref.port, http=_http_of(request))
         # A backend that does not resolve fails only its share of the requests; a TLS or
         # reachability failure fails them all.
         if not world_ok or any(s.effect == "deny" and s.layer == "entry" and s.reason is not Reason.BACKEND_INVALID

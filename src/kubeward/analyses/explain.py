@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..engine.flow import FlowEnd, FlowVerdict, decide
+from ..engine.l7 import HttpRequest
 from ..engine.portset import EMPTY
 from ..engine.routing import parse_url
 from ..engine.universe import Domain
@@ -60,8 +61,9 @@ def _end_json(end: FlowEnd) -> dict[str, object]:
 
 
 def explain(analysis: Analysis, source: str, destination: str, port: int | None = None,
-            protocol: str | None = None, method: str = "GET",
-            headers: tuple[tuple[str, str], ...] = ()) -> Explanation:
+            protocol: str | None = None, method: str | None = None,
+            headers: tuple[tuple[str, str], ...] = (), path: str | None = None,
+            host: str | None = None) -> Explanation:
     """The verdict for one flow. ``port`` None: which ports are allowed (of ``protocol``, or of
     every protocol); ``protocol`` None with a port: TCP. ``destination`` may also be a URL
     (through Ingresses and Gateways) or ``service/NS/NAME`` (a Service port)."""
@@ -71,8 +73,10 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
             raise UsageError(f"--protocol {protocol}: expected one of {', '.join(PROTOCOLS)}")
     if port is not None and not 1 <= port <= 65535:
         raise UsageError(f"--port {port}: expected 1-65535")
+    http = (HttpRequest(method.upper() if method else "GET", path or "/", host or "", headers)
+            if (method or path or host or headers) else None)
     if "://" in destination:
-        return _explain_url(analysis, source, destination, method, headers)
+        return _explain_url(analysis, source, destination, method or "GET", headers)
     if destination.startswith(("service/", "svc/")):
         return _explain_service(analysis, source, destination, port, protocol or "TCP")
     wanted = [p.lower().rstrip(".") for p in (source, destination) if is_domain(p)]
@@ -82,7 +86,7 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
         analysis = Analysis(analysis.objects, analysis.cluster, engine)
     src = resolve_peer(analysis, source, "from")
     dst = resolve_peer(analysis, destination, "to")
-    verdict = decide(analysis.engine, src, dst, protocol, port)
+    verdict = decide(analysis.engine, src, dst, protocol, port, http)
     verdict.steps.extend(_other_pods(analysis, src, dst, protocol, port, verdict))
     return Explanation(verdict, analysis.options.describe())
 

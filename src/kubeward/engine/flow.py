@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir import MAX_PORT, MIN_PORT, Direction, PortMatch
+from collections.abc import Callable
+
+from ..ir import MAX_PORT, MIN_PORT, Direction, PortMatch, Rule
 from ..model import Workload
 from .engine import Engine
-from .evaluate import evaluate_side, resolve_ports
-from .portset import ALL, PortSet
+from .evaluate import SideRules, evaluate_side, resolve_ports
+from .l7 import HttpRequest, admitting_rule, l7_policy
+from .portset import ALL, EMPTY, PortSet
 from .trace import Reason, Step
 from .universe import Endpoint, Identity
 
@@ -51,9 +54,10 @@ def probe_of(protocol: str | None, port: int | None) -> PortSet:
 
 
 def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str | None,
-           port: int | None) -> FlowVerdict:
+           port: int | None, http: HttpRequest | None = None) -> FlowVerdict:
     """Both the source's egress side and the destination's ingress side must allow (NP-5).
-    Without a port, the answer is the set of ports allowed."""
+    Without a port, the answer is the set of ports allowed. On a port that Cilium HTTP rules
+    govern, each side's proxy must also admit the request (CIL-15 … CIL-18)."""
     if port is not None and protocol is None:
         protocol = "TCP"
     probe = probe_of(protocol, port)
@@ -70,22 +74,73 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str 
     def resolve(ports: tuple[PortMatch, ...] | None) -> PortSet:
         return resolve_ports(ports, dst_ports)
 
+    l7_checks: list[tuple[SideRules, Callable[[Rule], bool], str, str]] = []
     if isinstance(src, Identity):
         side = engine.side(src, Direction.EGRESS)
         bit = 1 << dst.index
-        egress = evaluate_side(side, lambda r: bool(engine.rule_mask(r) & bit), resolve, probe, steps,
-                               source.label, destination.label)
+
+        def egress_match(r: Rule) -> bool:
+            return bool(engine.rule_mask(r) & bit)
+
+        egress = evaluate_side(side, egress_match, resolve, probe, steps, source.label, destination.label)
+        l7_checks.append((side, egress_match, source.label, destination.label))
     else:
         steps.append(Step("cni", Direction.EGRESS, source.label, "none", Reason.NOT_A_POD, "allow",
                           f"{source.label} is not a pod in the input: no egress policy applies"))
         egress = probe
     if isinstance(dst, Identity):
         side = engine.side(dst, Direction.INGRESS)
-        bit = 1 << src.index
-        ingress = evaluate_side(side, lambda r: bool(engine.rule_mask(r) & bit), resolve, probe, steps,
-                                destination.label, source.label)
+        src_bit = 1 << src.index
+
+        def ingress_match(r: Rule) -> bool:
+            return bool(engine.rule_mask(r) & src_bit)
+
+        ingress = evaluate_side(side, ingress_match, resolve, probe, steps, destination.label, source.label)
+        l7_checks.append((side, ingress_match, destination.label, source.label))
     else:
         steps.append(Step("cni", Direction.INGRESS, destination.label, "none", Reason.NOT_A_POD, "allow",
                           f"{destination.label} is not a pod in the input: no ingress policy applies"))
         ingress = probe
-    return FlowVerdict(source, destination, protocol, port, egress & ingress, steps)
+    allowed = egress & ingress
+    if allowed and port is not None:
+        for side, match, subject, peer in l7_checks:
+            if not _l7_allows(side, match, resolve, allowed, http, steps, subject, peer):
+                allowed = EMPTY
+                break
+    return FlowVerdict(source, destination, protocol, port, allowed, steps)
+
+
+def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable[[tuple[PortMatch, ...] | None], PortSet],
+               probe: PortSet, http: HttpRequest | None, steps: list[Step], subject: str, peer: str) -> bool:
+    if side.open or side.inert or side.host_network:
+        return True
+    policy = l7_policy(side, match, resolve, probe)
+    if policy.rules is None:
+        if any(r.l7 is not None and r.l7.kind == "http" for r in side.np_rules if match(r)):
+            first = policy.sources[0] if policy.sources else None
+            steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_UNRESTRICTED, "allow",
+                              f"an L4-only allow covers {probe} {'to' if side.direction is Direction.EGRESS else 'from'} "
+                              f"{peer}: the HTTP rules of the same port do not filter (CIL-18)",
+                              first.policy if first else None, first.index if first else None, "",
+                              first.line if first else 0))
+        return True
+    listed = "; ".join(str(r) for r in policy.rules)
+    src_rule = policy.sources[0]
+    if http is None:
+        steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_ALLOWED, "allow",
+                          f"HTTP rules govern {probe}: only these requests pass (full-match regexes, CIL-16): "
+                          f"{listed}; others get 403 from the proxy (CIL-17)", src_rule.policy, src_rule.index, "",
+                          src_rule.line))
+        return True
+    admitted = admitting_rule(policy, http)
+    request = f"{http.method} {http.path}" + (f" (host {http.host})" if http.host else "")
+    if admitted is not None:
+        steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_ALLOWED, "allow",
+                          f"{request} matches the HTTP rule {admitted} (CIL-15, CIL-16)", src_rule.policy,
+                          src_rule.index, "", admitted.line or src_rule.line))
+        return True
+    steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_DENIED, "deny",
+                      f"{request} matches none of the HTTP rules ({listed}): the proxy answers 403 Access denied "
+                      "(CIL-16: regexes match the whole value; CIL-17)", src_rule.policy, src_rule.index, "",
+                      src_rule.line))
+    return False
