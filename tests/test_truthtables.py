@@ -9,6 +9,7 @@ from truthtable import Case, discover, mismatches
 
 K8S_E2E = discover("k8s-e2e")
 NPA = discover("npa-conformance")
+CILIUM = discover("cilium")
 
 
 def test_the_corpora_are_not_empty() -> None:
@@ -24,5 +25,11 @@ def test_kubernetes_netpol_e2e_scenario(case: Case) -> None:
 
 @pytest.mark.parametrize("case", NPA, ids=[c.id for c in NPA])
 def test_network_policy_api_conformance_scenario(case: Case) -> None:
+    bad = mismatches(case)
+    assert not bad, f"{case.name}:\n" + "\n".join(bad[:20])
+
+
+@pytest.mark.parametrize("case", CILIUM, ids=[c.id for c in CILIUM])
+def test_cilium_documentation_scenario(case: Case) -> None:
     bad = mismatches(case)
     assert not bad, f"{case.name}:\n" + "\n".join(bad[:20])

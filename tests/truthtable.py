@@ -23,6 +23,7 @@ class Probe:
     protocol: str
     port: int
     expect: bool  # True = allowed
+    http: dict[str, Any] | None = None  # method, path, host, headers
 
 
 @dataclass
@@ -45,7 +46,8 @@ class Case:
                         assert cell in (".", "X"), f"bad cell {cell!r} in {self.id}"
                         out.append(Probe(row[0], dst, proto, port, cell == "."))
             else:
-                out.append(Probe(p["from"], p["to"], proto, port, p["expect"] == "allow"))
+                http = {k: p[k] for k in ("method", "path", "host", "headers") if k in p} or None
+                out.append(Probe(str(p["from"]), str(p["to"]), proto, port, p["expect"] == "allow", http))
         return out
 
 
@@ -83,7 +85,9 @@ def build(case: Case, options: Options | None = None) -> Analysis:
             _relabel(obj, pod_labels[f"{obj.namespace}/{obj.name}"])
     if case.doc.get("objects"):
         objects.extend(load_text(case.doc["objects"], f"{case.file.name}#objects", diags))
-    return analyse_objects(objects, diags, options)
+    if options is None and case.doc.get("cni"):
+        options = Options(cni=case.doc["cni"])
+    return analyse_objects(objects, diags, options or Options(cni="generic"))
 
 
 def mismatches(case: Case, options: Options | None = None) -> list[str]:
@@ -96,7 +100,9 @@ def mismatches(case: Case, options: Options | None = None) -> list[str]:
     single = {w.id for w in analysis.cluster.workloads if w.single_pod}
     bad: list[str] = []
     for p in case.probes():
-        exp = explain(analysis, p.source, p.destination, p.port, p.protocol)
+        h = p.http or {}
+        exp = explain(analysis, p.source, p.destination, p.port, p.protocol, h.get("method"),
+                      tuple((str(k), str(v)) for k, v in (h.get("headers") or {}).items()), h.get("path"), h.get("host"))
         want = "allow" if p.expect else "deny"
         if exp.allowed != p.expect:
             deciding = [s.message for s in exp.verdict.steps if s.effect == "deny"][:1]
@@ -104,6 +110,8 @@ def mismatches(case: Case, options: Options | None = None) -> list[str]:
                        f"{exp.verdict.verdict}, upstream {want} {deciding}")
         if p.source == p.destination and p.source in single:
             continue  # self traffic of a single pod is not listed in the map (NP-7)
+        if p.http or "/" not in p.source or "/" not in p.destination:
+            continue  # the map is compared on workload pairs at L4
         ports = conns.get((p.source, p.destination))
         in_map = bool(ports and ports.contains(p.protocol, p.port))
         if in_map != p.expect:

@@ -10,6 +10,10 @@ import msgspec
 from ..engine.connectivity import connectivity
 from ..engine.portset import ALL, EMPTY, PortSet
 from ..engine.universe import Domain, Identity, Network
+from ..engine.evaluate import resolve_ports
+from ..engine.l7 import l7_constraints
+from ..ir import Direction, PortMatch, Rule
+from ..model import ContainerPort
 from .entry import EntryPoint, entry_points, service_index
 from .session import Analysis
 
@@ -44,6 +48,7 @@ class Connection:
     ports: PortSet
     via: list[dict[str, object]] | None = None        # entry edges: how the outside gets in
     services: list[dict[str, object]] | None = None   # Service ports that front dst on these ports
+    l7: list[dict[str, object]] | None = None         # HTTP filters on some of these ports (Cilium)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"src": self.src, "dst": self.dst, "protocols": self.ports.to_json()}
@@ -51,6 +56,8 @@ class Connection:
             out["via"] = self.via
         if self.services:
             out["services"] = self.services
+        if self.l7:
+            out["l7"] = self.l7
         return out
 
 
@@ -63,7 +70,7 @@ class ConnectivityMap:
 
     def to_json(self) -> dict[str, object]:
         return {"schema": 1, "options": self.options, "peers": [p.to_json() for p in self.peers],
-                "connections": [_ConnectionJSON(c.src, c.dst, c.ports.to_json(), c.via, c.services)
+                "connections": [_ConnectionJSON(c.src, c.dst, c.ports.to_json(), c.via, c.services, c.l7)
                                 for c in self.connections],
                 "entries": [e.to_json() for e in self.entries]}
 
@@ -76,6 +83,7 @@ class _ConnectionJSON(msgspec.Struct, omit_defaults=True):
     protocols: dict[str, list[list[int]]]
     via: list[dict[str, object]] | None = None
     services: list[dict[str, object]] | None = None
+    l7: list[dict[str, object]] | None = None
 
 
 def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> ConnectivityMap:
@@ -130,6 +138,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
         peers.append(MapPeer(WORLD_ENTRY, "entry"))
     connections = _entry_connections(points) + connections
     _annotate_services(analysis, connections)
+    _annotate_l7(analysis, connections)
     if wanted:
         connections = [c for c in connections if ns_of.get(c.src) in wanted or ns_of.get(c.dst) in wanted]
         used = {c.src for c in connections} | {c.dst for c in connections}
@@ -174,3 +183,38 @@ def _annotate_services(analysis: Analysis, connections: list[Connection]) -> Non
                 for svc, port, pod_port, proto in fronts if c.ports.contains(proto, pod_port)]
             cache[key] = found or None
         c.services = cache[key]
+
+
+def _annotate_l7(analysis: Analysis, connections: list[Connection]) -> None:
+    """CIL-15 … CIL-18: the HTTP requests that pass, on the ports where a proxy filters them."""
+    engine = analysis.engine
+    enforced = analysis.options.enforced_kinds
+    if not any(r.l7 is not None and r.l7.kind == "http" for p in analysis.cluster.policies
+               if p.ref.kind in enforced for r in (*p.ingress, *p.egress)):
+        return
+    idents = engine.universe.identities_of
+    for c in connections:
+        src = idents.get(c.src)
+        dst = idents.get(c.dst)
+        found: list[dict[str, object]] = []
+        sides = []
+        if src and dst:
+            sides.append((engine.side(src[0], Direction.EGRESS), dst[0].index, dst[0].ports, "egress"))
+        if dst:
+            peer = src[0].index if src else None
+            if peer is not None:
+                sides.append((engine.side(dst[0], Direction.INGRESS), peer, dst[0].ports, "ingress"))
+        for side, peer_index, ports, direction in sides:
+            bit = 1 << peer_index
+
+            def matched(r: Rule, bit: int = bit) -> bool:
+                return bool(engine.rule_mask(r) & bit)
+
+            def resolve(p: tuple[PortMatch, ...] | None, ports: tuple[ContainerPort, ...] = ports) -> PortSet:
+                return resolve_ports(p, ports)
+
+            for portset, rules in l7_constraints(side, matched, resolve, c.ports):
+                found.append({"direction": direction, "protocols": portset.to_json(),
+                              "http": [{k: v for k, v in (("method", r.method), ("path", r.path), ("host", r.host),
+                                                          ("headers", list(r.headers))) if v} for r in rules]})
+        c.l7 = found or None

@@ -74,7 +74,11 @@ class Engine:
         isolating.sort(key=lambda p: (bool(p.rules(direction)), p.ref.name))
         notes: tuple[str, ...] = ()
         if direction is Direction.EGRESS:
-            np_rules, notes = _fqdn_visibility(np_rules, ident)
+            np_rules, found = _fqdn_visibility(np_rules, ident)
+            notes = tuple(message for _, message in found)
+            for rule, message in found:
+                self.diagnostics.warning("fqdn-without-dns-visibility", message,
+                                         rule.policy.file, rule.line, rule.policy.display, Leans.MAY_ALLOW_MORE)
         side = SideRules(direction, tuple(admin), tuple(isolating), tuple(np_rules), tuple(baseline),
                          deny=tuple(deny), notes=notes)
         if side.open:
@@ -117,17 +121,17 @@ class Engine:
         return list(self._interned.values())
 
 
-def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], tuple[str, ...]]:
+def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], list[tuple[Rule, str]]]:
     """CIL-21: a toFQDNs rule learns addresses only from DNS answers the DNS proxy sees, which
     takes an egress DNS rule (toPorts 53 with rules.dns) selecting the same endpoint. Without
     one, its FQDN peers match nothing; with one, only names its patterns let through."""
     fqdn = [r for r in rules if any(isinstance(p, DomainPeer) and p.dialect == "cilium" for p in r.peers)]
     if not fqdn:
-        return rules, ()
+        return rules, []
     patterns = [pat for r in rules if r.l7 is not None and r.l7.kind == "dns" for pat in r.l7.dns]
     if patterns:
         kept: list[Rule] = []
-        notes: list[str] = []
+        notes: list[tuple[Rule, str]] = []
         for r in rules:
             if r not in fqdn:
                 kept.append(r)
@@ -135,21 +139,21 @@ def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], tu
             peers = tuple(p for p in r.peers if not isinstance(p, DomainPeer) or p.dialect != "cilium"
                           or any(dns_pattern_matches(pat, p.pattern) for pat in patterns))
             if len(peers) != len(r.peers):
-                notes.append(f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}): the DNS rules of this "
+                notes.append((r, f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}): the DNS rules of this "
                              f"endpoint ({', '.join(patterns)}) refuse the names of some of its toFQDNs: "
-                             "those match nothing (CIL-21, CIL-22)")
+                             "those match nothing (CIL-21, CIL-22)"))
             kept.append(replace(r, peers=peers) if len(peers) != len(r.peers) else r)
-        return kept, tuple(notes)
+        return kept, notes
     kept = []
     notes = []
     for r in rules:
         if r in fqdn:
             peers = tuple(p for p in r.peers if not (isinstance(p, DomainPeer) and p.dialect == "cilium"))
             names = ", ".join(str(p) for p in r.peers if isinstance(p, DomainPeer))
-            notes.append(f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}) allows {names}, but no egress "
+            notes.append((r, f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}) allows {names}, but no egress "
                          "DNS rule (toPorts 53 with rules.dns) gives the DNS proxy visibility of this endpoint's "
-                         "lookups: Cilium learns no address for those names and the rule allows nothing (CIL-21)")
+                         "lookups: Cilium learns no address for those names and the rule allows nothing (CIL-21)"))
             kept.append(replace(r, peers=peers))
         else:
             kept.append(r)
-    return kept, tuple(notes)
+    return kept, notes

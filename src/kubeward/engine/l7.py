@@ -72,3 +72,25 @@ def http_rule_admits(rule: HttpRule, request: HttpRequest) -> bool:
 def admitting_rule(policy: L7Policy, request: HttpRequest) -> HttpRule | None:
     assert policy.rules is not None
     return next((r for r in policy.rules if http_rule_admits(r, request)), None)
+
+
+def l7_constraints(side: SideRules, matched: Callable[[Rule], bool], resolve: Resolver,
+                   ports: PortSet) -> list[tuple[PortSet, tuple[HttpRule, ...]]]:
+    """The parts of ``ports`` on which this side's proxy filters HTTP, with the rules that pass
+    (CIL-15: union; CIL-18: an L4-only allow of the same port lifts the filter)."""
+    if side.open or side.inert or side.host_network:
+        return []
+    http = [r for r in side.np_rules if r.l7 is not None and r.l7.kind == "http" and matched(r)]
+    if not http:
+        return []
+    plain = PortSet()
+    for r in side.np_rules:
+        if (r.l7 is None or r.l7.kind != "http" or not r.l7.http) and matched(r):
+            plain = plain | resolve(r.ports)
+    by_ports: dict[PortSet, list[HttpRule]] = {}
+    for r in http:
+        assert r.l7 is not None
+        covered = (resolve(r.ports) & ports) - plain
+        if covered:
+            by_ports.setdefault(covered, []).extend(x for x in r.l7.http if x not in by_ports.get(covered, []))
+    return [(p, tuple(rules)) for p, rules in by_ports.items()]

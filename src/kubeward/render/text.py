@@ -115,13 +115,14 @@ def _first_failure(steps: list[Step]) -> str:
 
 
 def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
-    annotated = any(c.via or c.services for c in cmap.connections)
+    annotated = any(c.via or c.services or c.l7 for c in cmap.connections)
     rows: list[list[str]] = []
     for c in cmap.connections:
         row = [c.src, c.dst, str(c.ports)]
         if annotated:
             row.append(", ".join([_via(v) for v in c.via or []]
-                                 + [f"Service {s['name']}:{s['port']}/{s['protocol']}" for s in c.services or []]))
+                                 + [f"Service {s['name']}:{s['port']}/{s['protocol']}" for s in c.services or []]
+                                 + [_l7_text(x) for x in c.l7 or []]))
         rows.append(row)
     headers = ["FROM", "TO", "ALLOWED"] + (["VIA"] if annotated else [])
     # Wide enough that no cell wraps: a row is one line, easy to read and to grep.
@@ -211,6 +212,16 @@ def entry_points(cmap: ConnectivityMap) -> str:
             failure = e.first_failure()
             console.print(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
     return buf.getvalue()
+
+
+def _l7_text(entry: dict[str, object]) -> str:
+    protocols = entry.get("protocols")
+    ports = " ".join(f"{p} " + ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in r)
+                     for p, r in (protocols.items() if isinstance(protocols, dict) else []))
+    rules = entry.get("http")
+    http = ", ".join(" ".join(str(v) for k, v in rule.items() if k in ("method", "path", "host"))
+                     for rule in (rules if isinstance(rules, list) else []))
+    return f"{ports} HTTP {http} ({entry.get('direction')} proxy)"
 
 
 def _count(n: int, noun: str) -> str:
