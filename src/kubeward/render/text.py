@@ -147,6 +147,9 @@ def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
 
 def check_report(report: CheckReport, width: int | None = None) -> str:
     console, buf = _console(width)
+    for d in report.diagnostics:
+        if d.code in ("policies-inert", "cni-ambiguous"):
+            console.print(f"!!! {d.message}")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.kinds.items()))
     console.print(f"Inventory: {kinds or 'no objects'}")
     defined = [n for n, d in report.namespaces if d]
