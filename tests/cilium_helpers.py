@@ -115,8 +115,11 @@ def policy_of(step: Step) -> tuple[str, str] | None:
     return p.kind, f"{p.namespace}/{p.name}" if p.namespace else p.name
 
 
-def assert_allowed_by(exp, direction: Direction, kind: str, name: str, rule: int) -> Step:  # type: ignore[no-untyped-def]
-    assert exp.allowed, exp.verdict.steps
+def assert_allowed_by(exp, direction: Direction, kind: str, name: str, rule: int,  # type: ignore[no-untyped-def]
+                      whole_flow: bool = True) -> Step:
+    """This side is allowed by that rule (and, unless ``whole_flow`` is False, so is the flow)."""
+    if whole_flow:
+        assert exp.allowed, exp.verdict.steps
     step = decisive(exp, direction)
     assert (step.reason, step.effect, step.tier) == (Reason.ALLOWED_BY_RULE, "allow", "networkpolicy"), step
     assert policy_of(step) == (kind, name)
@@ -133,15 +136,22 @@ def assert_default_denied(exp, direction: Direction, kind: str, name: str) -> St
     return step
 
 
-def assert_denied_by_deny_rule(exp, direction: Direction, kind: str, name: str, rule: int) -> Step:  # type: ignore[no-untyped-def]
+def assert_denied_by_deny_rule(exp, direction: Direction, kind: str, name: str, rule: int | None) -> Step:  # type: ignore[no-untyped-def]
+    """Denied by a Cilium deny rule (CIL-23); ``rule`` None: any rule index."""
     assert not exp.allowed, exp.verdict.steps
     steps = [s for s in side_steps(exp, direction) if s.effect == "deny"]
     assert steps, exp.verdict.steps
     step = steps[0]
     assert (step.reason, step.effect, step.tier) == (Reason.RULE_MATCHED, "deny", "deny"), step
     assert policy_of(step) == (kind, name)
-    assert step.rule == rule
+    if rule is not None:
+        assert step.rule == rule
     return step
+
+
+def allowing(exp, direction: Direction) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """The policies whose rules allow this side (an allow-list union: every matching rule)."""
+    return {policy_of(s) for s in side_steps(exp, direction) if s.reason is Reason.ALLOWED_BY_RULE}  # type: ignore[misc]
 
 
 def assert_open(exp, direction: Direction) -> None:  # type: ignore[no-untyped-def]

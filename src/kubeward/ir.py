@@ -183,6 +183,9 @@ class DomainPeer:
 
     pattern: str
     dialect: str = "anp"
+    # Cilium: the DNS rule patterns through which the endpoint's lookups pass (CIL-21); None:
+    # not restricted (ANP, or not yet bound to an endpoint).
+    dns_visible: tuple[str, ...] | None = None
 
     def __str__(self) -> str:
         return f"fqdn {self.pattern}"
@@ -212,10 +215,13 @@ class NoPeer:
 class ServicePeer:
     """The backends of a Service (Cilium ``toServices``)."""
 
-    namespace: str
-    name: str
+    namespace: str  # "" = every namespace
+    name: str = ""  # "" = the Services ``selector`` picks by their labels
+    selector: LabelSelector | None = None
 
     def __str__(self) -> str:
+        if self.selector is not None:
+            return f"services {{{self.selector}}}" + (f" in namespace {self.namespace}" if self.namespace else "")
         return f"service {self.namespace}/{self.name}"
 
 
@@ -343,6 +349,9 @@ class Rule:
     line: int
     name: str = ""
     l7: L7 | None = None  # Cilium toPorts[].rules
+    # Cilium fromRequires/toRequires: requirements added to every endpoint selector of every
+    # rule that selects the same endpoint.
+    requires: tuple[Requirement, ...] = ()
 
     @property
     def label(self) -> str:

@@ -95,6 +95,7 @@ class Service:
     external_name: str | None
     external_traffic_policy: str | None
     origin: Origin
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,11 +133,16 @@ class _Lowering:
         out: list[Peer] = []
         for j, item in enumerate(self.r.get_list(raw, "toServices", path, _ALLOW) or []):
             svc = item.get("k8sService") if isinstance(item, LMap) else None
+            by_labels = item.get("k8sServiceSelector") if isinstance(item, LMap) else None
             if isinstance(svc, LMap) and isinstance(svc.get("serviceName"), str):
                 out.append(ServicePeer(str(svc.get("namespace") or self.ns or "default"), svc["serviceName"]))
+            elif isinstance(by_labels, LMap) and isinstance(by_labels.get("selector"), LMap):
+                sel = self.r.selector_value(by_labels["selector"], f"{path}.toServices[{j}].k8sServiceSelector.selector",
+                                            _ALLOW)
+                out.append(ServicePeer(str(by_labels.get("namespace") or self.ns), selector=sel))
             else:
-                self.r.info("not-modelled", f"{path}.toServices[{j}]: only k8sService is modelled; this entry "
-                            "matches nothing here", raw.line_of("toServices"))
+                self.r.error("invalid-value", f"{path}.toServices[{j}] needs k8sService or k8sServiceSelector",
+                             raw.line_of("toServices"), _ALLOW)
         return out
 
     def _fqdns(self, raw: LMap, path: str) -> list[Peer]:
@@ -255,10 +260,8 @@ class _Lowering:
                     if isinstance(item, LMap):
                         reqs.extend(cilium_selector(self.r.selector_value(item, f"{rp}.{prefix}Requires", _ALLOW)).requirements)
                 requires = LabelSelector(tuple(reqs))
-                self.r.info("approximation", f"{rp}.{prefix}Requires is applied to this rule's endpoint "
-                            "selectors only (it is deprecated upstream)", raw.line_of(f"{prefix}Requires"))
             peers: list[Peer] = []
-            peers += self._endpoints(raw, f"{prefix}Endpoints", rp, requires)
+            peers += self._endpoints(raw, f"{prefix}Endpoints", rp, None)
             peers += self._entities(raw, f"{prefix}Entities", rp)
             peers += self._cidrs(raw, f"{prefix}CIDR", rp)
             peers += self._cidrs(raw, f"{prefix}CIDRSet", rp)
@@ -280,8 +283,10 @@ class _Lowering:
             if not has_l3:
                 # CIL-11: only toPorts = an L3 wildcard; nothing at all = matches nothing.
                 peers = [AnyPeer()] if to_ports else []
+            extra = requires.requirements if requires is not None else ()
             if not to_ports:
-                out.append(Rule(self.ref, direction, start + len(out), action, tuple(peers), None, line))
+                out.append(Rule(self.ref, direction, start + len(out), action, tuple(peers), None, line,
+                                requires=extra))
                 continue
             for k, entry in enumerate(to_ports):
                 if not isinstance(entry, LMap):
@@ -289,7 +294,7 @@ class _Lowering:
                 ports = self._ports(entry, f"{rp}.toPorts[{k}]")
                 l7 = self._l7(entry, f"{rp}.toPorts[{k}]", deny)
                 out.append(Rule(self.ref, direction, start + len(out), action, tuple(peers), ports,
-                                to_ports.line_of(k), "", l7))
+                                to_ports.line_of(k), "", l7, extra))
         return out
 
 

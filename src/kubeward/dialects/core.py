@@ -143,7 +143,8 @@ class CoreBuilder:
         self.cluster.services.append(Service(
             namespace_of(obj), obj.name, r.get_str(spec, "type", "spec") or "ClusterIP", selector,
             tuple(ports), r.get_str(spec, "clusterIP", "spec"), r.get_str(spec, "externalName", "spec"),
-            r.get_str(spec, "externalTrafficPolicy", "spec"), Origin(obj.file, obj.line)))
+            r.get_str(spec, "externalTrafficPolicy", "spec"), Origin(obj.file, obj.line),
+            r.labels(obj.metadata, "labels", "metadata")))
 
     def workload(self, obj: RawObject) -> None:
         r = Reader(obj, self.diags)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ..diagnostics import Diagnostics, Leans
-from ..ir import Direction, DomainPeer, Policy, Rule, Tier
+from ..ir import Direction, DomainPeer, LabelSelector, PodPeer, Policy, Requirement, Rule, Tier
 from ..model import Cluster
 from .evaluate import OPEN_EGRESS, OPEN_INGRESS, SideRules
 from .options import Options
@@ -30,7 +30,7 @@ class Engine:
 
     def _bind_policies(self) -> None:
         u = self.universe
-        order = {Tier.ADMIN: 0, Tier.NETWORK_POLICY: 1, Tier.BASELINE: 2}
+        order = {Tier.DENY: -1, Tier.ADMIN: 0, Tier.NETWORK_POLICY: 1, Tier.BASELINE: 2}
         enforced = self.options.enforced_kinds
         policies = sorted((p for p in self.cluster.policies if p.ref.kind in enforced), key=lambda p: (
             order[p.tier], p.priority if p.priority is not None else 0, p.ref.kind, p.ref.namespace, p.ref.name))
@@ -72,6 +72,10 @@ class Engine:
                     isolating.append(p)
         # Pure isolation policies (no rule in this direction: default deny) are named first.
         isolating.sort(key=lambda p: (bool(p.rules(direction)), p.ref.name))
+        requires = tuple(q for r in (*np_rules, *deny) for q in r.requires)
+        if requires:
+            np_rules = [_require(r, requires) for r in np_rules]
+            deny = [_require(r, requires) for r in deny]
         notes: tuple[str, ...] = ()
         if direction is Direction.EGRESS:
             np_rules, found = _fqdn_visibility(np_rules, ident)
@@ -121,39 +125,42 @@ class Engine:
         return list(self._interned.values())
 
 
+def _require(rule: Rule, requires: tuple[Requirement, ...]) -> Rule:
+    """Cilium fromRequires/toRequires: every endpoint peer must also meet these requirements."""
+    peers = tuple(PodPeer(LabelSelector(p.pod_selector.requirements + requires, p.pod_selector.nothing), p.namespace,
+                          p.namespace_selector) if isinstance(p, PodPeer) else p for p in rule.peers)
+    return replace(rule, peers=peers) if peers != rule.peers else rule
+
+
 def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], list[tuple[Rule, str]]]:
     """CIL-21: a toFQDNs rule learns addresses only from DNS answers the DNS proxy sees, which
     takes an egress DNS rule (toPorts 53 with rules.dns) selecting the same endpoint. Without
-    one, its FQDN peers match nothing; with one, only names its patterns let through."""
+    one, its FQDN peers match nothing; with one, only the names its patterns let through."""
     fqdn = [r for r in rules if any(isinstance(p, DomainPeer) and p.dialect == "cilium" for p in r.peers)]
     if not fqdn:
         return rules, []
-    patterns = [pat for r in rules if r.l7 is not None and r.l7.kind == "dns" for pat in r.l7.dns]
-    if patterns:
-        kept: list[Rule] = []
-        notes: list[tuple[Rule, str]] = []
-        for r in rules:
-            if r not in fqdn:
-                kept.append(r)
-                continue
-            peers = tuple(p for p in r.peers if not isinstance(p, DomainPeer) or p.dialect != "cilium"
-                          or any(dns_pattern_matches(pat, p.pattern) for pat in patterns))
-            if len(peers) != len(r.peers):
-                notes.append((r, f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}): the DNS rules of this "
-                             f"endpoint ({', '.join(patterns)}) refuse the names of some of its toFQDNs: "
-                             "those match nothing (CIL-21, CIL-22)"))
-            kept.append(replace(r, peers=peers) if len(peers) != len(r.peers) else r)
-        return kept, notes
-    kept = []
-    notes = []
+    patterns = tuple(pat for r in rules if r.l7 is not None and r.l7.kind == "dns" for pat in r.l7.dns)
+    kept: list[Rule] = []
+    notes: list[tuple[Rule, str]] = []
     for r in rules:
-        if r in fqdn:
-            peers = tuple(p for p in r.peers if not (isinstance(p, DomainPeer) and p.dialect == "cilium"))
-            names = ", ".join(str(p) for p in r.peers if isinstance(p, DomainPeer))
-            notes.append((r, f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}) allows {names}, but no egress "
-                         "DNS rule (toPorts 53 with rules.dns) gives the DNS proxy visibility of this endpoint's "
-                         "lookups: Cilium learns no address for those names and the rule allows nothing (CIL-21)"))
-            kept.append(replace(r, peers=peers))
-        else:
+        if r not in fqdn:
             kept.append(r)
+            continue
+        names = ", ".join(str(p) for p in r.peers if isinstance(p, DomainPeer))
+        if patterns:
+            peers = tuple(replace(p, dns_visible=patterns) if isinstance(p, DomainPeer) and p.dialect == "cilium"
+                          else p for p in r.peers)
+            hidden = [p for p in r.peers if isinstance(p, DomainPeer) and p.dialect == "cilium"
+                      and not any(dns_pattern_matches(pat, p.pattern) for pat in patterns)]
+            if hidden:
+                notes.append((r, f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}) allows "
+                              f"{', '.join(str(p) for p in hidden)}, but this endpoint's DNS rules "
+                              f"({', '.join(patterns)}) let only some of those names resolve: the others match "
+                              "nothing (CIL-21, CIL-22)"))
+        else:
+            peers = tuple(p for p in r.peers if not (isinstance(p, DomainPeer) and p.dialect == "cilium"))
+            notes.append((r, f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}) allows {names}, but no egress "
+                          "DNS rule (toPorts 53 with rules.dns) gives the DNS proxy visibility of this endpoint's "
+                          "lookups: Cilium learns no address for those names and the rule allows nothing (CIL-21)"))
+        kept.append(replace(r, peers=peers))
     return kept, notes

@@ -424,16 +424,23 @@ class Universe:
                     mask |= 1 << ident.index
         elif isinstance(peer, DomainPeer):
             match = dns_pattern_matches if peer.dialect == "cilium" else domain_matches
+            visible = peer.dns_visible
             for d in self.domains:
-                if match(peer.pattern, d.name):
+                # CIL-21: a name is learnt only if the endpoint's DNS rules let its lookup through.
+                if match(peer.pattern, d.name) and (visible is None or any(dns_pattern_matches(v, d.name)
+                                                                             for v in visible)):
                     mask |= 1 << d.index
         elif isinstance(peer, EntityPeer):
             mask = self._entity_mask(peer.entity)
         elif isinstance(peer, ServicePeer):
-            svc = next((s for s in self.cluster.services if s.namespace == peer.namespace and s.name == peer.name), None)
-            if svc is not None and svc.selector:
-                selector = LabelSelector(tuple(Requirement(k, Operator.IN, (v,)) for k, v in sorted(svc.selector.items())))
-                mask = self.pods_mask(selector, peer.namespace, None)
+            for svc in self.cluster.services:
+                if peer.namespace and svc.namespace != peer.namespace:
+                    continue
+                if (peer.selector.matches(svc.labels) if peer.selector is not None else svc.name == peer.name) \
+                        and svc.selector:
+                    selector = LabelSelector(tuple(Requirement(k, Operator.IN, (v,))
+                                                   for k, v in sorted(svc.selector.items())))
+                    mask |= self.pods_mask(selector, svc.namespace, None)
         elif isinstance(peer, NoPeer):
             mask = 0
         self._peer_cache[peer] = mask
