@@ -762,9 +762,6 @@ def test_cil15_l7_rules_govern_only_their_port() -> None:
         {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]}, "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: on a port no HTTP rule governs, the trace still gets an l7-unrestricted "
-                   "step claiming 'an L4-only allow covers the port: the HTTP rules of the same port do not filter "
-                   "(CIL-18)' as soon as the peer has HTTP rules on some other port (flow.py _l7_allows)")
 def test_cil18_no_l7_step_is_given_for_a_port_without_http_rules() -> None:
     a = analyse(*l7_objects(CATALOG, extra=(cnp("a/more", endpointSelector=match(app="api"),
                                                    ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(9090)}]),)))
@@ -1128,9 +1125,6 @@ def test_from_requires_constrains_the_endpoint_peers_of_every_rule_selecting_the
 # ============================================================================ suspected bugs
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a Node's address is treated as world under cilium: toEntities world "
-                   "reaches it and host/remote-node/cluster do not; upstream node IPs carry the host/remote-node "
-                   "identity, which world excludes and cluster includes (CIL-9)")
 @pytest.mark.parametrize("entity,allowed", [("world", False), ("host", True), ("remote-node", True), ("cluster", True)])
 def test_cil9_a_node_address_is_host_or_remote_node_not_world(entity: str, allowed: bool) -> None:
     a = analyse(namespace("a"), pod("a/web"), node("n1", {}, "192.168.1.10"),
@@ -1138,11 +1132,6 @@ def test_cil9_a_node_address_is_host_or_remote_node_not_world(entity: str, allow
     assert flow(a, "a/web", "192.168.1.10", 10250).allowed is allowed
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: under cilium, CNP CIDR rules and KNP ipBlocks match node addresses and "
-                   "hostNetwork pods; upstream 'by default, CIDR-based selectors do not match in-cluster entities "
-                   "(pods or nodes)' and 'do not apply to traffic where both sides ... use an IP belonging to a node "
-                   "in the cluster (including host networking pods)' unless policy-cidr-match-mode=nodes (layer3.rst; "
-                   "CIL-10, NP-18)")
 @pytest.mark.parametrize("kind", ["cnp-to-cidr", "knp-ip-block"])
 @pytest.mark.parametrize("dst", ["192.168.1.10", "a/hn"])
 def test_cil10_np18_an_address_rule_does_not_match_a_node_or_a_host_network_pod_by_default(kind: str, dst: str) -> None:
@@ -1160,9 +1149,6 @@ def test_cil10_np18_an_address_rule_does_not_match_a_node_or_a_host_network_pod_
     assert_default_denied(flow(a, "a/web", dst, 10250), EGRESS, policy_kind, "a/p")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the map's l7 entry is computed only for workload-to-workload edges: "
-                   "an edge from 0.0.0.0/0 (or to a network/FQDN) whose port is HTTP-filtered shows no l7, although "
-                   "explain applies the filter (CIL-15, docs/json.md l7)")
 def test_cil15_the_map_shows_the_http_filter_on_an_edge_from_the_world() -> None:
     a = analyse(namespace("a"), pod("a/web", ports=[80]),
                 cnp("a/p", endpointSelector=match(app="web"),
@@ -1173,9 +1159,6 @@ def test_cil15_the_map_shows_the_http_filter_on_an_edge_from_the_world() -> None
     assert c.l7 == [{"direction": "ingress", "protocols": {"TCP": [[80, 80]]}, "http": [{"method": "GET", "path": "/x"}]}]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a CNP rule with several toPorts entries becomes several IR rules that are "
-                   "numbered as rules of their direction, so later rules get the wrong 'rule' index in traces and "
-                   "JSON (docs/json.md: 'index in its direction')")
 def test_a_trace_rule_index_is_the_rule_s_position_in_its_yaml_list() -> None:
     a = two_pods(cnp("a/p", endpointSelector=match(app="web"),
                      ingress=[{"fromEndpoints": [match(app="client")], "toPorts": [{"ports": [{"port": "80"}]},
@@ -1185,9 +1168,6 @@ def test_a_trace_rule_index_is_the_rule_s_position_in_its_yaml_list() -> None:
     assert_allowed_by(flow(a, "a/client", "a/web", 8080), INGRESS, CNP, "a/p", 1)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: deny rules are numbered after the allow rules of their direction, so "
-                   "egressDeny[0] of a policy with two egress rules is reported as 'egress rule 2' (cilium.py: "
-                   "rules(..., start=len(allow)))")
 def test_a_deny_rule_index_is_its_position_in_the_deny_list() -> None:
     a = analyse(namespace("a"), pod("a/web"), pod("a/db", ports=[80]),
                 cnp("a/p", endpointSelector=match(app="web"),
@@ -1362,9 +1342,6 @@ def test_cli_shop_flannel_allows_what_cilium_denies_and_check_warns(at_root) -> 
     assert "warning: policies-inert: --cni flannel" in report.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: trace messages print Cilium identity labels with kubeward's internal key "
-                   "prefix, a NUL byte included ('{k8s-app=kube-dns,\\x00cilium:io.kubernetes.pod.namespace=kube-system}"
-                   " in all namespaces'), in text and JSON output")
 def test_a_trace_names_cilium_identity_labels_without_internal_characters() -> None:
     a = analyse(namespace("a"), pod("a/web"), *kube_dns(), pod("a/api", ports=[80]),
                 cnp("a/p", endpointSelector=match(app="web"),

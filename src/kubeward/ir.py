@@ -42,6 +42,11 @@ PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_PORT, MAX_PORT = 1, 65535
 
 
+# Cilium's identity labels that are not pod labels (namespace, service account, namespace labels)
+# are indexed under keys no Kubernetes label can have; shown without the marker.
+CILIUM_KEY = "\x00cilium:"
+
+
 class Operator(StrEnum):
     IN = "In"
     NOT_IN = "NotIn"
@@ -66,16 +71,17 @@ class Requirement:
         return self.key not in labels
 
     def __str__(self) -> str:
+        key = "k8s:" + self.key[len(CILIUM_KEY):] if self.key.startswith(CILIUM_KEY) else self.key
         if self.operator is Operator.IN and len(self.values) == 1:
-            return f"{self.key}={self.values[0]}"
+            return f"{key}={self.values[0]}"
         if self.operator is Operator.NOT_IN and len(self.values) == 1:
-            return f"{self.key}!={self.values[0]}"
+            return f"{key}!={self.values[0]}"
         if self.operator is Operator.EXISTS:
-            return self.key
+            return key
         if self.operator is Operator.DOES_NOT_EXIST:
-            return f"!{self.key}"
+            return f"!{key}"
         word = "in" if self.operator is Operator.IN else "notin"
-        return f"{self.key} {word} ({','.join(self.values)})"
+        return f"{key} {word} ({','.join(self.values)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +235,6 @@ Peer = PodPeer | NetworkPeer | AnyPeer | NodePeer | DomainPeer | EntityPeer | Se
 
 # Cilium's identity labels that are not pod labels, as kubeward indexes them: namespace, service
 # account and namespace labels, under keys no Kubernetes label can have.
-CILIUM_KEY = "\x00cilium:"
 CILIUM_NAMESPACE = "io.kubernetes.pod.namespace"
 CILIUM_SERVICE_ACCOUNT = "io.cilium.k8s.policy.serviceaccount"
 CILIUM_NAMESPACE_LABELS = "io.cilium.k8s.namespace.labels."
@@ -349,13 +354,14 @@ class Rule:
     line: int
     name: str = ""
     l7: L7 | None = None  # Cilium toPorts[].rules
+    section: str = ""     # the YAML list the rule is in, when not "ingress"/"egress" (e.g. egressDeny)
     # Cilium fromRequires/toRequires: requirements added to every endpoint selector of every
     # rule that selects the same endpoint.
     requires: tuple[Requirement, ...] = ()
 
     @property
     def label(self) -> str:
-        label = f"{self.direction.value} rule {self.index}"
+        label = f"{self.section or self.direction.value} rule {self.index}"
         return f"{label} ({self.name})" if self.name else label
 
 

@@ -10,7 +10,7 @@ import msgspec
 from ..engine.connectivity import connectivity
 from ..engine.portset import ALL, EMPTY, PortSet
 from ..engine.universe import Domain, Identity, Network
-from ..engine.evaluate import resolve_ports
+from ..engine.evaluate import SideRules, resolve_ports
 from ..engine.l7 import l7_constraints
 from ..ir import Direction, PortMatch, Rule
 from ..model import ContainerPort
@@ -192,18 +192,25 @@ def _annotate_l7(analysis: Analysis, connections: list[Connection]) -> None:
     if not any(r.l7 is not None and r.l7.kind == "http" for p in analysis.cluster.policies
                if p.ref.kind in enforced for r in (*p.ingress, *p.egress)):
         return
-    idents = engine.universe.identities_of
+    u = engine.universe
+    idents = u.identities_of
+    others = {n.display: n.index for n in u.networks} | {d.display: d.index for d in u.domains}
+
+    def index_of(peer_id: str) -> int | None:
+        found_ident = idents.get(peer_id)
+        return found_ident[0].index if found_ident else others.get(peer_id)
+
     for c in connections:
         src = idents.get(c.src)
         dst = idents.get(c.dst)
+        src_index, dst_index = index_of(c.src), index_of(c.dst)
         found: list[dict[str, object]] = []
-        sides = []
-        if src and dst:
-            sides.append((engine.side(src[0], Direction.EGRESS), dst[0].index, dst[0].ports, "egress"))
-        if dst:
-            peer = src[0].index if src else None
-            if peer is not None:
-                sides.append((engine.side(dst[0], Direction.INGRESS), peer, dst[0].ports, "ingress"))
+        sides: list[tuple[SideRules, int, tuple[ContainerPort, ...], str]] = []
+        dst_ports = dst[0].ports if dst else ()
+        if src and dst_index is not None:
+            sides.append((engine.side(src[0], Direction.EGRESS), dst_index, dst_ports, "egress"))
+        if dst and src_index is not None:
+            sides.append((engine.side(dst[0], Direction.INGRESS), src_index, dst_ports, "ingress"))
         for side, peer_index, ports, direction in sides:
             bit = 1 << peer_index
 

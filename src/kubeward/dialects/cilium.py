@@ -284,17 +284,19 @@ class _Lowering:
                 # CIL-11: only toPorts = an L3 wildcard; nothing at all = matches nothing.
                 peers = [AnyPeer()] if to_ports else []
             extra = requires.requirements if requires is not None else ()
+            listed_in = key if deny else ""
             if not to_ports:
-                out.append(Rule(self.ref, direction, start + len(out), action, tuple(peers), None, line,
-                                requires=extra))
+                out.append(Rule(self.ref, direction, i, action, tuple(peers), None, line,
+                                requires=extra, section=listed_in))
                 continue
             for k, entry in enumerate(to_ports):
                 if not isinstance(entry, LMap):
                     continue
                 ports = self._ports(entry, f"{rp}.toPorts[{k}]")
                 l7 = self._l7(entry, f"{rp}.toPorts[{k}]", deny)
-                out.append(Rule(self.ref, direction, start + len(out), action, tuple(peers), ports,
-                                to_ports.line_of(k), "", l7, extra))
+                name = f"toPorts[{k}]" if len(to_ports) > 1 else ""
+                out.append(Rule(self.ref, direction, i, action, tuple(peers), ports,
+                                to_ports.line_of(k), name, l7, section=listed_in, requires=extra))
         return out
 
 

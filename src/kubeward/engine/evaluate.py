@@ -209,11 +209,13 @@ def _first_match(rules: tuple[Rule, ...], tier: Tier, matched: Callable[[Rule], 
 def _rule_step(rule: Rule, d: Direction, subject: str, reason: Reason, effect: str, message: str,
                tier: Tier = Tier.NETWORK_POLICY) -> Step:
     return Step("cni", d, subject, tier.value, reason, effect, message, rule.policy, rule.index,
-                rule.name, rule.line)
+                rule.name, rule.line, rule.section)
 
 
 def _peers_text(rule: Rule) -> str:
     word = "from" if rule.direction is Direction.INGRESS else "to"
+    if not rule.peers:
+        return f"{word} no peer"
     return f"{word} " + " or ".join(str(p) for p in rule.peers)
 
 

@@ -116,7 +116,8 @@ def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable
         return True
     policy = l7_policy(side, match, resolve, probe)
     if policy.rules is None:
-        if any(r.l7 is not None and r.l7.kind == "http" for r in side.np_rules if match(r)):
+        if any(r.l7 is not None and r.l7.kind == "http" and resolve(r.ports) & probe
+               for r in side.np_rules if match(r)):
             first = policy.sources[0] if policy.sources else None
             steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_UNRESTRICTED, "allow",
                               f"an L4-only allow covers {probe} {'to' if side.direction is Direction.EGRESS else 'from'} "

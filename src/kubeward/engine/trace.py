@@ -56,6 +56,7 @@ class Step:
     rule: int | None = None
     rule_name: str = ""
     line: int = 0
+    section: str = ""  # the YAML list of the rule when not ingress/egress (Cilium ingressDeny, egressDeny)
 
     @property
     def where(self) -> str:
@@ -79,6 +80,8 @@ class Step:
             out["rule"] = self.rule
             if self.rule_name:
                 out["ruleName"] = self.rule_name
+            if self.section:
+                out["section"] = self.section
             out["file"] = self.policy.file
             out["line"] = self.line or self.policy.line
         return out

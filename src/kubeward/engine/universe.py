@@ -202,6 +202,12 @@ class Universe:
                 self._key_mask[k] = self._key_mask.get(k, 0) | bit
         first_atom = len(self.identities)
         self.network_mask = ((1 << len(self.networks)) - 1) << first_atom
+        self.node_mask = 0  # the pieces that are exactly a node's address
+        for addresses in self.node_addresses.values():
+            for text in addresses:
+                atom = self.atom_of(text)
+                if atom is not None and atom.first == atom.last:
+                    self.node_mask |= 1 << atom.index
         self.domain_mask = ((1 << len(self.domains)) - 1) << (first_atom + len(self.networks))
         self._selector_cache: dict[LabelSelector, int] = {}
         self._ns_selector_cache: dict[LabelSelector, int] = {}
@@ -393,6 +399,10 @@ class Universe:
             mask = self.all_mask
         elif isinstance(peer, NetworkPeer):
             mask = self._ranges_mask(peer.ranges)
+            cilium = peer.never_pods or self.options.cni == "cilium"
+            if cilium:
+                # CIL-10: by default CIDR rules select no in-cluster entity: no pod, no node.
+                mask &= ~self.node_mask
             # NP-18 (generic: ipBlocks match pods whose IP is known); ANP-9: ANP networks
             # always match pod addresses; NP-25: hostNetwork pods are node traffic, which
             # ipBlocks always match.
@@ -402,7 +412,8 @@ class Universe:
             else:
                 k = self._ip_sets.index(peer.ranges) if peer.ranges in self._ip_sets else -1
                 for ident in self.identities:
-                    if ident.ips and (pods_too or ident.host_network) and k in self._ip_sets_of(ident):
+                    if ident.ips and (pods_too or (ident.host_network and not cilium)) \
+                            and k in self._ip_sets_of(ident):
                         mask |= 1 << ident.index
             # A domain resolves to some address: only a peer covering a whole IP space
             # certainly contains it.
@@ -451,11 +462,12 @@ class Universe:
         if entity == "all":
             return self.all_mask
         if entity == "world":
-            return self.network_mask | self.domain_mask  # outside the cluster (≡ 0.0.0.0/0, ::/0)
+            # Outside the cluster (≡ 0.0.0.0/0, ::/0): not the nodes, which are host/remote-node.
+            return (self.network_mask & ~self.node_mask) | self.domain_mask
         if entity == "cluster":
-            return self.identity_mask
+            return self.identity_mask | self.node_mask
         if entity in ("host", "remote-node"):
-            return self.host_mask
+            return self.host_mask | self.node_mask
         return 0  # kube-apiserver, init, health, unmanaged, ingress: nothing in the input
 
     def _ranges_mask(self, ranges: tuple[IPRange, ...]) -> int:
