@@ -15,8 +15,6 @@ Not tested, with the reason:
 * CIL-22 (REFUSED answers, search-list expansion) is tested only through what kubeward models of
   it: a DNS rule whose patterns refuse a name leaves the toFQDNs selector for that name empty.
 
-Tests marked ``xfail(strict=True, reason="BUG: …")`` pin down behaviour kubeward gets wrong today;
-each says what upstream does.
 """
 
 from __future__ import annotations
