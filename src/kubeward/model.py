@@ -130,6 +130,7 @@ class Cluster:
     kinds: dict[str, int] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     entry: "EntryObjects" = field(default_factory=lambda: EntryObjects())
+    mesh: "MeshObjects" = field(default_factory=lambda: MeshObjects())
     _index: tuple[int, dict[str, Workload], dict[str, list[Workload]]] | None = None
 
     def _indexed(self) -> tuple[dict[str, Workload], dict[str, list[Workload]]]:
@@ -304,3 +305,75 @@ class EntryObjects:
     gateways: list[Gateway] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
     reference_grants: list[ReferenceGrant] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- service mesh
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAuthentication:
+    ref: ObjectRef
+    selector: LabelSelector | None  # None: namespace-wide (or mesh-wide in the root namespace)
+    mode: str                        # UNSET | DISABLE | PERMISSIVE | STRICT
+    port_modes: Mapping[int, str]    # portLevelMtls: workload port → mode
+    created: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MeshSource:
+    principals: tuple[str, ...] | None = None
+    not_principals: tuple[str, ...] | None = None
+    namespaces: tuple[str, ...] | None = None
+    not_namespaces: tuple[str, ...] | None = None
+    service_accounts: tuple[str, ...] | None = None
+    not_service_accounts: tuple[str, ...] | None = None
+    ip_blocks: tuple[str, ...] | None = None
+    not_ip_blocks: tuple[str, ...] | None = None
+    request_principals: tuple[str, ...] | None = None   # JWT: not decidable statically
+    not_request_principals: tuple[str, ...] | None = None
+    remote_ip_blocks: tuple[str, ...] | None = None
+    not_remote_ip_blocks: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeshOperation:
+    hosts: tuple[str, ...] | None = None
+    not_hosts: tuple[str, ...] | None = None
+    ports: tuple[str, ...] | None = None
+    not_ports: tuple[str, ...] | None = None
+    methods: tuple[str, ...] | None = None
+    not_methods: tuple[str, ...] | None = None
+    paths: tuple[str, ...] | None = None
+    not_paths: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeshCondition:
+    key: str
+    values: tuple[str, ...] | None = None
+    not_values: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeshRule:
+    sources: tuple[MeshSource, ...] | None      # None: from absent = any source
+    operations: tuple[MeshOperation, ...] | None
+    conditions: tuple[MeshCondition, ...]
+    index: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationPolicy:
+    ref: ObjectRef
+    selector: LabelSelector | None
+    target_refs: tuple[str, ...]
+    action: str                        # ALLOW | DENY | AUDIT | CUSTOM
+    rules: tuple[MeshRule, ...] | None  # None: no rules field (IST-10)
+    provider: str = ""
+
+
+@dataclass(slots=True)
+class MeshObjects:
+    peer_authentications: list[PeerAuthentication] = field(default_factory=list)
+    authorization_policies: list[AuthorizationPolicy] = field(default_factory=list)

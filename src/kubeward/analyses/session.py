@@ -7,10 +7,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..diagnostics import Diagnostics
+from ..diagnostics import Diagnostics, Leans
 from ..dialects import build_cluster
 from ..engine.engine import Engine
 from ..engine.entrypeers import add_entry_workloads, check_entry
+from ..engine.mesh import add_mesh_workloads, check_mesh
 from ..engine.profiles import resolve_cni
 from ..engine.services import check_services
 from ..engine.flow import FlowEnd
@@ -49,9 +50,13 @@ def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Optio
     cluster = build_cluster(objects, diags)
     options = resolve_cni(cluster, options or Options(), diags)
     add_entry_workloads(cluster, diags, options.ingress_controller)
+    add_mesh_workloads(cluster, options, diags)
     check_services(cluster, diags)
     check_entry(cluster, diags)
-    return Analysis(objects, cluster, Engine(cluster, options, extra_domains))
+    check_mesh(cluster, options, diags)
+    analysis = Analysis(objects, cluster, Engine(cluster, options, extra_domains))
+    mesh_cni_checks(analysis)
+    return analysis
 
 
 def analyse_paths(paths: Iterable[str], options: Options | None = None,
@@ -152,3 +157,45 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
 
 
 __all__ = ["Analysis", "analyse_paths", "analyse_text", "analyse_objects", "resolve_peer", "Network"]
+
+
+def mesh_cni_checks(analysis: Analysis) -> None:
+    """Where the mesh and the CNI meet: sidecars cut off from istiod (IST-21), Cilium HTTP rules
+    on ports that carry Istio mTLS (CIL-19), and egress the mesh does not control (IST-20)."""
+    from ..engine.flow import decide
+    from ..engine.mesh import istiod, membership, peer_authentication
+
+    cluster, engine, options = analysis.cluster, analysis.engine, analysis.options
+    if options.mesh != "istio":
+        return
+    diags = analysis.diagnostics
+    control = istiod(cluster, options)
+    u = engine.universe
+    meshed = [w for w in cluster.workloads if membership(cluster, w)[0] == "sidecar"]
+    if control is not None:
+        target = FlowEnd(u.identities_of[control.id][0], control.id, control)
+        for w in meshed:
+            verdict = decide(engine, FlowEnd(u.identities_of[w.id][0], w.id, w), target, "TCP", 15012)
+            if not verdict.allowed:
+                deny = next((s for s in verdict.steps if s.effect == "deny"), None)
+                where = f" ({deny.policy.display}, {deny.where})" if deny and deny.policy else ""
+                diags.warning("sidecar-cut-off", f"{w.id} runs a sidecar but its egress to {control.id}:15012 (xDS and "
+                              f"certificates) is denied{where}: its proxy never gets configuration (IST-21)",
+                              w.origin.file, w.origin.line, f"{w.kind} {w.id}", Leans.MAY_ALLOW_MORE)
+    if options.cni == "cilium":
+        for p in cluster.policies:
+            if p.ref.kind not in options.enforced_kinds:
+                continue
+            for rule in (*p.ingress, *p.egress):
+                if rule.l7 is None or rule.l7.kind != "http":
+                    continue
+                subjects = [w for w in meshed if engine.subject_masks.get(id(p), 0) >> u.identities_of[w.id][0].index & 1]
+                if any(peer_authentication(cluster, options, w, 0)[0] != "DISABLE" for w in subjects):
+                    diags.warning("cilium-l7-under-mtls", f"{p.ref.display} {rule.label}: HTTP rules on traffic that "
+                                  "Istio sidecars encrypt with mTLS: Cilium's proxy cannot parse it (CIL-19); Cilium "
+                                  "requires PeerAuthentication DISABLE for HTTP policies", p.ref.file, rule.line,
+                                  p.ref.display, Leans.EITHER)
+    if meshed:
+        diags.info("mesh-egress", "AuthorizationPolicy does not restrict egress in sidecar mode, and the default "
+                   "outboundTrafficPolicy ALLOW_ANY lets unknown destinations through: egress is what the CNI layer "
+                   "allows (IST-20)")

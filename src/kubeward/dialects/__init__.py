@@ -21,6 +21,7 @@ from .cilium import parse_cilium_policy
 from .gateway import GROUP as GATEWAY_GROUP
 from .gateway import ROUTE_KINDS, parse_gateway, parse_gateway_class, parse_reference_grant, parse_route
 from .ingress import parse_ingress, parse_ingress_class
+from .istio import parse_authorization_policy, parse_peer_authentication
 from .networkpolicy import parse_network_policy
 
 
@@ -78,6 +79,11 @@ def _cilium(clusterwide: bool) -> Callable[[RawObject, _Build], None]:
 
 register(Dialect("cilium.io", "CiliumNetworkPolicy", ("v2",), True, _cilium(False)))
 register(Dialect("cilium.io", "CiliumClusterwideNetworkPolicy", ("v2",), False, _cilium(True)))
+for _ver in (("v1beta1", "v1"),):
+    register(Dialect("security.istio.io", "PeerAuthentication", _ver, True,
+                     lambda o, b: parse_peer_authentication(o, b.cluster, b.diags)))
+    register(Dialect("security.istio.io", "AuthorizationPolicy", _ver, True,
+                     lambda o, b: parse_authorization_policy(o, b.cluster, b.diags)))
 register(Dialect("networking.k8s.io", "Ingress", ("v1",), True, lambda o, b: parse_ingress(o, b.cluster, b.diags)))
 register(Dialect("networking.k8s.io", "IngressClass", ("v1",), False,
                  lambda o, b: parse_ingress_class(o, b.cluster, b.diags)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import ipaddress
 from collections.abc import Callable
 
 from ..ir import MAX_PORT, MIN_PORT, Direction, PortMatch, Rule
@@ -11,6 +12,7 @@ from ..model import Workload
 from .engine import Engine
 from .evaluate import SideRules, evaluate_side, resolve_ports
 from .l7 import HttpRequest, admitting_rule, l7_policy
+from .mesh import evaluate_mesh
 from .portset import ALL, EMPTY, PortSet
 from .trace import Reason, Step
 from .universe import Endpoint, Identity
@@ -107,7 +109,31 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str 
             if not _l7_allows(side, match, resolve, allowed, http, steps, subject, peer):
                 allowed = EMPTY
                 break
+    if engine.options.mesh == "istio" and isinstance(dst, Identity):
+        # Every layer shows its outcome, even after an earlier one denied.
+        allowed = _mesh(engine, source, destination, port, http, steps, allowed)
     return FlowVerdict(source, destination, protocol, port, allowed, steps)
+
+
+def _mesh(engine: Engine, source: FlowEnd, destination: FlowEnd, port: int | None, http: HttpRequest | None,
+          steps: list[Step], allowed: PortSet) -> PortSet:
+    """The mesh layer, ANDed with the CNI layer (IST-3 … IST-17)."""
+    dst = destination.endpoint
+    assert isinstance(dst, Identity)
+    dst_workload = destination.workload or dst.workloads[0]
+    src = source.endpoint
+    src_workload = source.workload or (src.workloads[0] if isinstance(src, Identity) else None)
+    address = source.address or (src.ips[0] if isinstance(src, Identity) and src.ips else None)
+    if address is None and not isinstance(src, Identity) and hasattr(src, "first"):
+        address = str(ipaddress.ip_address(src.first)) if getattr(src, "version", 4) == 4 else None
+    if port is None:
+        steps.append(Step("mesh", Direction.INGRESS, destination.label, "mesh", Reason.MESH_CONDITIONAL, "none",
+                          "the mesh layer decides per port: give --port for its verdict"))
+        return allowed
+    verdict = evaluate_mesh(engine.cluster, engine.options, src_workload, address, dst_workload, port, http,
+                            destination.label)
+    steps.extend(verdict.steps)
+    return allowed if verdict.allowed else EMPTY
 
 
 def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable[[tuple[PortMatch, ...] | None], PortSet],

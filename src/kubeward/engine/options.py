@@ -27,6 +27,10 @@ class Options:
     # ING-6: the workload whose pods are the ingress controller (default: found by the
     # ingress-nginx chart's labels, else a documented stand-in).
     ingress_controller: str | None = None
+    # The service mesh: auto (istio when Istio policies are in the input), istio, none.
+    mesh: str = "auto"
+    root_namespace: str = "istio-system"  # IST-4: mesh-wide policies live here
+    trust_domain: str = "cluster.local"    # principals: <trust-domain>/ns/<ns>/sa/<sa>
 
     @property
     def ipblocks_match_pods(self) -> bool:
@@ -43,4 +47,5 @@ class Options:
             f"cni={self.cni}",
             f"ipblock-matches-pods={'yes' if self.ipblocks_match_pods else 'no'}",
             f"self-traffic={'listed' if self.include_self else 'omitted'}",
-        ] + ([f"ingress-controller={self.ingress_controller}"] if self.ingress_controller else [])
+        ] + ([f"ingress-controller={self.ingress_controller}"] if self.ingress_controller else []) + (
+            [f"mesh={self.mesh}"] if self.mesh == "istio" else [])

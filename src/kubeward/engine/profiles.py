@@ -38,7 +38,14 @@ def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Optio
                        "profile (Calico's own policies are not modelled yet; Kubernetes policies are)")
         else:
             cni = "generic"
-    resolved = replace(options, cni=cni)
+    mesh = options.mesh
+    if mesh == "auto":
+        istio = [p.ref for p in cluster.mesh.peer_authentications] + [p.ref for p in cluster.mesh.authorization_policies]
+        mesh = "istio" if istio else "none"
+        if istio:
+            diags.info("mesh-auto", f"--mesh auto: Istio policies in the input ({istio[0].where}): the istio "
+                       "mesh layer is evaluated")
+    resolved = replace(options, cni=cni, mesh=mesh)
     enforced = resolved.enforced_kinds
     if cni in ("flannel", "none"):
         if cluster.policies:

@@ -30,6 +30,17 @@ class Reason(StrEnum):
     L7_ALLOWED = "l7-allowed"                # an HTTP rule admits the request (CIL-15)
     L7_DENIED = "l7-denied"                  # no HTTP rule admits it: the proxy answers 403 (CIL-17)
     L7_UNRESTRICTED = "l7-unrestricted"      # an L4-only allow covers the port: no L7 filter (CIL-18)
+    # mesh (Istio)
+    MESH_INERT = "mesh-inert"                # no sidecar at the destination: Istio policies inert (IST-3)
+    MTLS = "mtls"                            # the connection's mTLS mode (IST-4 … IST-6)
+    MTLS_REQUIRED = "mtls-required"          # STRICT and a plaintext client: refused (IST-7)
+    MESH_CUSTOM = "mesh-custom"              # CUSTOM action: external authorizer decides
+    MESH_DENIED = "mesh-denied"              # a DENY AuthorizationPolicy rule matches
+    MESH_NO_ALLOW = "mesh-no-allow-policy"   # no ALLOW policy applies: allowed
+    MESH_ALLOWED = "mesh-allowed"            # an ALLOW rule matches
+    MESH_RULE_MISMATCH = "mesh-rule-mismatch"
+    MESH_CONDITIONAL = "mesh-conditional"    # depends on the request or on what kubeward cannot know
+    MESH_NOT_ALLOWED = "mesh-not-allowed"    # ALLOW policies apply and none matches: 403
     # entry and service hops
     ROUTED = "routed"                        # an Ingress rule or a route matches the request
     NO_ROUTE = "no-route"                    # nothing matches: 404, or no listener

@@ -1,0 +1,145 @@
+"""Istio security policies (security.istio.io v1beta1, v1) → model. Rules IST-4 … IST-19."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnostics import Diagnostics, Leans
+from ..loader import LList, LMap, RawObject
+from ..model import (
+    AuthorizationPolicy,
+    Cluster,
+    MeshCondition,
+    MeshOperation,
+    MeshRule,
+    MeshSource,
+    ObjectRef,
+    PeerAuthentication,
+)
+from ._reader import Reader
+
+MODES = ("UNSET", "DISABLE", "PERMISSIVE", "STRICT")
+ACTIONS = ("ALLOW", "DENY", "AUDIT", "CUSTOM")
+_SOURCE_FIELDS = {"principals": "principals", "notPrincipals": "not_principals", "namespaces": "namespaces",
+                  "notNamespaces": "not_namespaces", "serviceAccounts": "service_accounts",
+                  "notServiceAccounts": "not_service_accounts", "ipBlocks": "ip_blocks",
+                  "notIpBlocks": "not_ip_blocks", "requestPrincipals": "request_principals",
+                  "notRequestPrincipals": "not_request_principals", "remoteIpBlocks": "remote_ip_blocks",
+                  "notRemoteIpBlocks": "not_remote_ip_blocks"}
+_OPERATION_FIELDS = {"hosts": "hosts", "notHosts": "not_hosts", "ports": "ports", "notPorts": "not_ports",
+                     "methods": "methods", "notMethods": "not_methods", "paths": "paths", "notPaths": "not_paths"}
+
+
+def _strings(r: Reader, raw: LMap, key: str, path: str) -> tuple[str, ...] | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, LList):
+        r.error("invalid-type", f"{path}.{key} must be a list of strings", raw.line_of(key), Leans.EITHER)
+        return ()
+    return tuple(str(v) for v in value)
+
+
+def _selector(r: Reader, spec: LMap, path: str) -> Any:
+    raw = r.get_map(spec, "selector", path, Leans.EITHER)
+    if raw is None:
+        return None
+    labels = raw.get("matchLabels")
+    if not isinstance(labels, LMap):
+        r.error("invalid-selector", f"{path}.selector needs matchLabels", raw.line, Leans.EITHER)
+    return r.selector_value(LMap(raw.line) if not isinstance(labels, LMap) else _only_labels(raw), f"{path}.selector",
+                            Leans.EITHER)
+
+
+def _only_labels(raw: LMap) -> LMap:
+    out = LMap(raw.line)
+    out["matchLabels"] = raw["matchLabels"]
+    out.key_lines["matchLabels"] = raw.line_of("matchLabels")
+    return out
+
+
+def parse_peer_authentication(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
+    r = Reader(obj, diags)
+    ns = obj.namespace or "default"
+    spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
+    selector = _selector(r, spec, "spec")
+    mtls = r.get_map(spec, "mtls", "spec") or LMap(spec.line)
+    mode = str(mtls.get("mode") or "UNSET").upper()
+    if mode not in MODES:
+        r.error("invalid-value", f"spec.mtls.mode {mode!r} is not one of {', '.join(MODES)}", mtls.line_of("mode"),
+                Leans.EITHER)
+        mode = "UNSET"
+    ports: dict[int, str] = {}
+    port_level = r.get_map(spec, "portLevelMtls", "spec")
+    if port_level:
+        if selector is None:
+            # IST-6: portLevelMtls needs a workload selector.
+            r.error("invalid-value", "spec.portLevelMtls requires a selector; ignored", spec.line_of("portLevelMtls"),
+                    Leans.EITHER)
+        else:
+            for key, value in port_level.items():
+                m = value.get("mode") if isinstance(value, LMap) else None
+                if str(key).isdigit() and isinstance(m, str) and m.upper() in MODES:
+                    ports[int(key)] = m.upper()
+                else:
+                    r.error("invalid-value", f"spec.portLevelMtls.{key}: expected a port number with a mode",
+                            port_level.line_of(key), Leans.EITHER)
+    cluster.mesh.peer_authentications.append(PeerAuthentication(
+        ObjectRef("PeerAuthentication", ns, obj.name, obj.file, obj.line), selector, mode, ports,
+        str(obj.metadata.get("creationTimestamp") or "")))
+
+
+def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
+    r = Reader(obj, diags)
+    ns = obj.namespace or "default"
+    spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
+    action = str(spec.get("action") or "ALLOW").upper()
+    if action not in ACTIONS:
+        r.error("invalid-value", f"spec.action {action!r} is not one of {', '.join(ACTIONS)}", spec.line_of("action"),
+                Leans.EITHER)
+        action = "ALLOW"
+    selector = _selector(r, spec, "spec")
+    targets: list[str] = []
+    for key in ("targetRef", "targetRefs"):
+        raw = spec.get(key)
+        items = [raw] if isinstance(raw, LMap) else list(raw) if isinstance(raw, LList) else []
+        targets.extend(f"{t.get('kind', '')}/{t.get('name', '')}" for t in items if isinstance(t, LMap))
+    rules: list[MeshRule] | None = None
+    raw_rules = spec.get("rules")
+    if raw_rules is not None:
+        rules = []
+        for i, raw in enumerate(raw_rules if isinstance(raw_rules, LList) else []):
+            rp = f"spec.rules[{i}]"
+            if not isinstance(raw, LMap):
+                rules.append(MeshRule(None, None, (), i, raw_rules.line_of(i)))
+                continue
+            sources = None
+            if raw.get("from") is not None:
+                sources = tuple(MeshSource(**{attr: _strings(r, s.get("source") or LMap(s.line), key, f"{rp}.from.source")
+                                             for key, attr in _SOURCE_FIELDS.items()})
+                                for s in raw["from"] if isinstance(s, LMap))
+            operations = None
+            if raw.get("to") is not None:
+                operations = tuple(MeshOperation(**{attr: _strings(r, o.get("operation") or LMap(o.line), key,
+                                                                   f"{rp}.to.operation")
+                                                    for key, attr in _OPERATION_FIELDS.items()})
+                                   for o in raw["to"] if isinstance(o, LMap))
+            conditions = tuple(MeshCondition(str(c.get("key")), _strings(r, c, "values", f"{rp}.when"),
+                                             _strings(r, c, "notValues", f"{rp}.when"))
+                               for c in (raw.get("when") or []) if isinstance(c, LMap))
+            rules.append(MeshRule(sources, operations, conditions, i, raw_rules.line_of(i)))
+            for source in sources or ():
+                for p in (source.principals or ()) + (source.not_principals or ()):
+                    if p.startswith("spiffe://"):
+                        # IST-17: Istio prepends spiffe:// itself; this value can never match.
+                        r.warning("spiffe-principal", f"{rp}.from.source.principals {p!r}: Istio adds "
+                                  "'spiffe://' itself, so this principal becomes 'spiffe://spiffe://…' and never "
+                                  f"matches (IST-17); write {p.removeprefix('spiffe://')!r}", raw.line,
+                                  Leans.MAY_ALLOW_MORE if action != "ALLOW" else Leans.MAY_DENY_MORE)
+    provider = ""
+    raw_provider = spec.get("provider")
+    if action == "CUSTOM" and isinstance(raw_provider, LMap):
+        provider = str(raw_provider.get("name") or "")
+    cluster.mesh.authorization_policies.append(AuthorizationPolicy(
+        ObjectRef("AuthorizationPolicy", ns, obj.name, obj.file, obj.line), selector, tuple(targets), action,
+        tuple(rules) if rules is not None else None, provider))

@@ -1,0 +1,433 @@
+"""The Istio mesh layer: sidecars, mTLS (PeerAuthentication) and AuthorizationPolicy (IST-1 … IST-22).
+
+It is ANDed with the CNI layer: after the CNI allows a connection, the destination's proxy
+decides. Policies act only where a proxy runs (IST-3).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostics, Leans
+from ..ir import Direction, LabelSelector, ObjectRef
+from ..model import (
+    NAMESPACE_NAME_LABEL,
+    AuthorizationPolicy,
+    Cluster,
+    ContainerPort,
+    MeshOperation,
+    MeshRule,
+    MeshSource,
+    Namespace,
+    Origin,
+    PeerAuthentication,
+    Workload,
+)
+from .l7 import HttpRequest
+from .options import Options
+from .trace import Reason, Step
+
+INJECTION = "istio-injection"
+REVISION = "istio.io/rev"
+POD_INJECT = "sidecar.istio.io/inject"
+DATAPLANE = "istio.io/dataplane-mode"
+SERVER_FIRST_PORTS = {3306, 25, 53, 27017}  # IST-22: treated as TCP, never HTTP
+
+
+def membership(cluster: Cluster, w: Workload) -> tuple[str, str]:
+    """("sidecar" | "ambient" | "", why) — IST-1, IST-2."""
+    ns = cluster.namespaces.get(w.namespace)
+    ns_labels = ns.labels if ns else {}
+    mode = w.labels.get(DATAPLANE) or ns_labels.get(DATAPLANE)
+    if mode == "ambient" and w.labels.get(DATAPLANE) != "none":
+        return "ambient", f"{DATAPLANE}=ambient"
+    pod = w.labels.get(POD_INJECT)
+    if ns_labels.get(INJECTION) == "disabled" or pod == "false":
+        return "", (f"namespace {w.namespace} has {INJECTION}=disabled" if ns_labels.get(INJECTION) == "disabled"
+                    else f"pod label {POD_INJECT}=false")
+    if ns_labels.get(INJECTION) == "enabled":
+        return "sidecar", f"namespace {w.namespace} has {INJECTION}=enabled"
+    if ns_labels.get(REVISION):
+        return "sidecar", f"namespace {w.namespace} has {REVISION}={ns_labels[REVISION]}"
+    if pod == "true":
+        return "sidecar", f"pod label {POD_INJECT}=true"
+    return "", f"no injection label on namespace {w.namespace} or its pods"
+
+
+def principal(options: Options, w: Workload) -> str:
+    return f"{options.trust_domain}/ns/{w.namespace}/sa/{w.service_account}"
+
+
+def peer_authentication(cluster: Cluster, options: Options, w: Workload, port: int) -> tuple[str, PeerAuthentication | None, str]:
+    """IST-4 … IST-6: workload > namespace > mesh-wide; UNSET inherits; default PERMISSIVE."""
+    pas = cluster.mesh.peer_authentications
+    workload = sorted((p for p in pas if p.ref.namespace == w.namespace and p.selector is not None
+                       and p.ref.namespace != options.root_namespace and p.selector.matches(w.labels)),
+                      key=lambda p: (p.created or "9999", p.ref.name))
+    namespace = sorted((p for p in pas if p.ref.namespace == w.namespace and p.selector is None),
+                       key=lambda p: (p.created or "9999", p.ref.name))
+    mesh = sorted((p for p in pas if p.ref.namespace == options.root_namespace and p.selector is None),
+                  key=lambda p: (p.created or "9999", p.ref.name))
+    for level, found in (("workload", workload[:1]), ("namespace", namespace[:1]), ("mesh", mesh[:1])):
+        for p in found:
+            mode = p.port_modes.get(port, p.mode) if level == "workload" else p.mode
+            if mode != "UNSET":
+                return mode, p, level
+    return "PERMISSIVE", None, "default"
+
+
+def istio_string(pattern: str, value: str | None) -> bool:
+    """IST-12: exact, ``abc*`` prefix, ``*abc`` suffix, ``*`` = present."""
+    if value is None:
+        return False
+    if pattern == "*":
+        return value != ""
+    if pattern.startswith("*"):
+        return value.endswith(pattern[1:])
+    if pattern.endswith("*"):
+        return value.startswith(pattern[:-1])
+    return value == pattern
+
+
+def istio_principal(pattern: str, principal_value: str | None) -> bool:
+    """IST-17: Istio prepends ``spiffe://`` to exact and prefix patterns itself, so a pattern
+    written with it becomes ``spiffe://spiffe://…`` and never matches."""
+    if principal_value is None:
+        return False
+    full = "spiffe://" + principal_value
+    if pattern == "*":
+        return True
+    if pattern.startswith("*"):
+        return full.endswith(pattern[1:])
+    if pattern.endswith("*"):
+        return full.startswith("spiffe://" + pattern[:-1])
+    return full == "spiffe://" + pattern
+
+
+def istio_path(pattern: str, path: str) -> bool:
+    """IST-13: on the path without query; ``{*}`` one segment, ``{**}`` any; else IST-12."""
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    if "{*}" in pattern or "{**}" in pattern:
+        regex = re.escape(pattern).replace(r"\{\*\*\}", ".*").replace(r"\{\*\}", "[^/]+")
+        return re.fullmatch(regex, path) is not None
+    return istio_string(pattern, path)
+
+
+@dataclass(frozen=True, slots=True)
+class MeshPeer:
+    """What the destination's proxy knows of the client."""
+
+    workload: Workload | None
+    address: str | None
+    mtls: bool
+    principal: str | None
+
+
+@dataclass(slots=True)
+class Match:
+    """True, False, or None (depends on something kubeward cannot know), with why."""
+
+    value: bool | None
+    why: list[str] = field(default_factory=list)
+
+
+def _source_matches(s: MeshSource, peer: MeshPeer) -> Match:
+    m = Match(True)
+    ns = peer.workload.namespace if peer.workload and peer.mtls else None
+    sa = f"{peer.workload.namespace}/{peer.workload.service_account}" if peer.workload and peer.mtls else None
+
+    def check(values: tuple[str, ...] | None, negate: bool, ok: bool, what: str) -> None:
+        if values is None or m.value is False:
+            return
+        hit = ok if not negate else not ok
+        if not hit:
+            m.value = False
+            m.why.append(f"{'not' if negate else ''}{what} {list(values)} does not match")
+
+    check(s.principals, False, any(istio_principal(p, peer.principal) for p in s.principals or ()), "principals")
+    check(s.not_principals, True, any(istio_principal(p, peer.principal) for p in s.not_principals or ()),
+          "Principals")
+    check(s.namespaces, False, any(istio_string(p, ns) for p in s.namespaces or ()), "namespaces")
+    check(s.not_namespaces, True, any(istio_string(p, ns) for p in s.not_namespaces or ()), "Namespaces")
+    check(s.service_accounts, False, sa in (s.service_accounts or ()), "serviceAccounts")
+    check(s.not_service_accounts, True, sa in (s.not_service_accounts or ()), "ServiceAccounts")
+    for values, negate, what in ((s.ip_blocks, False, "ipBlocks"), (s.not_ip_blocks, True, "notIpBlocks"),
+                                 (s.remote_ip_blocks, False, "remoteIpBlocks"),
+                                 (s.not_remote_ip_blocks, True, "notRemoteIpBlocks")):
+        if values is None or m.value is False:
+            continue
+        if peer.address is None:
+            m.value = None
+            m.why.append(f"{what}: the client's address is not known")
+            continue
+        inside = any(_in_cidr(peer.address, v) for v in values)
+        if inside == negate:
+            m.value = False
+            m.why.append(f"{what} {list(values)} does not match {peer.address}")
+    if (s.request_principals is not None or s.not_request_principals is not None) and m.value is not False:
+        m.value = None
+        m.why.append("requestPrincipals depend on the request's JWT")
+    return m
+
+
+def _in_cidr(address: str, cidr: str) -> bool:
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+
+
+_HTTP_FIELDS = ("hosts", "not_hosts", "methods", "not_methods", "paths", "not_paths")
+
+
+def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tcp: bool, action: str) -> Match:
+    m = Match(True)
+    if o.ports is not None and str(port) not in o.ports:
+        return Match(False, [f"ports {list(o.ports)} do not include {port}"])
+    if o.not_ports is not None and str(port) in o.not_ports:
+        return Match(False, [f"notPorts {list(o.not_ports)} include {port}"])
+    uses_http = any(getattr(o, f) is not None for f in _HTTP_FIELDS)
+    if uses_http and tcp:
+        # IST-14: HTTP-only fields on TCP traffic: an ALLOW rule is dropped, a DENY field ignored.
+        if action == "ALLOW":
+            return Match(False, ["HTTP-only fields on TCP traffic: this ALLOW rule never matches (IST-14)"])
+        return Match(True, ["HTTP-only fields ignored on TCP traffic (IST-14)"])
+    if not uses_http:
+        return m
+    if http is None:
+        return Match(None, ["depends on the HTTP request: " + _describe_operation(o)])
+    tests = ((o.methods, False, lambda v: http.method == v, "methods"),
+             (o.not_methods, True, lambda v: http.method == v, "notMethods"),
+             (o.paths, False, lambda v: istio_path(v, http.path), "paths"),
+             (o.not_paths, True, lambda v: istio_path(v, http.path), "notPaths"),
+             (o.hosts, False, lambda v: istio_string(v.lower(), http.host.lower()), "hosts"),
+             (o.not_hosts, True, lambda v: istio_string(v.lower(), http.host.lower()), "notHosts"))
+    for values, negate, test, what in tests:
+        if values is None:
+            continue
+        hit = any(test(v) for v in values)
+        if hit == negate:
+            return Match(False, [f"{what} {list(values)} {'match' if negate else 'do not match'} "
+                                 f"{http.method} {http.path}" + (f" host {http.host}" if http.host else "")])
+    return m
+
+
+def _describe_operation(o: MeshOperation) -> str:
+    parts = []
+    for f in ("methods", "paths", "hosts", "not_methods", "not_paths", "not_hosts", "ports"):
+        v = getattr(o, f)
+        if v is not None:
+            parts.append(f"{f.replace('not_', 'not ')} {', '.join(v)}")
+    return "; ".join(parts)
+
+
+DECIDABLE = ("source.namespace", "source.principal", "source.serviceAccount", "destination.port", "source.ip",
+             "remote.ip")
+
+
+def _condition_matches(key: str, values: tuple[str, ...] | None, not_values: tuple[str, ...] | None,
+                       peer: MeshPeer, port: int, http: HttpRequest | None) -> Match:
+    value: str | None
+    if key == "source.namespace":
+        value = peer.workload.namespace if peer.workload and peer.mtls else None
+    elif key == "source.principal":
+        value = ("spiffe://" + peer.principal) if peer.principal else None
+    elif key == "source.serviceAccount":
+        value = f"{peer.workload.namespace}/{peer.workload.service_account}" if peer.workload and peer.mtls else None
+    elif key == "destination.port":
+        value = str(port)
+    elif key in ("source.ip", "remote.ip"):
+        if peer.address is None:
+            return Match(None, [f"when {key}: the client's address is not known"])
+        ok = any(_in_cidr(peer.address, v) for v in values or ()) if values is not None else True
+        bad = any(_in_cidr(peer.address, v) for v in not_values or ())
+        return Match(ok and not bad, [f"when {key}"])
+    elif key.startswith("request.headers[") and http is not None:
+        name = key[len("request.headers["):-1].lower()
+        value = dict((k.lower(), v) for k, v in http.headers).get(name)
+    else:
+        return Match(None, [f"when {key}: not decidable without the live request"])
+    ok = any(istio_string(v, value) for v in values) if values is not None else True
+    bad = any(istio_string(v, value) for v in not_values) if not_values is not None else False
+    return Match(ok and not bad, [f"when {key}={value!r}"])
+
+
+def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | None, tcp: bool,
+                 action: str) -> Match:
+    """IST-11: some source AND some operation AND every condition."""
+    result = Match(True)
+    parts: list[tuple[str, list[Match] | None]] = [
+        ("from", None if rule.sources is None else [_source_matches(s, peer) for s in rule.sources]),
+        ("to", None if rule.operations is None else [_operation_matches(o, port, http, tcp, action)
+                                                    for o in rule.operations])]
+    for part, results in parts:
+        if results is None:
+            continue
+        if any(r.value is True for r in results):
+            continue
+        if any(r.value is None for r in results):
+            result.value = None if result.value is not False else False
+            result.why.extend(w for r in results if r.value is None for w in r.why)
+            continue
+        return Match(False, [w for r in results for w in r.why] or [f"no {part} entry matches"])
+    for c in rule.conditions:
+        cm = _condition_matches(c.key, c.values, c.not_values, peer, port, http)
+        if cm.value is False:
+            return Match(False, cm.why)
+        if cm.value is None:
+            result.value = None if result.value is not False else False
+            result.why.extend(cm.why)
+    return result
+
+
+def applicable(cluster: Cluster, options: Options, w: Workload) -> list[AuthorizationPolicy]:
+    """IST-9: the workload's namespace or the root namespace, and the selector if any."""
+    out = []
+    for p in cluster.mesh.authorization_policies:
+        if p.ref.namespace not in (w.namespace, options.root_namespace) or p.target_refs:
+            continue
+        if p.selector is None or p.selector.matches(w.labels):
+            out.append(p)
+    return out
+
+
+@dataclass(slots=True)
+class MeshVerdict:
+    allowed: bool
+    steps: list[Step]
+    mtls: bool
+    conditional: list[str] = field(default_factory=list)  # requests that pass only if … (no request given)
+
+
+def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, source_address: str | None,
+                  destination: Workload, port: int, http: HttpRequest | None, label: str) -> MeshVerdict:
+    steps: list[Step] = []
+
+    def hop(reason: Reason, effect: str, message: str, ref: ObjectRef | None = None, rule: int | None = None,
+            line: int = 0, tier: str = "mesh") -> None:
+        steps.append(Step("mesh", Direction.INGRESS, label, tier, reason, effect, message, ref, rule, "",
+                          line or (ref.line if ref else 0)))
+
+    dst_kind, dst_why = membership(cluster, destination)
+    if not dst_kind:
+        policies = applicable(cluster, options, destination)
+        pas = [p for p in cluster.mesh.peer_authentications if p.ref.namespace == destination.namespace]
+        names = ", ".join([p.ref.display for p in policies] + [p.ref.display for p in pas]) or "none apply"
+        hop(Reason.MESH_INERT, "allow", f"{destination.id} has no sidecar ({dst_why}): Istio policies are inert "
+            f"for it ({names}) (IST-3)")
+        return MeshVerdict(True, steps, False)
+    src_kind = membership(cluster, source)[0] if source is not None else ""
+    mode, pa, level = peer_authentication(cluster, options, destination, port)
+    mtls = bool(src_kind) and mode != "DISABLE"
+    where = f"{pa.ref.display}, {level}-wide" if pa is not None else "no PeerAuthentication: default"
+    if mode == "STRICT" and not mtls:
+        # IST-7: STRICT refuses plaintext.
+        who = f"{source.id} has no sidecar" if source is not None else "the client is outside the mesh"
+        hop(Reason.MTLS_REQUIRED, "deny", f"mTLS {mode} on {destination.id}:{port} ({where}) and {who}: the "
+            "plaintext connection is refused (IST-7)", pa.ref if pa else None)
+        return MeshVerdict(False, steps, False)
+    hop(Reason.MTLS, "allow", f"{destination.id} has a {dst_kind} ({dst_why}); mTLS mode {mode} ({where}): "
+        + ("mutual TLS, the client's identity is known" if mtls else "plaintext: identity-based rules cannot match (IST-16)"),
+        pa.ref if pa else None)
+    principal_value = principal(options, source) if source is not None and mtls else None
+    peer = MeshPeer(source, source_address, mtls, principal_value)
+    tcp = port in SERVER_FIRST_PORTS and http is None
+    policies = applicable(cluster, options, destination)
+    conditional: list[str] = []
+    # IST-8: CUSTOM → DENY → ALLOW; AUDIT never decides.
+    for p in policies:
+        if p.action == "CUSTOM":
+            hop(Reason.MESH_CUSTOM, "none", f"{p.ref.display}: CUSTOM action — the outcome depends on the external "
+                f"authorizer {p.provider or '(unnamed provider)'}: not decidable statically (IST-8)", p.ref)
+    for p in policies:
+        if p.action != "DENY":
+            continue
+        for rule in p.rules or ():
+            m = rule_matches(rule, peer, port, http, tcp, "DENY")
+            if m.value is True:
+                hop(Reason.MESH_DENIED, "deny", f"{p.ref.display} rule {rule.index} matches: DENY (IST-8)", p.ref,
+                    rule.index, rule.line)
+                return MeshVerdict(False, steps, mtls)
+            if m.value is None:
+                conditional.append(f"denied if {'; '.join(m.why)} ({p.ref.display} rule {rule.index})")
+    allows = [p for p in policies if p.action == "ALLOW"]
+    if not allows:
+        hop(Reason.MESH_NO_ALLOW, "allow", f"no ALLOW AuthorizationPolicy applies to {destination.id}: allowed (IST-8)")
+        return MeshVerdict(True, steps, mtls, conditional)
+    for p in allows:
+        if p.rules is None or not p.rules:
+            hop(Reason.MESH_RULE_MISMATCH, "none", f"{p.ref.display} has no rules: it matches nothing (IST-10)", p.ref)
+            continue
+        for rule in p.rules:
+            m = rule_matches(rule, peer, port, http, tcp, "ALLOW")
+            if m.value is True:
+                hop(Reason.MESH_ALLOWED, "allow", f"{p.ref.display} rule {rule.index} matches: ALLOW (IST-8, IST-11)",
+                    p.ref, rule.index, rule.line)
+                return MeshVerdict(True, steps, mtls, conditional)
+            if m.value is None:
+                conditional.append(f"allowed if {'; '.join(m.why)} ({p.ref.display} rule {rule.index})")
+                hop(Reason.MESH_CONDITIONAL, "none", f"{p.ref.display} rule {rule.index} " + "; ".join(m.why),
+                    p.ref, rule.index, rule.line)
+            else:
+                hop(Reason.MESH_RULE_MISMATCH, "none", f"{p.ref.display} rule {rule.index}: " + "; ".join(m.why),
+                    p.ref, rule.index, rule.line)
+    if any(c.startswith("allowed if") for c in conditional):
+        hop(Reason.MESH_CONDITIONAL, "allow", "only requests that meet these ALLOW rules pass; others get 403 "
+            "RBAC: access denied: " + " | ".join(c for c in conditional if c.startswith("allowed if")))
+        return MeshVerdict(True, steps, mtls, conditional)
+    first = allows[0]
+    hop(Reason.MESH_NOT_ALLOWED, "deny", f"ALLOW policies apply to {destination.id} and none of their rules matches: "
+        "denied (403 RBAC: access denied) (IST-8)", first.ref)
+    return MeshVerdict(False, steps, mtls, conditional)
+
+
+__all__ = ["membership", "evaluate_mesh", "peer_authentication", "principal", "MeshVerdict"]
+
+
+ISTIOD_LABELS = {"app": "istiod", "istio": "pilot"}
+
+
+def istiod(cluster: Cluster, options: Options) -> Workload | None:
+    return next((w for w in cluster.workloads if w.namespace == options.root_namespace
+                 and w.labels.get("app") == "istiod"), None)
+
+
+def add_mesh_workloads(cluster: Cluster, options: Options, diags: Diagnostics) -> None:
+    """A stand-in istiod when the mesh is on and the input has none (IST-21 needs a peer)."""
+    if options.mesh != "istio" or istiod(cluster, options) is not None:
+        return
+    if options.root_namespace not in cluster.namespaces:
+        cluster.namespaces[options.root_namespace] = Namespace(
+            options.root_namespace, {NAMESPACE_NAME_LABEL: options.root_namespace}, None)
+    cluster.workloads.append(Workload(
+        "Deployment", options.root_namespace, "istiod", dict(ISTIOD_LABELS), "istiod",
+        (ContainerPort(15010, "TCP", "grpc-xds"), ContainerPort(15012, "TCP", "https-dns"),
+         ContainerPort(15017, "TCP", "https-webhook")), False, None, Origin("<assumed>", 0), assumed=True))
+    cluster.workloads.sort(key=lambda w: (w.namespace, w.name, w.kind))
+    diags.info("assumed-peer", f"no istiod in the input: a stand-in {options.root_namespace}/istiod (app=istiod, "
+               "ports 15010/15012/15017) is the control plane sidecars must reach (IST-21)")
+
+
+def check_mesh(cluster: Cluster, options: Options, diags: Diagnostics) -> None:
+    """Istio policies without proxies (IST-3) and principals Istio rewrites (IST-17, in the
+    dialect). The checks that need the CNI layer (IST-21, CIL-19) are in mesh_cni_checks."""
+    if options.mesh != "istio":
+        return
+    members = {w.id for w in cluster.workloads if membership(cluster, w)[0]}
+    scoped: list[tuple[ObjectRef, LabelSelector | None]] = [
+        (p.ref, p.selector) for p in cluster.mesh.peer_authentications] + [
+        (p.ref, p.selector) for p in cluster.mesh.authorization_policies if not p.target_refs]
+    for ref, selector in scoped:
+        if ref.namespace == options.root_namespace:
+            selected = [w for w in cluster.workloads if selector is None or selector.matches(w.labels)]
+        else:
+            selected = [w for w in cluster.workloads_in(ref.namespace)
+                        if selector is None or selector.matches(w.labels)]
+        if not any(w.id in members for w in selected):
+            why = (f"none of the {len(selected)} workload(s) it selects has a sidecar" if selected
+                   else "it selects no workload in the input")
+            diags.warning("mesh-policy-inert", f"{ref.display}: {why}: it has no effect (IST-3); label the "
+                          f"namespace {INJECTION}=enabled to inject sidecars", ref.file, ref.line, ref.display,
+                          Leans.MAY_ALLOW_MORE)
