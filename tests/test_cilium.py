@@ -1179,12 +1179,12 @@ def test_a_deny_rule_index_is_its_position_in_the_deny_list() -> None:
 
 @pytest.fixture(scope="module")
 def shop_cilium():  # type: ignore[no-untyped-def]
-    return analyse_paths([str(SHOP)], Options(cni="cilium"))
+    return analyse_paths([str(SHOP)], Options(cni="cilium", mesh="none"))
 
 
 @pytest.fixture(scope="module")
 def shop_flannel():  # type: ignore[no-untyped-def]
-    return analyse_paths([str(SHOP)], Options(cni="flannel"))
+    return analyse_paths([str(SHOP)], Options(cni="flannel", mesh="none"))
 
 
 def test_shop_cilium_web_reaches_any_https_site_through_the_to_ports_only_rule(shop_cilium) -> None:  # type: ignore[no-untyped-def]

@@ -93,10 +93,13 @@ SHOP_WARNINGS = [
     (f"{SHOP_ENTRY}/gateway.yaml", 21, "route-not-accepted"),
     (f"{SHOP_ENTRY}/ingress.yaml", 2, "ingress-class-missing"),
     (f"{SHOP_ENTRY}/ingress.yaml", 12, "tls-secret-missing"),
+    ("examples/shop/mesh/istio/istio.yaml", 2, "mesh-policy-inert"),
+    ("examples/shop/mesh/istio/istio.yaml", 8, "mesh-policy-inert"),
+    ("examples/shop/mesh/istio/istio.yaml", 14, "spiffe-principal"),
 ]
 # What each of those warnings names (same order).
 SHOP_WARNING_SUBJECTS = ["web-sa", "api-sa", "--cni cilium or --cni calico", "namespace infra", "infra/edge-cert", "NotAllowedByListeners",
-                         "IngressClass nginx", "shop/shop-tls"]
+                         "IngressClass nginx", "shop/shop-tls", "PeerAuthentication shop/default", "AuthorizationPolicy shop/api-allow", "IST-17"]
 _DIAGNOSTIC_LINE = re.compile(r"^(\S+?):(\d+): (error|warning|info): ([a-z-]+): ")
 
 
@@ -338,7 +341,7 @@ def test_explain_json_gives_schema_verdict_flow_and_a_trace_naming_default_deny(
         "protocol": "TCP",
         "port": 8080,
     }
-    assert doc["options"] == ["cni=generic", "ipblock-matches-pods=yes", "self-traffic=omitted"]
+    assert doc["options"] == ["cni=generic", "ipblock-matches-pods=yes", "self-traffic=omitted", "mesh=istio"]
     trace = doc["trace"]
     for step in trace:
         assert {"layer", "direction", "subject", "tier", "reason", "effect", "message"} <= set(step)
@@ -355,14 +358,14 @@ def test_explain_json_gives_schema_verdict_flow_and_a_trace_naming_default_deny(
         "policy": {"kind": "NetworkPolicy", "namespace": "shop", "name": "default-deny"},
         "rule": None, "file": SHOP_NP, "line": 3,
     }
-    allow = [s for s in trace if s["direction"] == "ingress" and s["effect"] == "allow"]
+    allow = [s for s in trace if s["direction"] == "ingress" and s["effect"] == "allow" and s["layer"] == "cni"]
     assert len(allow) == 1
     assert (allow[0]["reason"], allow[0]["policy"]["name"], allow[0]["rule"], allow[0]["line"]) == (
         "allowed-by-rule", "allow-web-to-api", 0, 22)
     assert [(d["file"], d["line"], d["code"]) for d in doc["diagnostics"] if d["severity"] == "warning"] \
         == SHOP_WARNINGS
     assert {d["code"] for d in doc["diagnostics"] if d["severity"] == "info"} == {
-        "not-modelled", "assumed-peer", "redundant-annotation", "not-enforced"}
+        "not-modelled", "assumed-peer", "redundant-annotation", "not-enforced", "mesh-auto"}
 
 
 def test_explain_of_an_allowed_flow_says_allow_and_exits_0() -> None:
@@ -851,7 +854,7 @@ def test_a_kubectl_get_o_json_list_is_unpacked(tmp_path: Path) -> None:
 def test_check_of_the_shop_example_reports_its_real_findings_and_exits_1() -> None:
     result = kubeward("check", SHOP)
     assert result.exit_code == 1
-    assert "Diagnostics: 0 error(s), 8 warning(s), 7 note(s)" in result.stdout
+    assert "Diagnostics: 0 error(s), 11 warning(s), 6 note(s)" in result.stdout
     report = section(result.stdout, "Diagnostics:")
     assert warnings_of("\n".join(report)) == SHOP_WARNINGS
     warned = [line for line in report if ": warning: " in line]
@@ -865,7 +868,7 @@ def test_check_text_names_each_not_modelled_kind_once_with_its_count() -> None:
     assert out.count("not modelled: NetworkPolicy (projectcalico.org/v3), 1 object") == 1
     assert out.count("Not modelled: NetworkPolicy (projectcalico.org/v3), 1 object") == 1
     assert out.count("not modelled: NetworkPolicy (projectcalico.org/v3), 1 object\n") == 1
-    assert out.count("not modelled: AuthorizationPolicy (security.istio.io/v1beta1), 1 object") == 1
+    assert out.count("not modelled: ") == 1  # the Calico policy, as a note ("Not modelled:" in the inventory)
     # Once per kind, never once per object.
     assert "web-to-api-l7" not in out and "web-egress-payment" not in out
     assert "did you mean" not in out  # projectcalico.org's NetworkPolicy is not a misspelling
@@ -891,9 +894,8 @@ def test_check_json_has_schema_1_and_an_inventory() -> None:
                                        {"name": "kube-system", "defined": True}, {"name": "shop", "defined": True}]
     assert {"kind": "NetworkPolicy", "apiVersion": "projectcalico.org/v3", "count": 1,
             "file": "examples/shop/cni/calico/policy.yaml", "line": 3} in inventory["notModelled"]
-    # Ingress, Gateway, HTTPRoute and Cilium are modelled now: Calico and the two Istio kinds are not.
-    assert sorted(n["kind"] for n in inventory["notModelled"]) == [
-        "AuthorizationPolicy", "NetworkPolicy", "PeerAuthentication"]
+    # Ingress, Gateway, HTTPRoute, Cilium and Istio are modelled now: Calico is not.
+    assert sorted(n["kind"] for n in inventory["notModelled"]) == ["NetworkPolicy"]
     # The Cilium policies are parsed but not enforced: the input also has Calico's (cni-ambiguous).
     assert any(d["code"] == "not-enforced" and "CiliumNetworkPolicy" in d["message"] for d in doc["diagnostics"])
     web = next(p for p in doc["protection"] if p["workload"] == "shop/web")

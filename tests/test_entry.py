@@ -703,10 +703,12 @@ def test_ing6_the_fixed_lab_serves_shop_example_com_through_the_ingress_hop_by_h
         (("entry", "tls", "tls", "warn"), "web-ing", (ing, 12)),                       # shop-tls is not in the input
         (("cni", "none", "not-a-pod", "allow"), exp.verdict.source.label, None),        # world: no egress policy
         (("cni", "default", "not-isolated", "allow"), INGRESS_NGINX, None),            # world → controller :443
+        (("mesh", "mesh", "mesh-inert", "allow"), INGRESS_NGINX, None),                # no sidecar: Istio inert
         (("service", "service", "service-translated", "allow"), "web-ing", (svc, 18)),  # web:80 → pod port 8080
         (("cni", "default", "not-isolated", "allow"), INGRESS_NGINX, None),            # controller egress
         (("cni", "networkpolicy", "isolated", "none"), "shop/web", (np, 3)),           # web ingress: isolated ...
         (("cni", "networkpolicy", "allowed-by-rule", "allow"), "shop/web", (fix, 9)),  # ... and admitted on 8080
+        (("mesh", "mesh", "mesh-inert", "allow"), "shop/web", None),                   # the lab has no sidecars
     ]
     assert ingress_way_.reached == [("shop/web", "TCP", 8080)]
     assert exp.verdict.allowed_ports.to_json() == {"TCP": [[8080, 8080]]}

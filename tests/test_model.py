@@ -119,12 +119,12 @@ def test_every_namespace_carries_its_immutable_name_label_and_undefined_ones_are
 
 def test_kinds_kubeward_does_not_model_are_reported_once_per_kind_with_their_count() -> None:
     analysis = analyse_text(textwrap.dedent("""\
-        apiVersion: security.istio.io/v1
-        kind: PeerAuthentication
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
         metadata: {name: a, namespace: n}
         ---
-        apiVersion: security.istio.io/v1
-        kind: PeerAuthentication
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
         metadata: {name: b, namespace: n}
         ---
         apiVersion: v1
@@ -133,7 +133,7 @@ def test_kinds_kubeward_does_not_model_are_reported_once_per_kind_with_their_cou
         """), "cluster.yaml")
     notes = sorted(str(d) for d in analysis.diagnostics.items if d.code == "not-modelled")
     assert notes == [
-        "cluster.yaml:1: info: not-modelled: not modelled: PeerAuthentication (security.istio.io/v1), 2 objects",
+        "cluster.yaml:1: info: not-modelled: not modelled: Telemetry (telemetry.istio.io/v1), 2 objects",
         "cluster.yaml:9: info: not-modelled: not modelled: ConfigMap (v1), 1 object",
     ]
 

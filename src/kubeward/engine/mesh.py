@@ -398,6 +398,8 @@ def add_mesh_workloads(cluster: Cluster, options: Options, diags: Diagnostics) -
     """A stand-in istiod when the mesh is on and the input has none (IST-21 needs a peer)."""
     if options.mesh != "istio" or istiod(cluster, options) is not None:
         return
+    if not any(membership(cluster, w)[0] == "sidecar" for w in cluster.workloads):
+        return  # no sidecar needs a control plane
     if options.root_namespace not in cluster.namespaces:
         cluster.namespaces[options.root_namespace] = Namespace(
             options.root_namespace, {NAMESPACE_NAME_LABEL: options.root_namespace}, None)
