@@ -85,9 +85,9 @@ def build(case: Case, options: Options | None = None) -> Analysis:
             _relabel(obj, pod_labels[f"{obj.namespace}/{obj.name}"])
     if case.doc.get("objects"):
         objects.extend(load_text(case.doc["objects"], f"{case.file.name}#objects", diags))
-    if options is None and case.doc.get("cni"):
-        options = Options(cni=case.doc["cni"])
-    return analyse_objects(objects, diags, options or Options(cni="generic"))
+    if options is None:
+        options = Options(cni=case.doc.get("cni", "generic"), mesh=case.doc.get("mesh", "auto"))
+    return analyse_objects(objects, diags, options)
 
 
 def mismatches(case: Case, options: Options | None = None) -> list[str]:

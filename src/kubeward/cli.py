@@ -34,6 +34,12 @@ def _common(func: F) -> F:
     func = click.option("--ipblock-matches-pods/--no-ipblock-matches-pods", default=None,
                         help="NP-18: whether an ipBlock matches pods whose IP is known "
                              "[default: as the CNI does it: yes, except cilium].")(func)
+    func = click.option("--mesh", type=click.Choice(["auto", "istio", "none"]), default="auto", show_default=True,
+                        help="The service mesh layer. auto: istio when Istio policies are in the input.")(func)
+    func = click.option("--root-namespace", default="istio-system", show_default=True,
+                        help="Istio's root namespace (mesh-wide policies).")(func)
+    func = click.option("--trust-domain", default="cluster.local", show_default=True,
+                        help="Istio's trust domain (principals <td>/ns/<ns>/sa/<sa>).")(func)
     func = click.option("--ingress-controller", metavar="NS/NAME", default=None,
                         help="ING-6: the workload whose pods are the ingress controller "
                              "[default: found by the ingress-nginx chart's labels, else a stand-in].")(func)
@@ -41,9 +47,11 @@ def _common(func: F) -> F:
 
 
 def _options(cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
-             include_self: bool = False) -> Options:
+             include_self: bool = False, mesh: str = "auto", root_namespace: str = "istio-system",
+             trust_domain: str = "cluster.local") -> Options:
     return Options(cni=cni, ipblock_matches_pods=ipblock_matches_pods, include_self=include_self,
-                   ingress_controller=ingress_controller)
+                   ingress_controller=ingress_controller, mesh=mesh, root_namespace=root_namespace,
+                   trust_domain=trust_domain)
 
 
 def _stderr_diagnostics(analysis: Analysis, verbose: bool) -> None:
@@ -77,11 +85,12 @@ def main() -> None:
 @_common
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
-          fmt: str) -> None:
+          mesh: str, root_namespace: str, trust_domain: str, fmt: str) -> None:
     """Inventory, diagnostics and connectivity summary of PATHS (files, folders, - for stdin).
 
     Exit code: 0 clean, 1 warnings, 2 input errors."""
-    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller))
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, False, mesh,
+                                             root_namespace, trust_domain))
     report = run_check(analysis)
     if fmt == "json":
         click.echo(data.to_json(report.to_json()), nl=False)
@@ -98,10 +107,12 @@ def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, i
               help="Only connections with an end in this namespace (repeatable).")
 @click.option("--include-self", is_flag=True, help="List single-pod workloads reaching themselves (NP-7).")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None, fmt: str,
+def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None, mesh: str,
+         root_namespace: str, trust_domain: str, fmt: str,
          namespaces: tuple[str, ...], include_self: bool, verbose: bool) -> None:
     """Who can reach whom, on which ports. Exit code: 0, or 2 on input errors."""
-    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, include_self))
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, include_self, mesh,
+                                             root_namespace, trust_domain))
     _stderr_diagnostics(analysis, verbose)
     unknown = sorted(set(namespaces) - set(analysis.cluster.namespaces))
     if unknown:
@@ -141,13 +152,14 @@ def map_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, in
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
-            source: str, destination: str, port: int | None, protocol: str | None, method: str | None,
+            mesh: str, root_namespace: str, trust_domain: str, source: str, destination: str, port: int | None, protocol: str | None, method: str | None,
             http_path: str | None, http_host: str | None, headers: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """The verdict for one flow and the trace behind it.
 
     Exit code: 0 allowed, 1 denied, 2 usage or input error."""
     extra = [p for p in (source, destination) if is_domain(p)]
-    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller), extra_domains=extra)
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, False, mesh,
+                                             root_namespace, trust_domain), extra_domains=extra)
     _stderr_diagnostics(analysis, verbose)
     parsed: list[tuple[str, str]] = []
     for h in headers:

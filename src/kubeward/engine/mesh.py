@@ -147,6 +147,10 @@ def _source_matches(s: MeshSource, peer: MeshPeer) -> Match:
             m.why.append(f"{'not' if negate else ''}{what} {list(values)} does not match")
 
     check(s.principals, False, any(istio_principal(p, peer.principal) for p in s.principals or ()), "principals")
+    if m.value is False and any(p.startswith("spiffe://") for p in s.principals or ()):
+        m.why.append("(a principal written with spiffe:// never matches: Istio adds the prefix itself, IST-17)")
+    if m.value is False and s.principals is not None and not peer.mtls:
+        m.why.append("(plaintext: no peer identity, IST-16)")
     check(s.not_principals, True, any(istio_principal(p, peer.principal) for p in s.not_principals or ()),
           "Principals")
     check(s.namespaces, False, any(istio_string(p, ns) for p in s.namespaces or ()), "namespaces")

@@ -36,8 +36,8 @@ def _step_line(step: Step) -> str:
     if step.policy is not None:
         who = step.policy.display
         if step.rule is not None:
-            who += f" {step.section or step.direction.value} rule {step.rule}" + (
-                f" ({step.rule_name})" if step.rule_name else "")
+            side = "" if step.layer == "mesh" else f" {step.section or step.direction.value}"
+            who += f"{side} rule {step.rule}" + (f" ({step.rule_name})" if step.rule_name else "")
         who += where + ": "
     return f"{_MARK.get(step.effect, '·')} [{step.tier}] {who}{step.message} <{step.reason.value}>"
 
