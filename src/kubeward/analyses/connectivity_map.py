@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import ipaddress
 from dataclasses import dataclass, field
 
 import msgspec
@@ -14,6 +15,8 @@ from ..engine.evaluate import SideRules, resolve_ports
 from ..engine.l7 import l7_constraints
 from ..ir import Direction, PortMatch, Rule
 from ..model import ContainerPort
+from ..engine.mesh import applicable, evaluate_mesh, membership
+from ..model import Workload
 from .entry import EntryPoint, entry_points, service_index
 from .session import Analysis
 
@@ -49,6 +52,7 @@ class Connection:
     via: list[dict[str, object]] | None = None        # entry edges: how the outside gets in
     services: list[dict[str, object]] | None = None   # Service ports that front dst on these ports
     l7: list[dict[str, object]] | None = None         # HTTP filters on some of these ports (Cilium)
+    mesh: dict[str, object] | None = None             # the destination's sidecar: mTLS and authorization
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"src": self.src, "dst": self.dst, "protocols": self.ports.to_json()}
@@ -58,6 +62,8 @@ class Connection:
             out["services"] = self.services
         if self.l7:
             out["l7"] = self.l7
+        if self.mesh:
+            out["mesh"] = self.mesh
         return out
 
 
@@ -70,7 +76,7 @@ class ConnectivityMap:
 
     def to_json(self) -> dict[str, object]:
         return {"schema": 1, "options": self.options, "peers": [p.to_json() for p in self.peers],
-                "connections": [_ConnectionJSON(c.src, c.dst, c.ports.to_json(), c.via, c.services, c.l7)
+                "connections": [_ConnectionJSON(c.src, c.dst, c.ports.to_json(), c.via, c.services, c.l7, c.mesh)
                                 for c in self.connections],
                 "entries": [e.to_json() for e in self.entries]}
 
@@ -84,6 +90,7 @@ class _ConnectionJSON(msgspec.Struct, omit_defaults=True):
     via: list[dict[str, object]] | None = None
     services: list[dict[str, object]] | None = None
     l7: list[dict[str, object]] | None = None
+    mesh: dict[str, object] | None = None
 
 
 def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> ConnectivityMap:
@@ -137,6 +144,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     if points:
         peers.append(MapPeer(WORLD_ENTRY, "entry"))
     connections = _entry_connections(points) + connections
+    connections = _apply_mesh(analysis, connections)
     _annotate_services(analysis, connections)
     _annotate_l7(analysis, connections)
     if wanted:
@@ -225,3 +233,70 @@ def _annotate_l7(analysis: Analysis, connections: list[Connection]) -> None:
                               "http": [{k: v for k, v in (("method", r.method), ("path", r.path), ("host", r.host),
                                                           ("headers", list(r.headers))) if v} for r in rules]})
         c.l7 = found or None
+
+
+def _apply_mesh(analysis: Analysis, connections: list[Connection]) -> list[Connection]:
+    """The mesh layer on every edge into a workload with a sidecar: ports the destination's proxy
+    refuses (STRICT plaintext, DENY, no matching ALLOW) are removed; the rest carry what the
+    proxy requires (IST-3 … IST-17)."""
+    options = analysis.options
+    if options.mesh != "istio":
+        return connections
+    cluster = analysis.cluster
+    workloads = {w.id: w for w in cluster.workloads}
+    meshed = {w.id for w in cluster.workloads if membership(cluster, w)[0]}
+    if not meshed:
+        return connections
+    networks = {n.display: n for n in analysis.engine.universe.networks}
+    kept: list[Connection] = []
+    for c in connections:
+        dst = workloads.get(c.dst)
+        if dst is None or dst.id not in meshed:
+            kept.append(c)
+            continue
+        src = workloads.get(c.src)
+        net = networks.get(c.src)
+        address = (src.pod_ips[0][0] if src is not None and src.pod_ips and src.pod_ips[0] else None) if src else (
+            str(ipaddress.ip_address(net.first)) if net is not None and net.version == 4 else None)
+        mentioned = _mesh_ports(analysis, dst)
+        allowed = EMPTY
+        info: dict[str, object] = {}
+        conditions: list[str] = []
+        for proto, ranges in c.ports.items():
+            for lo, hi in ranges:
+                probes = sorted({p for p in mentioned if lo <= p <= hi} | {next((p for p in range(lo, min(hi, lo + 64) + 1)
+                                                                              if p not in mentioned), lo)})
+                for port in probes:
+                    verdict = evaluate_mesh(cluster, options, src, address, dst, port, None, dst.id)
+                    info.setdefault("mtls", verdict.mtls)
+                    conditions.extend(x for x in verdict.conditional if x not in conditions)
+                    if not verdict.allowed:
+                        continue
+                    if port in mentioned:
+                        allowed = allowed | PortSet.of(proto, port, port)
+                    else:
+                        rest = PortSet.of(proto, lo, hi)
+                        for m in mentioned:
+                            if lo <= m <= hi:
+                                rest = rest - PortSet.of(proto, m, m)
+                        allowed = allowed | rest
+        if not allowed:
+            continue
+        c.ports = allowed
+        if conditions:
+            info["requires"] = conditions
+        c.mesh = info
+        kept.append(c)
+    return kept
+
+
+def _mesh_ports(analysis: Analysis, dst: Workload) -> set[int]:
+    """Ports the destination's mesh policies single out (operation ports, portLevelMtls)."""
+    ports: set[int] = set()
+    for p in applicable(analysis.cluster, analysis.options, dst):
+        for rule in p.rules or ():
+            for op in rule.operations or ():
+                ports.update(int(x) for x in (*(op.ports or ()), *(op.not_ports or ())) if x.isdigit())
+    for pa in analysis.cluster.mesh.peer_authentications:
+        ports.update(pa.port_modes)
+    return ports

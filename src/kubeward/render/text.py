@@ -116,14 +116,15 @@ def _first_failure(steps: list[Step]) -> str:
 
 
 def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
-    annotated = any(c.via or c.services or c.l7 for c in cmap.connections)
+    annotated = any(c.via or c.services or c.l7 or c.mesh for c in cmap.connections)
     rows: list[list[str]] = []
     for c in cmap.connections:
         row = [c.src, c.dst, str(c.ports)]
         if annotated:
             row.append(", ".join([_via(v) for v in c.via or []]
                                  + [f"Service {s['name']}:{s['port']}/{s['protocol']}" for s in c.services or []]
-                                 + [_l7_text(x) for x in c.l7 or []]))
+                                 + [_l7_text(x) for x in c.l7 or []]
+                                 + ([_mesh_text(c.mesh)] if c.mesh else [])))
         rows.append(row)
     headers = ["FROM", "TO", "ALLOWED"] + (["VIA"] if annotated else [])
     # Wide enough that no cell wraps: a row is one line, easy to read and to grep.
@@ -216,6 +217,14 @@ def entry_points(cmap: ConnectivityMap) -> str:
             failure = e.first_failure()
             console.print(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
     return buf.getvalue()
+
+
+def _mesh_text(mesh: dict[str, object]) -> str:
+    text = "mesh: " + ("mTLS" if mesh.get("mtls") else "plaintext")
+    requires = mesh.get("requires")
+    if isinstance(requires, list) and requires:
+        text += "; " + "; ".join(str(r) for r in requires)
+    return text
 
 
 def _l7_text(entry: dict[str, object]) -> str:
