@@ -15,7 +15,7 @@ from ..engine.evaluate import SideRules, resolve_ports
 from ..engine.l7 import l7_constraints
 from ..ir import Direction, PortMatch, Rule
 from ..model import ContainerPort
-from ..engine.mesh import applicable, evaluate_mesh, membership
+from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership
 from ..model import Workload
 from .entry import EntryPoint, entry_points, service_index
 from .session import Analysis
@@ -263,6 +263,9 @@ def _apply_mesh(analysis: Analysis, connections: list[Connection]) -> list[Conne
         info: dict[str, object] = {}
         conditions: list[str] = []
         for proto, ranges in c.ports.items():
+            if proto != "TCP":
+                allowed = allowed | PortSet({proto: ranges})  # sidecars proxy TCP only
+                continue
             for lo, hi in ranges:
                 probes = sorted({p for p in mentioned if lo <= p <= hi} | {next((p for p in range(lo, min(hi, lo + 64) + 1)
                                                                               if p not in mentioned), lo)})
@@ -297,6 +300,11 @@ def _mesh_ports(analysis: Analysis, dst: Workload) -> set[int]:
         for rule in p.rules or ():
             for op in rule.operations or ():
                 ports.update(int(x) for x in (*(op.ports or ()), *(op.not_ports or ())) if x.isdigit())
+            for c in rule.conditions:
+                if c.key == "destination.port":
+                    ports.update(int(x) for x in (*(c.values or ()), *(c.not_values or ())) if x.isdigit())
     for pa in analysis.cluster.mesh.peer_authentications:
         ports.update(pa.port_modes)
+    ports.update(SERVER_FIRST_PORTS | NOT_CAPTURED)  # ports the mesh treats apart (IST-22)
+    ports.update(cp.port for cp in dst.ports)
     return ports

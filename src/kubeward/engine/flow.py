@@ -109,7 +109,8 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str 
             if not _l7_allows(side, match, resolve, allowed, http, steps, subject, peer):
                 allowed = EMPTY
                 break
-    if engine.options.mesh == "istio" and isinstance(dst, Identity):
+    if engine.options.mesh == "istio" and isinstance(dst, Identity) and protocol in (None, "TCP"):
+        # Sidecars proxy TCP only: UDP and SCTP pass the mesh untouched.
         # Every layer shows its outcome, even after an earlier one denied.
         allowed = _mesh(engine, source, destination, port, http, steps, allowed)
     return FlowVerdict(source, destination, protocol, port, allowed, steps)

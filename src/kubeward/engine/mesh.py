@@ -34,6 +34,9 @@ REVISION = "istio.io/rev"
 POD_INJECT = "sidecar.istio.io/inject"
 DATAPLANE = "istio.io/dataplane-mode"
 SERVER_FIRST_PORTS = {3306, 25, 53, 27017}  # IST-22: treated as TCP, never HTTP
+# Inbound ports the sidecar does not capture: its own and SSH (Istio's traffic-capture limits).
+NOT_CAPTURED = {22, 15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090}
+TCP_PORT_NAMES = ("tcp", "mongo", "mysql", "redis", "tls", "grpc-web-none")
 
 
 def membership(cluster: Cluster, w: Workload) -> tuple[str, str]:
@@ -72,7 +75,9 @@ def peer_authentication(cluster: Cluster, options: Options, w: Workload, port: i
                   key=lambda p: (p.created or "9999", p.ref.name))
     for level, found in (("workload", workload[:1]), ("namespace", namespace[:1]), ("mesh", mesh[:1])):
         for p in found:
-            mode = p.port_modes.get(port, p.mode) if level == "workload" else p.mode
+            mode = p.mode
+            if level == "workload" and p.port_modes.get(port, "UNSET") != "UNSET":
+                mode = p.port_modes[port]  # an UNSET port mode inherits the workload's (IST-6)
             if mode != "UNSET":
                 return mode, p, level
     return "PERMISSIVE", None, "default"
@@ -91,11 +96,14 @@ def istio_string(pattern: str, value: str | None) -> bool:
     return value == pattern
 
 
-def istio_principal(pattern: str, principal_value: str | None) -> bool:
+def istio_principal(pattern: str, principal_value: str | None, trust_domain: str = "cluster.local") -> bool:
     """IST-17: Istio prepends ``spiffe://`` to exact and prefix patterns itself, so a pattern
-    written with it becomes ``spiffe://spiffe://…`` and never matches."""
+    written with it becomes ``spiffe://spiffe://…`` and never matches. ``cluster.local/`` in a
+    pattern stands for the local trust domain."""
     if principal_value is None:
         return False
+    if pattern.startswith("cluster.local/"):
+        pattern = trust_domain + pattern[len("cluster.local"):]
     full = "spiffe://" + principal_value
     if pattern == "*":
         return True
@@ -133,7 +141,7 @@ class Match:
     why: list[str] = field(default_factory=list)
 
 
-def _source_matches(s: MeshSource, peer: MeshPeer) -> Match:
+def _source_matches(s: MeshSource, peer: MeshPeer, policy_ns: str = "") -> Match:
     m = Match(True)
     ns = peer.workload.namespace if peer.workload and peer.mtls else None
     sa = f"{peer.workload.namespace}/{peer.workload.service_account}" if peer.workload and peer.mtls else None
@@ -146,17 +154,22 @@ def _source_matches(s: MeshSource, peer: MeshPeer) -> Match:
             m.value = False
             m.why.append(f"{'not' if negate else ''}{what} {list(values)} does not match")
 
-    check(s.principals, False, any(istio_principal(p, peer.principal) for p in s.principals or ()), "principals")
+    td = peer.principal.split("/", 1)[0] if peer.principal else "cluster.local"
+    check(s.principals, False, any(istio_principal(p, peer.principal, td) for p in s.principals or ()), "principals")
     if m.value is False and any(p.startswith("spiffe://") for p in s.principals or ()):
         m.why.append("(a principal written with spiffe:// never matches: Istio adds the prefix itself, IST-17)")
     if m.value is False and s.principals is not None and not peer.mtls:
         m.why.append("(plaintext: no peer identity, IST-16)")
-    check(s.not_principals, True, any(istio_principal(p, peer.principal) for p in s.not_principals or ()),
+    check(s.not_principals, True, any(istio_principal(p, peer.principal, td) for p in s.not_principals or ()),
           "Principals")
     check(s.namespaces, False, any(istio_string(p, ns) for p in s.namespaces or ()), "namespaces")
     check(s.not_namespaces, True, any(istio_string(p, ns) for p in s.not_namespaces or ()), "Namespaces")
-    check(s.service_accounts, False, sa in (s.service_accounts or ()), "serviceAccounts")
-    check(s.not_service_accounts, True, sa in (s.not_service_accounts or ()), "ServiceAccounts")
+    def qualified(values: tuple[str, ...] | None) -> tuple[str, ...]:
+        # A bare service account name is one of the policy's namespace.
+        return tuple(v if "/" in v else f"{policy_ns}/{v}" for v in values or ())
+
+    check(s.service_accounts, False, sa in qualified(s.service_accounts), "serviceAccounts")
+    check(s.not_service_accounts, True, sa in qualified(s.not_service_accounts), "ServiceAccounts")
     for values, negate, what in ((s.ip_blocks, False, "ipBlocks"), (s.not_ip_blocks, True, "notIpBlocks"),
                                  (s.remote_ip_blocks, False, "remoteIpBlocks"),
                                  (s.not_remote_ip_blocks, True, "notRemoteIpBlocks")):
@@ -237,7 +250,7 @@ def _condition_matches(key: str, values: tuple[str, ...] | None, not_values: tup
     if key == "source.namespace":
         value = peer.workload.namespace if peer.workload and peer.mtls else None
     elif key == "source.principal":
-        value = ("spiffe://" + peer.principal) if peer.principal else None
+        value = peer.principal  # written without spiffe://, which Istio adds itself (IST-17)
     elif key == "source.serviceAccount":
         value = f"{peer.workload.namespace}/{peer.workload.service_account}" if peer.workload and peer.mtls else None
     elif key == "destination.port":
@@ -259,11 +272,16 @@ def _condition_matches(key: str, values: tuple[str, ...] | None, not_values: tup
 
 
 def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | None, tcp: bool,
-                 action: str) -> Match:
+                 action: str, policy_ns: str = "") -> Match:
     """IST-11: some source AND some operation AND every condition."""
     result = Match(True)
+    http_only = any(getattr(o, f) is not None for o in rule.operations or () for f in _HTTP_FIELDS) or any(
+        c.key.startswith("request.") for c in rule.conditions)
+    if tcp and http_only and action == "ALLOW":
+        # IST-14: an HTTP-only attribute anywhere makes the whole ALLOW rule invalid on TCP.
+        return Match(False, ["HTTP-only attributes on TCP traffic: Istio ignores this ALLOW rule (IST-14)"])
     parts: list[tuple[str, list[Match] | None]] = [
-        ("from", None if rule.sources is None else [_source_matches(s, peer) for s in rule.sources]),
+        ("from", None if rule.sources is None else [_source_matches(s, peer, policy_ns) for s in rule.sources]),
         ("to", None if rule.operations is None else [_operation_matches(o, port, http, tcp, action)
                                                     for o in rule.operations])]
     for part, results in parts:
@@ -277,6 +295,8 @@ def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | 
             continue
         return Match(False, [w for r in results for w in r.why] or [f"no {part} entry matches"])
     for c in rule.conditions:
+        if tcp and c.key.startswith("request."):
+            continue  # IST-14: a DENY rule's HTTP-only condition is ignored on TCP
         cm = _condition_matches(c.key, c.values, c.not_values, peer, port, http)
         if cm.value is False:
             return Match(False, cm.why)
@@ -284,6 +304,23 @@ def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | 
             result.value = None if result.value is not False else False
             result.why.extend(cm.why)
     return result
+
+
+def tcp_port(cluster: Cluster, w: Workload, port: int) -> bool:
+    """IST-22 and Istio's protocol selection: server-first ports, and Service ports named
+    ``tcp``/``mysql``/``mongo``/``redis``/``tls`` (``<protocol>[-<suffix>]``) that reach this pod port."""
+    if port in SERVER_FIRST_PORTS:
+        return True
+    for svc in cluster.services:
+        if svc.namespace != w.namespace or not svc.selector or any(w.labels.get(k) != v for k, v in svc.selector.items()):
+            continue
+        for sp in svc.ports:
+            target = sp.target_port if sp.target_port is not None else sp.port
+            pod_port = target if isinstance(target, int) else next(
+                (cp.port for cp in w.ports if cp.name == target), None)
+            if pod_port == port and sp.name.split("-", 1)[0].lower() in TCP_PORT_NAMES:
+                return True
+    return False
 
 
 def applicable(cluster: Cluster, options: Options, w: Workload) -> list[AuthorizationPolicy]:
@@ -315,6 +352,10 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
                           line or (ref.line if ref else 0)))
 
     dst_kind, dst_why = membership(cluster, destination)
+    if dst_kind and port in NOT_CAPTURED:
+        hop(Reason.MESH_INERT, "allow", f"port {port} is not captured by the sidecar (Istio leaves it alone): the "
+            "mesh does not act on it")
+        return MeshVerdict(True, steps, False)
     if not dst_kind:
         policies = applicable(cluster, options, destination)
         pas = [p for p in cluster.mesh.peer_authentications if p.ref.namespace == destination.namespace]
@@ -324,6 +365,8 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
         return MeshVerdict(True, steps, False)
     src_kind = membership(cluster, source)[0] if source is not None else ""
     mode, pa, level = peer_authentication(cluster, options, destination, port)
+    if dst_kind == "ambient" and mode == "DISABLE":
+        mode = "PERMISSIVE"  # IST-2: DISABLE is not supported in ambient: HBONE is always mTLS
     mtls = bool(src_kind) and mode != "DISABLE"
     where = f"{pa.ref.display}, {level}-wide" if pa is not None else "no PeerAuthentication: default"
     if mode == "STRICT" and not mtls:
@@ -337,8 +380,16 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
         pa.ref if pa else None)
     principal_value = principal(options, source) if source is not None and mtls else None
     peer = MeshPeer(source, source_address, mtls, principal_value)
-    tcp = port in SERVER_FIRST_PORTS and http is None
+    tcp = tcp_port(cluster, destination, port) and http is None
     policies = applicable(cluster, options, destination)
+    if dst_kind == "ambient":
+        for p in policies:
+            if any(getattr(o, f) is not None for r in p.rules or () for o in r.operations or () for f in _HTTP_FIELDS):
+                # IST-2: ztunnel cannot enforce L7 attributes: without a waypoint the policy fails
+                # safe into denying everything.
+                hop(Reason.MESH_DENIED, "deny", f"{p.ref.display} has L7 attributes and {destination.id} is an ambient "
+                    "workload without a waypoint: ztunnel enforces it as DENY (IST-2)", p.ref)
+                return MeshVerdict(False, steps, mtls)
     conditional: list[str] = []
     # IST-8: CUSTOM → DENY → ALLOW; AUDIT never decides.
     for p in policies:
@@ -349,7 +400,7 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
         if p.action != "DENY":
             continue
         for rule in p.rules or ():
-            m = rule_matches(rule, peer, port, http, tcp, "DENY")
+            m = rule_matches(rule, peer, port, http, tcp, "DENY", p.ref.namespace)
             if m.value is True:
                 hop(Reason.MESH_DENIED, "deny", f"{p.ref.display} rule {rule.index} matches: DENY (IST-8)", p.ref,
                     rule.index, rule.line)
@@ -365,7 +416,7 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
             hop(Reason.MESH_RULE_MISMATCH, "none", f"{p.ref.display} has no rules: it matches nothing (IST-10)", p.ref)
             continue
         for rule in p.rules:
-            m = rule_matches(rule, peer, port, http, tcp, "ALLOW")
+            m = rule_matches(rule, peer, port, http, tcp, "ALLOW", p.ref.namespace)
             if m.value is True:
                 hop(Reason.MESH_ALLOWED, "allow", f"{p.ref.display} rule {rule.index} matches: ALLOW (IST-8, IST-11)",
                     p.ref, rule.index, rule.line)
