@@ -305,7 +305,7 @@ def test_explain_of_a_denied_flow_says_deny_and_exits_1() -> None:
     assert ": info: " not in result.stderr
     verbose = kubeward("explain", SHOP, "--from", "shop/web", "--to", "shop/api", "--port", "8080", "-v")
     assert warnings_of(verbose.stderr) == SHOP_WARNINGS
-    assert ": info: not-modelled: " in verbose.stderr and ": info: assumed-peer: " in verbose.stderr
+    assert ": info: not-enforced: " in verbose.stderr and ": info: assumed-peer: " in verbose.stderr
 
 
 def test_explain_names_default_deny_with_its_file_and_line_as_what_isolates_web_egress() -> None:
@@ -365,7 +365,7 @@ def test_explain_json_gives_schema_verdict_flow_and_a_trace_naming_default_deny(
     assert [(d["file"], d["line"], d["code"]) for d in doc["diagnostics"] if d["severity"] == "warning"] \
         == SHOP_WARNINGS
     assert {d["code"] for d in doc["diagnostics"] if d["severity"] == "info"} == {
-        "not-modelled", "assumed-peer", "redundant-annotation", "not-enforced", "mesh-auto"}
+        "calico-port-without-protocol", "assumed-peer", "redundant-annotation", "not-enforced", "mesh-auto"}
 
 
 def test_explain_of_an_allowed_flow_says_allow_and_exits_0() -> None:
@@ -854,7 +854,7 @@ def test_a_kubectl_get_o_json_list_is_unpacked(tmp_path: Path) -> None:
 def test_check_of_the_shop_example_reports_its_real_findings_and_exits_1() -> None:
     result = kubeward("check", SHOP)
     assert result.exit_code == 1
-    assert "Diagnostics: 0 error(s), 11 warning(s), 6 note(s)" in result.stdout
+    assert "Diagnostics: 0 error(s), 11 warning(s), 7 note(s)" in result.stdout
     report = section(result.stdout, "Diagnostics:")
     assert warnings_of("\n".join(report)) == SHOP_WARNINGS
     warned = [line for line in report if ": warning: " in line]
@@ -863,15 +863,27 @@ def test_check_of_the_shop_example_reports_its_real_findings_and_exits_1() -> No
     assert "Namespaces: kube-system, shop (assumed: infra, ingress-nginx)" in result.stdout
 
 
-def test_check_text_names_each_not_modelled_kind_once_with_its_count() -> None:
-    out = kubeward("check", SHOP).stdout
-    assert out.count("not modelled: NetworkPolicy (projectcalico.org/v3), 1 object") == 1
-    assert out.count("Not modelled: NetworkPolicy (projectcalico.org/v3), 1 object") == 1
-    assert out.count("not modelled: NetworkPolicy (projectcalico.org/v3), 1 object\n") == 1
-    assert out.count("not modelled: ") == 1  # the Calico policy, as a note ("Not modelled:" in the inventory)
+def test_check_text_names_each_not_modelled_kind_once_with_its_count(tmp_path: Path) -> None:
+    extra = write(tmp_path / "extra.yaml", """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b, namespace: shop}
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: t, namespace: shop}
+""")
+    out = kubeward("check", SHOP, extra).stdout
+    assert out.count("not modelled: ConfigMap (v1), 2 objects") == 1
+    assert out.count("Not modelled: ConfigMap (v1), 2 objects") == 1
+    assert out.count("not modelled: Telemetry (telemetry.istio.io/v1), 1 object\n") == 1
     # Once per kind, never once per object.
-    assert "web-to-api-l7" not in out and "web-egress-payment" not in out
-    assert "did you mean" not in out  # projectcalico.org's NetworkPolicy is not a misspelling
+    assert out.count("ConfigMap (v1)") == 2  # the inventory line and the note
+    assert "did you mean" not in out  # a ConfigMap is not a misspelling of a modelled kind
 
 
 def test_check_json_has_schema_1_and_an_inventory() -> None:
@@ -892,10 +904,8 @@ def test_check_json_has_schema_1_and_an_inventory() -> None:
     # infra: named by the Gateway; ingress-nginx: the stand-in controller's. Neither is defined.
     assert inventory["namespaces"] == [{"name": "infra", "defined": False}, {"name": "ingress-nginx", "defined": False},
                                        {"name": "kube-system", "defined": True}, {"name": "shop", "defined": True}]
-    assert {"kind": "NetworkPolicy", "apiVersion": "projectcalico.org/v3", "count": 1,
-            "file": "examples/shop/cni/calico/policy.yaml", "line": 3} in inventory["notModelled"]
-    # Ingress, Gateway, HTTPRoute, Cilium and Istio are modelled now: Calico is not.
-    assert sorted(n["kind"] for n in inventory["notModelled"]) == ["NetworkPolicy"]
+    # Every kind of the lab is modelled now (Ingress, Gateway API, Cilium, Istio, Calico).
+    assert inventory["notModelled"] == []
     # The Cilium policies are parsed but not enforced: the input also has Calico's (cni-ambiguous).
     assert any(d["code"] == "not-enforced" and "CiliumNetworkPolicy" in d["message"] for d in doc["diagnostics"])
     web = next(p for p in doc["protection"] if p["workload"] == "shop/web")

@@ -85,6 +85,14 @@ class Diagnostics:
     def has_errors(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.items)
 
+    def downgrade(self, objects: set[tuple[str, str]], severity: Severity, note: str) -> None:
+        """Lower the severity of the errors of some objects, given as (file, "ns/name"): e.g.
+        input errors of policies the chosen CNI does not enforce."""
+        for i, d in enumerate(self.items):
+            if d.severity is Severity.ERROR and any(d.file == f and d.resource.endswith(" " + name)
+                                                     for f, name in objects):
+                self.items[i] = Diagnostic(d.code, severity, f"{d.message} — {note}", d.file, d.line, d.resource, d.leans)
+
     def has_errors_in(self, file: str) -> bool:
         return any(d.severity is Severity.ERROR and d.file == file for d in self.items)
 

@@ -25,6 +25,7 @@ class Action(StrEnum):
     ALLOW = "allow"
     DENY = "deny"
     PASS = "pass"
+    LOG = "log"  # Calico: log and go on with the next rule (CAL-8)
 
 
 class Tier(StrEnum):
@@ -34,6 +35,7 @@ class Tier(StrEnum):
     ADMIN = "admin"
     NETWORK_POLICY = "networkpolicy"
     BASELINE = "baseline"
+    CALICO = "calico"  # Calico's own tiers, ordered by Tier.order (CAL-10)
 
 
 TIER_ORDER = (Tier.DENY, Tier.ADMIN, Tier.NETWORK_POLICY, Tier.BASELINE)
@@ -231,7 +233,27 @@ class ServicePeer:
         return f"service {self.namespace}/{self.name}"
 
 
-Peer = PodPeer | NetworkPeer | AnyPeer | NodePeer | DomainPeer | EntityPeer | ServicePeer | NoPeer
+@dataclass(frozen=True, slots=True)
+class CalicoPeer:
+    """A Calico EntityRule's peer criteria, all ANDed (CAL-6). ``selector``/``not_selector`` and
+    ``namespace_selector`` are Calico selector expressions (kubeward.dialects.calico_selector);
+    ``namespace`` is the policy's namespace when the rule selects endpoints without a
+    namespaceSelector (NetworkPolicy); None: every namespace (GlobalNetworkPolicy)."""
+
+    selector: object | None = None
+    not_selector: object | None = None
+    namespace: str | None = None
+    namespace_selector: object | None = None
+    nets: tuple[IPRange, ...] | None = None
+    not_nets: tuple[IPRange, ...] | None = None
+    service_accounts: tuple[str, ...] | None = None
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text or "any peer"
+
+
+Peer = PodPeer | NetworkPeer | AnyPeer | NodePeer | DomainPeer | EntityPeer | ServicePeer | CalicoPeer | NoPeer
 
 # Cilium's identity labels that are not pod labels, as kubeward indexes them: namespace, service
 # account and namespace labels, under keys no Kubernetes label can have.
@@ -376,6 +398,11 @@ class Policy:
     priority: int | None = None
     notes: tuple[str, ...] = field(default=())
     priority_line: int = 0
+    # Calico: the tier (name, order, default action) and the policy's order within it (CAL-10).
+    calico_tier: tuple[str, float, str] | None = None
+    order: float | None = None
+    selector_expr: object | None = None   # a Calico selector for the subject (None: use ``subject``)
+    rejected: str = ""                     # why the API server would refuse it (CAL-7): not applied
 
     def rules(self, direction: Direction) -> tuple[Rule, ...]:
         return self.ingress if direction is Direction.INGRESS else self.egress

@@ -131,6 +131,7 @@ class Cluster:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     entry: "EntryObjects" = field(default_factory=lambda: EntryObjects())
     mesh: "MeshObjects" = field(default_factory=lambda: MeshObjects())
+    calico: "CalicoObjects" = field(default_factory=lambda: CalicoObjects())
     _index: tuple[int, dict[str, Workload], dict[str, list[Workload]]] | None = None
 
     def _indexed(self) -> tuple[dict[str, Workload], dict[str, list[Workload]]]:
@@ -377,3 +378,31 @@ class AuthorizationPolicy:
 class MeshObjects:
     peer_authentications: list[PeerAuthentication] = field(default_factory=list)
     authorization_policies: list[AuthorizationPolicy] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- Calico
+
+
+@dataclass(frozen=True, slots=True)
+class CalicoTier:
+    name: str
+    order: float | None
+    default_action: str  # Deny | Pass (CAL-11)
+    origin: Origin | None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSet:
+    """A Calico NetworkSet (namespace set) or GlobalNetworkSet (namespace None)."""
+
+    namespace: str | None
+    name: str
+    labels: Mapping[str, str]
+    cidrs: tuple[str, ...]
+    origin: Origin
+
+
+@dataclass(slots=True)
+class CalicoObjects:
+    tiers: dict[str, CalicoTier] = field(default_factory=dict)
+    network_sets: list[NetworkSet] = field(default_factory=list)

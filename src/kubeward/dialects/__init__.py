@@ -17,6 +17,7 @@ from ..loader import RawObject
 from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
 from .adminnetworkpolicy import PARSERS as ANP_PARSERS
 from .core import WORKLOAD_GROUPS, CoreBuilder
+from .calico import parse_calico_policy, parse_network_set, parse_tier
 from .cilium import parse_cilium_policy
 from .gateway import GROUP as GATEWAY_GROUP
 from .gateway import ROUTE_KINDS, parse_gateway, parse_gateway_class, parse_reference_grant, parse_route
@@ -84,6 +85,17 @@ for _ver in (("v1beta1", "v1"),):
                      lambda o, b: parse_peer_authentication(o, b.cluster, b.diags)))
     register(Dialect("security.istio.io", "AuthorizationPolicy", _ver, True,
                      lambda o, b: parse_authorization_policy(o, b.cluster, b.diags)))
+def _calico(global_: bool) -> Callable[[RawObject, _Build], None]:
+    return lambda o, b: b.add_policy(parse_calico_policy(o, b.cluster, b.diags, global_))
+
+
+for _group, _versions in (("projectcalico.org", ("v3",)), ("crd.projectcalico.org", ("v1",))):
+    register(Dialect(_group, "NetworkPolicy", _versions, True, _calico(False)))
+    register(Dialect(_group, "GlobalNetworkPolicy", _versions, False, _calico(True)))
+    register(Dialect(_group, "Tier", _versions, False, lambda o, b: parse_tier(o, b.cluster, b.diags)))
+    register(Dialect(_group, "NetworkSet", _versions, True, lambda o, b: parse_network_set(o, b.cluster, b.diags, False)))
+    register(Dialect(_group, "GlobalNetworkSet", _versions, False,
+                     lambda o, b: parse_network_set(o, b.cluster, b.diags, True)))
 register(Dialect("networking.k8s.io", "Ingress", ("v1",), True, lambda o, b: parse_ingress(o, b.cluster, b.diags)))
 register(Dialect("networking.k8s.io", "IngressClass", ("v1",), False,
                  lambda o, b: parse_ingress_class(o, b.cluster, b.diags)))

@@ -8,7 +8,7 @@ from dataclasses import replace
 from ..diagnostics import Diagnostics, Leans
 from ..ir import Direction, DomainPeer, LabelSelector, PodPeer, Policy, Requirement, Rule, Tier
 from ..model import Cluster
-from .evaluate import OPEN_EGRESS, OPEN_INGRESS, SideRules
+from .evaluate import OPEN_EGRESS, OPEN_INGRESS, CalicoTierRules, SideRules
 from .options import Options
 from .universe import Endpoint, Identity, Universe, bits, dns_pattern_matches
 
@@ -30,13 +30,25 @@ class Engine:
 
     def _bind_policies(self) -> None:
         u = self.universe
-        order = {Tier.DENY: -1, Tier.ADMIN: 0, Tier.NETWORK_POLICY: 1, Tier.BASELINE: 2}
+        order = {Tier.DENY: -1, Tier.ADMIN: 0, Tier.NETWORK_POLICY: 1, Tier.CALICO: 1, Tier.BASELINE: 2}
         enforced = self.options.enforced_kinds
         policies = sorted((p for p in self.cluster.policies if p.ref.kind in enforced), key=lambda p: (
             order[p.tier], p.priority if p.priority is not None else 0, p.ref.kind, p.ref.namespace, p.ref.name))
         per_identity: dict[int, list[Policy]] = {}
+        self._rejected: dict[int, list[str]] = {}
         for policy in policies:
-            mask = u.subject_mask(policy.subject)
+            if policy.rejected:
+                # CAL-7: the API server refused it: it is not in the cluster. Say so where it
+                # would have applied.
+                mask = (u.calico_subject_mask(policy.selector_expr, policy.subject.namespace)
+                        if policy.selector_expr is not None else 0)
+                for i in bits(mask):
+                    self._rejected.setdefault(i, []).append(
+                        f"{policy.ref.display} ({policy.ref.where}) would select this endpoint, but the Calico API "
+                        f"server rejects it ({policy.rejected}): it is not applied")
+                continue
+            mask = (u.calico_subject_mask(policy.selector_expr, policy.subject.namespace)
+                    if policy.selector_expr is not None else u.subject_mask(policy.subject))
             self.subject_masks[id(policy)] = mask
             for i in bits(mask):
                 per_identity.setdefault(i, []).append(policy)
@@ -52,6 +64,13 @@ class Engine:
         if ident.host_network:
             # NP-25 / ANP-8: hostNetwork pods are never selected as subjects.
             return SideRules(direction, (), (), (), (), host_network=True)
+        if self.options.cni == "calico":
+            tiers = self._calico_tiers(direction, policies)
+            rejected = tuple(self._rejected.get(ident.index, ()))
+            if not tiers and not rejected:
+                return OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS
+            side = SideRules(direction, (), (), (), (), calico=tiers, notes=rejected)
+            return self._interned.setdefault(side, side)
         admin: list[Rule] = []
         baseline: list[Rule] = []
         deny: list[Rule] = []
@@ -88,6 +107,42 @@ class Engine:
         if side.open:
             return OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS
         return self._interned.setdefault(side, side)
+
+    def _calico_tiers(self, direction: Direction, policies: list[Policy]) -> tuple[CalicoTierRules, ...]:
+        """CAL-10, CAL-13, CAL-16 / ANP-13: kube-admin (ANPs, order 1000, Pass), Calico tiers by
+        order, default (order 1e6: Calico policies of the default tier and the Kubernetes
+        NetworkPolicies at order 1000), kube-baseline (BANPs, 1e7, Pass)."""
+        tiers: dict[str, tuple[float, str, list[tuple[float, str, Policy]]]] = {}
+        known = self.cluster.calico.tiers
+        for p in policies:
+            if p.tier is Tier.CALICO and p.calico_tier is not None:
+                name = p.calico_tier[0]
+                t = known.get(name)
+                order = 1_000_000.0 if name == "default" else (t.order if t and t.order is not None else float("inf"))
+                action = t.default_action if t else "Deny"
+                if direction not in p.isolates:
+                    continue
+                policy_order = p.order if p.order is not None else float("inf")
+            elif p.tier in (Tier.ADMIN, Tier.BASELINE):
+                name, order, action = ("kube-admin", 1000.0, "Pass") if p.tier is Tier.ADMIN else (
+                    "kube-baseline", 10_000_000.0, "Pass")
+                if not p.rules(direction):
+                    continue
+                policy_order = float(p.priority or 0)
+            elif p.tier is Tier.NETWORK_POLICY:
+                name, order, action = "default", 1_000_000.0, "Deny"
+                if direction not in p.isolates:
+                    continue
+                policy_order = 1000.0  # CAL-13
+            else:
+                continue
+            tiers.setdefault(name, (order, action, []))[2].append((policy_order, p.ref.name, p))
+        out: list[CalicoTierRules] = []
+        for name, (order, action, members) in sorted(tiers.items(), key=lambda kv: (kv[1][0], kv[0])):
+            members.sort(key=lambda m: (m[0], m[1]))
+            rules = tuple(r for _, _, p in members for r in p.rules(direction))
+            out.append(CalicoTierRules(name, order, action, rules))
+        return tuple(out)
 
     def _check_priorities(self, policies: list[Policy]) -> None:
         seen: dict[tuple[Tier, int], list[Policy]] = {}

@@ -17,6 +17,16 @@ from .trace import Reason, Step
 
 
 @dataclass(frozen=True, slots=True)
+class CalicoTierRules:
+    """One Calico tier as it applies to one endpoint and direction (CAL-10, CAL-11)."""
+
+    name: str
+    order: float
+    default_action: str                  # Deny | Pass
+    rules: tuple[Rule, ...]              # the rules of its applicable policies, in policy order
+
+
+@dataclass(frozen=True, slots=True)
 class SideRules:
     """Every rule that can decide one direction for one subject, in evaluation order."""
 
@@ -29,15 +39,16 @@ class SideRules:
     deny: tuple[Rule, ...] = ()    # Cilium deny rules: they win over every allow (CIL-23)
     notes: tuple[str, ...] = ()    # facts the trace must state (e.g. an FQDN rule without DNS visibility)
     inert: str = ""                # the CNI enforces nothing: its name
+    calico: tuple[CalicoTierRules, ...] = ()  # --cni calico: the tier pipeline instead of the above
 
     @property
     def all_rules(self) -> tuple[Rule, ...]:
-        return (*self.deny, *self.admin, *self.np_rules, *self.baseline)
+        return (*self.deny, *self.admin, *self.np_rules, *self.baseline, *(r for t in self.calico for r in t.rules))
 
     @property
     def open(self) -> bool:
         """Nothing can restrict this side: everything is allowed."""
-        return not self.admin and not self.isolating and not self.baseline and not self.deny
+        return not self.admin and not self.isolating and not self.baseline and not self.deny and not self.calico
 
 
 OPEN_INGRESS = SideRules(Direction.INGRESS, (), (), (), ())
@@ -82,13 +93,15 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
                               f"--cni {side.inert} enforces no network policy: allowed"))
         return probe
     if trace is not None:
-        trace.extend(Step("cni", d, subject, "networkpolicy", Reason.FQDN_INEFFECTIVE, "none", note)
-                     for note in side.notes)
+        reason = Reason.POLICY_REJECTED if side.calico or "Calico" in "".join(side.notes) else Reason.FQDN_INEFFECTIVE
+        trace.extend(Step("cni", d, subject, "networkpolicy", reason, "none", note) for note in side.notes)
     if side.open:
         if trace is not None:
             trace.append(Step("cni", d, subject, "default", Reason.NOT_ISOLATED, "allow",
                               f"no policy selects {subject} for {d.value}: allowed by default (NP-3)"))
         return probe
+    if side.calico or side.notes and not (side.admin or side.isolating or side.baseline or side.deny):
+        return _calico(side, matched, resolve, probe, trace, subject, peer)
     allowed = EMPTY
     remaining = probe
     passed = EMPTY
@@ -221,3 +234,71 @@ def _peers_text(rule: Rule) -> str:
 
 def _ports_text(rule: Rule) -> str:
     return "all ports" if rule.ports is None else ", ".join(str(p) for p in rule.ports) or "no port"
+
+
+def _calico(side: SideRules, matched: Callable[[Rule], bool], resolve: Resolver, probe: PortSet,
+            trace: list[Step] | None, subject: str, peer: str) -> PortSet:
+    """CAL-8 … CAL-11, CAL-14: tiers by order; in a tier, policies by order and rules top-down:
+    Allow and Deny are final, Log goes on, Pass leaves the tier; what no rule decides meets the
+    tier's default action; what passes every tier meets the namespace profile, which allows."""
+    d = side.direction
+    remaining = probe
+    allowed = EMPTY
+    for tier in side.calico:
+        if not remaining:
+            break
+        left = remaining
+        passed = EMPTY
+        for rule in tier.rules:
+            if not left:
+                break
+            where = f"tier {tier.name} (order {_order(tier.order)})"
+            if not matched(rule):
+                if trace is not None:
+                    trace.append(_rule_step(rule, d, subject, Reason.PEER_MISMATCH, "none",
+                                            f"{where}: {peer} is not among its peers ({_peers_text(rule)})", Tier.CALICO))
+                continue
+            hit = resolve(rule.ports) & left
+            if not hit:
+                if trace is not None:
+                    trace.append(_rule_step(rule, d, subject, Reason.PORT_MISMATCH, "none",
+                                            f"{where}: peer matches, but its ports ({_ports_text(rule)}) do not "
+                                            f"include {left}", Tier.CALICO))
+                continue
+            if rule.action is Action.LOG:
+                if trace is not None:
+                    trace.append(_rule_step(rule, d, subject, Reason.RULE_MATCHED, "none",
+                                            f"{where}: Log: logs {hit} and goes on with the next rule (CAL-8)", Tier.CALICO))
+                continue
+            left = left - hit
+            if rule.action is Action.ALLOW:
+                allowed = allowed | hit
+            elif rule.action is Action.PASS:
+                passed = passed | hit
+            if trace is not None:
+                what = {Action.ALLOW: "Allow", Action.DENY: "Deny", Action.PASS: "Pass: on to the next tier"}
+                trace.append(_rule_step(rule, d, subject, Reason.RULE_MATCHED, rule.action.value,
+                                        f"{where}: first matching rule: {what[rule.action]} {hit} "
+                                        f"({_peers_text(rule)}) (CAL-8)", Tier.CALICO))
+        if left:
+            if tier.default_action == "Pass":
+                passed = passed | left
+                if trace is not None:
+                    trace.append(Step("cni", d, subject, "calico", Reason.PASSED, "pass",
+                                      f"end of tier {tier.name}: no rule decided {left}: defaultAction Pass (CAL-11)"))
+            elif trace is not None:
+                trace.append(Step("cni", d, subject, "calico", Reason.NO_RULE_MATCHED, "deny",
+                                  f"end of tier {tier.name} (order {_order(tier.order)}): a policy of the tier applies to "
+                                  f"{subject} and no rule decided {left} {'to' if d is Direction.EGRESS else 'from'} "
+                                  f"{peer}: defaultAction Deny (CAL-11)"))
+        remaining = passed
+    if remaining:
+        allowed = allowed | remaining
+        if trace is not None:
+            trace.append(Step("cni", d, subject, "profile", Reason.DEFAULT_ALLOW, "allow",
+                              f"every tier passed {remaining}: the namespace profile allows it (CAL-14)"))
+    return allowed
+
+
+def _order(order: float) -> str:
+    return str(int(order)) if order == int(order) else str(order)

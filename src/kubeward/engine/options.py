@@ -9,7 +9,8 @@ CNI_CHOICES = ("auto", "generic", "cilium", "calico", "flannel", "none")
 ENFORCED: dict[str, frozenset[str]] = {
     "generic": frozenset({"NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"}),
     "cilium": frozenset({"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}),
-    "calico": frozenset({"NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"}),
+    "calico": frozenset({"NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
+                         "CalicoNetworkPolicy", "GlobalNetworkPolicy"}),
     "flannel": frozenset(),
     "none": frozenset(),
 }

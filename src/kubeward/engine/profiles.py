@@ -9,23 +9,25 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..diagnostics import Diagnostics, Leans
+from ..diagnostics import Diagnostics, Leans, Severity
 from ..model import Cluster
 from .options import Options
 
 CILIUM_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
 CALICO_GROUPS = ("projectcalico.org", "crd.projectcalico.org")
+CALICO_KINDS = ("CalicoNetworkPolicy", "GlobalNetworkPolicy")
 
 
 def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Options:
     cilium = [p.ref for p in cluster.policies if p.ref.kind in CILIUM_KINDS]
-    calico = [n for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
+    calico = [f"{p.ref.where}" for p in cluster.policies if p.ref.kind in CALICO_KINDS] + [
+        str(n.first) for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
     cni = options.cni
     if cni == "auto":
         if cilium and calico:
             diags.warning("cni-ambiguous",
                           f"the input has Cilium policies ({cilium[0].where}) and Calico resources "
-                          f"({calico[0].first}); no cluster runs both: analysed with the generic profile "
+                          f"({calico[0]}); no cluster runs both: analysed with the generic profile "
                           "(Kubernetes policies only). Choose with --cni cilium or --cni calico",
                           cilium[0].file, cilium[0].line, leans=Leans.EITHER)
             cni = "generic"
@@ -34,7 +36,7 @@ def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Optio
             diags.info("cni-auto", f"--cni auto: Cilium policies in the input ({cilium[0].where}): the cilium profile")
         elif calico:
             cni = "calico"
-            diags.info("cni-auto", f"--cni auto: Calico resources in the input ({calico[0].first}): the calico "
+            diags.info("cni-auto", f"--cni auto: Calico resources in the input ({calico[0]}): the calico "
                        "profile (Calico's own policies are not modelled yet; Kubernetes policies are)")
         else:
             cni = "generic"
@@ -47,6 +49,11 @@ def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Optio
                        "mesh layer is evaluated")
     resolved = replace(options, cni=cni, mesh=mesh)
     enforced = resolved.enforced_kinds
+    # The input errors of policies this CNI does not enforce are not the user's to fix now.
+    ignored = {(p.ref.file, f"{p.ref.namespace}/{p.ref.name}" if p.ref.namespace else p.ref.name)
+               for p in cluster.policies if p.ref.kind not in enforced}
+    if ignored:
+        diags.downgrade(ignored, Severity.INFO, f"not enforced under --cni {cni}")
     if cni in ("flannel", "none"):
         if cluster.policies:
             first = cluster.policies[0].ref

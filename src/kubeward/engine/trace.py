@@ -26,6 +26,7 @@ class Reason(StrEnum):
     PASSED = "passed"                        # an admin Pass sent the flow to the next tier
     PODS_DIFFER = "pods-differ"              # pods of one workload get different answers
     CNI_INERT = "cni-not-enforcing"          # flannel / none: no policy is enforced
+    POLICY_REJECTED = "policy-rejected"      # the API server refuses the policy: not applied (CAL-7)
     FQDN_INEFFECTIVE = "fqdn-without-dns-visibility"  # CIL-21
     L7_ALLOWED = "l7-allowed"                # an HTTP rule admits the request (CIL-15)
     L7_DENIED = "l7-denied"                  # no HTTP rule admits it: the proxy answers 403 (CIL-17)

@@ -26,6 +26,7 @@ from ..ir import (
     CILIUM_NAMESPACE_LABELS,
     CILIUM_SERVICE_ACCOUNT,
     AnyPeer,
+    CalicoPeer,
     DomainPeer,
     EntityPeer,
     IPRange,
@@ -117,6 +118,14 @@ class Domain:
 
 
 Endpoint = Identity | Network | Domain
+
+
+class _Every:
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return True
+
+
+_EVERY = _Every()
 
 
 def domain_matches(pattern: str, name: str) -> bool:
@@ -212,6 +221,7 @@ class Universe:
         self._selector_cache: dict[LabelSelector, int] = {}
         self._ns_selector_cache: dict[LabelSelector, int] = {}
         self._peer_cache: dict[Peer, int] = {}
+        self._calico_cache: dict[tuple[str, int, str | None], int] = {}
 
     # ---- construction ----------------------------------------------------------------
 
@@ -226,10 +236,23 @@ class Universe:
             labels.append((CILIUM_KEY + CILIUM_NAMESPACE_LABELS + k, v))
         return labels
 
-    @staticmethod
-    def _policy_networks(policies: list[Policy]) -> list[NetworkPeer]:
-        return [p for pol in policies for r in (*pol.ingress, *pol.egress) for p in r.peers
-                if isinstance(p, NetworkPeer)]
+    def _policy_networks(self, policies: list[Policy]) -> list[NetworkPeer]:
+        """Every address set the policies name: ipBlocks, CIDRs, Calico nets and network sets."""
+        found = [p for pol in policies for r in (*pol.ingress, *pol.egress) for p in r.peers
+                 if isinstance(p, NetworkPeer)]
+        for pol in policies:
+            for r in (*pol.ingress, *pol.egress):
+                for p in r.peers:
+                    if isinstance(p, CalicoPeer):
+                        for ranges in (p.nets, p.not_nets):
+                            if ranges:
+                                found.append(NetworkPeer("calico", (), ranges, never_pods=True))
+        for ns_set in self.cluster.calico.network_sets:
+            for c in ns_set.cidrs:
+                net = ipaddress.ip_network(c, strict=False)
+                found.append(NetworkPeer(c, (), (IPRange(net.version, int(net.network_address),
+                                                         int(net.broadcast_address)),), never_pods=True))
+        return found
 
     def _ip_sets_of(self, ident: Identity) -> tuple[int, ...]:
         found = self._ip_set_cache.get(ident.index)
@@ -443,6 +466,8 @@ class Universe:
                     mask |= 1 << d.index
         elif isinstance(peer, EntityPeer):
             mask = self._entity_mask(peer.entity)
+        elif isinstance(peer, CalicoPeer):
+            mask = self._calico_peer_mask(peer)
         elif isinstance(peer, ServicePeer):
             for svc in self.cluster.services:
                 if peer.namespace and svc.namespace != peer.namespace:
@@ -455,6 +480,99 @@ class Universe:
         elif isinstance(peer, NoPeer):
             mask = 0
         self._peer_cache[peer] = mask
+        return mask
+
+    # ---- Calico ----------------------------------------------------------------------
+
+    def _calico_labels(self, ident: Identity) -> dict[str, str]:
+        labels = dict(ident.labels)
+        labels.update({"projectcalico.org/namespace": ident.namespace, "projectcalico.org/orchestrator": "k8s",
+                       "projectcalico.org/serviceaccount": ident.service_account})
+        return labels
+
+    def _calico_ns_labels(self, name: str) -> dict[str, str]:
+        ns = self.namespaces.get(name)
+        labels = dict(ns.labels) if ns else {}
+        labels["projectcalico.org/name"] = name
+        return labels
+
+    def calico_subject_mask(self, expr: object, namespace: str | None) -> int:
+        """Endpoints a Calico policy selector picks (CAL-4): in its namespace, or everywhere."""
+        key = ("subject", id(expr), namespace)
+        found = self._calico_cache.get(key)
+        if found is None:
+            found = 0
+            for ident in self.identities:
+                if ident.host_network or (namespace is not None and ident.namespace != namespace):
+                    continue
+                if expr.matches(self._calico_labels(ident)):  # type: ignore[attr-defined]
+                    found |= 1 << ident.index
+            self._calico_cache[key] = found
+        return found
+
+    def _calico_peer_mask(self, peer: CalicoPeer) -> int:
+        """CAL-6: every present criterion ANDed; selectors match endpoints and network sets."""
+        everything = self.all_mask
+        namespaces: set[str] | None
+        if peer.namespace_selector is not None:
+            glob = type(peer.namespace_selector).__name__ == "Global"
+            namespaces = set() if glob else {n for n in self.namespaces
+                                              if peer.namespace_selector.matches(self._calico_ns_labels(n))}  # type: ignore[attr-defined]
+        else:
+            glob = False
+            namespaces = None if peer.namespace is None else {peer.namespace}
+
+        def in_scope(ns: str | None) -> bool:
+            if glob:
+                return ns is None
+            return namespaces is None or (ns is not None and ns in namespaces)
+
+        def selected(expr: object) -> int:
+            mask = 0
+            for ident in self.identities:
+                if not ident.host_network and in_scope(ident.namespace) and \
+                        expr.matches(self._calico_labels(ident)):  # type: ignore[attr-defined]
+                    mask |= 1 << ident.index
+            for ns_set in self.cluster.calico.network_sets:
+                if in_scope(ns_set.namespace) and expr.matches(ns_set.labels):  # type: ignore[attr-defined]
+                    mask |= self._cidrs_mask(ns_set.cidrs)
+            return mask
+
+        mask = everything
+        if peer.selector is not None:
+            mask &= selected(peer.selector)
+        elif peer.namespace_selector is not None:
+            mask &= selected(_EVERY)
+        if peer.not_selector is not None:
+            mask &= ~selected(peer.not_selector)
+        if peer.nets is not None:
+            mask &= self._ranges_mask(peer.nets) | self._pods_in(peer.nets)
+        if peer.not_nets is not None:
+            mask &= ~(self._ranges_mask(peer.not_nets) | self._pods_in(peer.not_nets))
+        if peer.service_accounts is not None:
+            sas = 0
+            for ident in self.identities:
+                if ident.service_account in peer.service_accounts and in_scope(ident.namespace):
+                    sas |= 1 << ident.index
+            mask &= sas
+        return mask & everything
+
+    def _cidrs_mask(self, cidrs: tuple[str, ...]) -> int:
+        ranges: list[IPRange] = []
+        for c in cidrs:
+            net = ipaddress.ip_network(c, strict=False)
+            ranges.append(IPRange(net.version, int(net.network_address), int(net.broadcast_address)))
+        return self._ranges_mask(tuple(ranges))
+
+    def _pods_in(self, ranges: tuple[IPRange, ...]) -> int:
+        """NP-18 under Calico: nets match any packet address, pod IPs included."""
+        mask = 0
+        for ident in self.identities:
+            for ip in ident.ips:
+                a = ipaddress.ip_address(ip)
+                if any(r.version == a.version and r.first <= int(a) <= r.last for r in ranges):
+                    mask |= 1 << ident.index
+                    break
         return mask
 
     def _entity_mask(self, entity: str) -> int:
