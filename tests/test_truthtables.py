@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from kubeward import Options
 from truthtable import Case, discover, mismatches
 
 K8S_E2E = discover("k8s-e2e")
@@ -33,3 +34,17 @@ def test_network_policy_api_conformance_scenario(case: Case) -> None:
 def test_cilium_documentation_scenario(case: Case) -> None:
     bad = mismatches(case)
     assert not bad, f"{case.name}:\n" + "\n".join(bad[:20])
+
+
+@pytest.mark.parametrize("case", K8S_E2E, ids=[c.id for c in K8S_E2E])
+def test_kubernetes_netpol_e2e_scenario_inside_calicos_default_tier(case: Case) -> None:
+    """CAL-13: Kubernetes NetworkPolicies in Calico's default tier give the upstream answers."""
+    bad = mismatches(case, Options(cni="calico"))
+    assert not bad, f"{case.name} (--cni calico):\n" + "\n".join(bad[:20])
+
+
+@pytest.mark.parametrize("case", NPA, ids=[c.id for c in NPA])
+def test_network_policy_api_conformance_scenario_in_calicos_admin_and_baseline_tiers(case: Case) -> None:
+    """ANP-13 / CAL-16: ANPs in kube-admin and BANPs in kube-baseline give the upstream answers."""
+    bad = mismatches(case, Options(cni="calico"))
+    assert not bad, f"{case.name} (--cni calico):\n" + "\n".join(bad[:20])

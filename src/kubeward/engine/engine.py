@@ -141,7 +141,8 @@ class Engine:
         for name, (order, action, members) in sorted(tiers.items(), key=lambda kv: (kv[1][0], kv[0])):
             members.sort(key=lambda m: (m[0], m[1]))
             rules = tuple(r for _, _, p in members for r in p.rules(direction))
-            out.append(CalicoTierRules(name, order, action, rules))
+            orders = tuple(o for o, _, p in members for _ in p.rules(direction))
+            out.append(CalicoTierRules(name, order, action, rules, orders, tuple(p.ref for _, _, p in members)))
         return tuple(out)
 
     def _check_priorities(self, policies: list[Policy]) -> None:

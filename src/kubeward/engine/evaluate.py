@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..ir import Action, Direction, NamedPort, Policy, PortMatch, PortRange, Rule, Tier
+from ..ir import Action, Direction, NamedPort, Policy, PolicyRef, PortMatch, PortRange, Rule, Tier
 from ..model import ContainerPort
 from .portset import ALL, EMPTY, PortSet
 from .trace import Reason, Step
@@ -24,6 +24,8 @@ class CalicoTierRules:
     order: float
     default_action: str                  # Deny | Pass
     rules: tuple[Rule, ...]              # the rules of its applicable policies, in policy order
+    orders: tuple[float, ...] = ()       # each rule's policy order (inf: unset)
+    policies: tuple[PolicyRef, ...] = ()  # the tier's policies that apply, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +251,12 @@ def _calico(side: SideRules, matched: Callable[[Rule], bool], resolve: Resolver,
             break
         left = remaining
         passed = EMPTY
-        for rule in tier.rules:
+        for k, rule in enumerate(tier.rules):
             if not left:
                 break
-            where = f"tier {tier.name} (order {_order(tier.order)})"
+            policy_order = tier.orders[k] if k < len(tier.orders) else float("inf")
+            where = (f"tier {tier.name} (order {_order(tier.order)}), policy order "
+                     f"{_order(policy_order) if policy_order != float('inf') else 'unset'}")
             if not matched(rule):
                 if trace is not None:
                     trace.append(_rule_step(rule, d, subject, Reason.PEER_MISMATCH, "none",
@@ -287,10 +291,14 @@ def _calico(side: SideRules, matched: Callable[[Rule], bool], resolve: Resolver,
                     trace.append(Step("cni", d, subject, "calico", Reason.PASSED, "pass",
                                       f"end of tier {tier.name}: no rule decided {left}: defaultAction Pass (CAL-11)"))
             elif trace is not None:
+                names = ", ".join(f"{p.display} ({p.where})" for p in tier.policies[:3]) + (
+                    f" and {len(tier.policies) - 3} more" if len(tier.policies) > 3 else "")
+                first = tier.policies[0] if tier.policies else None
                 trace.append(Step("cni", d, subject, "calico", Reason.NO_RULE_MATCHED, "deny",
-                                  f"end of tier {tier.name} (order {_order(tier.order)}): a policy of the tier applies to "
-                                  f"{subject} and no rule decided {left} {'to' if d is Direction.EGRESS else 'from'} "
-                                  f"{peer}: defaultAction Deny (CAL-11)"))
+                                  f"end of tier {tier.name} (order {_order(tier.order)}): {names} appl"
+                                  f"{'ies' if len(tier.policies) == 1 else 'y'} to {subject} and no rule decided {left} "
+                                  f"{'to' if d is Direction.EGRESS else 'from'} {peer}: defaultAction Deny (CAL-11)",
+                                  first, None, "", first.line if first else 0))
         remaining = passed
     if remaining:
         allowed = allowed | remaining
@@ -301,4 +309,6 @@ def _calico(side: SideRules, matched: Callable[[Rule], bool], resolve: Resolver,
 
 
 def _order(order: float) -> str:
+    if order == float("inf"):
+        return "unset"
     return str(int(order)) if order == int(order) else str(order)
