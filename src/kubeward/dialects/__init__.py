@@ -96,6 +96,14 @@ for _group, _versions in (("projectcalico.org", ("v3",)), ("crd.projectcalico.or
     register(Dialect(_group, "NetworkSet", _versions, True, lambda o, b: parse_network_set(o, b.cluster, b.diags, False)))
     register(Dialect(_group, "GlobalNetworkSet", _versions, False,
                      lambda o, b: parse_network_set(o, b.cluster, b.diags, True)))
+    for _staged in ("StagedNetworkPolicy", "StagedGlobalNetworkPolicy", "StagedKubernetesNetworkPolicy"):
+        register(Dialect(_group, _staged, _versions, _staged != "StagedGlobalNetworkPolicy", lambda o, b: b.diags.info(
+            "not-enforced", f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}: staged policies are "
+            "previews Calico reports on but never enforces", o.file, o.line)))
+    for _host in ("Profile", "HostEndpoint"):
+        register(Dialect(_group, _host, _versions, False, lambda o, b: b.diags.info(
+            "not-modelled", f"{o.kind} {o.name}: host endpoints and explicit profiles are not modelled (namespace "
+            "profiles allow everything, CAL-14)", o.file, o.line)))
 register(Dialect("networking.k8s.io", "Ingress", ("v1",), True, lambda o, b: parse_ingress(o, b.cluster, b.diags)))
 register(Dialect("networking.k8s.io", "IngressClass", ("v1",), False,
                  lambda o, b: parse_ingress_class(o, b.cluster, b.diags)))

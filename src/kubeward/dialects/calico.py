@@ -35,7 +35,7 @@ from ..ir import (
 from ..loader import LList, LMap, RawObject
 from ..model import CalicoTier, Cluster, NetworkSet, Origin
 from ._reader import Reader, network_ranges
-from .calico_selector import Expr, Global, SelectorError, parse_selector
+from .calico_selector import Expr, Global, SelectorError, parse_selector, prefix_keys
 
 ACTIONS = {"Allow": Action.ALLOW, "Deny": Action.DENY, "Pass": Action.PASS, "Log": Action.LOG}
 DEFAULT_TIER = "default"
@@ -252,7 +252,8 @@ def parse_calico_policy(obj: RawObject, cluster: Cluster, diags: Diagnostics, gl
     selector = low.selector(spec, "selector", "spec")
     ns_selector = low.selector(spec, "namespaceSelector", "spec") if global_ else None
     if global_ and ns_selector is not None:
-        selector = _and(selector, ns_selector)
+        # CAL-15: namespaces by their labels, which Calico gives endpoints as pcns.* (CAL-14).
+        selector = _and(selector, prefix_keys(ns_selector, "pcns."))
     for flag in ("doNotTrack", "preDNAT", "applyOnForward"):
         if spec.get(flag):
             r.info("approximation", f"spec.{flag}: host-level evaluation is not modelled; the policy is evaluated "

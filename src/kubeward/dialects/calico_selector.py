@@ -234,3 +234,21 @@ def parse_selector(text: str) -> Expr:
     except LarkError as exc:  # pragma: no cover - lark's other failures
         raise SelectorError(str(exc).splitlines()[0], 0) from None
     return _Build().transform(tree)
+
+
+def prefix_keys(expr: Expr, prefix: str) -> Expr:
+    """The same expression over ``prefix + key`` labels (e.g. a namespace selector evaluated on an
+    endpoint's ``pcns.*`` labels, as Calico's profiles apply them)."""
+    if isinstance(expr, Compare):
+        return Compare(expr.op, prefix + expr.key, expr.value)
+    if isinstance(expr, InSet):
+        return InSet(prefix + expr.key, expr.values, expr.negated)
+    if isinstance(expr, Has):
+        return Has(prefix + expr.key)
+    if isinstance(expr, Not):
+        return Not(prefix_keys(expr.inner, prefix))
+    if isinstance(expr, And):
+        return And(tuple(prefix_keys(p, prefix) for p in expr.parts))
+    if isinstance(expr, Or):
+        return Or(tuple(prefix_keys(p, prefix) for p in expr.parts))
+    return expr

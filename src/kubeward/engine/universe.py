@@ -488,6 +488,7 @@ class Universe:
         labels = dict(ident.labels)
         labels.update({"projectcalico.org/namespace": ident.namespace, "projectcalico.org/orchestrator": "k8s",
                        "projectcalico.org/serviceaccount": ident.service_account})
+        labels.update({f"pcns.{k}": v for k, v in self._calico_ns_labels(ident.namespace).items()})
         return labels
 
     def _calico_ns_labels(self, name: str) -> dict[str, str]:
