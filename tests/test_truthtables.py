@@ -48,3 +48,12 @@ def test_network_policy_api_conformance_scenario_in_calicos_admin_and_baseline_t
     """ANP-13 / CAL-16: ANPs in kube-admin and BANPs in kube-baseline give the upstream answers."""
     bad = mismatches(case, Options(cni="calico"))
     assert not bad, f"{case.name} (--cni calico):\n" + "\n".join(bad[:20])
+
+
+CALICO = discover("calico")
+
+
+@pytest.mark.parametrize("case", CALICO, ids=[c.id for c in CALICO])
+def test_calico_documentation_scenario(case: Case) -> None:
+    bad = mismatches(case)
+    assert not bad, f"{case.name}:\n" + "\n".join(bad[:20])
