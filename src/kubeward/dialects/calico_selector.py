@@ -203,7 +203,10 @@ class _Build(Transformer[Token, Expr]):
         return Global()
 
 
-_PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    """Built on first use: most inputs have no Calico selector to parse."""
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
 
 
 class SelectorError(ValueError):
@@ -220,7 +223,7 @@ def parse_selector(text: str) -> Expr:
     if not text.strip():
         return All()
     try:
-        tree = _PARSER.parse(text)
+        tree = _parser().parse(text)
     except UnexpectedEOF:
         column = len(text.rstrip()) + 1
         raise SelectorError(f"syntax error at column {column} (the selector ends too early)", column) from None
