@@ -247,6 +247,8 @@ class CalicoPeer:
     nets: tuple[IPRange, ...] | None = None
     not_nets: tuple[IPRange, ...] | None = None
     service_accounts: tuple[str, ...] | None = None
+    service_account_selector: object | None = None  # over ServiceAccount labels
+    ip_version: int | None = None                    # a rule's ipVersion: only that address family
     text: str = ""
 
     def __str__(self) -> str:

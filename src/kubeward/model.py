@@ -73,6 +73,7 @@ class ServiceAccount:
     namespace: str
     name: str
     origin: Origin
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

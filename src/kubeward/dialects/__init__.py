@@ -8,11 +8,12 @@ a kind that looks like a misspelling of a modelled one gets a "did you mean" dia
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostics, Leans
-from ..ir import Policy, PodPeer, Requirement
+from ..ir import NamedPort, Policy, PodPeer, PortMatch, PortRange, Requirement, ServicePeer
 from ..loader import RawObject
 from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
 from .adminnetworkpolicy import PARSERS as ANP_PARSERS
@@ -158,6 +159,7 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
                           f"{dialect.versions[-1]}", obj.file, obj.line)
         dialect.handler(obj, build)
     build.core.finish()
+    build.cluster.policies = [_calico_service_ports(build.cluster, p) for p in build.cluster.policies]
     _report_not_modelled(build.cluster, not_modelled, diags)
     _add_referenced_namespaces(build.cluster, diags)
     return build.cluster
@@ -183,6 +185,29 @@ def _last_of_each(objects: Iterable[RawObject], diags: Diagnostics) -> list[RawO
         order[key] = i
     ranked = [(order[k], o) for k, o in chosen.items()] + unnamed
     return [o for _, o in sorted(ranked, key=lambda t: t[0])]
+
+
+def _calico_service_ports(cluster: Cluster, policy: Policy) -> Policy:
+    """CAL-6: a Calico egress rule to ``destination.services`` without ports takes the
+    Service's ports (its target ports on the pods)."""
+    if policy.ref.kind not in ("CalicoNetworkPolicy", "GlobalNetworkPolicy"):
+        return policy
+    egress = []
+    for rule in policy.egress:
+        svc_peer = rule.peers[0] if len(rule.peers) == 1 and isinstance(rule.peers[0], ServicePeer) else None
+        svc = next((s for s in cluster.services if svc_peer and s.namespace == svc_peer.namespace
+                    and s.name == svc_peer.name), None)
+        if rule.ports is None and svc is not None:
+            ports: list[PortMatch] = []
+            for sp in svc.ports:
+                target = sp.target_port if sp.target_port is not None else sp.port
+                if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+                    ports.append(PortRange(sp.protocol, int(target), int(target)))
+                else:
+                    ports.append(NamedPort(str(target), sp.protocol))
+            rule = replace(rule, ports=tuple(ports))
+        egress.append(rule)
+    return replace(policy, egress=tuple(egress))
 
 
 def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[RawObject]],

@@ -29,6 +29,7 @@ from ..ir import (
     PortMatch,
     PortRange,
     Rule,
+    ServicePeer,
     Subject,
     Tier,
 )
@@ -110,27 +111,31 @@ class _Lowering:
                 self.rejected.append(f"{path}.{key}[{i}] is not a CIDR")
         return tuple(ranges)
 
-    def peer(self, entity: LMap | None, path: str) -> Peer:
+    def peer(self, entity: LMap | None, path: str, ip_version: int | None = None) -> Peer:
         if entity is None:
-            return AnyPeer()
+            return AnyPeer() if ip_version is None else CalicoPeer(ip_version=ip_version, text=f"IPv{ip_version}")
         selector = self.selector(entity, "selector", path)
         not_selector = self.selector(entity, "notSelector", path)
         ns_selector = self.selector(entity, "namespaceSelector", path)
         nets = self.nets(entity, "nets", path)
         not_nets = self.nets(entity, "notNets", path)
         sas = None
+        sa_selector = None
         raw_sa = entity.get("serviceAccounts")
         if isinstance(raw_sa, LMap):
-            sas = tuple(str(n) for n in (raw_sa.get("names") or []))
-            if raw_sa.get("selector") is not None:
-                self.r.info("approximation", f"{path}.serviceAccounts.selector: ServiceAccount labels are not "
-                            "modelled; only names are matched", raw_sa.line_of("selector"))
-        if entity.get("services") is not None:
-            self.r.info("not-modelled", f"{path}.services is not modelled; it matches nothing here",
-                        entity.line_of("services"))
+            if raw_sa.get("names") is not None:
+                sas = tuple(str(n) for n in (raw_sa.get("names") or []))
+            sa_selector = self.selector(raw_sa, "selector", f"{path}.serviceAccounts")
+        services = entity.get("services")
+        if isinstance(services, LMap) and isinstance(services.get("name"), str):
+            # CAL-6: the Service's endpoints; not combinable with selectors, nets or accounts.
+            return ServicePeer(str(services.get("namespace") or self.ns or "default"), services["name"])
+        if services is not None:
+            self.r.error("invalid-value", f"{path}.services needs a name", entity.line_of("services"), Leans.EITHER)
+            self.rejected.append(f"{path}.services has no name")
             return NoPeer("services")
-        if all(x is None for x in (selector, not_selector, ns_selector, nets, not_nets, sas)):
-            return AnyPeer()
+        if all(x is None for x in (selector, not_selector, ns_selector, nets, not_nets, sas, sa_selector)):
+            return AnyPeer() if ip_version is None else CalicoPeer(ip_version=ip_version, text=f"IPv{ip_version}")
         scoped_ns = None if self.global_ or ns_selector is not None else self.ns  # CAL-4
         text = " and ".join(f"{k} {v}" for k, v in (("selector", entity.get("selector")),
                                                       ("notSelector", entity.get("notSelector")),
@@ -140,13 +145,17 @@ class _Lowering:
                                                       ("serviceAccounts", list(sas) if sas else None)) if v)
         where = f" in namespace {scoped_ns}" if scoped_ns and (selector is not None or not_selector is not None) else ""
         return CalicoPeer(selector, not_selector, scoped_ns if (selector is not None or not_selector is not None
-                                                                 or sas is not None) else None,
-                          ns_selector, nets, not_nets, sas, text + where)
+                                                                 or sas is not None or sa_selector is not None)
+                          else None,
+                          ns_selector, nets, not_nets, sas, sa_selector, ip_version, text + where)
 
-    def ports(self, entity: LMap | None, protocol: str | None, path: str) -> tuple[PortMatch, ...] | None:
-        if entity is None:
-            return None if protocol is None else tuple(PortRange(protocol, MIN_PORT, MAX_PORT) for _ in (0,))
-        protos = (protocol,) if protocol else PROTOCOLS
+    def ports(self, entity: LMap | None, protocol: str | None, path: str,
+              not_protocol: str | None = None) -> tuple[PortMatch, ...] | None:
+        protos = (protocol,) if protocol else tuple(p for p in PROTOCOLS if p != not_protocol)
+        if entity is None or (entity.get("ports") is None and entity.get("notPorts") is None):
+            if protocol is None and not_protocol is None:
+                return None
+            return tuple(PortRange(p, MIN_PORT, MAX_PORT) for p in protos)
         out: list[PortMatch] = []
         ports = entity.get("ports")
         not_ports = entity.get("notPorts")
@@ -222,7 +231,10 @@ class _Lowering:
                             "rule matches nothing here", raw.line_of("protocol"))
                 out.append(Rule(self.ref, direction, i, action, (), (), line))
                 continue
-            for unmodelled in ("notProtocol", "icmp", "notICMP", "ipVersion"):
+            not_protocol = raw.get("notProtocol")
+            not_protocol = str(not_protocol).upper() if not_protocol is not None else None
+            ip_version = raw.get("ipVersion") if raw.get("ipVersion") in (4, 6) else None
+            for unmodelled in ("icmp", "notICMP"):
                 if raw.get(unmodelled) is not None:
                     self.r.info("approximation", f"{path}.{unmodelled} is not modelled (ignored)", raw.line_of(unmodelled))
             if raw.get("http") is not None:
@@ -239,8 +251,9 @@ class _Lowering:
             if source is not None and source.get("ports") is not None:
                 self.r.info("not-modelled", f"{path}.source.ports (source ports) are not modelled (ignored)",
                             source.line_of("ports"))
-            ports = self.ports(dest, protocol, f"{path}.destination")
-            peer = self.peer(remote, f"{path}.{'source' if direction is Direction.INGRESS else 'destination'}")
+            ports = self.ports(dest, protocol, f"{path}.destination", not_protocol)
+            peer = self.peer(remote, f"{path}.{'source' if direction is Direction.INGRESS else 'destination'}",
+                             ip_version)
             out.append(Rule(self.ref, direction, i, action, (peer,), ports, line))
         return out
 
@@ -258,9 +271,10 @@ def parse_calico_policy(obj: RawObject, cluster: Cluster, diags: Diagnostics, gl
         if spec.get(flag):
             r.info("approximation", f"spec.{flag}: host-level evaluation is not modelled; the policy is evaluated "
                    "as a normal workload policy", spec.line_of(flag))
-    if spec.get("serviceAccountSelector") is not None:
-        r.info("approximation", "spec.serviceAccountSelector: ServiceAccount labels are not modelled (ignored)",
-               spec.line_of("serviceAccountSelector"))
+    sa_selector = low.selector(spec, "serviceAccountSelector", "spec")
+    if sa_selector is not None:
+        # CAL-15: the endpoints whose service account's labels match (Calico labels them pcsa.*).
+        selector = _and(selector, prefix_keys(sa_selector, "pcsa."))
     ingress = low.rules(spec, "ingress", Direction.INGRESS)
     egress = low.rules(spec, "egress", Direction.EGRESS)
     types = spec.get("types")

@@ -92,7 +92,8 @@ class CoreBuilder:
 
     def service_account(self, obj: RawObject) -> None:
         ns = namespace_of(obj)
-        self.cluster.service_accounts[(ns, obj.name)] = ServiceAccount(ns, obj.name, Origin(obj.file, obj.line))
+        labels = Reader(obj, self.diags).labels(obj.metadata, "labels", "metadata")
+        self.cluster.service_accounts[(ns, obj.name)] = ServiceAccount(ns, obj.name, Origin(obj.file, obj.line), labels)
 
     def secret(self, obj: RawObject) -> None:
         """Only that it exists and its type: kubeward never reads secret data."""

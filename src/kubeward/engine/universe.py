@@ -489,6 +489,10 @@ class Universe:
         labels.update({"projectcalico.org/namespace": ident.namespace, "projectcalico.org/orchestrator": "k8s",
                        "projectcalico.org/serviceaccount": ident.service_account})
         labels.update({f"pcns.{k}": v for k, v in self._calico_ns_labels(ident.namespace).items()})
+        sa = self.cluster.service_accounts.get((ident.namespace, ident.service_account))
+        if sa is not None:
+            labels.update({f"pcsa.{k}": v for k, v in sa.labels.items()})
+        labels["pcsa.projectcalico.org/name"] = ident.service_account  # Calico names the account too
         return labels
 
     def _calico_ns_labels(self, name: str) -> dict[str, str]:
@@ -540,6 +544,10 @@ class Universe:
             return mask
 
         mask = everything
+        if namespaces is not None or glob:
+            # A namespaced policy's selectors (selector or notSelector alone) stay in scope (CAL-4).
+            if peer.selector is not None or peer.not_selector is not None or peer.namespace_selector is not None:
+                mask &= selected(_EVERY)
         if peer.selector is not None:
             mask &= selected(peer.selector)
         elif peer.namespace_selector is not None:
@@ -556,6 +564,25 @@ class Universe:
                 if ident.service_account in peer.service_accounts and in_scope(ident.namespace):
                     sas |= 1 << ident.index
             mask &= sas
+        if peer.ip_version is not None:
+            family = 0
+            for atom in self.networks:
+                if atom.version == peer.ip_version:
+                    family |= 1 << atom.index
+            for ident in self.identities:
+                versions = {ipaddress.ip_address(ip).version for ip in ident.ips} or {4}
+                if peer.ip_version in versions:
+                    family |= 1 << ident.index
+            mask &= family | (self.domain_mask if peer.ip_version == 4 else 0)
+        if peer.service_account_selector is not None:
+            by_labels = 0
+            for ident in self.identities:
+                sa = self.cluster.service_accounts.get((ident.namespace, ident.service_account))
+                sa_labels = {**(sa.labels if sa is not None else {}), "projectcalico.org/name": ident.service_account}
+                if in_scope(ident.namespace) and \
+                        peer.service_account_selector.matches(sa_labels):  # type: ignore[attr-defined]
+                    by_labels |= 1 << ident.index
+            mask &= by_labels
         return mask & everything
 
     def _cidrs_mask(self, cidrs: tuple[str, ...]) -> int:
