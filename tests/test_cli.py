@@ -894,7 +894,7 @@ def test_check_json_has_schema_1_and_an_inventory() -> None:
     inventory = doc["inventory"]
     assert inventory["kinds"] == {
         "AuthorizationPolicy": 1, "CiliumNetworkPolicy": 2, "Deployment": 4, "Gateway": 1, "HTTPRoute": 1,
-        "Ingress": 1, "Namespace": 2, "NetworkPolicy": 5, "PeerAuthentication": 1, "Service": 4,
+        "Ingress": 1, "Namespace": 2, "NetworkPolicy": 5, "PeerAuthentication": 1, "Service": 4, "TestSuite": 1,
         "ServiceAccount": 1,
     }
     assert inventory["policies"] == {"NetworkPolicy": 4}

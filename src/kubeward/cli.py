@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from dataclasses import replace
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,7 +18,8 @@ from .analyses.check import check as run_check
 from .analyses.connectivity_map import connectivity_map
 from .analyses.explain import explain as run_explain
 from .analyses.session import Analysis, analyse_paths, is_domain
-from .diagnostics import Severity
+from .diagnostics import Diagnostics, Severity
+from .loader import RawObject
 from .engine.options import CNI_CHOICES, Options
 from .errors import UsageError
 from .render import data, text
@@ -183,3 +185,61 @@ def explain(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None,
     if analysis.diagnostics.has_errors:
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_OK if result.allowed else EXIT_FINDINGS)
+
+
+@main.command(name="test")
+@_common
+@click.option("--cases", "cases_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A TestSuite file [default: the TestSuite documents found among PATHS, e.g. tests.yaml].")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the results as JUnit XML.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def test_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
+          mesh: str, root_namespace: str, trust_domain: str, cases_file: str | None, junit_file: str | None,
+          fmt: str) -> None:
+    """Run regression cases (expected verdicts) against PATHS without a cluster.
+
+    Exit code: 0 all cases pass, 1 a case fails, 2 usage or input error."""
+    from .analyses.testsuite import is_suite, read_cases, run_suite
+    from .loader import load_paths
+
+    suite_diags = Diagnostics()
+    suites = [o for o in load_paths([cases_file], suite_diags) if is_suite(o)] if cases_file else None
+    if cases_file and not suites:
+        click.echo(f"kubeward test: {cases_file}: no TestSuite (apiVersion kubeward.dev/v1) in this file", err=True)
+        sys.exit(EXIT_INPUT)
+    options = _options(cni, ipblock_matches_pods, ingress_controller, False, mesh, root_namespace, trust_domain)
+    analysis = analyse_paths(paths, options)
+    if suites is None:
+        suites = [s for s in analysis.cluster.test_suites if isinstance(s, RawObject)]
+    if not suites:
+        click.echo("kubeward test: no test cases: give --cases FILE or put a TestSuite (tests.yaml) among PATHS",
+                   err=True)
+        sys.exit(EXIT_INPUT)
+    cases = []
+    problems: list[str] = []
+    suite_options: dict[str, object] = {}
+    for suite in suites:
+        found, opts, bad = read_cases(suite)
+        cases.extend(found)
+        problems.extend(bad)
+        suite_options.update(opts)
+    # The suite's profile applies unless the command line chose one.
+    given = {"cni": cni, "mesh": mesh}
+    wanted = {k: v for k, v in suite_options.items() if given.get(k) == "auto"}
+    if wanted:
+        analysis = analyse_paths(paths, replace(options, **wanted))  # type: ignore[arg-type]
+    _stderr_diagnostics(analysis, False)
+    for p in problems:
+        click.echo(f"kubeward test: {p}", err=True)
+    result = run_suite(analysis, cases)
+    if junit_file:
+        with open(junit_file, "w", encoding="utf-8") as out:
+            out.write(result.junit())
+    if fmt == "json":
+        click.echo(data.to_json(result.to_json()), nl=False)
+    else:
+        click.echo(text.test_report(result, analysis.options.describe()), nl=False)
+    if problems or analysis.diagnostics.has_errors:
+        sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_FINDINGS if result.failed else EXIT_OK)

@@ -133,6 +133,7 @@ class Cluster:
     entry: "EntryObjects" = field(default_factory=lambda: EntryObjects())
     mesh: "MeshObjects" = field(default_factory=lambda: MeshObjects())
     calico: "CalicoObjects" = field(default_factory=lambda: CalicoObjects())
+    test_suites: list[object] = field(default_factory=list)  # kubeward TestSuite documents (raw)
     _index: tuple[int, dict[str, Workload], dict[str, list[Workload]]] | None = None
 
     def _indexed(self) -> tuple[dict[str, Workload], dict[str, list[Workload]]]:

@@ -105,6 +105,8 @@ for _group, _versions in (("projectcalico.org", ("v3",)), ("crd.projectcalico.or
         register(Dialect(_group, _host, _versions, False, lambda o, b: b.diags.info(
             "not-modelled", f"{o.kind} {o.name}: host endpoints and explicit profiles are not modelled (namespace "
             "profiles allow everything, CAL-14)", o.file, o.line)))
+# kubeward's own test suites (tests.yaml beside the manifests): read by `test` and `check`.
+register(Dialect("kubeward.dev", "TestSuite", ("v1",), False, lambda o, b: b.cluster.test_suites.append(o)))
 register(Dialect("networking.k8s.io", "Ingress", ("v1",), True, lambda o, b: parse_ingress(o, b.cluster, b.diags)))
 register(Dialect("networking.k8s.io", "IngressClass", ("v1",), False,
                  lambda o, b: parse_ingress_class(o, b.cluster, b.diags)))

@@ -11,6 +11,7 @@ from rich.table import Table
 from ..analyses.check import CheckReport
 from ..analyses.connectivity_map import ConnectivityMap
 from ..analyses.explain import Explanation
+from ..analyses.testsuite import SuiteResult
 from ..diagnostics import Diagnostic, Severity
 from ..engine.trace import Step
 from ..ir import Direction
@@ -243,3 +244,17 @@ def _count(n: int, noun: str) -> str:
 
 def _short(display: str) -> str:
     return display.removeprefix("NetworkPolicy ")
+
+
+def test_report(result: SuiteResult, options: list[str]) -> str:
+    lines = [f"options: {', '.join(options)}"]
+    for r in result.results:
+        mark = "PASS" if r.passed else "FAIL"
+        lines.append(f"{mark}  {r.case.name}  ({r.case.file}:{r.case.line})")
+        if not r.passed:
+            lines.append(f"      {r.message}")
+            if r.explanation is not None:
+                lines.extend(f"      {_step_line(s)}" for s in r.explanation.verdict.steps if s.effect in ("deny", "allow")
+                             and (s.policy is not None or s.effect == "deny"))
+    lines.append(f"{result.passed} passed, {result.failed} failed")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,173 @@
+"""`test`: regression cases without a cluster — each case a flow, the verdict expected and,
+optionally, the policy expected to decide it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree import ElementTree
+
+from ..engine.trace import Step
+from ..errors import UsageError
+from ..loader import LList, LMap, RawObject
+from .explain import Explanation, explain
+from .session import Analysis
+
+SUITE_API = "kubeward.dev/v1"
+SUITE_KIND = "TestSuite"
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    name: str
+    source: str
+    destination: str
+    port: int | None
+    protocol: str | None
+    expect: str  # allow | deny
+    method: str | None = None
+    path: str | None = None
+    host: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    decided_by: tuple[str, str, str] | None = None  # (kind, namespace, name)
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(slots=True)
+class CaseResult:
+    case: TestCase
+    passed: bool
+    verdict: str
+    decided_by: Step | None
+    message: str
+    explanation: Explanation | None = None
+
+    def to_json(self) -> dict[str, object]:
+        c = self.case
+        out: dict[str, object] = {"name": c.name, "file": c.file, "line": c.line, "expect": c.expect,
+                                  "verdict": self.verdict, "passed": self.passed, "message": self.message}
+        if self.decided_by is not None and self.decided_by.policy is not None:
+            p = self.decided_by.policy
+            out["decidedBy"] = {"kind": p.kind, "namespace": p.namespace, "name": p.name,
+                                "file": p.file, "line": self.decided_by.line or p.line}
+        if not self.passed and self.explanation is not None:
+            out["trace"] = [s.to_json() for s in self.explanation.verdict.steps]
+        return out
+
+
+@dataclass(slots=True)
+class SuiteResult:
+    results: list[CaseResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # cases that could not run
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.results if not r.passed)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for r in self.results if r.passed)
+
+    def to_json(self) -> dict[str, object]:
+        return {"schema": 1, "passed": self.passed, "failed": self.failed,
+                "cases": [r.to_json() for r in self.results], "errors": self.errors}
+
+    def junit(self, suite_name: str = "kubeward") -> str:
+        """JUnit XML as CI systems read it (testsuites/testsuite/testcase/failure)."""
+        suites = ElementTree.Element("testsuites", tests=str(len(self.results)), failures=str(self.failed))
+        suite = ElementTree.SubElement(suites, "testsuite", name=suite_name, tests=str(len(self.results)),
+                                       failures=str(self.failed), errors="0", skipped="0")
+        for r in self.results:
+            case = ElementTree.SubElement(suite, "testcase", name=r.case.name, classname=suite_name,
+                                          file=r.case.file, line=str(r.case.line))
+            if not r.passed:
+                failure = ElementTree.SubElement(case, "failure", message=r.message, type="VerdictMismatch")
+                if r.explanation is not None:
+                    failure.text = "\n".join(f"[{s.layer}/{s.tier}] {s.message}" for s in r.explanation.verdict.steps)
+        return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def is_suite(obj: RawObject) -> bool:
+    return obj.api_version == SUITE_API and obj.kind == SUITE_KIND
+
+
+def read_cases(obj: RawObject) -> tuple[list[TestCase], dict[str, object], list[str]]:
+    """The cases of one TestSuite document, its options (cni, mesh) and the problems found."""
+    problems: list[str] = []
+    spec = obj.data.get("spec")
+    if not isinstance(spec, LMap):
+        return [], {}, [f"{obj.file}:{obj.line}: a TestSuite needs a spec with cases"]
+    options = {k: spec[k] for k in ("cni", "mesh") if isinstance(spec.get(k), str)}
+    cases: list[TestCase] = []
+    raw_cases = spec.get("cases")
+    for i, raw in enumerate(raw_cases if isinstance(raw_cases, LList) else []):
+        line = raw_cases.line_of(i) if isinstance(raw_cases, LList) else obj.line
+        where = f"{obj.file}:{line}"
+        if not isinstance(raw, LMap):
+            problems.append(f"{where}: a case must be a mapping")
+            continue
+        missing = [k for k in ("name", "from", "to", "expect") if raw.get(k) is None]
+        if missing:
+            problems.append(f"{where}: case needs {', '.join(missing)}")
+            continue
+        expect = str(raw["expect"]).lower()
+        if expect not in ("allow", "deny"):
+            problems.append(f"{where}: expect must be allow or deny, not {raw['expect']!r}")
+            continue
+        raw_http = raw.get("http")
+        http: LMap = raw_http if isinstance(raw_http, LMap) else LMap(line)
+        raw_headers = http.get("headers")
+        headers: LMap = raw_headers if isinstance(raw_headers, LMap) else LMap(line)
+        decided: Any = raw.get("decidedBy")
+        decided_by = None
+        if isinstance(decided, LMap):
+            decided_by = (str(decided.get("kind", "")), str(decided.get("namespace", "")), str(decided.get("name", "")))
+        port = raw.get("port")
+        cases.append(TestCase(str(raw["name"]), str(raw["from"]), str(raw["to"]),
+                              int(port) if isinstance(port, int) else None,
+                              str(raw["protocol"]).upper() if raw.get("protocol") else None, expect,
+                              str(http["method"]) if http.get("method") else None,
+                              str(http["path"]) if http.get("path") else None,
+                              str(http["host"]) if http.get("host") else None,
+                              tuple((str(k), str(v)) for k, v in headers.items()), decided_by, obj.file, line))
+    return cases, options, problems
+
+
+def _deciding(exp: Explanation) -> Step | None:
+    steps = exp.verdict.steps
+    if not exp.allowed:
+        return next((s for s in steps if s.effect == "deny"), None)
+    allowing = [s for s in steps if s.effect == "allow" and s.policy is not None]
+    return allowing[-1] if allowing else None
+
+
+def run_case(analysis: Analysis, case: TestCase) -> CaseResult:
+    try:
+        exp = explain(analysis, case.source, case.destination, case.port, case.protocol, case.method, case.headers,
+                      case.path, case.host)
+    except UsageError as exc:
+        return CaseResult(case, False, "error", None, str(exc))
+    verdict = exp.verdict.verdict
+    step = _deciding(exp)
+    if verdict != case.expect:
+        why = ""
+        if step is not None:
+            who = f"{step.policy.display} ({step.where}): " if step.policy else ""
+            why = f" — {who}{step.message}"
+        return CaseResult(case, False, verdict, step, f"expected {case.expect}, got {verdict}{why}", exp)
+    if case.decided_by is not None:
+        kind, ns, name = case.decided_by
+        p = step.policy if step is not None else None
+        if p is None or p.name != name or (ns and p.namespace != ns) or (kind and p.kind != kind):
+            got = f"{p.kind} {p.namespace}/{p.name}" if p else "no policy"
+            return CaseResult(case, False, verdict, step, f"{verdict} as expected, but decided by {got}, not "
+                              f"{kind} {ns}/{name}", exp)
+    return CaseResult(case, True, verdict, step, f"{verdict} as expected", exp)
+
+
+def run_suite(analysis: Analysis, cases: list[TestCase]) -> SuiteResult:
+    result = SuiteResult()
+    for case in cases:
+        result.results.append(run_case(analysis, case))
+    return result
