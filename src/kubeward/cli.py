@@ -6,8 +6,13 @@ Exit codes: 0 = clean / allowed, 1 = findings / denied, 2 = usage or input error
 from __future__ import annotations
 
 import gc
+import io
+import subprocess
 import sys
-from dataclasses import replace
+import tarfile
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -243,3 +248,106 @@ def test_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, i
     if problems or analysis.diagnostics.has_errors:
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_FINDINGS if result.failed else EXIT_OK)
+
+
+@dataclass(frozen=True)
+class _Side:
+    path: str      # where the files are read
+    label: str     # how the side is named in the report
+    real_root: str = ""   # --git: the temporary checkout, shown as ``label`` in file:line
+
+    def shown_as(self, file: str) -> str:
+        return self.label + file[len(self.real_root):] if self.real_root and file.startswith(self.real_root) else file
+
+    def analyse(self, options: Options) -> Analysis:
+        return analyse_paths([self.path], options, shown_as=self.shown_as if self.real_root else None)
+
+
+def _diff_sides(old_side: _Side, new_side: _Side, options: Options) -> tuple[Analysis, Analysis]:
+    """Both sides under one set of semantics. With --cni/--mesh auto, NEW decides; when NEW names
+    no CNI (or mesh) but OLD does — the change removed its last Cilium or Istio policy — OLD's applies."""
+    new = new_side.analyse(options)
+    old = old_side.analyse(replace(options, cni=new.options.cni, mesh=new.options.mesh))
+    cni_open = options.cni == "auto" and new.options.cni == "generic"
+    mesh_open = options.mesh == "auto" and new.options.mesh != "istio"
+    if cni_open or mesh_open:
+        probe = old_side.analyse(options)
+        cni = probe.options.cni if cni_open else new.options.cni
+        mesh = probe.options.mesh if mesh_open else new.options.mesh
+        if (cni, mesh) != (new.options.cni, new.options.mesh):
+            new = new_side.analyse(replace(options, cni=cni, mesh=mesh))
+            old = probe if (probe.options.cni, probe.options.mesh) == (cni, mesh) else \
+                old_side.analyse(replace(options, cni=cni, mesh=mesh))
+    return old, new
+
+
+def _git_side(path: str, rev: str, tmp: Path) -> _Side:
+    """PATH as it is at git revision REV, extracted under ``tmp``."""
+    top = subprocess.run(["git", "-C", path, "rev-parse", "--show-toplevel"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    prefix = subprocess.run(["git", "-C", path, "rev-parse", "--show-prefix"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    archive = subprocess.run(["git", "-C", top, "archive", rev, prefix or "."], check=True, capture_output=True)
+    target = tmp / rev.replace("/", "_")
+    target.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter="data")
+    root = str(target / prefix).rstrip("/") if prefix else str(target)
+    return _Side(root, f"{path.rstrip('/')}@{rev}", root)
+
+
+@main.command(name="diff")
+@_common
+@click.option("--git", "git_range", metavar="REV1..REV2", default=None,
+              help="Compare PATH at two git revisions instead of two paths.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+def diff_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
+          mesh: str, root_namespace: str, trust_domain: str, git_range: str | None, fmt: str, exit_code: bool,
+          verbose: bool) -> None:
+    """What changed in what is allowed between OLD and NEW (two paths), or between two git
+    revisions of PATH (--git REV1..REV2 PATH). Both sides are analysed under the same options;
+    with --cni/--mesh auto, NEW decides them.
+
+    Exit code: 0, or 1 with --exit-code when something changed, 2 on input errors."""
+    from .analyses.diff import diff as run_diff
+
+    options = _options(cni, ipblock_matches_pods, ingress_controller, False, mesh, root_namespace, trust_domain)
+    with tempfile.TemporaryDirectory() as tmp:
+        if git_range:
+            rev1, _, rev2 = git_range.partition("..")
+            if len(paths) != 1 or not rev1 or not rev2:
+                click.echo("kubeward diff: --git REV1..REV2 takes exactly one PATH", err=True)
+                sys.exit(EXIT_INPUT)
+            sides = []
+            for rev in (rev1, rev2):
+                try:
+                    sides.append(_git_side(paths[0], rev, Path(tmp)))
+                except (subprocess.CalledProcessError, OSError, tarfile.TarError) as exc:
+                    detail = str(exc)
+                    if isinstance(exc, subprocess.CalledProcessError) and exc.stderr:
+                        err = exc.stderr
+                        detail = (err.decode(errors="replace") if isinstance(err, bytes) else err).strip()
+                    click.echo(f"kubeward diff: cannot read {paths[0]} at {rev}: {detail}", err=True)
+                    sys.exit(EXIT_INPUT)
+        else:
+            if len(paths) != 2:
+                click.echo("kubeward diff: give OLD and NEW, or --git REV1..REV2 PATH", err=True)
+                sys.exit(EXIT_INPUT)
+            sides = [_Side(paths[0], paths[0]), _Side(paths[1], paths[1])]
+        old, new = _diff_sides(sides[0], sides[1], options)
+        result = run_diff(old, new, sides[0].label, sides[1].label)
+    for name, analysis in (("old", old), ("new", new)):
+        for d in analysis.diagnostics.sorted():
+            if d.severity is not Severity.INFO or verbose:
+                click.echo(f"{name}: {d}", err=True)
+    if fmt == "json":
+        click.echo(data.to_json(result.to_json()), nl=False)
+    elif fmt == "md":
+        click.echo(text.config_diff_markdown(result), nl=False)
+    else:
+        click.echo(text.config_diff(result), nl=False)
+    if old.diagnostics.has_errors or new.diagnostics.has_errors:
+        sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_FINDINGS if exit_code and result.changed else EXIT_OK)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,10 +237,6 @@ def _files_under(path: Path) -> list[Path]:
     return found
 
 
-def _display(path: Path) -> str:
-    return str(path)
-
-
 def load_text(text: str, file: str, diags: Diagnostics) -> list[RawObject]:
     objects: list[RawObject] = []
     for doc, line in parse_documents(text, file, diags):
@@ -248,8 +244,14 @@ def load_text(text: str, file: str, diags: Diagnostics) -> list[RawObject]:
     return objects
 
 
-def load_paths(paths: Iterable[str], diags: Diagnostics) -> list[RawObject]:
-    """Every object in the given files, folders (recursive) and ``-`` (stdin)."""
+def load_paths(paths: Iterable[str], diags: Diagnostics,
+               shown_as: Callable[[str], str] | None = None) -> list[RawObject]:
+    """Every object in the given files, folders (recursive) and ``-`` (stdin). ``shown_as``
+    renames files in messages and file:line references (``diff --git`` shows ``PATH@REV/...``
+    instead of a temporary folder)."""
+    def _display(path: Path | str) -> str:
+        return shown_as(str(path)) if shown_as else str(path)
+
     objects: list[RawObject] = []
     for given in paths:
         if given == STDIN:
@@ -259,11 +261,11 @@ def load_paths(paths: Iterable[str], diags: Diagnostics) -> list[RawObject]:
         if path.is_dir():
             files = _files_under(path)
             if not files:
-                diags.warning("no-manifests", "no .yaml, .yml or .json file in this folder", given)
+                diags.warning("no-manifests", "no .yaml, .yml or .json file in this folder", _display(given))
         elif path.is_file():
             files = [path]
         else:
-            diags.error("no-such-path", "no such file or folder", given)
+            diags.error("no-such-path", "no such file or folder", _display(given))
             continue
         for file in files:
             try:

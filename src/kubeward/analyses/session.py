@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostics, Leans
@@ -60,10 +60,10 @@ def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Optio
 
 
 def analyse_paths(paths: Iterable[str], options: Options | None = None,
-                  extra_domains: Iterable[str] = ()) -> Analysis:
+                  extra_domains: Iterable[str] = (), shown_as: Callable[[str], str] | None = None) -> Analysis:
     """Load files, folders and ``-`` (stdin) and analyse them."""
     diags = Diagnostics()
-    objects = load_paths(paths, diags)
+    objects = load_paths(paths, diags, shown_as)
     return analyse_objects(objects, diags, options, extra_domains)
 
 

@@ -10,9 +10,11 @@ from rich.table import Table
 
 from ..analyses.check import CheckReport
 from ..analyses.connectivity_map import ConnectivityMap
+from ..analyses.diff import ConfigDiff
 from ..analyses.explain import Explanation
 from ..analyses.testsuite import SuiteResult
 from ..diagnostics import Diagnostic, Severity
+from ..engine.portset import PortSet
 from ..engine.trace import Step
 from ..ir import Direction
 
@@ -257,4 +259,57 @@ def test_report(result: SuiteResult, options: list[str]) -> str:
                 lines.extend(f"      {_step_line(s)}" for s in r.explanation.verdict.steps if s.effect in ("deny", "allow")
                              and (s.policy is not None or s.effect == "deny"))
     lines.append(f"{result.passed} passed, {result.failed} failed")
+    return "\n".join(lines) + "\n"
+
+
+def _ports_or_none(p: PortSet) -> str:
+    return str(p) if p else ""
+
+
+def config_diff(d: ConfigDiff) -> str:
+    lines = [f"diff {d.old} → {d.new} ({', '.join(d.options)})"]
+    if not d.changed:
+        lines.append("no change in what is allowed")
+        return "\n".join(lines) + "\n"
+    lines.extend(f"+ workload {w}" for w in d.peers_added)
+    lines.extend(f"- workload {w}" for w in d.peers_removed)
+    for c in d.pairs:
+        parts = []
+        if c.opened:
+            parts.append(f"+ now allowed {c.opened}")
+        if c.closed:
+            parts.append(f"- no longer allowed {c.closed}")
+        if c.l7_before != c.l7_after:
+            if not c.l7_before:
+                parts.append("~ now only HTTP " + "; ".join(_l7_text(x) for x in c.l7_after or []))
+            elif not c.l7_after:
+                parts.append("~ HTTP filter gone: any request allowed")
+            else:
+                parts += [f"+ HTTP {r}" for r in c.requests_added] + [f"- HTTP {r}" for r in c.requests_removed]
+        why = {"added": " (new workload)", "removed": " (workload removed)"}.get(c.cause, "")
+        lines.append(f"{c.src} -> {c.dst}: " + "; ".join(parts) + why)
+        lines.extend(f"    {r}" for r in c.responsible)
+    for e in d.entries:
+        lines.append(f"entry {e.change}: {_via(e.via)}" + (f" [{e.request}]" if e.request else ""))
+    lines.append(f"{len(d.pairs)} pair(s) changed, {len(d.entries)} entry point(s) changed, "
+                 f"{len(d.peers_added)} workload(s) added, {len(d.peers_removed)} removed")
+    return "\n".join(lines) + "\n"
+
+
+def config_diff_markdown(d: ConfigDiff) -> str:
+    """Sized for a pull-request comment: one table row per changed pair."""
+    lines = [f"### kubeward: connectivity changes ({', '.join(d.options)})", ""]
+    if not d.changed:
+        return "\n".join(lines + ["No change in what is allowed."]) + "\n"
+    if d.peers_added or d.peers_removed:
+        lines += [f"- added workload `{w}`" for w in d.peers_added]
+        lines += [f"- removed workload `{w}`" for w in d.peers_removed]
+        lines.append("")
+    lines += ["| from | to | now allowed | no longer allowed | why |", "| --- | --- | --- | --- | --- |"]
+    for c in d.pairs:
+        why = "<br>".join(c.responsible) or {"added": "new workload", "removed": "workload removed"}.get(c.cause, "")
+        lines.append(f"| `{c.src}` | `{c.dst}` | {_ports_or_none(c.opened)} | {_ports_or_none(c.closed)} | {why} |")
+    if d.entries:
+        lines += ["", "| entry point | change |", "| --- | --- |"]
+        lines += [f"| {_via(e.via)} | {e.change} |" for e in d.entries]
     return "\n".join(lines) + "\n"
