@@ -351,3 +351,99 @@ def diff_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, i
     if old.diagnostics.has_errors or new.diagnostics.has_errors:
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_FINDINGS if exit_code and result.changed else EXIT_OK)
+
+
+def _lint_config(path: str) -> tuple[list[str], list[Any]]:
+    """The `lint:` section of a kubeward config file: `disable: [CODE…]` and
+    `ignore: [{code, resource?, reason}]` (a reason is required)."""
+    import yaml
+
+    from .analyses.lint import RULES, Suppression
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: cannot read the config: {exc}") from exc
+    section = doc.get("lint", {}) if isinstance(doc, dict) else None
+    if not isinstance(section, dict):
+        raise UsageError(f"{path}: expected a mapping with a 'lint:' section")
+    disabled = section.get("disable", []) or []
+    if not isinstance(disabled, list) or not all(isinstance(c, str) for c in disabled):
+        raise UsageError(f"{path}: lint.disable must be a list of finding codes")
+    suppressions = []
+    for i, item in enumerate(section.get("ignore", []) or []):
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            raise UsageError(f"{path}: lint.ignore[{i}]: needs a code")
+        if not isinstance(item.get("reason"), str) or not item["reason"].strip():
+            raise UsageError(f"{path}: lint.ignore[{i}] ({item['code']}): a suppression needs a reason")
+        suppressions.append(Suppression(item["code"], str(item.get("resource", "")), item["reason"].strip()))
+    unknown = sorted({c for c in disabled if c not in RULES} | {s.code for s in suppressions
+                                                                   if s.code not in RULES and s.code != "*"})
+    if unknown:
+        raise UsageError(f"{path}: unknown finding code(s): {', '.join(unknown)} (see kubeward lint --list)")
+    return list(disabled), suppressions
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("--cni", type=click.Choice(CNI_CHOICES), default="auto", show_default=True)
+@click.option("--ipblock-matches-pods/--no-ipblock-matches-pods", default=None)
+@click.option("--mesh", type=click.Choice(["auto", "istio", "none"]), default="auto", show_default=True)
+@click.option("--root-namespace", default="istio-system", show_default=True)
+@click.option("--trust-domain", default="cluster.local", show_default=True)
+@click.option("--ingress-controller", metavar="NS/NAME", default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--severity", type=click.Choice(["info", "warning", "error"]), default="info", show_default=True,
+              help="Report findings of this severity and above.")
+@click.option("--fail-on", type=click.Choice(["info", "warning", "error"]), default="warning", show_default=True,
+              help="Exit 1 when a reported finding has this severity or above.")
+@click.option("--disable", "disabled", multiple=True, metavar="CODE", help="Do not report this finding code.")
+@click.option("--config", "config", type=click.Path(), default=None,
+              help="A kubeward config file (lint.disable, lint.ignore with reasons) [default: .kubeward.yaml "
+                   "in the current folder, if any].")
+@click.option("--list", "list_rules", is_flag=True, help="List the finding codes and exit.")
+def lint(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, mesh: str, root_namespace: str,
+         trust_domain: str, ingress_controller: str | None, fmt: str, severity: str, fail_on: str,
+         disabled: tuple[str, ...], config: str | None, list_rules: bool) -> None:
+    """Findings against the operations checklist and the known traps, each with a fix.
+
+    Exit code: 0 none at --fail-on or above, 1 some, 2 input errors or a bad config."""
+    import os
+
+    from .analyses.lint import RULES, lint as run_lint, select
+    from .render.sarif import sarif
+
+    if list_rules:
+        for code, rule in sorted(RULES.items()):
+            click.echo(f"{code:32} {rule.severity:8} {rule.title} ({rule.source})")
+        sys.exit(EXIT_OK)
+    if not paths:
+        click.echo("kubeward lint: give at least one PATH", err=True)
+        sys.exit(EXIT_INPUT)
+    unknown = sorted(set(disabled) - set(RULES))
+    if unknown:
+        click.echo(f"kubeward lint: unknown finding code(s): {', '.join(unknown)} (see --list)", err=True)
+        sys.exit(EXIT_INPUT)
+    off: list[str] = list(disabled)
+    suppressions: list[Any] = []
+    config = config or (".kubeward.yaml" if os.path.isfile(".kubeward.yaml") else None)
+    if config:
+        try:
+            more, suppressions = _lint_config(config)
+        except UsageError as exc:
+            click.echo(f"kubeward lint: {exc}", err=True)
+            sys.exit(EXIT_INPUT)
+        off += more
+    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, False, mesh,
+                                             root_namespace, trust_domain))
+    report = select(run_lint(analysis), severity, off, suppressions)
+    for d in report.input_errors:
+        click.echo(str(d), err=True)
+    if fmt == "json":
+        click.echo(data.to_json(report.to_json()), nl=False)
+    elif fmt == "sarif":
+        click.echo(data.to_json(sarif(report)), nl=False)
+    else:
+        click.echo(text.lint_report(report), nl=False)
+    sys.exit(report.exit_code(fail_on))

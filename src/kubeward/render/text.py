@@ -12,6 +12,7 @@ from ..analyses.check import CheckReport
 from ..analyses.connectivity_map import ConnectivityMap
 from ..analyses.diff import ConfigDiff
 from ..analyses.explain import Explanation
+from ..analyses.lint import LintReport
 from ..analyses.testsuite import SuiteResult
 from ..diagnostics import Diagnostic, Severity
 from ..engine.portset import PortSet
@@ -312,4 +313,17 @@ def config_diff_markdown(d: ConfigDiff) -> str:
     if d.entries:
         lines += ["", "| entry point | change |", "| --- | --- |"]
         lines += [f"| {_via(e.via)} | {e.change} |" for e in d.entries]
+    return "\n".join(lines) + "\n"
+
+
+def lint_report(report: LintReport) -> str:
+    lines = []
+    for f in report.findings:
+        lines.append(f"{f.where}: {f.severity}: {f.code}: {f.message}" + (f" [{f.resource}]" if f.resource else ""))
+        lines.append(f"    fix: {f.fix}")
+    for f, reason in report.suppressed:
+        lines.append(f"{f.where}: suppressed: {f.code} [{f.resource}]: {reason}")
+    counts = {s: sum(1 for f in report.findings if f.severity == s) for s in ("error", "warning", "info")}
+    lines.append(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info"
+                 + (f", {len(report.suppressed)} suppressed" if report.suppressed else ""))
     return "\n".join(lines) + "\n"

@@ -1,0 +1,444 @@
+"""`lint`: findings against the operations checklist (default deny, DNS, FQDN egress, mTLS, TLS)
+and the known traps of semantics.md — each with a stable code, severity, resource, file:line and a
+concrete fix. Rules computed here read the analysis (which policies isolate whom, what the map
+allows); traps the dialects already detect while reading (diagnostics such as IST-17 principals
+or CAL-7 rejected policies) become findings with their fix."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostic, Severity
+from ..errors import UsageError
+from ..ir import Action, AnyPeer, Direction, DomainPeer, NetworkPeer, Policy, PodPeer, Rule
+from ..model import Workload
+from .connectivity_map import ConnectivityMap, connectivity_map
+from .explain import explain
+from .session import Analysis
+
+SEVERITIES = ("info", "warning", "error")
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+NODELOCAL_DNS = "169.254.20.10"  # NodeLocal DNSCache's link-local listen address
+
+
+@dataclass(frozen=True, slots=True)
+class LintRule:
+    code: str
+    severity: str
+    title: str
+    fix: str           # the default fix; a finding may say something more specific
+    source: str = ""   # the checklist item or semantics.md rule id
+
+
+# Rules computed from the analysis.
+COMPUTED: dict[str, LintRule] = {r.code: r for r in (
+    LintRule("no-default-deny-ingress", "warning", "a namespace without default-deny for ingress",
+             "add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress], then allow what is needed",
+             "checklist: default deny per namespace (NP-3)"),
+    LintRule("no-default-deny-egress", "warning", "a namespace without default-deny for egress",
+             "add a NetworkPolicy with podSelector: {} and policyTypes: [Egress], then allow DNS and what is needed",
+             "checklist: default deny per namespace (NP-3)"),
+    LintRule("egress-deny-without-dns", "warning", "egress is denied but DNS is not allowed",
+             "allow egress to kube-system pods k8s-app=kube-dns on UDP 53 and TCP 53",
+             "checklist: DNS allow"),
+    LintRule("dns-nodelocal-bypass", "info", "the DNS allow names the CoreDNS pods only",
+             f"with NodeLocal DNSCache, pods ask {NODELOCAL_DNS}: also allow egress to ipBlock {NODELOCAL_DNS}/32 "
+             "on UDP/TCP 53", "checklist: DNS allow"),
+    LintRule("unprotected-workload", "warning", "a workload no policy selects",
+             "select it with a default-deny policy and an allow-list", "checklist: minimal allow-lists"),
+    LintRule("policy-selects-nothing", "warning", "a policy whose selector matches no workload of the input",
+             "fix the selector's labels or namespace, or delete the policy", "NP-2"),
+    LintRule("peer-selects-nothing", "warning", "a rule whose peers match no workload of the input",
+             "fix the peer's labels or namespace selector; a rule that matches nothing allows nothing", "NP-9"),
+    LintRule("allow-from-all-namespaces", "warning", "an ingress allow from every namespace",
+             "name the namespaces with a namespaceSelector on their labels", "checklist: minimal allow-lists"),
+    LintRule("allow-from-anywhere", "warning", "an ingress allow from every address (0.0.0.0/0, ::/0 or any peer)",
+             "name the sources: pods, namespaces or the CIDRs that need access", "checklist: minimal allow-lists"),
+    LintRule("allow-to-anywhere", "warning", "an egress allow to every address (0.0.0.0/0, ::/0 or any peer)",
+             "name the destinations: pods, CIDRs, or FQDNs (Cilium toFQDNs)", "checklist: egress only where needed"),
+    LintRule("one-sided-allow", "warning", "an allow whose other side never allows the flow",
+             "add the matching ingress (or egress) rule on the other side, or delete the allow",
+             "NP-1: a flow needs egress of the source and ingress of the destination"),
+    LintRule("cilium-l3-wildcard-toports", "warning", "a toPorts-only rule: that port to any destination",
+             "put the L3 selector (toFQDNs, toEndpoints, toCIDR) and toPorts in the same rule", "CIL-11"),
+    LintRule("cilium-fqdn-without-ports", "info", "toFQDNs without toPorts: every port to those names",
+             "add toPorts (e.g. 443/TCP) to the toFQDNs rule", "CIL-14"),
+    LintRule("cilium-l7-regex-anchored", "warning", "an HTTP path regex that matches one exact path",
+             "Envoy matches the whole path: write '/v1/catalog(/.*)?' (and allow a query string if used)",
+             "CIL-16"),
+    LintRule("cilium-l7-regex-dot", "info", "an unescaped '.' in an HTTP path or host regex matches any character",
+             "escape it: '\\.'", "CIL-16"),
+)}
+
+# Traps the dialects and checks detect while reading, with their fix.
+FROM_DIAGNOSTICS: dict[str, LintRule] = {r.code: r for r in (
+    LintRule("spiffe-principal", "warning", "an Istio principal written with spiffe://",
+             "write the principal as <trust-domain>/ns/<namespace>/sa/<service-account>", "IST-17"),
+    LintRule("mesh-policy-inert", "warning", "an Istio policy in a namespace without sidecars",
+             "label the namespace istio-injection=enabled (and restart the pods), or delete the policy", "IST-3"),
+    LintRule("sidecar-cut-off", "warning", "default-deny egress cuts sidecars off istiod",
+             "allow egress from meshed pods to istiod in istio-system on TCP 15012 and 15017", "IST-21"),
+    LintRule("cilium-l7-under-mtls", "warning", "a Cilium HTTP rule on a port Istio mTLS encrypts",
+             "enforce the HTTP rule with an Istio AuthorizationPolicy, or take the port out of mTLS", "CIL-19"),
+    LintRule("fqdn-without-dns-visibility", "warning", "toFQDNs without DNS visibility",
+             "add an egress rule to kube-dns on port 53 with rules: dns: [{matchPattern: '*'}]", "CIL-21"),
+    LintRule("calico-port-without-protocol", "error", "input the Calico API server rejects",
+             "set protocol: TCP (or UDP, SCTP) on a rule with numeric ports", "CAL-7"),
+    LintRule("policies-inert", "warning", "policies under a CNI that does not enforce them",
+             "run a CNI that enforces NetworkPolicy (Calico, Cilium), or set --cni to the cluster's", "CNI"),
+    LintRule("not-enforced", "info", "policies of a kind this CNI does not enforce",
+             "run the CNI they are written for, or pass --cni to match the cluster", "CNI"),
+    LintRule("rules-without-policy-type", "warning", "rules for a direction policyTypes does not list",
+             "add the direction to policyTypes, or delete the rules (they are ignored)", "NP-4"),
+    LintRule("cidr-host-bits", "warning", "a CIDR with host bits set", "write the network address", "NP-17"),
+    LintRule("service-selects-nothing", "warning", "a Service whose selector matches no pod",
+             "fix the Service's selector to the pods' labels", "SVC"),
+    LintRule("target-port-not-declared", "warning", "a Service targetPort no container declares",
+             "point targetPort at a declared containerPort (by number or name)", "SVC"),
+    LintRule("service-account-missing", "warning", "a workload's ServiceAccount is not in the input",
+             "add the ServiceAccount (pods of a missing one are never created)", "SVC-6"),
+    LintRule("backend-not-found", "warning", "an Ingress or route backend Service is not in the input",
+             "create the Service, or fix the backend's name", "ING"),
+    LintRule("backend-port-not-found", "warning", "a backend port the Service does not have",
+             "use a port the Service declares", "ING"),
+    LintRule("ingress-class-missing", "warning", "an IngressClass that is not in the input",
+             "create the IngressClass, or fix ingressClassName", "ING-3"),
+    LintRule("ingress-without-tls", "warning", "an Ingress without TLS",
+             "add spec.tls with the host and a certificate Secret", "checklist: TLS on entry points"),
+    LintRule("tls-secret-missing", "warning", "a TLS certificate Secret that is not in the input",
+             "create the Secret (or a cert-manager Certificate that does)", "checklist: TLS on entry points"),
+    LintRule("listener-without-certificate", "warning", "an HTTPS listener without a certificate",
+             "add tls.certificateRefs to the listener", "GW-3"),
+    LintRule("route-not-accepted", "warning", "a route its Gateway does not accept",
+             "allow the route's namespace and kind in the listener's allowedRoutes, or move the route", "GW-1"),
+    LintRule("ref-not-permitted", "warning", "a cross-namespace reference without a ReferenceGrant",
+             "add a ReferenceGrant in the referenced namespace", "GW-4"),
+    LintRule("no-parent", "warning", "a route whose parent Gateway is not in the input",
+             "fix parentRefs, or add the Gateway", "GW-1"),
+    LintRule("undefined-namespace", "warning", "a namespace used but not defined",
+             "add the Namespace with the labels selectors expect", "NP-10"),
+)}
+
+RULES: dict[str, LintRule] = {**COMPUTED, **FROM_DIAGNOSTICS}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    kind: str
+    namespace: str
+    name: str
+    file: str
+    line: int
+    fix: str
+
+    @property
+    def resource(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}" if self.kind else ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else (self.file or "<input>")
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across edits that move lines: the code, the resource and the message."""
+        key = "\0".join((self.code, self.kind, self.namespace, self.name, self.message))
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def to_json(self) -> dict[str, object]:
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "resource": {"kind": self.kind, "namespace": self.namespace, "name": self.name},
+                "file": self.file, "line": self.line, "fix": self.fix}
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    code: str
+    resource: str  # "Kind ns/name", "ns/name" or "" (every resource)
+    reason: str
+
+    def covers(self, f: Finding) -> bool:
+        if self.code not in (f.code, "*"):
+            return False
+        if not self.resource:
+            return True
+        short = f"{f.namespace + '/' if f.namespace else ''}{f.name}"
+        return self.resource in (f.resource, short)
+
+
+@dataclass(slots=True)
+class LintReport:
+    findings: list[Finding]
+    suppressed: list[tuple[Finding, str]] = field(default_factory=list)
+    input_errors: list[Diagnostic] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+
+    def exit_code(self, fail_on: str = "warning") -> int:
+        """2: input errors; 1: a finding at or above ``fail_on``; 0 otherwise."""
+        if self.input_errors:
+            return 2
+        floor = SEVERITIES.index(fail_on)
+        return 1 if any(SEVERITIES.index(f.severity) >= floor for f in self.findings) else 0
+
+    def to_json(self) -> dict[str, object]:
+        return {"schema": 1, "options": self.options, "findings": [f.to_json() for f in self.findings],
+                "suppressed": [{**f.to_json(), "reason": r} for f, r in self.suppressed],
+                "inputErrors": [{"code": d.code, "message": d.message, "file": d.file, "line": d.line}
+                                for d in self.input_errors]}
+
+
+def _resource_of(text: str) -> tuple[str, str, str]:
+    """'Deployment shop/web' → (kind, namespace, name)."""
+    kind, _, rest = text.partition(" ")
+    ns, _, name = rest.rpartition("/")
+    return kind, ns, name
+
+
+def _policy_finding(code: str, p: Policy, message: str, line: int = 0, fix: str = "") -> Finding:
+    rule = RULES[code]
+    return Finding(code, rule.severity, message, p.ref.kind, p.ref.namespace, p.ref.name, p.ref.file,
+                   line or p.ref.line, fix or rule.fix)
+
+
+def _workload_finding(code: str, w: Workload, message: str, fix: str = "") -> Finding:
+    rule = RULES[code]
+    return Finding(code, rule.severity, message, w.kind, w.namespace, w.name, w.origin.file, w.origin.line,
+                   fix or rule.fix)
+
+
+def _namespace_finding(analysis: Analysis, code: str, ns: str, message: str, fix: str = "") -> Finding:
+    rule = RULES[code]
+    namespace = analysis.cluster.namespaces.get(ns)
+    origin = namespace.origin if namespace is not None else None
+    if origin is None:  # not defined: point at its first workload
+        first = next((w.origin for w in analysis.cluster.workloads if w.namespace == ns and not w.assumed), None)
+        origin = first
+    return Finding(code, rule.severity, message, "Namespace", "", ns, origin.file if origin else "",
+                   origin.line if origin else 0, fix or rule.fix)
+
+
+def _default_deny(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
+    engine = analysis.engine
+    by_ns: dict[str, list[Workload]] = {}
+    for w in analysis.cluster.workloads:
+        if not w.assumed and w.namespace not in SYSTEM_NAMESPACES and not w.host_network:
+            by_ns.setdefault(w.namespace, []).append(w)
+    dns_ok = {c.src for c in cmap.connections if c.ports.contains("UDP", 53)}
+    for ns, workloads in sorted(by_ns.items()):
+        for direction, code in ((Direction.INGRESS, "no-default-deny-ingress"),
+                                (Direction.EGRESS, "no-default-deny-egress")):
+            open_ = []
+            for w in workloads:
+                idents = engine.universe.identities_of.get(w.id, [])
+                side = engine.side(idents[0], direction) if idents else None
+                # NP-3/CIL-1: isolated when a NetworkPolicy-tier policy selects it for this direction,
+                # or (Calico) a tier has rules for it, or a baseline admin policy decides last.
+                if side is None or not (side.isolating or side.calico or side.baseline):
+                    open_.append(w.name)
+            if open_:
+                yield _namespace_finding(analysis, code, ns, f"namespace {ns}: {direction.value} is not denied by "
+                                         f"default: {', '.join(sorted(open_))} accept{'s' if len(open_) == 1 else ''} "
+                                         f"{'any source' if direction is Direction.INGRESS else 'any destination'} "
+                                         "no policy names",
+                                         fix=RULES[code].fix.replace("add a NetworkPolicy", f"add to namespace {ns} a "
+                                                                     "NetworkPolicy"))
+        isolated_egress = []
+        for w in workloads:
+            idents = engine.universe.identities_of.get(w.id, [])
+            if idents:
+                side = engine.side(idents[0], Direction.EGRESS)
+                if side.isolating or side.calico or side.baseline:
+                    isolated_egress.append(w)
+        no_dns = [w.name for w in isolated_egress if w.id not in dns_ok]
+        if no_dns:
+            yield _namespace_finding(analysis, "egress-deny-without-dns", ns,
+                                     f"namespace {ns}: egress is denied and {', '.join(sorted(no_dns))} cannot "
+                                     "reach any DNS server on UDP 53: name lookups fail")
+        with_dns = [w for w in isolated_egress if w.id in dns_ok]
+        if with_dns:
+            try:
+                nodelocal = explain(analysis, with_dns[0].id, NODELOCAL_DNS, 53, "UDP").verdict.allowed
+            except UsageError:
+                nodelocal = True
+            if not nodelocal:
+                yield _namespace_finding(analysis, "dns-nodelocal-bypass", ns,
+                                         f"namespace {ns}: DNS is allowed to the cluster DNS pods but not to "
+                                         f"NodeLocal DNSCache ({NODELOCAL_DNS}); with NodeLocal DNSCache, "
+                                         "lookups fail")
+
+
+def _unprotected(analysis: Analysis) -> Iterable[Finding]:
+    engine = analysis.engine
+    for w in analysis.cluster.workloads:
+        if w.assumed or w.namespace in SYSTEM_NAMESPACES:
+            continue
+        idents = engine.universe.identities_of.get(w.id, [])
+        if idents and all(engine.side(idents[0], d).open for d in Direction):
+            yield _workload_finding("unprotected-workload", w,
+                                    f"{w.kind} {w.id}: no policy selects it, in either direction")
+
+
+def _enforced(analysis: Analysis) -> list[Policy]:
+    kinds = analysis.options.enforced_kinds
+    return [p for p in analysis.cluster.policies if p.ref.kind in kinds and not p.rejected]
+
+
+def _selectors(analysis: Analysis) -> Iterable[Finding]:
+    universe = analysis.engine.universe
+    for p in _enforced(analysis):
+        if p.selector_expr is not None or p.ref.kind in ("AuthorizationPolicy", "PeerAuthentication"):
+            continue  # Calico selectors and Istio policies: reported by their own checks
+        if universe.subject_mask(p.subject) == 0:
+            yield _policy_finding("policy-selects-nothing", p,
+                                  f"{p.ref.display}: its selector ({p.subject.pod_selector}) matches no workload "
+                                  "of the input: it changes nothing")
+            continue
+        for direction in Direction:
+            for r in p.rules(direction):
+                pods = [peer for peer in r.peers if isinstance(peer, PodPeer)]
+                if pods and len(pods) == len(r.peers) and all(universe.peer_mask(peer) == 0 for peer in pods):
+                    yield _policy_finding("peer-selects-nothing", p,
+                                          f"{p.ref.display} {r.label}: its peers ({'; '.join(map(str, pods))}) "
+                                          "match no workload of the input", line=r.line)
+
+
+def _broad(analysis: Analysis) -> Iterable[Finding]:
+    for p in _enforced(analysis):
+        for direction in Direction:
+            for r in p.rules(direction):
+                if r.action is not Action.ALLOW:
+                    continue
+                for peer in r.peers:
+                    if isinstance(peer, AnyPeer) and p.ref.kind.startswith("Cilium") and r.ports:
+                        continue  # a toPorts-only rule: cilium-l3-wildcard-toports says it (CIL-11)
+                    everywhere = isinstance(peer, AnyPeer) or (
+                        isinstance(peer, NetworkPeer) and peer.cidr in ("0.0.0.0/0", "::/0") and not peer.excepts)
+                    if everywhere:
+                        code = "allow-from-anywhere" if direction is Direction.INGRESS else "allow-to-anywhere"
+                        on = f" on {_ports_text(r)}" if r.ports else " on every port"
+                        yield _policy_finding(code, p, f"{p.ref.display} {r.label}: allows "
+                                              f"{'from' if direction is Direction.INGRESS else 'to'} {peer}{on}",
+                                              line=r.line)
+                        break
+                    if direction is Direction.INGRESS and isinstance(peer, PodPeer) and peer.namespace is None \
+                            and peer.namespace_selector is not None and peer.namespace_selector.is_everything:
+                        yield _policy_finding("allow-from-all-namespaces", p,
+                                              f"{p.ref.display} {r.label}: allows {peer}", line=r.line)
+                        break
+
+
+def _ports_text(r: Rule) -> str:
+    return ", ".join(str(m) for m in r.ports or ())
+
+
+_ANCHORED = re.compile(r"^\^?/[^.*+?()\[\]{}|\\$]*\$?$")
+_UNESCAPED_DOT = re.compile(r"(?<!\\)\.(?![*+?])")
+
+
+def _cilium(analysis: Analysis) -> Iterable[Finding]:
+    for p in _enforced(analysis):
+        if not p.ref.kind.startswith("Cilium"):
+            continue
+        for direction in Direction:
+            rules = p.rules(direction)
+            for r in rules:
+                if r.action is not Action.ALLOW:
+                    continue
+                # CIL-11: a rule with toPorts and no L3 part allows that port to (from) anything.
+                if direction is Direction.EGRESS and r.ports and any(isinstance(x, AnyPeer) for x in r.peers) \
+                        and any(not any(isinstance(x, AnyPeer) for x in o.peers) for o in rules if o is not r):
+                    yield _policy_finding("cilium-l3-wildcard-toports", p,
+                                          f"{p.ref.display} {r.label}: toPorts without an L3 selector allows "
+                                          f"{_ports_text(r)} to any destination, next to narrower egress rules "
+                                          "(they do not combine across rules)", line=r.line)
+                if any(isinstance(x, DomainPeer) for x in r.peers) and r.ports is None:
+                    yield _policy_finding("cilium-fqdn-without-ports", p,
+                                          f"{p.ref.display} {r.label}: toFQDNs without toPorts allows every port "
+                                          "to these names", line=r.line)
+                for h in r.l7.http if r.l7 is not None else ():
+                    if h.path and _ANCHORED.match(h.path):
+                        exact = h.path.strip("^$")
+                        yield _policy_finding(
+                            "cilium-l7-regex-anchored", p,
+                            f"{p.ref.display} {r.label}: path '{h.path}' matches only the exact path {exact} "
+                            f"(not {exact.rstrip('/')}/1, not {exact}?q=1): the regex matches the whole path",
+                            line=h.line or r.line,
+                            fix=f"write '{exact}(/.*)?' for the path and its subpaths; add '(\\?.*)?' "
+                                "for a query string")
+                    for value in (h.path, h.host):
+                        if value and _UNESCAPED_DOT.search(value):
+                            yield _policy_finding("cilium-l7-regex-dot", p,
+                                                  f"{p.ref.display} {r.label}: '{value}': an unescaped '.' "
+                                                  "matches any character", line=h.line or r.line)
+
+
+def _one_sided(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
+    """Egress rules of a NetworkPolicy-tier policy that name pods, where no named pod accepts the
+    flow on those ports: the intent was written on one side only."""
+    allowed = {(c.src, c.dst): c.ports for c in cmap.connections}
+    universe = analysis.engine.universe
+    for p in _enforced(analysis):
+        if p.ref.kind != "NetworkPolicy":
+            continue
+        sources = [w for ident in universe.identities if universe.subject_mask(p.subject) >> ident.index & 1
+                   for w in ident.workloads]
+        for r in p.egress:
+            pods = [peer for peer in r.peers if isinstance(peer, PodPeer)]
+            if not pods or not r.ports or not sources:
+                continue
+            mask = 0
+            for peer in pods:
+                mask |= universe.peer_mask(peer)
+            targets = [w for ident in universe.identities if mask >> ident.index & 1 for w in ident.workloads]
+            if not targets:
+                continue
+            reached = any(allowed.get((s.id, t.id)) for s in sources for t in targets if s.id != t.id)
+            if not reached:
+                yield _policy_finding("one-sided-allow", p,
+                                      f"{p.ref.display} {r.label}: allows egress to {'; '.join(map(str, pods))} "
+                                      "but their ingress never accepts it from these pods", line=r.line)
+
+
+def lint(analysis: Analysis) -> LintReport:
+    cmap = connectivity_map(analysis)
+    findings: list[Finding] = []
+    input_errors: list[Diagnostic] = []
+    for d in analysis.diagnostics.sorted():
+        rule = FROM_DIAGNOSTICS.get(d.code)
+        if rule is None:
+            if d.severity is Severity.ERROR:
+                input_errors.append(d)
+            continue
+        kind, ns, name = _resource_of(d.resource) if d.resource else ("", "", "")
+        findings.append(Finding(d.code, rule.severity, d.message, kind, ns, name, d.file, d.line, rule.fix))
+    for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
+                   _cilium(analysis), _one_sided(analysis, cmap)):
+        findings.extend(source)
+    findings.sort(key=lambda f: (f.file, f.line, f.code, f.message))
+    return LintReport(findings, input_errors=input_errors, options=analysis.options.describe())
+
+
+def select(report: LintReport, min_severity: str = "info", disabled: Iterable[str] = (),
+           suppressions: Iterable[Suppression] = ()) -> LintReport:
+    """The report with findings below ``min_severity`` dropped, ``disabled`` codes dropped, and
+    findings a suppression covers moved to ``suppressed`` with its reason."""
+    floor = SEVERITIES.index(min_severity)
+    off = set(disabled)
+    rules = list(suppressions)
+    kept: list[Finding] = []
+    quiet: list[tuple[Finding, str]] = []
+    for f in report.findings:
+        if f.code in off or SEVERITIES.index(f.severity) < floor:
+            continue
+        reason = next((s.reason for s in rules if s.covers(f)), None)
+        if reason is None:
+            kept.append(f)
+        else:
+            quiet.append((f, reason))
+    return LintReport(kept, quiet, report.input_errors, report.options)
