@@ -337,6 +337,7 @@ def _ports_text(r: Rule) -> str:
     return ", ".join(str(m) for m in r.ports or ())
 
 
+_FIRST_AT = re.compile(r"first at (\S+):(\d+)\)")
 _ANCHORED = re.compile(r"^\^?/[^.*+?()\[\]{}|\\$]*\$?$")
 _UNESCAPED_DOT = re.compile(r"(?<!\\)\.(?![*+?])")
 
@@ -416,7 +417,11 @@ def lint(analysis: Analysis) -> LintReport:
                 input_errors.append(d)
             continue
         kind, ns, name = _resource_of(d.resource) if d.resource else ("", "", "")
-        findings.append(Finding(d.code, rule.severity, d.message, kind, ns, name, d.file, d.line, rule.fix))
+        file, line = d.file, d.line
+        first = _FIRST_AT.search(d.message) if not file else None
+        if first:  # a summary note ("… (first at FILE:LINE)"): point at that object
+            file, line = first.group(1), int(first.group(2))
+        findings.append(Finding(d.code, rule.severity, d.message, kind, ns, name, file, line, rule.fix))
     for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
                    _cilium(analysis), _one_sided(analysis, cmap)):
         findings.extend(source)

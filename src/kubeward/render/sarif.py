@@ -32,7 +32,7 @@ def sarif(report: LintReport) -> dict[str, object]:
             "ruleIndex": index[f.code],
             "level": _LEVEL[f.severity],
             "message": {"text": f"{f.message}. Fix: {f.fix}"},
-            "locations": [{"physicalLocation": location}],
+            "locations": [{"physicalLocation": location}] if f.file else [],
             "partialFingerprints": {"kubewardFinding/v1": f.fingerprint},
         }
         if f.kind:
