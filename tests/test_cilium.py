@@ -188,7 +188,10 @@ def test_check_exits_1_under_flannel_with_the_policies_inert_warning(tmp_path: P
     assert flannel.exit_code == 1
     assert "warning: policies-inert: --cni flannel" in flannel.stdout
     generic = kubeward("check", str(path), "--cni", "generic")
-    assert generic.exit_code == 0, generic.stdout
+    # Enforced, the deny-all egress cuts DNS off: that is the only finding left.
+    assert generic.exit_code == 1, generic.stdout
+    assert "policies-inert" not in generic.stdout
+    assert "warning: egress-deny-without-dns: namespace a: egress is denied and client, web" in generic.stdout
     # the API agrees
     report = check(analyse_paths([str(path)], Options(cni="flannel")))
     assert report.exit_code == 1

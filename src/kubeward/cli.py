@@ -79,6 +79,18 @@ def _diag_json(analysis: Analysis) -> list[dict[str, object]]:
     return out
 
 
+def _progress(what: str) -> Any:
+    """A spinner on standard error when it is a terminal — never in pipes or CI."""
+    import contextlib
+    import os
+
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(f"kubeward: {what}…")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kubeward")
 def main() -> None:
@@ -93,12 +105,18 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, ingress_controller: str | None,
           mesh: str, root_namespace: str, trust_domain: str, fmt: str) -> None:
-    """Inventory, diagnostics and connectivity summary of PATHS (files, folders, - for stdin).
+    """Inventory, findings (as `lint`), connectivity summary and the results of a TestSuite
+    (tests.yaml) among PATHS (files, folders, - for stdin).
 
-    Exit code: 0 clean, 1 warnings, 2 input errors."""
-    analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, False, mesh,
-                                             root_namespace, trust_domain))
-    report = run_check(analysis)
+    Exit code: 0 clean, 1 warnings, findings or failing tests, 2 input errors."""
+    from .analyses.testsuite import run_suites
+
+    options = _options(cni, ipblock_matches_pods, ingress_controller, False, mesh, root_namespace, trust_domain)
+    with _progress("analysing"):
+        analysis = analyse_paths(paths, options)
+        suites = [s for s in analysis.cluster.test_suites if isinstance(s, RawObject)]
+        tests = run_suites(paths, options, suites, analysis) if suites else None
+        report = run_check(analysis, tests)
     if fmt == "json":
         click.echo(data.to_json(report.to_json()), nl=False)
     else:
@@ -205,7 +223,7 @@ def test_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, i
     """Run regression cases (expected verdicts) against PATHS without a cluster.
 
     Exit code: 0 all cases pass, 1 a case fails, 2 usage or input error."""
-    from .analyses.testsuite import is_suite, read_cases, run_suite
+    from .analyses.testsuite import is_suite, run_suites
     from .loader import load_paths
 
     suite_diags = Diagnostics()
@@ -221,23 +239,11 @@ def test_(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, i
         click.echo("kubeward test: no test cases: give --cases FILE or put a TestSuite (tests.yaml) among PATHS",
                    err=True)
         sys.exit(EXIT_INPUT)
-    cases = []
-    problems: list[str] = []
-    suite_options: dict[str, object] = {}
-    for suite in suites:
-        found, opts, bad = read_cases(suite)
-        cases.extend(found)
-        problems.extend(bad)
-        suite_options.update(opts)
-    # The suite's profile applies unless the command line chose one.
-    given = {"cni": cni, "mesh": mesh}
-    wanted = {k: v for k, v in suite_options.items() if given.get(k) == "auto"}
-    if wanted:
-        analysis = analyse_paths(paths, replace(options, **wanted))  # type: ignore[arg-type]
+    run = run_suites(paths, options, suites, analysis)
+    analysis, result, problems = run.analysis, run.result, run.problems
     _stderr_diagnostics(analysis, False)
     for p in problems:
         click.echo(f"kubeward test: {p}", err=True)
-    result = run_suite(analysis, cases)
     if junit_file:
         with open(junit_file, "w", encoding="utf-8") as out:
             out.write(result.junit())

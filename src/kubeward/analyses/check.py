@@ -8,7 +8,9 @@ from ..diagnostics import Diagnostic, Severity
 from ..ir import Direction, Tier
 from ..model import NotModelled
 from .connectivity_map import ConnectivityMap, connectivity_map
+from .lint import FROM_DIAGNOSTICS, Finding, lint
 from .session import Analysis
+from .testsuite import SuiteRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +41,25 @@ class CheckReport:
     protection: list[Protection]
     map: ConnectivityMap
     options: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # lint, with fixes
+    tests: SuiteRun | None = None  # the TestSuite (tests.yaml) found among the input
+
+    @property
+    def input_problems(self) -> list[Diagnostic]:
+        """Diagnostics about the input itself; the traps lint reports as findings are not repeated."""
+        return [d for d in self.diagnostics if d.code not in FROM_DIAGNOSTICS]
 
     @property
     def exit_code(self) -> int:
-        """2: input errors; 1: warnings; 0: clean (info notes do not count)."""
-        if any(d.severity is Severity.ERROR for d in self.diagnostics):
+        """2: input errors; 1: warnings, a warning or error finding, or a failing test; 0: clean
+        (info notes do not count)."""
+        if any(d.severity is Severity.ERROR for d in self.input_problems):
             return 2
-        if any(d.severity is Severity.WARNING for d in self.diagnostics):
+        if self.tests is not None and (self.tests.problems or self.tests.analysis.diagnostics.has_errors):
+            return 2
+        if any(d.severity is Severity.WARNING for d in self.diagnostics) or \
+                any(f.severity in ("warning", "error") for f in self.findings) or \
+                (self.tests is not None and self.tests.result.failed):
             return 1
         return 0
 
@@ -78,6 +92,11 @@ class CheckReport:
                                  "file": n.first.file, "line": n.first.line} for n in self.not_modelled],
             },
             "diagnostics": [_diag_json(d) for d in self.diagnostics],
+            "findings": [f.to_json() for f in self.findings],
+            "tests": None if self.tests is None else {"options": self.tests.analysis.options.describe(),
+                                                      "problems": self.tests.problems,
+                                                      **{k: v for k, v in self.tests.result.to_json().items()
+                                                         if k != "schema"}},
             "protection": [p.to_json() for p in self.protection],
             "connectivity": {
                 "workloadConnections": self.workload_connections,
@@ -98,7 +117,7 @@ def _diag_json(d: Diagnostic) -> dict[str, object]:
     return out
 
 
-def check(analysis: Analysis) -> CheckReport:
+def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
     cluster = analysis.cluster
     engine = analysis.engine
     cmap = connectivity_map(analysis)
@@ -129,6 +148,8 @@ def check(analysis: Analysis) -> CheckReport:
         protection=protection,
         map=cmap,
         options=analysis.options.describe(),
+        findings=lint(analysis).findings,
+        tests=tests,
     )
 
 

@@ -421,7 +421,7 @@ def lint(analysis: Analysis) -> LintReport:
         first = _FIRST_AT.search(d.message) if not file else None
         if first:  # a summary note ("… (first at FILE:LINE)"): point at that object
             file, line = first.group(1), int(first.group(2))
-        findings.append(Finding(d.code, rule.severity, d.message, kind, ns, name, file, line, rule.fix))
+        findings.append(Finding(d.code, d.severity.value, d.message, kind, ns, name, file, line, rule.fix))
     for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
                    _cilium(analysis), _one_sided(analysis, cmap)):
         findings.extend(source)

@@ -3,15 +3,17 @@ optionally, the policy expected to decide it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree
 
+from ..engine.options import Options
 from ..engine.trace import Step
 from ..errors import UsageError
 from ..loader import LList, LMap, RawObject
 from .explain import Explanation, explain
-from .session import Analysis
+from .session import Analysis, analyse_paths
 
 SUITE_API = "kubeward.dev/v1"
 SUITE_KIND = "TestSuite"
@@ -171,3 +173,32 @@ def run_suite(analysis: Analysis, cases: list[TestCase]) -> SuiteResult:
     for case in cases:
         result.results.append(run_case(analysis, case))
     return result
+
+
+@dataclass(slots=True)
+class SuiteRun:
+    """A suite run: the analysis it ran on (under the suite's profile), its result, and the
+    problems found reading the cases."""
+
+    analysis: Analysis
+    result: SuiteResult
+    problems: list[str]
+
+
+def run_suites(paths: Sequence[str], options: Options, suites: list[RawObject],
+               analysis: Analysis | None = None) -> SuiteRun:
+    """Run every case of ``suites``. A suite's ``spec.cni``/``spec.mesh`` apply where ``options``
+    leaves them ``auto`` (the command line wins); ``analysis`` is reused when they change nothing."""
+    cases: list[TestCase] = []
+    problems: list[str] = []
+    suite_options: dict[str, object] = {}
+    for suite in suites:
+        found, opts, bad = read_cases(suite)
+        cases.extend(found)
+        problems.extend(bad)
+        suite_options.update(opts)
+    given = {"cni": options.cni, "mesh": options.mesh}
+    wanted = {k: v for k, v in suite_options.items() if given.get(k) == "auto"}
+    if wanted or analysis is None:
+        analysis = analyse_paths(paths, replace(options, **wanted))  # type: ignore[arg-type]
+    return SuiteRun(analysis, run_suite(analysis, cases), problems)

@@ -200,10 +200,31 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
             console.print()
             console.print(entry_points(report.map), end="")
     console.print()
-    counts = {s: sum(1 for d in report.diagnostics if d.severity is s) for s in Severity}
+    if report.findings:
+        fcount = {s: sum(1 for f in report.findings if f.severity == s) for s in ("error", "warning", "info")}
+        console.print(f"Findings: {fcount['error']} error(s), {fcount['warning']} warning(s), {fcount['info']} info "
+                      "(`kubeward lint` for SARIF, --disable and suppressions)")
+        for f in report.findings:
+            console.print(f"  {f.where}: {f.severity}: {f.code}: {f.message}"
+                          + (f" [{f.resource}]" if f.resource else ""), markup=False)
+            console.print(f"      fix: {f.fix}", markup=False)
+        console.print()
+    if report.tests is not None:
+        run = report.tests
+        console.print(f"Tests: {run.result.passed} passed, {run.result.failed} failed "
+                      f"({', '.join(run.analysis.options.describe())})", markup=False)
+        for r in run.result.results:
+            if not r.passed:
+                console.print(f"  FAIL  {r.case.name}  ({r.case.file}:{r.case.line})", markup=False)
+                console.print(f"        {r.message}", markup=False)
+        for problem in run.problems:
+            console.print(f"  error: {problem}", markup=False)
+        console.print()
+    problems = report.input_problems
+    counts = {s: sum(1 for d in problems if d.severity is s) for s in Severity}
     console.print(f"Diagnostics: {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
                   f"{counts[Severity.INFO]} note(s)")
-    for d in report.diagnostics:
+    for d in problems:
         console.print(f"  {d}", markup=False)
     return buf.getvalue()
 
