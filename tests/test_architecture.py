@@ -67,3 +67,10 @@ def test_the_package_type_checks_under_mypy_strict() -> None:
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=PACKAGE.parent.parent,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_lint_code_is_documented_in_docs_lint_md() -> None:
+    from kubeward.analyses.lint import RULES
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "lint.md").read_text()
+    assert [code for code in RULES if f"| `{code}` |" not in doc] == []
