@@ -140,6 +140,7 @@ def test_widening_a_selector_opens_exactly_one_port_and_names_the_rule_with_its_
         diff old → new (cni=generic, ipblock-matches-pods=yes, self-traffic=omitted)
         demo/web -> demo/db: + now allowed TCP/3306
             allowed by NetworkPolicy demo/db-from-api ingress rule 0 (new/deny.yaml:14)
+            was denied by NetworkPolicy demo/default-deny (old/deny.yaml:1)
         1 pair(s) changed, 0 entry point(s) changed, 0 workload(s) added, 0 removed
         """)
 
@@ -153,7 +154,7 @@ def test_the_markdown_is_a_pull_request_comment_with_one_row_per_changed_pair(ch
 
         | from | to | now allowed | no longer allowed | why |
         | --- | --- | --- | --- | --- |
-        | `demo/web` | `demo/db` | TCP/3306 |  | allowed by NetworkPolicy demo/db-from-api ingress rule 0 (new/deny.yaml:14) |
+        | `demo/web` | `demo/db` | TCP/3306 |  | allowed by NetworkPolicy demo/db-from-api ingress rule 0 (new/deny.yaml:14)<br>was denied by NetworkPolicy demo/default-deny (old/deny.yaml:1) |
         """)
 
 

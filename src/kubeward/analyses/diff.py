@@ -147,7 +147,7 @@ def _peer_spec(peer_id: str) -> str:
 def _responsible(analysis: Analysis, src: str, dst: str, ports: PortSet, opened: bool,
                  request: tuple[str, str] | None = None) -> list[str]:
     probe = _first_port(ports)
-    if probe is None or src == "world":
+    if probe is None:
         return []
     try:
         exp = explain(analysis, _peer_spec(src), _peer_spec(dst), probe[1], probe[0],
@@ -190,8 +190,8 @@ def diff(old: Analysis, new: Analysis, old_label: str, new_label: str) -> Config
         for ports, is_open in ((change.opened, True), (change.closed, False)):
             if not ports:
                 continue
-            # What decides in NEW; when nothing in NEW does (a policy was deleted), what decided in OLD.
-            found = _responsible(new, change.src, change.dst, ports, is_open) or \
+            # What decides in NEW, and what decided the other way in OLD (a rule removed or narrowed).
+            found = _responsible(new, change.src, change.dst, ports, is_open) + \
                 ["was " + r for r in _responsible(old, change.src, change.dst, ports, not is_open)]
             change.responsible += [r for r in found if r not in change.responsible]
         new_requests = change.requests_added
