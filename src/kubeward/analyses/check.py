@@ -148,7 +148,7 @@ def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
         protection=protection,
         map=cmap,
         options=analysis.options.describe(),
-        findings=lint(analysis).findings,
+        findings=lint(analysis, cmap).findings,
         tests=tests,
     )
 

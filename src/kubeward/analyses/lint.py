@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
 from ..errors import UsageError
-from ..ir import Action, AnyPeer, Direction, DomainPeer, NetworkPeer, Policy, PodPeer, Rule
+from ..ir import Action, AnyPeer, Direction, DomainPeer, EntityPeer, NetworkPeer, Policy, PodPeer, Rule
 from ..model import Workload
 from .connectivity_map import ConnectivityMap, connectivity_map
 from .explain import explain
@@ -315,9 +315,10 @@ def _broad(analysis: Analysis) -> Iterable[Finding]:
                 if r.action is not Action.ALLOW:
                     continue
                 for peer in r.peers:
-                    if isinstance(peer, AnyPeer) and p.ref.kind.startswith("Cilium") and r.ports:
+                    if p.ref.kind.startswith("Cilium") and _l3_wildcard(direction, r, p.rules(direction)):
                         continue  # a toPorts-only rule: cilium-l3-wildcard-toports says it (CIL-11)
                     everywhere = isinstance(peer, AnyPeer) or (
+                        isinstance(peer, EntityPeer) and peer.entity in ("all", "world")) or (
                         isinstance(peer, NetworkPeer) and peer.cidr in ("0.0.0.0/0", "::/0") and not peer.excepts)
                     if everywhere:
                         code = "allow-from-anywhere" if direction is Direction.INGRESS else "allow-to-anywhere"
@@ -337,6 +338,12 @@ def _ports_text(r: Rule) -> str:
     return ", ".join(str(m) for m in r.ports or ())
 
 
+def _l3_wildcard(direction: Direction, r: Rule, rules: Iterable[Rule]) -> bool:
+    """CIL-11: an egress toPorts-only rule next to narrower egress rules (rules do not combine)."""
+    return direction is Direction.EGRESS and bool(r.ports) and any(isinstance(x, AnyPeer) for x in r.peers) \
+        and any(not any(isinstance(x, AnyPeer) for x in o.peers) for o in rules if o is not r)
+
+
 _FIRST_AT = re.compile(r"first at (\S+):(\d+)\)")
 _ANCHORED = re.compile(r"^\^?/[^.*+?()\[\]{}|\\$]*\$?$")
 _UNESCAPED_DOT = re.compile(r"(?<!\\)\.(?![*+?])")
@@ -352,8 +359,7 @@ def _cilium(analysis: Analysis) -> Iterable[Finding]:
                 if r.action is not Action.ALLOW:
                     continue
                 # CIL-11: a rule with toPorts and no L3 part allows that port to (from) anything.
-                if direction is Direction.EGRESS and r.ports and any(isinstance(x, AnyPeer) for x in r.peers) \
-                        and any(not any(isinstance(x, AnyPeer) for x in o.peers) for o in rules if o is not r):
+                if _l3_wildcard(direction, r, rules):
                     yield _policy_finding("cilium-l3-wildcard-toports", p,
                                           f"{p.ref.display} {r.label}: toPorts without an L3 selector allows "
                                           f"{_ports_text(r)} to any destination, next to narrower egress rules "
@@ -379,35 +385,51 @@ def _cilium(analysis: Analysis) -> Iterable[Finding]:
                                                   "matches any character", line=h.line or r.line)
 
 
+def _bits(mask: int) -> Iterable[int]:
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
 def _one_sided(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
-    """Egress rules of a NetworkPolicy-tier policy that name pods, where no named pod accepts the
-    flow on those ports: the intent was written on one side only."""
-    allowed = {(c.src, c.dst): c.ports for c in cmap.connections}
+    """Egress rules of a NetworkPolicy that name pods, where none of the named pods accepts any
+    flow from the policy's pods: the intent was written on one side only (NP-1)."""
+    reaches: dict[str, set[str]] = {}
+    for c in cmap.connections:
+        if c.ports:
+            reaches.setdefault(c.src, set()).add(c.dst)
     universe = analysis.engine.universe
+    identities = universe.identities
+
+    def workload_ids(mask: int) -> set[str]:
+        return {w.id for i in _bits(mask) for w in identities[i].workloads}
+
     for p in _enforced(analysis):
-        if p.ref.kind != "NetworkPolicy":
+        if p.ref.kind != "NetworkPolicy" or not p.egress:
             continue
-        sources = [w for ident in universe.identities if universe.subject_mask(p.subject) >> ident.index & 1
-                   for w in ident.workloads]
+        sources = workload_ids(universe.subject_mask(p.subject))
+        if not sources:
+            continue
         for r in p.egress:
             pods = [peer for peer in r.peers if isinstance(peer, PodPeer)]
-            if not pods or not r.ports or not sources:
+            if not pods or not r.ports:
                 continue
             mask = 0
             for peer in pods:
                 mask |= universe.peer_mask(peer)
-            targets = [w for ident in universe.identities if mask >> ident.index & 1 for w in ident.workloads]
-            if not targets:
+            targets = workload_ids(mask)
+            if not targets or targets <= sources:
                 continue
-            reached = any(allowed.get((s.id, t.id)) for s in sources for t in targets if s.id != t.id)
-            if not reached:
+            if not any(reaches.get(src, set()) & (targets - {src}) for src in sources):
                 yield _policy_finding("one-sided-allow", p,
                                       f"{p.ref.display} {r.label}: allows egress to {'; '.join(map(str, pods))} "
                                       "but their ingress never accepts it from these pods", line=r.line)
 
 
-def lint(analysis: Analysis) -> LintReport:
-    cmap = connectivity_map(analysis)
+def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
+    """Every finding; ``cmap``: the connectivity map when the caller has it already."""
+    cmap = cmap or connectivity_map(analysis)
     findings: list[Finding] = []
     input_errors: list[Diagnostic] = []
     for d in analysis.diagnostics.sorted():
