@@ -855,7 +855,7 @@ def test_check_of_the_shop_example_reports_its_real_findings_and_exits_1() -> No
     result = kubeward("check", SHOP)
     assert result.exit_code == 1
     # The traps (as `lint` reports them, each with a fix) and the input problems, each said once.
-    assert "Findings: 0 error(s), 11 warning(s), 4 info" in result.stdout
+    assert "Findings: 0 error(s), 11 warning(s), 6 info" in result.stdout
     assert "Diagnostics: 0 error(s), 1 warning(s), 4 note(s)" in result.stdout
     findings = section(result.stdout, "Findings:", "Tests:")
     problems = section(result.stdout, "Diagnostics:")

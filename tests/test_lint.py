@@ -250,6 +250,27 @@ _l7 = docs(namespace(), WEB, API, cnp("api-http", f"""\
 _l7_host_dot = edit(_l7, 'path: "/v1/catalog"', "host: api.example.com")
 _l7_path_dot = edit(_l7, 'path: "/v1/catalog"', 'path: "/v1/catalog.json"')
 
+_redundant = docs(namespace(), WEB, API, deployment("db", 3306), netpol("db-from-app", """\
+    podSelector: {matchLabels: {app: db}}
+    ingress:
+    - from: [{podSelector: {}}]
+      ports: [{port: 3306}]
+    """), netpol("db-from-web", """\
+    podSelector: {matchLabels: {app: db}}
+    ingress:
+    - from: [{podSelector: {matchLabels: {app: web}}}]
+      ports: [{port: 3306, protocol: TCP}]
+    """, mark=True), netpol("default-deny", "podSelector: {}\npolicyTypes: [Ingress]\n"))
+
+_strict = docs(namespace(labels={"istio-injection": "enabled"}), deployment("web", 80, mark=True),
+               namespace("plain"), deployment("client", 80, ns="plain"), """\
+    apiVersion: security.istio.io/v1
+    kind: PeerAuthentication
+    metadata: {name: default, namespace: app}
+    spec: {mtls: {mode: STRICT}}
+    """)
+
+
 COMPUTED_CASES = [
     Case("no-default-deny-ingress", "warning", ("Namespace", "", "app"),
          _deny_out_only, edit(_deny_out_only, "[Egress]", "[Egress, Ingress]"),
@@ -292,6 +313,12 @@ COMPUTED_CASES = [
          _from_all, edit(_from_all, "[all]", "[cluster]"), cni="cilium"),
     Case("allow-to-anywhere", "warning", ("CiliumNetworkPolicy", "app", "web-egress"),
          _toports_alone, _toports_only, cni="cilium"),
+    # A policy whose allows another policy already makes; a default deny is never "redundant".
+    Case("policy-redundant", "info", ("NetworkPolicy", "app", "db-from-web"),
+         _redundant, edit(_redundant, "{port: 3306, protocol: TCP}", "{port: 3307, protocol: TCP}")),
+    # IST-7: the network lets plain/client in, the sidecar refuses its plaintext.
+    Case("mtls-strict-plaintext-client", "warning", ("Deployment", "app", "web"),
+         _strict, edit(_strict, "STRICT", "PERMISSIVE"), mesh="istio"),
     Case("one-sided-allow", "warning", ("NetworkPolicy", "app", "web-egress"),
          _one_sided, edit(_one_sided, "{port: 5432}", "{port: 3306}")),
     Case("cilium-l3-wildcard-toports", "warning", ("CiliumNetworkPolicy", "app", "web-egress"),
@@ -583,7 +610,9 @@ def test_a_suppressed_finding_does_not_fail_the_run(tmp_path: Path) -> None:
     config = write(tmp_path, "kubeward.yaml",
                    "lint:\n  ignore:\n  - {code: allow-from-anywhere, resource: app/deny, reason: public}\n")
     rc, doc = run_json(path, "--config", config)
-    assert rc == 0 and codes(doc) == ["dns-nodelocal-bypass"] and codes(doc, "suppressed") == ["allow-from-anywhere"]
+    # (deny's ingress rule admits everything and allow-dns isolates egress already: deny is redundant, an info)
+    assert rc == 0 and codes(doc) == ["dns-nodelocal-bypass", "policy-redundant"]
+    assert codes(doc, "suppressed") == ["allow-from-anywhere"]
 
 
 @pytest.mark.parametrize("config, message", [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..diagnostics import Diagnostic, Severity
 from ..errors import UsageError
@@ -62,6 +62,11 @@ COMPUTED: dict[str, LintRule] = {r.code: r for r in (
     LintRule("one-sided-allow", "warning", "an allow whose other side never allows the flow",
              "add the matching ingress (or egress) rule on the other side, or delete the allow",
              "NP-1: a flow needs egress of the source and ingress of the destination"),
+    LintRule("mtls-strict-plaintext-client", "warning", "STRICT mTLS on a workload that clients without a sidecar reach",
+             "inject a sidecar into those clients, or set PERMISSIVE on the port they use (portLevelMtls)", "IST-7"),
+    LintRule("policy-redundant", "info", "a policy that changes nothing: without it, the same flows are allowed",
+             "delete it, or fix it if it was meant to allow or deny something else",
+             "checklist: minimal allow-lists"),
     LintRule("cilium-l3-wildcard-toports", "warning", "a toPorts-only rule: that port to any destination",
              "put the L3 selector (toFQDNs, toEndpoints, toCIDR) and toPorts in the same rule", "CIL-11"),
     LintRule("cilium-fqdn-without-ports", "info", "toFQDNs without toPorts: every port to those names",
@@ -427,6 +432,79 @@ def _one_sided(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
                                       "but their ingress never accepts it from these pods", line=r.line)
 
 
+MESH_PAIRS = 2000       # explained (client, meshed workload) pairs at most
+REDUNDANCY_POLICIES = 40  # inputs with more enforced policies skip policy-redundant (one re-analysis each)
+
+
+def _strict_mtls(analysis: Analysis) -> Iterable[Finding]:
+    """IST-7: for each workload with a sidecar, the clients without one that the CNI lets through
+    but the sidecar refuses (STRICT mTLS)."""
+    from ..engine.mesh import membership
+    from ..engine.trace import Reason
+
+    if analysis.options.mesh != "istio":
+        return
+    cluster = analysis.cluster
+    meshed = [w for w in cluster.workloads if membership(cluster, w)[0] == "sidecar"]
+    plain = [w for w in cluster.workloads if not membership(cluster, w)[0] and not w.host_network]
+    budget = MESH_PAIRS
+    for dst in meshed:
+        port = next((p.port for p in dst.ports if p.protocol == "TCP"), None)
+        if port is None:
+            continue
+        refused = []
+        for src in plain:
+            if budget <= 0:
+                return
+            budget -= 1
+            try:
+                steps = explain(analysis, src.id, dst.id, port, "TCP").verdict.steps
+            except UsageError:
+                continue
+            if any(st.reason is Reason.MTLS_REQUIRED for st in steps) and \
+                    all(st.effect != "deny" for st in steps if st.reason is not Reason.MTLS_REQUIRED):
+                refused.append(src.id)
+        if refused:
+            yield _workload_finding("mtls-strict-plaintext-client", dst,
+                                    f"{dst.kind} {dst.id}: mTLS STRICT refuses {', '.join(refused)} on TCP/{port}: "
+                                    "the network allows them, but they have no sidecar")
+
+
+def _entry_verdicts(cmap: ConnectivityMap) -> set[tuple[str, str, bool]]:
+    return {(repr(sorted((k, repr(v)) for k, v in e.via.items())), e.request, e.path.allowed) for e in cmap.entries}
+
+
+def _redundant(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
+    """A policy whose removal leaves the connectivity map as it is. Exact, by re-analysis: only
+    for inputs with at most REDUNDANCY_POLICIES enforced policies."""
+    from ..diagnostics import Diagnostics
+    from .session import analyse_objects
+
+    policies = [p for p in _enforced(analysis) if p.ref.kind not in ("PeerAuthentication",)]
+    if not policies or len({(p.ref.kind, p.ref.namespace, p.ref.name) for p in policies}) > REDUNDANCY_POLICIES:
+        return
+    baseline = {(c.src, c.dst): (c.ports, repr(c.l7), repr(c.mesh)) for c in cmap.connections}
+    entries = _entry_verdicts(cmap)
+    seen: set[tuple[str, str, str]] = set()
+    for p in policies:
+        key = (p.ref.kind, p.ref.namespace, p.ref.name)
+        if key in seen:
+            continue
+        seen.add(key)
+        if p.subject.pod_selector.is_everything and not p.ingress and not p.egress:
+            continue  # a namespace's default deny: it guards the pods that come later
+        rest = [o for o in analysis.objects if not (o.kind == p.ref.kind and o.name == p.ref.name
+                                                     and o.namespace in (p.ref.namespace, ""))]
+        if len(rest) == len(analysis.objects):
+            continue
+        other_map = connectivity_map(analyse_objects(rest, Diagnostics(), replace(analysis.options)))
+        other = {(c.src, c.dst): (c.ports, repr(c.l7), repr(c.mesh)) for c in other_map.connections}
+        if other == baseline and _entry_verdicts(other_map) == entries:
+            yield _policy_finding("policy-redundant", p, f"{p.ref.display}: without it the same flows are allowed "
+                                  "(what it allows is allowed by other policies or refused on the other side, and every pod it "
+                                  "isolates is isolated by another policy)")
+
+
 def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
     """Every finding; ``cmap``: the connectivity map when the caller has it already."""
     cmap = cmap or connectivity_map(analysis)
@@ -445,7 +523,7 @@ def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
             file, line = first.group(1), int(first.group(2))
         findings.append(Finding(d.code, d.severity.value, d.message, kind, ns, name, file, line, rule.fix))
     for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
-                   _cilium(analysis), _one_sided(analysis, cmap)):
+                   _cilium(analysis), _one_sided(analysis, cmap), _strict_mtls(analysis), _redundant(analysis, cmap)):
         findings.extend(source)
     findings.sort(key=lambda f: (f.file, f.line, f.code, f.message))
     return LintReport(findings, input_errors=input_errors, options=analysis.options.describe())
