@@ -271,6 +271,19 @@ _strict = docs(namespace(labels={"istio-injection": "enabled"}), deployment("web
     """)
 
 
+_calico_pass = docs(namespace(), deployment("db", 3306), """\
+    apiVersion: projectcalico.org/v3
+    kind: NetworkPolicy
+    metadata: {name: db-pass, namespace: app}
+    spec:
+      selector: app == 'db'
+      types: [Ingress]
+      ingress:
+      - action: Pass  # <-
+        source: {selector: app == 'web'}
+    """)
+
+
 COMPUTED_CASES = [
     Case("no-default-deny-ingress", "warning", ("Namespace", "", "app"),
          _deny_out_only, edit(_deny_out_only, "[Egress]", "[Egress, Ingress]"),
@@ -319,6 +332,9 @@ COMPUTED_CASES = [
     # IST-7: the network lets plain/client in, the sidecar refuses its plaintext.
     Case("mtls-strict-plaintext-client", "warning", ("Deployment", "app", "web"),
          _strict, edit(_strict, "STRICT", "PERMISSIVE"), mesh="istio"),
+    # CAL-8: Pass in the last tier that applies hands the flow to the profiles (allow).
+    Case("calico-pass-in-last-tier", "warning", ("CalicoNetworkPolicy", "app", "db-pass"),
+         _calico_pass, edit(_calico_pass, "action: Pass", "action: Deny"), cni="calico"),
     Case("one-sided-allow", "warning", ("NetworkPolicy", "app", "web-egress"),
          _one_sided, edit(_one_sided, "{port: 5432}", "{port: 3306}")),
     Case("cilium-l3-wildcard-toports", "warning", ("CiliumNetworkPolicy", "app", "web-egress"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..diagnostics import Diagnostic, Severity
@@ -67,6 +67,9 @@ COMPUTED: dict[str, LintRule] = {r.code: r for r in (
     LintRule("policy-redundant", "info", "a policy that changes nothing: without it, the same flows are allowed",
              "delete it, or fix it if it was meant to allow or deny something else",
              "checklist: minimal allow-lists"),
+    LintRule("calico-pass-in-last-tier", "warning", "a Calico Pass in the last tier that applies: the profile allows",
+             "end the tier with an explicit Deny (or Allow) rule for that traffic; Pass only hands over to a later "
+             "tier", "CAL-8, CAL-11"),
     LintRule("cilium-l3-wildcard-toports", "warning", "a toPorts-only rule: that port to any destination",
              "put the L3 selector (toFQDNs, toEndpoints, toCIDR) and toPorts in the same rule", "CIL-11"),
     LintRule("cilium-fqdn-without-ports", "info", "toFQDNs without toPorts: every port to those names",
@@ -505,6 +508,36 @@ def _redundant(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
                                   "isolates is isolated by another policy)")
 
 
+def _calico_pass(analysis: Analysis) -> Iterable[Finding]:
+    """CAL-8: a Pass in the last tier that applies to an endpoint hands the flow to the endpoint's
+    profiles, which allow in Kubernetes — often not what "Pass" was meant to do."""
+    if analysis.options.cni != "calico":
+        return
+    engine = analysis.engine
+    by_ref = {(p.ref.kind, p.ref.namespace, p.ref.name): p for p in analysis.cluster.policies}
+    reported: set[tuple[str, int]] = set()
+    for ident in engine.universe.identities:
+        for direction in Direction:
+            tiers = engine.side(ident, direction).calico
+            if not tiers:
+                continue
+            last = tiers[-1]
+            for r in last.rules:
+                key = (r.policy.display, r.line)
+                if r.action is Action.PASS and key not in reported:
+                    reported.add(key)
+                    p = by_ref.get((r.policy.kind, r.policy.namespace, r.policy.name))
+                    if p is not None:
+                        yield _policy_finding("calico-pass-in-last-tier", p,
+                                              f"{p.ref.display} {r.label}: Pass in tier {last.name}, the last tier "
+                                              f"that applies to {ident.namespace} pods {{{_labels(ident.labels)}}}: "
+                                              "the flow goes to the profiles, which allow it", line=r.line)
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if not k.startswith("pod-template-hash"))
+
+
 def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
     """Every finding; ``cmap``: the connectivity map when the caller has it already."""
     cmap = cmap or connectivity_map(analysis)
@@ -523,7 +556,8 @@ def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
             file, line = first.group(1), int(first.group(2))
         findings.append(Finding(d.code, d.severity.value, d.message, kind, ns, name, file, line, rule.fix))
     for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
-                   _cilium(analysis), _one_sided(analysis, cmap), _strict_mtls(analysis), _redundant(analysis, cmap)):
+                   _cilium(analysis), _one_sided(analysis, cmap), _strict_mtls(analysis), _redundant(analysis, cmap),
+                   _calico_pass(analysis)):
         findings.extend(source)
     findings.sort(key=lambda f: (f.file, f.line, f.code, f.message))
     return LintReport(findings, input_errors=input_errors, options=analysis.options.describe())
