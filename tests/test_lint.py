@@ -57,6 +57,14 @@ def edit(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+def mark_at(text: str, needle: str) -> str:
+    """``text`` with its ``# <-`` mark moved to the one line that contains ``needle``."""
+    lines = text.replace(f"  {MARK}", "").split("\n")
+    [i] = [i for i, line in enumerate(lines) if needle in line]
+    lines[i] += f"  {MARK}"
+    return "\n".join(lines)
+
+
 KUBE_DNS = docs(namespace("kube-system"), """\
     apiVersion: apps/v1
     kind: Deployment
@@ -469,6 +477,92 @@ _fqdn_no_dns = docs(namespace(), WEB, KUBE_DNS, cnp("web-egress", f"""\
       toPorts: [{{ports: [{{port: "443", protocol: TCP}}]}}]  {MARK}
     """))
 
+# Under a CNI that does not read them (no resource: a summary per kind, pointing at the first one).
+_cnp_only = docs(namespace(), WEB, cnp("web-ingress", f"""\
+    endpointSelector: {{matchLabels: {{app: web}}}}
+    ingress: [{{fromEndpoints: [{{}}]}}]
+    """).replace("apiVersion: cilium.io/v2", f"apiVersion: cilium.io/v2  {MARK}"))
+_staged = docs(namespace(), WEB, f"""\
+    apiVersion: projectcalico.org/v3  {MARK}
+    kind: StagedNetworkPolicy
+    metadata: {{name: web-staged, namespace: app}}
+    spec:
+      selector: app == 'web'
+      types: [Ingress]
+    """)
+_host_bits = edit(_to_anywhere, "0.0.0.0/0", "10.0.0.1/8")
+_target_port = docs(namespace(), WEB, edit(_SERVICE, "apiVersion: v1", f"apiVersion: v1  {MARK}")
+                    .replace("{port: 80}", "{port: 80, targetPort: http}"))
+_service_account = docs(namespace(), edit(deployment("web", mark=True), "spec: {containers",
+                                          "spec: {serviceAccountName: web-sa, containers"))
+_SERVICE_ACCOUNT = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web-sa, namespace: app}\n"
+_backend_gone = mark_at(edit(_ingress, "name: web, port", "name: gone, port"), "backend:")
+_backend_port = mark_at(edit(_ingress, "number: 80", "number: 81"), "backend:")
+_route = edit(_gateway, "from: Same", "from: All")  # accepted: only the backend is wrong
+_route_backend_gone = mark_at(edit(_route, "{name: web, port: 80}", "{name: gone, port: 80}"), "backendRefs")
+_route_backend_port = mark_at(edit(_route, "{name: web, port: 80}", "{name: web, port: 8080}"), "backendRefs")
+_INGRESS_CLASS = """\
+    apiVersion: networking.k8s.io/v1
+    kind: IngressClass
+    metadata: {name: nginx, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+    spec: {controller: k8s.io/ingress-nginx}
+    """
+_no_class = edit(_ingress, "  ingressClassName: nginx\n", "")
+_https_gateway = docs(namespace("infra"), f"""\
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: Gateway
+    metadata: {{name: edge, namespace: infra}}
+    spec:
+      gatewayClassName: nginx
+      listeners:
+      - name: https  {MARK}
+        protocol: HTTPS
+        port: 443
+    """)
+_cert_elsewhere = mark_at(docs(namespace("certs"), edit(
+    _https_gateway, "port: 443\n", "port: 443\n    tls: {certificateRefs: [{name: wild, namespace: certs}]}\n"),
+    edit(_SECRET, "{name: web-tls, namespace: app}", "{name: wild, namespace: certs}")), "certificateRefs")
+_GRANT_SECRET = """\
+    apiVersion: gateway.networking.k8s.io/v1beta1
+    kind: ReferenceGrant
+    metadata: {name: let-infra, namespace: certs}
+    spec:
+      from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: infra}]
+      to: [{group: "", kind: Secret}]
+    """
+# The route in the Gateway's namespace (accepted by from: Same), its backend in app.
+_backend_elsewhere = mark_at(edit(edit(_gateway, "metadata: {name: web, namespace: app}\nspec:\n  parentRefs",
+                                       "metadata: {name: web, namespace: infra}\nspec:\n  parentRefs"),
+                                  "{name: web, port: 80}", "{name: web, namespace: app, port: 80}"), "backendRefs")
+_GRANT_SERVICE = """\
+    apiVersion: gateway.networking.k8s.io/v1beta1
+    kind: ReferenceGrant
+    metadata: {name: let-infra, namespace: app}
+    spec:
+      from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]
+      to: [{group: "", kind: Service}]
+    """
+# GW: no-parent is reported at the route's first line (apiVersion).
+_no_parent = edit(edit(_gateway, "  parentRefs:\n  - {name: edge, namespace: infra}  # <-\n", ""),
+                  "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute",
+                  f"---\napiVersion: gateway.networking.k8s.io/v1  {MARK}\nkind: HTTPRoute")
+# undefined-namespace has no resource: it points at the first object that uses the namespace.
+_undefined = docs(deployment("web", mark=True))
+_undefined_by_name = docs(namespace(), WEB, netpol("web-egress", f"""\
+    podSelector: {{matchLabels: {{app: web}}}}
+    policyTypes: [Egress]
+    egress:
+    - to: [{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: billing}}}}}}]  {MARK}
+    """))
+# CIL-19: reported at the toPorts entry of the HTTP rule (the Cilium rule's line).
+_l7_meshed = mark_at(docs(_INJECTED, WEB, API, _l7.split("---\n")[-1]), '- ports: [{port: "8080"')
+_MTLS_DISABLE = """\
+    apiVersion: security.istio.io/v1
+    kind: PeerAuthentication
+    metadata: {name: default, namespace: app}
+    spec: {mtls: {mode: DISABLE}}
+    """
+
 DIAGNOSTIC_CASES = [
     Case("spiffe-principal", "warning", ("AuthorizationPolicy", "app", "api-allow"),
          _spiffe, edit(_spiffe, "spiffe://", "")),
@@ -502,7 +596,48 @@ DIAGNOSTIC_CASES = [
              "- toFQDNs: [{matchName: api.example.com}]  # <-\n",
              '- toFQDNs: [{matchName: api.example.com}]\n    toPorts: [{ports: [{port: "443", protocol: TCP}]}]\n'),
          cni="cilium"),
+    Case("not-enforced", "info", ("", "", ""),
+         _cnp_only, _cnp_only, cni="generic", near_miss_cni="cilium"),
+    Case("not-enforced", "info", ("", "", ""),
+         _staged, edit(_staged, "StagedNetworkPolicy", "NetworkPolicy"), cni="calico"),
+    Case("cidr-host-bits", "warning", ("NetworkPolicy", "app", "web-egress"),
+         _host_bits, edit(_host_bits, "10.0.0.1/8", "10.0.0.0/8")),
+    Case("target-port-not-declared", "warning", ("Service", "app", "web"),
+         _target_port, edit(_target_port, "targetPort: http", "targetPort: 80")),
+    Case("service-account-missing", "warning", ("Deployment", "app", "web"),
+         _service_account, docs(_service_account, _SERVICE_ACCOUNT)),
+    Case("backend-not-found", "warning", ("Ingress", "app", "web"),
+         _backend_gone, docs(_backend_gone, edit(_SERVICE, "{name: web,", "{name: gone,"))),
+    Case("backend-not-found", "warning", ("HTTPRoute", "app", "web"),
+         _route_backend_gone, docs(_route_backend_gone, edit(_SERVICE, "{name: web,", "{name: gone,"))),
+    Case("backend-port-not-found", "warning", ("Ingress", "app", "web"),
+         _backend_port, edit(_backend_port, "number: 81", "number: 80")),
+    Case("backend-port-not-found", "warning", ("HTTPRoute", "app", "web"),
+         _route_backend_port, edit(_route_backend_port, "port: 8080", "port: 80")),
+    Case("ingress-class-missing", "warning", ("Ingress", "app", "web"),
+         _ingress, docs(_ingress, _INGRESS_CLASS)),
+    Case("ingress-class-missing", "warning", ("Ingress", "app", "web"),
+         _no_class, docs(_no_class, _INGRESS_CLASS)),
+    Case("listener-without-certificate", "warning", ("Gateway", "infra", "edge"),
+         _https_gateway, edit(_https_gateway, "port: 443\n",
+                              "port: 443\n    tls: {certificateRefs: [{name: edge-cert}]}\n")),
+    Case("ref-not-permitted", "warning", ("Gateway", "infra", "edge"),
+         _cert_elsewhere, docs(_cert_elsewhere, _GRANT_SECRET)),
+    Case("ref-not-permitted", "warning", ("HTTPRoute", "infra", "web"),
+         _backend_elsewhere, docs(_backend_elsewhere, _GRANT_SERVICE)),
+    Case("no-parent", "warning", ("HTTPRoute", "app", "web"),
+         _no_parent, _gateway),
+    Case("undefined-namespace", "warning", ("", "", ""),
+         _undefined, docs(namespace(), _undefined)),
+    Case("undefined-namespace", "warning", ("", "", ""),
+         _undefined_by_name, docs(_undefined_by_name, namespace("billing"))),
+    Case("cilium-l7-under-mtls", "warning", ("CiliumNetworkPolicy", "app", "api-http"),
+         _l7_meshed, docs(_l7_meshed, _MTLS_DISABLE), cni="cilium", mesh="istio"),
 ]
+
+
+def test_every_rule_from_diagnostics_has_a_case() -> None:
+    assert {c.code for c in DIAGNOSTIC_CASES} == set(FROM_DIAGNOSTICS)
 
 
 @pytest.mark.parametrize("case", DIAGNOSTIC_CASES, ids=str)
