@@ -364,6 +364,14 @@ COMPUTED_CASES = [
 ]
 
 
+def test_a_dns_allow_to_a_coredns_outside_the_input_counts_as_the_dns_allow() -> None:
+    # The manifests of an app rarely include CoreDNS: the allow-dns rule matches no pod here, and
+    # still is the DNS allow the checklist asks for.
+    without_coredns = docs(namespace(), WEB, DENY_EGRESS, ALLOW_DNS)
+    assert not of(lint_text(without_coredns), "egress-deny-without-dns")
+    assert of(lint_text(docs(namespace(), WEB, DENY_EGRESS)), "egress-deny-without-dns")
+
+
 def test_every_computed_rule_has_a_case() -> None:
     assert {c.code for c in COMPUTED_CASES} == set(COMPUTED)
 

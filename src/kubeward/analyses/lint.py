@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from ..diagnostics import Diagnostic, Severity
 from ..errors import UsageError
-from ..ir import Action, AnyPeer, Direction, DomainPeer, EntityPeer, NetworkPeer, Policy, PodPeer, Rule
+from ..ir import Action, AnyPeer, Direction, DomainPeer, EntityPeer, NetworkPeer, Policy, PodPeer, PortRange, Rule
 from ..model import Workload
 from .connectivity_map import ConnectivityMap, connectivity_map
 from .explain import explain
@@ -263,7 +263,9 @@ def _default_deny(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding
                 side = engine.side(idents[0], Direction.EGRESS)
                 if side.isolating or side.calico or side.baseline:
                     isolated_egress.append(w)
-        no_dns = [w.name for w in isolated_egress if w.id not in dns_ok]
+        # DNS servers outside the input: an egress allow rule on UDP 53 whose peers match nothing
+        # here (CoreDNS not among the manifests) still counts as the DNS allow.
+        no_dns = [w.name for w in isolated_egress if w.id not in dns_ok and not _udp53_rule(analysis, w)]
         if no_dns:
             yield _namespace_finding(analysis, "egress-deny-without-dns", ns,
                                      f"namespace {ns}: egress is denied and {', '.join(sorted(no_dns))} cannot "
@@ -279,6 +281,18 @@ def _default_deny(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding
                                          f"namespace {ns}: DNS is allowed to the cluster DNS pods but not to "
                                          f"NodeLocal DNSCache ({NODELOCAL_DNS}); with NodeLocal DNSCache, "
                                          "lookups fail")
+
+
+def _udp53_rule(analysis: Analysis, w: Workload) -> bool:
+    engine = analysis.engine
+    idents = engine.universe.identities_of.get(w.id, [])
+    if not idents:
+        return False
+    for r in engine.side(idents[0], Direction.EGRESS).all_rules:
+        if r.action is Action.ALLOW and (r.ports is None or any(
+                isinstance(m, PortRange) and m.protocol == "UDP" and m.first <= 53 <= m.last for m in r.ports)):
+            return True
+    return False
 
 
 def _unprotected(analysis: Analysis) -> Iterable[Finding]:
