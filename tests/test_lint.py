@@ -908,3 +908,13 @@ def test_sarif_levels_follow_the_finding_severity(tmp_path: Path) -> None:
     assert levels["no-default-deny-egress"] == "warning"
     doc = sarif_of(write(tmp_path, "app.yaml", QUIET))
     assert [(r["ruleId"], r["level"]) for r in doc["runs"][0]["results"]] == [("dns-nodelocal-bypass", "note")]
+
+
+def test_input_problems_that_are_not_findings_go_to_stderr_and_count_as_warnings(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("lint", str(empty))
+    assert result.exit_code == 1  # a path with no manifests is not a clean lint
+    assert f"{empty}: warning: no-manifests: no .yaml, .yml or .json file in this folder" in result.stderr
+    assert result.stdout == "0 error(s), 0 warning(s), 0 info\n"
+    assert run("lint", str(empty), "--fail-on", "error").exit_code == 0

@@ -444,12 +444,22 @@ def lint(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, me
     analysis = analyse_paths(paths, _options(cni, ipblock_matches_pods, ingress_controller, False, mesh,
                                              root_namespace, trust_domain))
     report = select(run_lint(analysis), severity, off, suppressions)
-    for d in report.input_errors:
-        click.echo(str(d), err=True)
+    from .analyses.lint import FROM_DIAGNOSTICS
+
+    # Input problems that are not findings (syntax, schema, unknown fields, empty folders): on
+    # standard error, never dropped; errors among them make the exit code 2.
+    input_warnings = False
+    for d in analysis.diagnostics.sorted():
+        if d.code not in FROM_DIAGNOSTICS and d.severity is not Severity.INFO:
+            click.echo(str(d), err=True)
+            input_warnings = input_warnings or d.severity is Severity.WARNING
     if fmt == "json":
         click.echo(data.to_json(report.to_json()), nl=False)
     elif fmt == "sarif":
         click.echo(data.to_json(sarif(report)), nl=False)
     else:
         click.echo(text.lint_report(report), nl=False)
-    sys.exit(report.exit_code(fail_on))
+    status = report.exit_code(fail_on)
+    if status == EXIT_OK and input_warnings and fail_on != "error":
+        status = EXIT_FINDINGS  # an input warning (an empty folder, an unknown field) counts as a warning
+    sys.exit(status)
