@@ -267,3 +267,12 @@ def test_git_mode_compares_a_folder_at_two_revisions(chdir: Path) -> None:
                           "    allowed by NetworkPolicy demo/db-from-api ingress rule 0 (k8s@HEAD/deny.yaml:14)"]
     bad = CliRunner().invoke(main, ["diff", "--git", "HEAD~1..nosuchrev", "k8s"])
     assert bad.exit_code == 2 and "cannot read k8s at nosuchrev" in bad.stderr
+
+
+def test_an_anchored_http_path_is_still_attributed_to_its_rule(chdir: Path) -> None:
+    # CIL-16: Envoy matches the whole path, so ^ and $ change nothing and the request can be explained.
+    side(chdir, "old", cnp=HTTP_POLICY)
+    side(chdir, "new", cnp=HTTP_POLICY + '        - {method: POST, path: "^/v1/order$"}\n')
+    out = CliRunner().invoke(main, ["diff", "old", "new"]).stdout
+    assert "demo/web -> demo/api: + HTTP TCP 8080 POST ^/v1/order$ (ingress)\n" \
+           "    allowed by CiliumNetworkPolicy demo/api-http ingress rule 0 (new/cnp.yaml:9)\n" in out

@@ -36,6 +36,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 def _common(func: F) -> F:
     func = click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))(func)
+    return _profile_options(func)
+
+
+def _profile_options(func: F) -> F:
+    """The options where implementations disagree, shared by every command."""
     func = click.option("--cni", type=click.Choice(CNI_CHOICES), default="auto", show_default=True,
                         help="The cluster's CNI: which policies are enforced, and how. auto: from the input.")(func)
     func = click.option("--ipblock-matches-pods/--no-ipblock-matches-pods", default=None,
@@ -393,12 +398,7 @@ def _lint_config(path: str) -> tuple[list[str], list[Any]]:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("--cni", type=click.Choice(CNI_CHOICES), default="auto", show_default=True)
-@click.option("--ipblock-matches-pods/--no-ipblock-matches-pods", default=None)
-@click.option("--mesh", type=click.Choice(["auto", "istio", "none"]), default="auto", show_default=True)
-@click.option("--root-namespace", default="istio-system", show_default=True)
-@click.option("--trust-domain", default="cluster.local", show_default=True)
-@click.option("--ingress-controller", metavar="NS/NAME", default=None)
+@_profile_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("--severity", type=click.Choice(["info", "warning", "error"]), default="info", show_default=True,
               help="Report findings of this severity and above.")

@@ -120,7 +120,8 @@ def _literal_request(l7: list[dict[str, object]], wanted: str) -> tuple[str, str
         for rule in rules if isinstance(rules, list) else []:
             if wanted in http_requests([{**f, "http": [rule]}]):
                 method, path = str(rule.get("method") or "GET"), str(rule.get("path") or "/")
-                if not (set(method + path) & _REGEX_META - {"/", "."}) and "*" not in path:
+                path = path.removeprefix("^").removesuffix("$")  # no-ops under a full match (CIL-16)
+                if not set(method + path) & (_REGEX_META - {"/", "."}):
                     return method, path
     return None
 
