@@ -13,7 +13,6 @@ from typing import Any
 from kubeward import Options, analyse_text, connectivity_map, explain
 from kubeward.engine.trace import Reason, Step
 from kubeward.ir import Direction
-
 from rules_helpers import Obj, deployment, namespace, netpol, pod, service, to_yaml  # noqa: F401
 
 INGRESS = Direction.INGRESS

@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kubeward.cli import main
-from manifests import APP
 from kubeward.diagnostics import Leans
+from manifests import APP
 
 DENY_MORE = Leans.MAY_DENY_MORE.value
 EITHER = Leans.EITHER.value

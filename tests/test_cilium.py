@@ -27,10 +27,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kubeward import Options, Severity, analyse_paths, check, connectivity_map, explain
-from kubeward.cli import main
-from kubeward.engine.trace import Reason
-
 from cilium_helpers import (
     EGRESS,
     INGRESS,
@@ -63,6 +59,9 @@ from cilium_helpers import (
     side_steps,
     tcp,
 )
+from kubeward import Options, Severity, analyse_paths, check, connectivity_map, explain
+from kubeward.cli import main
+from kubeward.engine.trace import Reason
 from rules_helpers import anp, node, to_yaml
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kubeward import __version__
-from manifests import APP
 from kubeward.cli import main
+from manifests import APP
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = "examples/shop"

@@ -20,7 +20,6 @@ Not tested, with the reason:
 from __future__ import annotations
 
 import dataclasses
-
 import gc
 import json
 from collections.abc import Iterable
@@ -35,7 +34,6 @@ from kubeward.cli import main
 from kubeward.engine.mesh import NOT_CAPTURED
 from kubeward.engine.portset import PortSet
 from kubeward.engine.trace import Reason, Step
-
 from rules_helpers import namespace, to_yaml
 from truthtable import Case, discover, mismatches
 

@@ -486,9 +486,9 @@ _fqdn_no_dns = docs(namespace(), WEB, KUBE_DNS, cnp("web-egress", f"""\
     """))
 
 # Under a CNI that does not read them (no resource: a summary per kind, pointing at the first one).
-_cnp_only = docs(namespace(), WEB, cnp("web-ingress", f"""\
-    endpointSelector: {{matchLabels: {{app: web}}}}
-    ingress: [{{fromEndpoints: [{{}}]}}]
+_cnp_only = docs(namespace(), WEB, cnp("web-ingress", """\
+    endpointSelector: {matchLabels: {app: web}}
+    ingress: [{fromEndpoints: [{}]}]
     """).replace("apiVersion: cilium.io/v2", f"apiVersion: cilium.io/v2  {MARK}"))
 _staged = docs(namespace(), WEB, f"""\
     apiVersion: projectcalico.org/v3  {MARK}

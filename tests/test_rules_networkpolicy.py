@@ -20,7 +20,6 @@ import pytest
 
 from kubeward import Severity, UsageError
 from kubeward.engine.trace import Reason
-
 from rules_helpers import (
     EGRESS,
     EVERY_PORT,

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
@@ -24,9 +24,9 @@ from .analyses.connectivity_map import connectivity_map
 from .analyses.explain import explain as run_explain
 from .analyses.session import Analysis, analyse_paths, is_domain
 from .diagnostics import Diagnostics, Severity
-from .loader import RawObject
 from .engine.options import CNI_CHOICES, Options
 from .errors import UsageError
+from .loader import RawObject
 from .render import data, text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -417,7 +417,8 @@ def lint(paths: tuple[str, ...], cni: str, ipblock_matches_pods: bool | None, me
     Exit code: 0 none at --fail-on or above, 1 some, 2 input errors or a bad config."""
     import os
 
-    from .analyses.lint import RULES, lint as run_lint, select
+    from .analyses.lint import RULES, select
+    from .analyses.lint import lint as run_lint
     from .render.sarif import sarif
 
     if list_rules:

@@ -130,9 +130,9 @@ class Cluster:
     not_modelled: list[NotModelled] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
-    entry: "EntryObjects" = field(default_factory=lambda: EntryObjects())
-    mesh: "MeshObjects" = field(default_factory=lambda: MeshObjects())
-    calico: "CalicoObjects" = field(default_factory=lambda: CalicoObjects())
+    entry: EntryObjects = field(default_factory=lambda: EntryObjects())
+    mesh: MeshObjects = field(default_factory=lambda: MeshObjects())
+    calico: CalicoObjects = field(default_factory=lambda: CalicoObjects())
     test_suites: list[object] = field(default_factory=list)  # kubeward TestSuite documents (raw)
     _index: tuple[int, dict[str, Workload], dict[str, list[Workload]]] | None = None
 

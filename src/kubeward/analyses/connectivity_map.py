@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
 
 from ..engine.connectivity import connectivity
-from ..engine.portset import ALL, EMPTY, PortSet
-from ..engine.universe import Domain, Identity, Network
 from ..engine.evaluate import SideRules, resolve_ports
 from ..engine.l7 import l7_constraints
-from ..ir import Direction, PortMatch, Rule
-from ..model import ContainerPort
 from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership
-from ..model import Workload
+from ..engine.portset import ALL, EMPTY, PortSet
+from ..engine.universe import Domain, Identity, Network
+from ..ir import Direction, PortMatch, Rule
+from ..model import ContainerPort, Workload
 from .entry import EntryPoint, entry_points, service_index
 from .session import Analysis
 

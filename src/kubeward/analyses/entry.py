@@ -13,15 +13,14 @@ from ..engine.portset import EMPTY, PortSet
 from ..engine.routing import (
     SSL_REDIRECT,
     IngressChoice,
-    uses_regex,
     Request,
     attachments,
-    backend_status,
     host_matches,
     ingress_class_of,
     reference_permitted,
     route_gateway,
     route_ingress,
+    uses_regex,
 )
 from ..engine.services import Translation, find_service, service_port, translate
 from ..engine.trace import Reason, Step

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..engine.engine import Engine
 from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..engine.l7 import HttpRequest
 from ..engine.portset import EMPTY
 from ..engine.routing import parse_url
-from ..engine.universe import Domain
-from .entry import EntryPath, gateway_paths, ingress_paths, parse_service_spec, service_paths
 from ..engine.trace import Reason, Step
-from ..ir import Direction
+from ..engine.universe import Domain
 from ..errors import UsageError
-from ..ir import PROTOCOLS
-from ..engine.engine import Engine
+from ..ir import PROTOCOLS, Direction
+from .entry import EntryPath, gateway_paths, ingress_paths, parse_service_spec, service_paths
 from .session import Analysis, is_domain, resolve_peer
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from ..diagnostics import Diagnostic, Severity
 from ..errors import UsageError
-from ..ir import Action, AnyPeer, Direction, DomainPeer, EntityPeer, NetworkPeer, Policy, PodPeer, PortRange, Rule
+from ..ir import Action, AnyPeer, Direction, DomainPeer, EntityPeer, NetworkPeer, PodPeer, Policy, PortRange, Rule
 from ..model import Workload
 from .connectivity_map import ConnectivityMap, connectivity_map
 from .explain import explain

@@ -11,11 +11,11 @@ from ..diagnostics import Diagnostics, Leans
 from ..dialects import build_cluster
 from ..engine.engine import Engine
 from ..engine.entrypeers import add_entry_workloads, check_entry
+from ..engine.flow import FlowEnd
 from ..engine.mesh import add_mesh_workloads, check_mesh
+from ..engine.options import Options
 from ..engine.profiles import resolve_cni
 from ..engine.services import check_services
-from ..engine.flow import FlowEnd
-from ..engine.options import Options
 from ..engine.universe import Network
 from ..errors import UsageError
 from ..loader import RawObject, load_paths, load_text

@@ -8,18 +8,17 @@ a kind that looks like a misspelling of a modelled one gets a "did you mean" dia
 from __future__ import annotations
 
 import difflib
-from dataclasses import replace
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..diagnostics import Diagnostics, Leans
-from ..ir import NamedPort, Policy, PodPeer, PortMatch, PortRange, Requirement, ServicePeer
+from ..ir import NamedPort, PodPeer, Policy, PortMatch, PortRange, Requirement, ServicePeer
 from ..loader import RawObject
 from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
 from .adminnetworkpolicy import PARSERS as ANP_PARSERS
-from .core import WORKLOAD_GROUPS, CoreBuilder
 from .calico import parse_calico_policy, parse_network_set, parse_tier
 from .cilium import parse_cilium_policy
+from .core import WORKLOAD_GROUPS, CoreBuilder
 from .gateway import GROUP as GATEWAY_GROUP
 from .gateway import ROUTE_KINDS, parse_gateway, parse_gateway_class, parse_reference_grant, parse_route
 from .ingress import parse_ingress, parse_ingress_class
@@ -33,7 +32,7 @@ class Dialect:
     kind: str
     versions: tuple[str, ...]
     namespaced: bool
-    handler: Callable[[RawObject, "_Build"], None]
+    handler: Callable[[RawObject, _Build], None]
 
 
 class _Build:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..ir import Direction, Rule
-from ..model import ContainerPort
 from .engine import Engine
 from .evaluate import SideRules, evaluate_side, resolve_ports, uses_named_ports
 from .portset import ALL, EMPTY, PortSet
@@ -35,7 +34,7 @@ class _Partitions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._blocks: dict[int, list[_Block]] = {}
-        
+
     def blocks(self, side: SideRules) -> list[_Block]:
         key = id(side)
         found = self._blocks.get(key)

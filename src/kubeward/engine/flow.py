@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import ipaddress
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ..ir import MAX_PORT, MIN_PORT, Direction, PortMatch, Rule
 from ..model import Workload

@@ -8,6 +8,51 @@ from enum import StrEnum
 from ..ir import Direction, PolicyRef
 
 
+class Layer(StrEnum):
+    """What a packet or request meets on its way; each layer is ANDed with the others."""
+
+    ENTRY = "entry"      # Ingress / Gateway listener and route, TLS
+    SERVICE = "service"  # Service exposure and translation to the pod port
+    CNI = "cni"          # the CNI's policy tiers (and Cilium's L7 proxy)
+    MESH = "mesh"        # the Istio sidecar: mTLS, AuthorizationPolicy
+
+
+class Effect(StrEnum):
+    """What a step does to the flow. Stable: part of the JSON contract."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    PASS = "pass"   # on to the next tier
+    NONE = "none"   # a fact on the way: decides nothing
+    WARN = "warn"   # a hop that works but with a caveat (e.g. no TLS)
+
+
+class StepTier(StrEnum):
+    """Where in its layer a step was taken. Stable: part of the JSON contract."""
+
+    # cni
+    DENY = "deny"                    # Cilium's deny rules (CIL-23)
+    ADMIN = "admin"                  # AdminNetworkPolicy (ANP-1)
+    NETWORK_POLICY = "networkpolicy"  # NetworkPolicy and Cilium allows (NP-4, CIL-24)
+    BASELINE = "baseline"            # BaselineAdminNetworkPolicy
+    CALICO = "calico"                # a Calico tier (CAL-10)
+    PROFILE = "profile"              # Calico's namespace profile (CAL-14)
+    DEFAULT = "default"              # no tier decided
+    SELF = "self"                    # NP-7
+    NONE = "none"                    # no policy applies (not a pod, hostNetwork, inert CNI)
+    L7 = "l7"                        # Cilium's HTTP proxy
+    # mesh
+    MESH = "mesh"
+    # entry and service hops
+    INGRESS = "ingress"
+    GATEWAY = "gateway"
+    ROUTE = "route"
+    TLS = "tls"
+    ENTRY = "entry"
+    EXPOSURE = "exposure"
+    SERVICE = "service"
+
+
 class Reason(StrEnum):
     """Why a step has the effect it has. Stable: part of the JSON contract."""
 
