@@ -29,16 +29,38 @@ class Action(StrEnum):
 
 
 class Tier(StrEnum):
-    """CNI policy tiers, in evaluation order (ANP-1; Cilium's deny rules come first, CIL-23)."""
+    """Where a policy sits among the CNI's tiers, in evaluation order (ANP-1; Cilium's deny rules
+    come first, CIL-23). ``ORDERED``: a policy placed by its :class:`TierPlacement` in an ordered
+    list of named tiers (CAL-10)."""
 
     DENY = "deny"
     ADMIN = "admin"
     NETWORK_POLICY = "networkpolicy"
     BASELINE = "baseline"
-    CALICO = "calico"  # Calico's own tiers, ordered by Tier.order (CAL-10)
+    ORDERED = "ordered"
 
 
 TIER_ORDER = (Tier.DENY, Tier.ADMIN, Tier.NETWORK_POLICY, Tier.BASELINE)
+
+
+class TierEnd(StrEnum):
+    """What a tier does with the ports none of its rules decided."""
+
+    NEXT = "next"    # they go on to the next tier, silently (ANP-3: the admin tier's rest)
+    PASS = "pass"    # they go on to the next tier, as the tier's stated default (CAL-11 defaultAction Pass)
+    DENY = "deny"    # they are denied (NP-3 isolation; CAL-11 defaultAction Deny)
+    ALLOW = "allow"  # they are allowed: the end of the pipeline (ANP-1 default allow; CAL-14 profiles)
+
+
+@dataclass(frozen=True, slots=True)
+class TierPlacement:
+    """A policy's place in an ordered list of named tiers (CAL-10): the tier's name, and the
+    policy's order inside it (None: unset, after every ordered policy). The tier's own order and
+    end action are properties of the tier object, resolved by the engine (a Tier object may come
+    later in the input than its policies)."""
+
+    tier: str
+    policy_order: float | None = None
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_PORT, MAX_PORT = 1, 65535
@@ -116,6 +138,135 @@ EVERYTHING = LabelSelector()
 NOTHING = LabelSelector(nothing=True)
 
 
+# --------------------------------------------------------------------------- selector expressions
+
+
+class CompareOp(StrEnum):
+    EQ = "=="
+    NE = "!="
+    CONTAINS = "contains"
+    STARTS = "starts with"
+    ENDS = "ends with"
+
+
+class SelectorExpr:
+    """A label selector written as an expression (Calico's selector language, CAL-1 … CAL-3):
+    ``matches(labels)`` answers for one label set."""
+
+    __slots__ = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class AllExpr(SelectorExpr):
+    """``all()``, or an empty selector: every endpoint."""
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return "all()"
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalExpr(SelectorExpr):
+    """``global()``: in a namespaceSelector, the resources that have no namespace."""
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return "global()"
+
+
+@dataclass(frozen=True, slots=True)
+class CompareExpr(SelectorExpr):
+    op: CompareOp
+    key: str
+    value: str
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        have = labels.get(self.key)
+        if self.op is CompareOp.NE:
+            return have != self.value  # CAL-1: true when the label is absent
+        if have is None:
+            return False  # CAL-3: the other operators need the label
+        if self.op is CompareOp.EQ:
+            return have == self.value
+        if self.op is CompareOp.CONTAINS:
+            return self.value in have
+        if self.op is CompareOp.STARTS:
+            return have.startswith(self.value)
+        return have.endswith(self.value)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.op.value} '{self.value}'"
+
+
+@dataclass(frozen=True, slots=True)
+class InSetExpr(SelectorExpr):
+    key: str
+    values: tuple[str, ...]
+    negated: bool = False
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        have = labels.get(self.key)
+        if self.negated:
+            return have is None or have not in self.values  # CAL-1: true when absent
+        return have is not None and have in self.values
+
+    def __str__(self) -> str:
+        values = ", ".join(f"'{v}'" for v in self.values)
+        return f"{self.key} {'not in' if self.negated else 'in'} {{{values}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class HasExpr(SelectorExpr):
+    key: str
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return self.key in labels
+
+    def __str__(self) -> str:
+        return f"has({self.key})"
+
+
+@dataclass(frozen=True, slots=True)
+class NotExpr(SelectorExpr):
+    inner: SelectorExpr
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return not self.inner.matches(labels)
+
+    def __str__(self) -> str:
+        simple = isinstance(self.inner, (HasExpr, AllExpr, GlobalExpr))
+        return f"!{self.inner}" if simple else f"!({self.inner})"
+
+
+@dataclass(frozen=True, slots=True)
+class AndExpr(SelectorExpr):
+    parts: tuple[SelectorExpr, ...]
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(p.matches(labels) for p in self.parts)
+
+    def __str__(self) -> str:
+        return " && ".join(f"({p})" if isinstance(p, OrExpr) else str(p) for p in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class OrExpr(SelectorExpr):
+    parts: tuple[SelectorExpr, ...]
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return any(p.matches(labels) for p in self.parts)
+
+    def __str__(self) -> str:
+        return " || ".join(str(p) for p in self.parts)
+
+
 # --------------------------------------------------------------------------- peers
 
 
@@ -184,13 +335,20 @@ class NodePeer:
         return f"nodes {{{self.selector}}}"
 
 
+class NamePattern(StrEnum):
+    """How a DNS name pattern's wildcards read."""
+
+    ANP = "anp"        # ANP domainNames: a leading ``*.`` stands for one or more labels (ANP-10)
+    CILIUM = "cilium"  # Cilium toFQDNs: ``*`` within a label, ``**.`` any depth (CIL-20)
+
+
 @dataclass(frozen=True, slots=True)
 class DomainPeer:
-    """A DNS name or pattern: ANP ``domainNames`` (``*.`` = one or more labels) or Cilium
-    ``toFQDNs`` (``dialect="cilium"``: ``*`` within a label, ``**.`` any depth, CIL-20)."""
+    """A DNS name or pattern: ANP ``domainNames`` or Cilium ``toFQDNs``; ``syntax`` says how its
+    wildcards read."""
 
     pattern: str
-    dialect: str = "anp"
+    syntax: NamePattern = NamePattern.ANP
     # Cilium: the DNS rule patterns through which the endpoint's lookups pass (CIL-21); None:
     # not restricted (ANP, or not yet bound to an endpoint).
     dns_visible: tuple[str, ...] | None = None
@@ -236,18 +394,18 @@ class ServicePeer:
 @dataclass(frozen=True, slots=True)
 class CalicoPeer:
     """A Calico EntityRule's peer criteria, all ANDed (CAL-6). ``selector``/``not_selector`` and
-    ``namespace_selector`` are Calico selector expressions (kubeward.dialects.calico_selector);
+    ``namespace_selector`` are selector expressions (:class:`SelectorExpr`);
     ``namespace`` is the policy's namespace when the rule selects endpoints without a
     namespaceSelector (NetworkPolicy); None: every namespace (GlobalNetworkPolicy)."""
 
-    selector: object | None = None
-    not_selector: object | None = None
+    selector: SelectorExpr | None = None
+    not_selector: SelectorExpr | None = None
     namespace: str | None = None
-    namespace_selector: object | None = None
+    namespace_selector: SelectorExpr | None = None
     nets: tuple[IPRange, ...] | None = None
     not_nets: tuple[IPRange, ...] | None = None
     service_accounts: tuple[str, ...] | None = None
-    service_account_selector: object | None = None  # over ServiceAccount labels
+    service_account_selector: SelectorExpr | None = None  # over ServiceAccount labels
     ip_version: int | None = None                    # a rule's ipVersion: only that address family
     text: str = ""
 
@@ -316,13 +474,20 @@ class HttpRule:
         return " ".join(parts)
 
 
+class L7Kind(StrEnum):
+    HTTP = "http"
+    DNS = "dns"
+    OTHER = "other"  # a protocol kubeward does not model (kafka, …): named in ``L7.protocol``
+
+
 @dataclass(frozen=True, slots=True)
 class L7:
     """L7 rules of one toPorts entry: ``http``, ``dns`` (patterns) or another kind not modelled."""
 
-    kind: str  # "http" | "dns" | other (kafka, …)
+    kind: L7Kind
     http: tuple[HttpRule, ...] = ()
     dns: tuple[str, ...] = ()  # Cilium DNS patterns: matchName values and matchPattern values
+    protocol: str = ""         # OTHER: the rules' key as written (kafka, …)
 
 
 # --------------------------------------------------------------------------- policies
@@ -400,10 +565,8 @@ class Policy:
     priority: int | None = None
     notes: tuple[str, ...] = field(default=())
     priority_line: int = 0
-    # Calico: the tier (name, order, default action) and the policy's order within it (CAL-10).
-    calico_tier: tuple[str, float, str] | None = None
-    order: float | None = None
-    selector_expr: object | None = None   # a Calico selector for the subject (None: use ``subject``)
+    placement: TierPlacement | None = None  # Tier.ORDERED: its named tier and order there (CAL-10)
+    selector_expr: SelectorExpr | None = None  # the subject as an expression (None: use ``subject``)
     rejected: str = ""                     # why the API server would refuse it (CAL-7): not applied
 
     def rules(self, direction: Direction) -> tuple[Rule, ...]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostics
-from .ir import LabelSelector, Policy
+from .ir import LabelSelector, Policy, TierEnd
 from .ir import ObjectRef as ObjectRef  # re-exported: entry objects are located like policies
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # NP-20
@@ -389,7 +389,7 @@ class MeshObjects:
 class CalicoTier:
     name: str
     order: float | None
-    default_action: str  # Deny | Pass (CAL-11)
+    default_action: TierEnd  # DENY or PASS (CAL-11)
     origin: Origin | None
 
 

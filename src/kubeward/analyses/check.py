@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
+from ..engine.trace import StepTier
 from ..ir import Direction, Tier
 from ..model import NotModelled
 from .connectivity_map import ConnectivityMap, connectivity_map
@@ -129,9 +130,9 @@ def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
         ident = idents[0]
         ing = engine.side(ident, Direction.INGRESS)
         eg = engine.side(ident, Direction.EGRESS)
-        admin = sorted({r.policy.display for side in (ing, eg) for r in (*side.admin, *side.baseline)})
+        admin = sorted({r.policy.display for side in (ing, eg) for r in (*side.rules_in(StepTier.ADMIN), *side.rules_in(StepTier.BASELINE))})
         protection.append(Protection(
-            w.id, tuple(p.ref.display for p in ing.isolating), tuple(p.ref.display for p in eg.isolating),
+            w.id, tuple(p.display for p in ing.isolating), tuple(p.display for p in eg.isolating),
             tuple(admin), w.host_network))
     policies: dict[str, int] = {}
     enforced = analysis.options.enforced_kinds

@@ -14,7 +14,7 @@ from ..engine.l7 import l7_constraints
 from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership
 from ..engine.portset import ALL, EMPTY, PortSet
 from ..engine.universe import Domain, Identity, Network
-from ..ir import Direction, PortMatch, Rule
+from ..ir import Direction, L7Kind, PortMatch, Rule
 from ..model import ContainerPort, Workload
 from .entry import EntryPoint, entry_points, service_index
 from .session import Analysis
@@ -196,7 +196,7 @@ def _annotate_l7(analysis: Analysis, connections: list[Connection]) -> None:
     """CIL-15 … CIL-18: the HTTP requests that pass, on the ports where a proxy filters them."""
     engine = analysis.engine
     enforced = analysis.options.enforced_kinds
-    if not any(r.l7 is not None and r.l7.kind == "http" for p in analysis.cluster.policies
+    if not any(r.l7 is not None and r.l7.kind is L7Kind.HTTP for p in analysis.cluster.policies
                if p.ref.kind in enforced for r in (*p.ingress, *p.egress)):
         return
     u = engine.universe

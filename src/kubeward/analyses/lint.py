@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..diagnostics import Diagnostic, Severity
+from ..engine.trace import StepTier
 from ..errors import UsageError
 from ..ir import Action, AnyPeer, Direction, DomainPeer, EntityPeer, NetworkPeer, PodPeer, Policy, PortRange, Rule
 from ..model import Workload
@@ -247,7 +248,7 @@ def _default_deny(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding
                 side = engine.side(idents[0], direction) if idents else None
                 # NP-3/CIL-1: isolated when a NetworkPolicy-tier policy selects it for this direction,
                 # or (Calico) a tier has rules for it, or a baseline admin policy decides last.
-                if side is None or not (side.isolating or side.calico or side.baseline):
+                if side is None or not (side.isolating or side.named_tiers or side.rules_in(StepTier.BASELINE)):
                     open_.append(w.name)
             if open_:
                 yield _namespace_finding(analysis, code, ns, f"namespace {ns}: {direction.value} is not denied by "
@@ -261,7 +262,7 @@ def _default_deny(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding
             idents = engine.universe.identities_of.get(w.id, [])
             if idents:
                 side = engine.side(idents[0], Direction.EGRESS)
-                if side.isolating or side.calico or side.baseline:
+                if side.isolating or side.named_tiers or side.rules_in(StepTier.BASELINE):
                     isolated_egress.append(w)
         # DNS servers outside the input: an egress allow rule on UDP 53 whose peers match nothing
         # here (CoreDNS not among the manifests) still counts as the DNS allow.
@@ -532,7 +533,7 @@ def _calico_pass(analysis: Analysis) -> Iterable[Finding]:
     reported: set[tuple[str, int]] = set()
     for ident in engine.universe.identities:
         for direction in Direction:
-            tiers = engine.side(ident, direction).calico
+            tiers = engine.side(ident, direction).named_tiers
             if not tiers:
                 continue
             last = tiers[-1]

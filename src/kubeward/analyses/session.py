@@ -18,6 +18,7 @@ from ..engine.profiles import resolve_cni
 from ..engine.services import check_services
 from ..engine.universe import Network
 from ..errors import UsageError
+from ..ir import L7Kind
 from ..loader import RawObject, load_paths, load_text
 from ..model import Cluster
 
@@ -187,7 +188,7 @@ def mesh_cni_checks(analysis: Analysis) -> None:
             if p.ref.kind not in options.enforced_kinds:
                 continue
             for rule in (*p.ingress, *p.egress):
-                if rule.l7 is None or rule.l7.kind != "http":
+                if rule.l7 is None or rule.l7.kind is not L7Kind.HTTP:
                     continue
                 subjects = [w for w in meshed if engine.subject_masks.get(id(p), 0) >> u.identities_of[w.id][0].index & 1]
                 if any(peer_authentication(cluster, options, w, 0)[0] != "DISABLE" for w in subjects):

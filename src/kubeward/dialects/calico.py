@@ -32,11 +32,13 @@ from ..ir import (
     ServicePeer,
     Subject,
     Tier,
+    TierEnd,
+    TierPlacement,
 )
 from ..loader import LList, LMap, RawObject
 from ..model import CalicoTier, Cluster, NetworkSet, Origin
 from ._reader import Reader, network_ranges
-from .calico_selector import Expr, Global, SelectorError, parse_selector, prefix_keys
+from .calico_selector import And, Expr, Global, SelectorError, parse_selector, prefix_keys
 
 ACTIONS = {"Allow": Action.ALLOW, "Deny": Action.DENY, "Pass": Action.PASS, "Log": Action.LOG}
 DEFAULT_TIER = "default"
@@ -55,7 +57,8 @@ def parse_tier(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
         r.error("invalid-value", "the default tier's defaultAction must be Deny (CAL-11)", spec.line_of("defaultAction"))
         action = "Deny"
     cluster.calico.tiers[obj.name] = CalicoTier(obj.name, float(order) if isinstance(order, (int, float)) else None,
-                                                 action, Origin(obj.file, obj.line))
+                                                 TierEnd.PASS if action == "Pass" else TierEnd.DENY,
+                                                 Origin(obj.file, obj.line))
 
 
 def parse_network_set(obj: RawObject, cluster: Cluster, diags: Diagnostics, global_: bool) -> None:
@@ -292,18 +295,18 @@ def parse_calico_policy(obj: RawObject, cluster: Cluster, diags: Diagnostics, gl
         if ingress or not egress:
             isolates.add(Direction.INGRESS)
     # The tier is resolved by the engine (Tier objects may come later in the input).
-    tier_key = (str(spec.get("tier") or DEFAULT_TIER), 0.0, "")
     order = spec.get("order")
+    placement = TierPlacement(str(spec.get("tier") or DEFAULT_TIER),
+                              float(order) if isinstance(order, (int, float)) else None)
     subject = Subject(EVERYTHING, namespace=low.ns)
-    policy = Policy(low.ref, Tier.CALICO, subject, frozenset(isolates), tuple(ingress), tuple(egress),
-                    calico_tier=tier_key, order=float(order) if isinstance(order, (int, float)) else None,
+    policy = Policy(low.ref, Tier.ORDERED, subject, frozenset(isolates), tuple(ingress), tuple(egress),
+                    placement=placement,
                     selector_expr=selector if selector is not None else parse_selector(""),
                     rejected="; ".join(low.rejected))
     return policy
 
 
 def _and(a: Expr | None, b: Expr) -> Expr:
-    from .calico_selector import And
     if a is None or isinstance(b, Global):
         return b if a is None else a
     return And((a, b))

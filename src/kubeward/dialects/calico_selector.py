@@ -6,12 +6,23 @@ whose ``matches(labels)`` answers for one label set. Syntax errors carry the col
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..ir import (
+    AllExpr,
+    AndExpr,
+    CompareExpr,
+    CompareOp,
+    GlobalExpr,
+    HasExpr,
+    InSetExpr,
+    NotExpr,
+    OrExpr,
+    SelectorExpr,
+)
 
 GRAMMAR = r"""
 ?start: expr?
@@ -39,116 +50,17 @@ LABEL: /[a-zA-Z0-9_][a-zA-Z0-9_.\/-]*/
 """
 
 
-class Expr:
-    def matches(self, labels: Mapping[str, str]) -> bool:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-@dataclass(frozen=True, slots=True)
-class All(Expr):
-    """``all()``, or an empty selector: every endpoint."""
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return True
-
-    def __str__(self) -> str:
-        return "all()"
-
-
-@dataclass(frozen=True, slots=True)
-class Global(Expr):
-    """``global()``: only meaningful in a namespaceSelector (non-namespaced resources)."""
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return True
-
-    def __str__(self) -> str:
-        return "global()"
-
-
-@dataclass(frozen=True, slots=True)
-class Compare(Expr):
-    op: str  # == != contains starts ends
-    key: str
-    value: str
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        have = labels.get(self.key)
-        if self.op == "!=":
-            return have != self.value  # CAL-1: true when the label is absent
-        if have is None:
-            return False  # CAL-3: the other operators need the label
-        if self.op == "==":
-            return have == self.value
-        if self.op == "contains":
-            return self.value in have
-        if self.op == "starts with":
-            return have.startswith(self.value)
-        return have.endswith(self.value)
-
-    def __str__(self) -> str:
-        return f"{self.key} {self.op} '{self.value}'"
-
-
-@dataclass(frozen=True, slots=True)
-class InSet(Expr):
-    key: str
-    values: tuple[str, ...]
-    negated: bool = False
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        have = labels.get(self.key)
-        if self.negated:
-            return have is None or have not in self.values  # CAL-1: true when absent
-        return have is not None and have in self.values
-
-    def __str__(self) -> str:
-        values = ", ".join(f"'{v}'" for v in self.values)
-        return f"{self.key} {'not in' if self.negated else 'in'} {{{values}}}"
-
-
-@dataclass(frozen=True, slots=True)
-class Has(Expr):
-    key: str
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return self.key in labels
-
-    def __str__(self) -> str:
-        return f"has({self.key})"
-
-
-@dataclass(frozen=True, slots=True)
-class Not(Expr):
-    inner: Expr
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return not self.inner.matches(labels)
-
-    def __str__(self) -> str:
-        return f"!{self.inner}" if isinstance(self.inner, (Has, All, Global)) else f"!({self.inner})"
-
-
-@dataclass(frozen=True, slots=True)
-class And(Expr):
-    parts: tuple[Expr, ...]
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return all(p.matches(labels) for p in self.parts)
-
-    def __str__(self) -> str:
-        return " && ".join(f"({p})" if isinstance(p, Or) else str(p) for p in self.parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Or(Expr):
-    parts: tuple[Expr, ...]
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return any(p.matches(labels) for p in self.parts)
-
-    def __str__(self) -> str:
-        return " || ".join(str(p) for p in self.parts)
+# The expression tree is the IR's (kubeward.ir); the names below are the ones this module has
+# always exported.
+Expr = SelectorExpr
+All = AllExpr
+Global = GlobalExpr
+Compare = CompareExpr
+InSet = InSetExpr
+Has = HasExpr
+Not = NotExpr
+And = AndExpr
+Or = OrExpr
 
 
 def _text(token: Token) -> str:
@@ -170,19 +82,19 @@ class _Build(Transformer[Token, Expr]):
         return Not(inner)
 
     def eq(self, key: Token, value: Token) -> Expr:
-        return Compare("==", str(key), _text(value))
+        return Compare(CompareOp.EQ, str(key), _text(value))
 
     def ne(self, key: Token, value: Token) -> Expr:
-        return Compare("!=", str(key), _text(value))
+        return Compare(CompareOp.NE, str(key), _text(value))
 
     def contains(self, key: Token, value: Token) -> Expr:
-        return Compare("contains", str(key), _text(value))
+        return Compare(CompareOp.CONTAINS, str(key), _text(value))
 
     def starts(self, key: Token, value: Token) -> Expr:
-        return Compare("starts with", str(key), _text(value))
+        return Compare(CompareOp.STARTS, str(key), _text(value))
 
     def ends(self, key: Token, value: Token) -> Expr:
-        return Compare("ends with", str(key), _text(value))
+        return Compare(CompareOp.ENDS, str(key), _text(value))
 
     def set_(self, *values: Token | None) -> tuple[str, ...]:
         return tuple(_text(v) for v in values if v is not None)

@@ -26,8 +26,10 @@ from ..ir import (
     DomainPeer,
     EntityPeer,
     HttpRule,
+    L7Kind,
     LabelSelector,
     NamedPort,
+    NamePattern,
     NetworkPeer,
     NoPeer,
     Peer,
@@ -149,9 +151,9 @@ class _Lowering:
         out: list[Peer] = []
         for j, item in enumerate(self.r.get_list(raw, "toFQDNs", path, _ALLOW) or []):
             if isinstance(item, LMap) and isinstance(item.get("matchName"), str):
-                out.append(DomainPeer(item["matchName"].lower().rstrip("."), "cilium"))
+                out.append(DomainPeer(item["matchName"].lower().rstrip("."), NamePattern.CILIUM))
             elif isinstance(item, LMap) and isinstance(item.get("matchPattern"), str):
-                out.append(DomainPeer(item["matchPattern"].lower().rstrip("."), "cilium"))
+                out.append(DomainPeer(item["matchPattern"].lower().rstrip("."), NamePattern.CILIUM))
             else:
                 self.r.error("invalid-value", f"{path}.toFQDNs[{j}] needs matchName or matchPattern",
                              raw.line_of("toFQDNs"), _ALLOW)
@@ -222,7 +224,7 @@ class _Lowering:
                         headers += (f"{hm['name']}: {hm.get('value', '')}" if hm.get("value") else str(hm["name"]),)
                 http.append(HttpRule(str(h.get("method") or ""), str(h.get("path") or ""), str(h.get("host") or ""),
                                      headers, h.line))
-            return L7("http", tuple(http))
+            return L7(L7Kind.HTTP, tuple(http))
         if isinstance(rules.get("dns"), LList):
             patterns: list[str] = []
             for d in rules["dns"]:
@@ -230,11 +232,11 @@ class _Lowering:
                     value = d.get("matchName") or d.get("matchPattern")
                     if isinstance(value, str):
                         patterns.append(value.lower().rstrip("."))
-            return L7("dns", dns=tuple(patterns))
+            return L7(L7Kind.DNS, dns=tuple(patterns))
         kinds = [k for k in rules if rules[k] is not None]
         self.r.info("not-modelled", f"{path}.rules: L7 {', '.join(kinds)} rules are not modelled; the port is "
                     "treated as allowed at L7 (may allow more than shown)", entry.line_of("rules"))
-        return L7(kinds[0] if kinds else "unknown")
+        return L7(L7Kind.OTHER, protocol=str(kinds[0]) if kinds else "unknown")
 
     # ---- rules -----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ expanded into pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..ir import Direction, Rule
@@ -67,8 +68,7 @@ class _Partitions:
             named = uses_named_ports(matched)
             block = _Block(bm, ids, named)
             if not named:
-                block.result = evaluate_side(side, lambda r, ids=ids: id(r) in ids,  # type: ignore[misc]
-                                             lambda ports: resolve_ports(ports, None))
+                block.result = evaluate_side(side, _member_of(ids), lambda ports: resolve_ports(ports, None))
             blocks.append(block)
         self._blocks[key] = blocks
         return blocks
@@ -84,6 +84,12 @@ class _Partitions:
             found = evaluate_side(side, lambda r: id(r) in ids, lambda p: resolve_ports(p, ports))
             block.by_profile[profile] = found
         return found
+
+
+def _member_of(ids: frozenset[int]) -> Callable[[Rule], bool]:
+    def matched(rule: Rule) -> bool:
+        return id(rule) in ids
+    return matched
 
 
 def connectivity(engine: Engine) -> dict[tuple[int, int], PortSet]:

@@ -6,9 +6,22 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ..diagnostics import Diagnostics, Leans
-from ..ir import Direction, DomainPeer, LabelSelector, PodPeer, Policy, Requirement, Rule, Tier
+from ..ir import (
+    Direction,
+    DomainPeer,
+    L7Kind,
+    LabelSelector,
+    NamePattern,
+    PodPeer,
+    Policy,
+    Requirement,
+    Rule,
+    Tier,
+    TierEnd,
+)
 from ..model import Cluster
-from .evaluate import OPEN_EGRESS, OPEN_INGRESS, CalicoTierRules, SideRules
+from .evaluate import OPEN_EGRESS, OPEN_INGRESS, Matching, PolicyTier, SideNote, SideRules
+from .trace import Reason, StepTier
 from .options import Options
 from .universe import Endpoint, Identity, Universe, bits, dns_pattern_matches
 
@@ -30,7 +43,7 @@ class Engine:
 
     def _bind_policies(self) -> None:
         u = self.universe
-        order = {Tier.DENY: -1, Tier.ADMIN: 0, Tier.NETWORK_POLICY: 1, Tier.CALICO: 1, Tier.BASELINE: 2}
+        order = {Tier.DENY: -1, Tier.ADMIN: 0, Tier.NETWORK_POLICY: 1, Tier.ORDERED: 1, Tier.BASELINE: 2}
         enforced = self.options.enforced_kinds
         policies = sorted((p for p in self.cluster.policies if p.ref.kind in enforced), key=lambda p: (
             order[p.tier], p.priority if p.priority is not None else 0, p.ref.kind, p.ref.namespace, p.ref.name))
@@ -60,17 +73,20 @@ class Engine:
 
     def _side_for(self, ident: Identity, direction: Direction, policies: list[Policy]) -> SideRules:
         if self.options.cni in ("flannel", "none"):
-            return SideRules(direction, (), (), (), (), inert=self.options.cni)
+            return SideRules(direction, inert=self.options.cni)
         if ident.host_network:
             # NP-25 / ANP-8: hostNetwork pods are never selected as subjects.
-            return SideRules(direction, (), (), (), (), host_network=True)
+            return SideRules(direction, host_network=True)
         if self.options.cni == "calico":
-            tiers = self._calico_tiers(direction, policies)
-            rejected = tuple(self._rejected.get(ident.index, ()))
-            if not tiers and not rejected:
-                return OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS
-            side = SideRules(direction, (), (), (), (), calico=tiers, notes=rejected)
-            return self._interned.setdefault(side, side)
+            named = self._named_tiers(direction, policies)
+            rejected = tuple(SideNote(Reason.POLICY_REJECTED, m) for m in self._rejected.get(ident.index, ()))
+            if not named:  # no tier applies: open, with the policies the API server rejected said
+                return self._intern(SideRules(direction, (), rejected)) if rejected else (
+                    OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS)
+            # CAL-14: what passes every tier meets the namespace profile, which allows.
+            profile = PolicyTier(StepTier.PROFILE, Matching.FIRST_MATCH, TierEnd.ALLOW, title="profile",
+                                 cite_end="CAL-14")
+            return self._intern(SideRules(direction, (*named, profile), rejected))
         admin: list[Rule] = []
         baseline: list[Rule] = []
         deny: list[Rule] = []
@@ -95,54 +111,75 @@ class Engine:
         if requires:
             np_rules = [_require(r, requires) for r in np_rules]
             deny = [_require(r, requires) for r in deny]
-        notes: tuple[str, ...] = ()
+        notes: tuple[SideNote, ...] = ()
         if direction is Direction.EGRESS:
             np_rules, found = _fqdn_visibility(np_rules, ident)
-            notes = tuple(message for _, message in found)
+            notes = tuple(SideNote(Reason.FQDN_INEFFECTIVE, message) for _, message in found)
             for rule, message in found:
                 self.diagnostics.warning("fqdn-without-dns-visibility", message,
                                          rule.policy.file, rule.line, rule.policy.display, Leans.MAY_ALLOW_MORE)
-        side = SideRules(direction, tuple(admin), tuple(isolating), tuple(np_rules), tuple(baseline),
-                         deny=tuple(deny), notes=notes)
-        if side.open:
+        if not (admin or isolating or baseline or deny):
             return OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS
+        tiers: list[PolicyTier] = []
+        if deny:
+            # CIL-23: a matching deny rule wins over every allow, from any policy kind.
+            tiers.append(PolicyTier(StepTier.DENY, Matching.FIRST_MATCH, TierEnd.NEXT, tuple(deny), title="deny"))
+        if admin:
+            # ANP-2, ANP-3: by priority, first match; Pass and the rest go on to the NetworkPolicy tier.
+            tiers.append(PolicyTier(StepTier.ADMIN, Matching.FIRST_MATCH, TierEnd.NEXT, tuple(admin), title="admin",
+                                    cite_end="ANP-3"))
+        # NP-3, NP-4: isolated ⇒ the union of the allow rules decides, the rest is denied.
+        tiers.append(PolicyTier(StepTier.NETWORK_POLICY, Matching.UNION, TierEnd.DENY, tuple(np_rules),
+                                tuple(p.ref for p in isolating), title="NetworkPolicy", cite_end="NP-3, NP-4"))
+        if baseline:
+            tiers.append(PolicyTier(StepTier.BASELINE, Matching.FIRST_MATCH, TierEnd.NEXT, tuple(baseline),
+                                    title="baseline"))
+        # ANP-1: what no tier decided is allowed.
+        tiers.append(PolicyTier(StepTier.DEFAULT, Matching.FIRST_MATCH, TierEnd.ALLOW, title="default",
+                                cite_end="ANP-1"))
+        return self._intern(SideRules(direction, tuple(tiers), notes))
+
+    def _intern(self, side: SideRules) -> SideRules:
         return self._interned.setdefault(side, side)
 
-    def _calico_tiers(self, direction: Direction, policies: list[Policy]) -> tuple[CalicoTierRules, ...]:
-        """CAL-10, CAL-13, CAL-16 / ANP-13: kube-admin (ANPs, order 1000, Pass), Calico tiers by
-        order, default (order 1e6: Calico policies of the default tier and the Kubernetes
-        NetworkPolicies at order 1000), kube-baseline (BANPs, 1e7, Pass)."""
-        tiers: dict[str, tuple[float, str, list[tuple[float, str, Policy]]]] = {}
+    def _named_tiers(self, direction: Direction, policies: list[Policy]) -> tuple[PolicyTier, ...]:
+        """CAL-10, CAL-13, CAL-16 / ANP-13: kube-admin (ANPs, order 1000, Pass), the named tiers by
+        order, default (order 1e6: the policies of the default tier and the Kubernetes
+        NetworkPolicies at order 1000), kube-baseline (BANPs, 1e7, Pass). A tier is in the list
+        only when one of its policies applies to the endpoint in this direction."""
+        tiers: dict[str, tuple[float, TierEnd, list[tuple[float, str, Policy]]]] = {}
         known = self.cluster.calico.tiers
         for p in policies:
-            if p.tier is Tier.CALICO and p.calico_tier is not None:
-                name = p.calico_tier[0]
+            if p.tier is Tier.ORDERED and p.placement is not None:
+                name = p.placement.tier
                 t = known.get(name)
                 order = 1_000_000.0 if name == "default" else (t.order if t and t.order is not None else float("inf"))
-                action = t.default_action if t else "Deny"
+                action = t.default_action if t else TierEnd.DENY
                 if direction not in p.isolates:
                     continue
-                policy_order = p.order if p.order is not None else float("inf")
+                policy_order = p.placement.policy_order if p.placement.policy_order is not None else float("inf")
             elif p.tier in (Tier.ADMIN, Tier.BASELINE):
-                name, order, action = ("kube-admin", 1000.0, "Pass") if p.tier is Tier.ADMIN else (
-                    "kube-baseline", 10_000_000.0, "Pass")
+                name, order, action = ("kube-admin", 1000.0, TierEnd.PASS) if p.tier is Tier.ADMIN else (
+                    "kube-baseline", 10_000_000.0, TierEnd.PASS)
                 if not p.rules(direction):
                     continue
                 policy_order = float(p.priority or 0)
             elif p.tier is Tier.NETWORK_POLICY:
-                name, order, action = "default", 1_000_000.0, "Deny"
+                name, order, action = "default", 1_000_000.0, TierEnd.DENY
                 if direction not in p.isolates:
                     continue
                 policy_order = 1000.0  # CAL-13
             else:
                 continue
             tiers.setdefault(name, (order, action, []))[2].append((policy_order, p.ref.name, p))
-        out: list[CalicoTierRules] = []
+        out: list[PolicyTier] = []
         for name, (order, action, members) in sorted(tiers.items(), key=lambda kv: (kv[1][0], kv[0])):
             members.sort(key=lambda m: (m[0], m[1]))
             rules = tuple(r for _, _, p in members for r in p.rules(direction))
             orders = tuple(o for o, _, p in members for _ in p.rules(direction))
-            out.append(CalicoTierRules(name, order, action, rules, orders, tuple(p.ref for _, _, p in members)))
+            out.append(PolicyTier(StepTier.CALICO, Matching.FIRST_MATCH, action, rules,
+                                  tuple(p.ref for _, _, p in members), title=f"tier {name}", name=name, order=order,
+                                  rule_orders=orders, cite_rule="CAL-8", cite_end="CAL-11"))
         return tuple(out)
 
     def _check_priorities(self, policies: list[Policy]) -> None:
@@ -192,10 +229,10 @@ def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], li
     """CIL-21: a toFQDNs rule learns addresses only from DNS answers the DNS proxy sees, which
     takes an egress DNS rule (toPorts 53 with rules.dns) selecting the same endpoint. Without
     one, its FQDN peers match nothing; with one, only the names its patterns let through."""
-    fqdn = [r for r in rules if any(isinstance(p, DomainPeer) and p.dialect == "cilium" for p in r.peers)]
+    fqdn = [r for r in rules if any(isinstance(p, DomainPeer) and p.syntax is NamePattern.CILIUM for p in r.peers)]
     if not fqdn:
         return rules, []
-    patterns = tuple(pat for r in rules if r.l7 is not None and r.l7.kind == "dns" for pat in r.l7.dns)
+    patterns = tuple(pat for r in rules if r.l7 is not None and r.l7.kind is L7Kind.DNS for pat in r.l7.dns)
     kept: list[Rule] = []
     notes: list[tuple[Rule, str]] = []
     for r in rules:
@@ -204,9 +241,9 @@ def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], li
             continue
         names = ", ".join(str(p) for p in r.peers if isinstance(p, DomainPeer))
         if patterns:
-            peers = tuple(replace(p, dns_visible=patterns) if isinstance(p, DomainPeer) and p.dialect == "cilium"
+            peers = tuple(replace(p, dns_visible=patterns) if isinstance(p, DomainPeer) and p.syntax is NamePattern.CILIUM
                           else p for p in r.peers)
-            hidden = [p for p in r.peers if isinstance(p, DomainPeer) and p.dialect == "cilium"
+            hidden = [p for p in r.peers if isinstance(p, DomainPeer) and p.syntax is NamePattern.CILIUM
                       and not any(dns_pattern_matches(pat, p.pattern) for pat in patterns)]
             if hidden:
                 notes.append((r, f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}) allows "
@@ -214,7 +251,7 @@ def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], li
                               f"({', '.join(patterns)}) let only some of those names resolve: the others match "
                               "nothing (CIL-21, CIL-22)"))
         else:
-            peers = tuple(p for p in r.peers if not (isinstance(p, DomainPeer) and p.dialect == "cilium"))
+            peers = tuple(p for p in r.peers if not (isinstance(p, DomainPeer) and p.syntax is NamePattern.CILIUM))
             notes.append((r, f"{r.policy.display} {r.label} ({r.policy.file}:{r.line}) allows {names}, but no egress "
                           "DNS rule (toPorts 53 with rules.dns) gives the DNS proxy visibility of this endpoint's "
                           "lookups: Cilium learns no address for those names and the rule allows nothing (CIL-21)"))

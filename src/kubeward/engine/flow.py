@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..ir import MAX_PORT, MIN_PORT, Direction, PortMatch, Rule
+from ..ir import MAX_PORT, MIN_PORT, Direction, L7Kind, PortMatch, Rule
 from ..model import Workload
 from .engine import Engine
 from .evaluate import SideRules, evaluate_side, resolve_ports
@@ -142,7 +142,7 @@ def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable
         return True
     policy = l7_policy(side, match, resolve, probe)
     if policy.rules is None:
-        if any(r.l7 is not None and r.l7.kind == "http" and resolve(r.ports) & probe
+        if any(r.l7 is not None and r.l7.kind is L7Kind.HTTP and resolve(r.ports) & probe
                for r in side.np_rules if match(r)):
             first = policy.sources[0] if policy.sources else None
             steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_UNRESTRICTED, "allow",

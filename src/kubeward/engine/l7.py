@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..ir import HttpRule, Rule
+from ..ir import HttpRule, L7Kind, Rule
 from .evaluate import Resolver, SideRules
 from .portset import PortSet
 
@@ -32,7 +32,7 @@ def l7_policy(side: SideRules, matched: Callable[[Rule], bool], resolve: Resolve
     """CIL-18: per (port, peer) the allow-set is a wildcard if any L4-only rule covers it,
     else the union of the HTTP rules of the rules that do."""
     covering = [r for r in side.np_rules if matched(r) and resolve(r.ports) & probe]
-    http = [r for r in covering if r.l7 is not None and r.l7.kind == "http"]
+    http = [r for r in covering if r.l7 is not None and r.l7.kind is L7Kind.HTTP]
     if not http or len(http) != len(covering):
         plain = [r for r in covering if r not in http]
         return L7Policy(None, tuple(plain))
@@ -80,12 +80,12 @@ def l7_constraints(side: SideRules, matched: Callable[[Rule], bool], resolve: Re
     (CIL-15: union; CIL-18: an L4-only allow of the same port lifts the filter)."""
     if side.open or side.inert or side.host_network:
         return []
-    http = [r for r in side.np_rules if r.l7 is not None and r.l7.kind == "http" and matched(r)]
+    http = [r for r in side.np_rules if r.l7 is not None and r.l7.kind is L7Kind.HTTP and matched(r)]
     if not http:
         return []
     plain = PortSet()
     for r in side.np_rules:
-        if (r.l7 is None or r.l7.kind != "http" or not r.l7.http) and matched(r):
+        if (r.l7 is None or r.l7.kind is not L7Kind.HTTP or not r.l7.http) and matched(r):
             plain = plain | resolve(r.ports)
     by_ports: dict[PortSet, list[HttpRule]] = {}
     for r in http:

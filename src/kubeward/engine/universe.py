@@ -19,18 +19,22 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import assert_never
 
 from ..ir import (
     CILIUM_KEY,
     CILIUM_NAMESPACE,
     CILIUM_NAMESPACE_LABELS,
     CILIUM_SERVICE_ACCOUNT,
+    AllExpr,
     AnyPeer,
     CalicoPeer,
     DomainPeer,
     EntityPeer,
+    GlobalExpr,
     IPRange,
     LabelSelector,
+    NamePattern,
     NetworkPeer,
     NodePeer,
     NoPeer,
@@ -39,6 +43,7 @@ from ..ir import (
     PodPeer,
     Policy,
     Requirement,
+    SelectorExpr,
     ServicePeer,
     Subject,
 )
@@ -120,12 +125,7 @@ class Domain:
 Endpoint = Identity | Network | Domain
 
 
-class _Every:
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return True
-
-
-_EVERY = _Every()
+_EVERY = AllExpr()
 
 
 def domain_matches(pattern: str, name: str) -> bool:
@@ -457,7 +457,7 @@ class Universe:
                 if ident.host_network and addresses.intersection(ident.ips):
                     mask |= 1 << ident.index
         elif isinstance(peer, DomainPeer):
-            match = dns_pattern_matches if peer.dialect == "cilium" else domain_matches
+            match = dns_pattern_matches if peer.syntax is NamePattern.CILIUM else domain_matches
             visible = peer.dns_visible
             for d in self.domains:
                 # CIL-21: a name is learnt only if the endpoint's DNS rules let its lookup through.
@@ -478,7 +478,9 @@ class Universe:
                                                    for k, v in sorted(svc.selector.items())))
                     mask |= self.pods_mask(selector, svc.namespace, None)
         elif isinstance(peer, NoPeer):
-            mask = 0
+            mask = 0  # a peer that could not be read matches nothing (fail closed)
+        else:
+            assert_never(peer)  # every peer type of the IR is bound above: mypy checks it
         self._peer_cache[peer] = mask
         return mask
 
@@ -501,7 +503,7 @@ class Universe:
         labels["projectcalico.org/name"] = name
         return labels
 
-    def calico_subject_mask(self, expr: object, namespace: str | None) -> int:
+    def calico_subject_mask(self, expr: SelectorExpr, namespace: str | None) -> int:
         """Endpoints a Calico policy selector picks (CAL-4): in its namespace, or everywhere."""
         key = ("subject", id(expr), namespace)
         found = self._calico_cache.get(key)
@@ -510,7 +512,7 @@ class Universe:
             for ident in self.identities:
                 if ident.host_network or (namespace is not None and ident.namespace != namespace):
                     continue
-                if expr.matches(self._calico_labels(ident)):  # type: ignore[attr-defined]
+                if expr.matches(self._calico_labels(ident)):
                     found |= 1 << ident.index
             self._calico_cache[key] = found
         return found
@@ -520,9 +522,10 @@ class Universe:
         everything = self.all_mask
         namespaces: set[str] | None
         if peer.namespace_selector is not None:
-            glob = type(peer.namespace_selector).__name__ == "Global"
+            glob = isinstance(peer.namespace_selector, GlobalExpr)
+            selector = peer.namespace_selector
             namespaces = set() if glob else {n for n in self.namespaces
-                                              if peer.namespace_selector.matches(self._calico_ns_labels(n))}  # type: ignore[attr-defined]
+                                              if selector.matches(self._calico_ns_labels(n))}
         else:
             glob = False
             namespaces = None if peer.namespace is None else {peer.namespace}
@@ -532,14 +535,14 @@ class Universe:
                 return ns is None
             return namespaces is None or (ns is not None and ns in namespaces)
 
-        def selected(expr: object) -> int:
+        def selected(expr: SelectorExpr) -> int:
             mask = 0
             for ident in self.identities:
                 if not ident.host_network and in_scope(ident.namespace) and \
-                        expr.matches(self._calico_labels(ident)):  # type: ignore[attr-defined]
+                        expr.matches(self._calico_labels(ident)):
                     mask |= 1 << ident.index
             for ns_set in self.cluster.calico.network_sets:
-                if in_scope(ns_set.namespace) and expr.matches(ns_set.labels):  # type: ignore[attr-defined]
+                if in_scope(ns_set.namespace) and expr.matches(ns_set.labels):
                     mask |= self._cidrs_mask(ns_set.cidrs)
             return mask
 
@@ -580,7 +583,7 @@ class Universe:
                 sa = self.cluster.service_accounts.get((ident.namespace, ident.service_account))
                 sa_labels = {**(sa.labels if sa is not None else {}), "projectcalico.org/name": ident.service_account}
                 if in_scope(ident.namespace) and \
-                        peer.service_account_selector.matches(sa_labels):  # type: ignore[attr-defined]
+                        peer.service_account_selector.matches(sa_labels):
                     by_labels |= 1 << ident.index
             mask &= by_labels
         return mask & everything
