@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from ..engine.connectivity import connectivity
-from ..engine.evaluate import SideRules, resolve_ports
+from ..engine.connectivity import Connectivity, connectivity
+from ..engine.evaluate import Attribution, Origin, SideRules, resolve_ports
 from ..engine.l7 import l7_constraints
 from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership
 from ..engine.portset import ALL, EMPTY, PortSet
+from ..engine.trace import Effect, Step
 from ..engine.universe import Domain, Identity, Network
 from ..ir import Direction, L7Kind, PortMatch, Rule
 from ..model import ContainerPort, Workload
@@ -52,6 +53,8 @@ class Connection:
     services: list[dict[str, object]] | None = None   # Service ports that front dst on these ports
     l7: list[dict[str, object]] | None = None         # HTTP filters on some of these ports (Cilium)
     mesh: dict[str, object] | None = None             # the destination's sidecar: mTLS and authorization
+    # for each entry of ``l7``, the origin of each of its HTTP rules (not part of the JSON)
+    l7_origins: list[list[Origin]] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"src": self.src, "dst": self.dst, "protocols": self.ports.to_json()}
@@ -66,12 +69,39 @@ class Connection:
         return out
 
 
+class DecidedBy:
+    """Origins of map pairs: the engine's per-block attributions of every endpoint pair behind a
+    pair of map peers, merged per origin, plus what the mesh decided on the map's edges."""
+
+    def __init__(self, result: Connectivity, endpoints_of: dict[str, list[int]]) -> None:
+        self._result = result
+        self._endpoints_of = endpoints_of
+        # what decided the edges the engine does not compute: entry paths, the mesh layer
+        self.extra: dict[tuple[str, str], list[tuple[Origin, PortSet]]] = {}
+
+    def of(self, src: str, dst: str) -> Attribution:
+        merged: dict[Origin, PortSet] = {}
+        for s in self._endpoints_of.get(src, ()):
+            for d in self._endpoints_of.get(dst, ()):
+                for origin, ports in self._result.attribution(s, d):
+                    merged[origin] = merged[origin] | ports if origin in merged else ports
+        for origin, ports in self.extra.get((src, dst), ()):
+            merged[origin] = merged[origin] | ports if origin in merged else ports
+        return tuple(merged.items())
+
+
 @dataclass(slots=True)
 class ConnectivityMap:
     peers: list[MapPeer]
     connections: list[Connection]
     options: list[str] = field(default_factory=list)
     entries: list[EntryPoint] = field(default_factory=list)  # every way in, working or not
+    decided: DecidedBy | None = field(default=None, repr=False, compare=False)  # origins, on demand
+
+    def origins(self, src: str, dst: str) -> Attribution:
+        """The rules that decided each part of ``src`` → ``dst`` (allowed and refused), whether or
+        not the pair is connected: CNI tiers of both sides, then the mesh."""
+        return self.decided.of(src, dst) if self.decided is not None else ()
 
     def to_json(self) -> dict[str, object]:
         return {"schema": 1, "options": self.options, "peers": [p.to_json() for p in self.peers],
@@ -101,7 +131,8 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     engine = analysis.engine
     u = engine.universe
     wanted = set(namespaces)
-    pairs = connectivity(engine)
+    result = connectivity(engine)
+    pairs = result.pairs
 
     names = sorted({w.id for w in analysis.cluster.workloads} | {n.id for n in u.networks}
                    | {d.name for d in u.domains})
@@ -138,12 +169,18 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
         peers.append(MapPeer(ep.id, "network", cidrs=ep.cidrs))
     for dom in u.domains:
         peers.append(MapPeer(dom.name, "fqdn"))
+    endpoints_of: dict[str, list[int]] = {}
+    for e, group in enumerate(ids):
+        for i in group:
+            endpoints_of.setdefault(names[i], []).append(e)
+    decided = DecidedBy(result, endpoints_of)
     connections = [Connection(names[s], names[d], merged[(s, d)]) for s, d in sorted(merged)]
     points = entry_points(analysis)
     if points:
         peers.append(MapPeer(WORLD_ENTRY, "entry"))
     connections = _entry_connections(points) + connections
-    connections = _apply_mesh(analysis, connections)
+    _entry_origins(points, decided)
+    connections = _apply_mesh(analysis, connections, decided)
     _annotate_services(analysis, connections)
     _annotate_l7(analysis, connections)
     if wanted:
@@ -152,7 +189,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
         peers = [p for p in peers if (p.type == "workload" and p.namespace in wanted) or p.id in used]
         points = [e for e in points if any(str(x).split("/")[0] in wanted for x in (
             f"{e.via.get('namespace')}/", *(w for w, _, _ in e.path.reached)))]
-    return ConnectivityMap(peers, connections, analysis.options.describe(), points)
+    return ConnectivityMap(peers, connections, analysis.options.describe(), points, decided)
 
 
 __all__ = ["connectivity_map", "ConnectivityMap", "Connection", "MapPeer", "Network", "Domain"]
@@ -171,6 +208,22 @@ def _entry_connections(points: list[EntryPoint]) -> list[Connection]:
                 vias.append(point.via)
             by_dst[dst] = (ports | PortSet.of(protocol, port, port), vias)
     return [Connection(WORLD_ENTRY, dst, ports, vias) for dst, (ports, vias) in sorted(by_dst.items())]
+
+
+def _entry_origins(points: list[EntryPoint], decided: DecidedBy) -> None:
+    """``world`` → workload edges are decided by the hops of each way in: the entry rule, the
+    Service, the CNI tiers between the proxy and that backend."""
+    for point in points:
+        targets: dict[str, PortSet] = {}
+        for dst, protocol, port in point.path.reached:
+            targets[dst] = targets.get(dst, EMPTY) | PortSet.of(protocol, port, port)
+        for step in point.path.steps:
+            if step.layer == "cni" and step.direction is Direction.INGRESS and step.subject not in targets:
+                targets[step.subject] = ALL  # a backend the way in does not reach: its request's verdict
+        for dst, ports in targets.items():
+            steps = [s for s in point.path.steps
+                     if not (s.layer == "cni" and s.direction is Direction.INGRESS and s.subject != dst)]
+            _step_origins(steps, ports, decided.extra.setdefault((WORLD_ENTRY, dst), []))
 
 
 def _annotate_services(analysis: Analysis, connections: list[Connection]) -> None:
@@ -212,6 +265,7 @@ def _annotate_l7(analysis: Analysis, connections: list[Connection]) -> None:
         dst = idents.get(c.dst)
         src_index, dst_index = index_of(c.src), index_of(c.dst)
         found: list[dict[str, object]] = []
+        origins: list[list[Origin]] = []
         sides: list[tuple[SideRules, int, tuple[ContainerPort, ...], str]] = []
         dst_ports = dst[0].ports if dst else ()
         if src and dst_index is not None:
@@ -227,14 +281,26 @@ def _annotate_l7(analysis: Analysis, connections: list[Connection]) -> None:
             def resolve(p: tuple[PortMatch, ...] | None, ports: tuple[ContainerPort, ...] = ports) -> PortSet:
                 return resolve_ports(p, ports)
 
+            owners = {h: r for r in side.np_rules if r.l7 is not None for h in r.l7.http}
             for portset, rules in l7_constraints(side, matched, resolve, c.ports):
                 found.append({"direction": direction, "protocols": portset.to_json(),
                               "http": [{k: v for k, v in (("method", r.method), ("path", r.path), ("host", r.host),
                                                           ("headers", list(r.headers))) if v} for r in rules]})
+                origins.append([Origin(Effect.ALLOW, owners[h].policy, owners[h].direction, owners[h].index,
+                                       owners[h].section, h.line or owners[h].line) for h in rules])
         c.l7 = found or None
+        c.l7_origins = origins or None
 
 
-def _apply_mesh(analysis: Analysis, connections: list[Connection]) -> list[Connection]:
+def _step_origins(steps: list[Step], ports: PortSet, into: list[tuple[Origin, PortSet]]) -> None:
+    """The steps (mesh or entry hops) that decided ``ports``: a rule that allowed or denied them."""
+    for step in steps:
+        if step.policy is not None and step.effect in (Effect.ALLOW, Effect.DENY):
+            into.append((Origin(Effect(step.effect), step.policy, step.direction, step.rule, step.section,
+                                step.line), ports))
+
+
+def _apply_mesh(analysis: Analysis, connections: list[Connection], decided: DecidedBy) -> list[Connection]:
     """The mesh layer on every edge into a workload with a sidecar: ports the destination's proxy
     refuses (STRICT plaintext, DENY, no matching ALLOW) are removed; the rest carry what the
     proxy requires (IST-3 … IST-17)."""
@@ -272,16 +338,16 @@ def _apply_mesh(analysis: Analysis, connections: list[Connection]) -> list[Conne
                     verdict = evaluate_mesh(cluster, options, src, address, dst, port, None, dst.id)
                     info.setdefault("mtls", verdict.mtls)
                     conditions.extend(x for x in verdict.conditional if x not in conditions)
-                    if not verdict.allowed:
-                        continue
                     if port in mentioned:
-                        allowed = allowed | PortSet.of(proto, port, port)
+                        decides = PortSet.of(proto, port, port)
                     else:
-                        rest = PortSet.of(proto, lo, hi)
+                        decides = PortSet.of(proto, lo, hi)
                         for m in mentioned:
                             if lo <= m <= hi:
-                                rest = rest - PortSet.of(proto, m, m)
-                        allowed = allowed | rest
+                                decides = decides - PortSet.of(proto, m, m)
+                    _step_origins(verdict.steps, decides, decided.extra.setdefault((c.src, c.dst), []))
+                    if verdict.allowed:
+                        allowed = allowed | decides
         if not allowed:
             continue
         c.ports = allowed

@@ -4,16 +4,13 @@ entry points that appeared, vanished or changed."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
+from ..engine.evaluate import Attribution, Origin
 from ..engine.portset import EMPTY, PortSet
-from ..errors import UsageError
-from .connectivity_map import ConnectivityMap, connectivity_map
-from .explain import explain
+from ..engine.trace import Effect
+from .connectivity_map import Connection, ConnectivityMap, connectivity_map
 from .session import Analysis
-
-EXPLAINED_CHANGES = 200  # beyond this many changed pairs, responsibility is not looked up
 
 
 @dataclass(slots=True)
@@ -110,61 +107,49 @@ def http_requests(l7: list[dict[str, object]]) -> list[str]:
     return out
 
 
-_REGEX_META = set("\\.*+?[](){}|^$")
+def _decided(attribution: Attribution, effect: Effect, ports: PortSet) -> list[str]:
+    """The origins with ``effect`` that decided some of ``ports``, in evaluation order."""
+    return [origin.describe() for origin, decided in attribution if origin.effect is effect and decided & ports]
 
 
-def _literal_request(l7: list[dict[str, object]], wanted: str) -> tuple[str, str] | None:
-    """The (method, path) of the HTTP rule behind ``wanted``, when both are plain text."""
-    for f in l7:
+def _request_origins(l7: list[dict[str, object]] | None, origins: list[list[Origin]] | None,
+                     wanted: str) -> tuple[PortSet, list[Origin]]:
+    """The ports of the HTTP filter behind ``wanted`` (a line of :func:`http_requests`) and the
+    origins of the HTTP rules that let it through."""
+    ports, found = EMPTY, []
+    for k, f in enumerate(l7 or []):
         rules = f.get("http")
-        for rule in rules if isinstance(rules, list) else []:
+        for j, rule in enumerate(rules if isinstance(rules, list) else []):
             if wanted in http_requests([{**f, "http": [rule]}]):
-                method, path = str(rule.get("method") or "GET"), str(rule.get("path") or "/")
-                path = path.removeprefix("^").removesuffix("$")  # no-ops under a full match (CIL-16)
-                if not set(method + path) & (_REGEX_META - {"/", "."}):
-                    return method, path
-    return None
+                protocols = f.get("protocols")
+                if isinstance(protocols, dict):
+                    ports = ports | PortSet.from_ranges([(str(p), int(lo), int(hi)) for p, ranges in
+                                                         protocols.items() for lo, hi in ranges])
+                if origins is not None and k < len(origins) and j < len(origins[k]):
+                    found.append(origins[k][j])
+    return ports, found
 
 
-def _first_port(ports: PortSet) -> tuple[str, int] | None:
-    for proto, ranges in ports.items():
-        if ranges:
-            return proto, ranges[0][0]
-    return None
-
-
-def _peer_spec(peer_id: str) -> str:
-    """How explain names a map peer: workloads as they are, networks by their first address."""
-    if "/" in peer_id and not peer_id[0].isdigit() and ":" not in peer_id:
-        return peer_id
-    first = peer_id.split("-")[0].split("/")[0]
-    try:
-        ipaddress.ip_address(first)
-    except ValueError:
-        return peer_id
-    return first
-
-
-def _responsible(analysis: Analysis, src: str, dst: str, ports: PortSet, opened: bool,
-                 request: tuple[str, str] | None = None) -> list[str]:
-    probe = _first_port(ports)
-    if probe is None:
-        return []
-    try:
-        exp = explain(analysis, _peer_spec(src), _peer_spec(dst), probe[1], probe[0],
-                      method=request[0] if request else None, path=request[1] if request else None)
-    except UsageError:
-        return []
+def _attribute(change: PairChange, before: ConnectivityMap, after: ConnectivityMap,
+               was: Connection | None, now: Connection | None) -> None:
+    """Every changed port and HTTP request of a pair, attributed to the rules that decide it now
+    and to those that decided it before (read from the maps' origins: no re-analysis)."""
+    old = before.origins(change.src, change.dst)
+    new = after.origins(change.src, change.dst)
     found: list[str] = []
-    for s in exp.verdict.steps:
-        wanted = s.effect == "allow" if opened else s.effect == "deny"
-        if wanted and s.policy is not None:
-            rule = f" {s.section or s.direction.value} rule {s.rule}" if s.rule is not None else ""
-            verb = "allowed" if s.effect == "allow" else "denied"
-            text = f"{verb} by {s.policy.display}{rule} ({s.where})"
-            if text not in found:
-                found.append(text)
-    return found
+    if change.opened:
+        found += _decided(new, Effect.ALLOW, change.opened)
+        found += ["was " + r for r in _decided(old, Effect.DENY, change.opened)]
+    if change.closed:
+        found += _decided(new, Effect.DENY, change.closed)
+        found += ["was " + r for r in _decided(old, Effect.ALLOW, change.closed)]
+    for request in change.requests_added:
+        ports, http = _request_origins(change.l7_after, now.l7_origins if now else None, request)
+        found += _decided(new, Effect.ALLOW, ports) + [o.describe() for o in http]
+    for request in change.requests_removed:
+        ports, http = _request_origins(change.l7_before, was.l7_origins if was else None, request)
+        found += ["was " + o.describe() for o in http]
+    change.responsible += [r for r in dict.fromkeys(found) if r not in change.responsible]
 
 
 def diff(old: Analysis, new: Analysis, old_label: str, new_label: str) -> ConfigDiff:
@@ -187,20 +172,9 @@ def diff(old: Analysis, new: Analysis, old_label: str, new_label: str) -> Config
         cause = "added" if added & set(key) else "removed" if removed & set(key) else "changed"
         pairs.append(PairChange(key[0], key[1], opened, closed, l7_b, l7_a, cause=cause))
     # Responsibility is looked up for real policy changes, not for workloads that came or went.
-    for change in [p for p in pairs if p.cause == "changed"][:EXPLAINED_CHANGES]:
-        for ports, is_open in ((change.opened, True), (change.closed, False)):
-            if not ports:
-                continue
-            # What decides in NEW, and what decided the other way in OLD (a rule removed or narrowed).
-            found = _responsible(new, change.src, change.dst, ports, is_open) + \
-                ["was " + r for r in _responsible(old, change.src, change.dst, ports, not is_open)]
-            change.responsible += [r for r in found if r not in change.responsible]
-        new_requests = change.requests_added
-        if new_requests and change.l7_after:
-            request = _literal_request(change.l7_after, new_requests[0])
-            if request:
-                change.responsible += [r for r in _responsible(new, change.src, change.dst, change.l7_ports(), True,
-                                                               request) if r not in change.responsible]
+    for change in pairs:
+        if change.cause == "changed":
+            _attribute(change, before, after, b.get((change.src, change.dst)), a.get((change.src, change.dst)))
     entries: list[EntryChange] = []
 
     def key_of(via: dict[str, object], request: str) -> str:

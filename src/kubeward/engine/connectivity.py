@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..ir import Direction, Rule
 from .engine import Engine
-from .evaluate import SideRules, evaluate_side, resolve_ports, uses_named_ports
+from .evaluate import Attribution, Origin, SideRules, evaluate_side, resolve_ports, uses_named_ports
 from .portset import ALL, EMPTY, PortSet
 from .universe import Domain, Identity, bits
 
@@ -29,12 +29,15 @@ class _Block:
     result: PortSet | None = None    # when not named
     members: list[int] | None = None
     by_profile: dict[int, PortSet] = field(default_factory=dict)  # when named
+    origins: dict[int, Attribution] = field(default_factory=dict)  # by destination port profile (-1: any)
 
 
 class _Partitions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._blocks: dict[int, list[_Block]] = {}
+        self._index: dict[int, list[int]] = {}
+        self._interned: dict[Attribution, Attribution] = {}
 
     def blocks(self, side: SideRules) -> list[_Block]:
         key = id(side)
@@ -73,6 +76,30 @@ class _Partitions:
         self._blocks[key] = blocks
         return blocks
 
+    def origins(self, side: SideRules, block: _Block, dest: Identity | None) -> Attribution:
+        """The rules that decided each part of the block's result (for ``dest``'s named ports)."""
+        profile = dest.port_profile if dest is not None and block.named else -1
+        found = block.origins.get(profile)
+        if found is None:
+            ports = dest.ports if dest is not None else ()
+            collected: list[tuple[Origin, PortSet]] = []
+            evaluate_side(side, _member_of(block.matched), lambda p: resolve_ports(p, ports), origins=collected)
+            fresh = tuple(collected)
+            found = block.origins[profile] = self._interned.setdefault(fresh, fresh)
+        return found
+
+    def block_of(self, side: SideRules, endpoint: int) -> _Block:
+        """The block of ``side``'s partition that holds ``endpoint`` (an index built on first use)."""
+        index = self._index.get(id(side))
+        if index is None:
+            blocks = self.blocks(side)
+            index = [0] * self.engine.universe.size
+            for bi, block in enumerate(blocks):
+                for i in bits(block.mask):
+                    index[i] = bi
+            self._index[id(side)] = index
+        return self.blocks(side)[index[endpoint]]
+
     def result(self, side: SideRules, block: _Block, dest: Identity | None) -> PortSet:
         if block.result is not None:
             return block.result
@@ -92,7 +119,34 @@ def _member_of(ids: frozenset[int]) -> Callable[[Rule], bool]:
     return matched
 
 
-def connectivity(engine: Engine) -> dict[tuple[int, int], PortSet]:
+@dataclass(slots=True)
+class Connectivity:
+    """The allowed ports of every endpoint pair that allows something, and — on demand, shared
+    by every pair of a block — the rules that decided them."""
+
+    engine: Engine
+    pairs: dict[tuple[int, int], PortSet]
+    _parts: _Partitions
+
+    def attribution(self, src: int, dst: int) -> Attribution:
+        """What decided each part of ``src`` → ``dst``: the source's egress side, then the
+        destination's ingress side, each in evaluation order (allowed and refused parts)."""
+        u = self.engine.universe
+        source, destination = u.endpoints[src], u.endpoints[dst]
+        dest = destination if isinstance(destination, Identity) else None
+        out: Attribution = ()
+        if isinstance(source, Identity):
+            side = self.engine.side(source, Direction.EGRESS)
+            if not side.open:
+                out = self._parts.origins(side, self._parts.block_of(side, dst), dest)
+        if dest is not None:
+            side = self.engine.side(dest, Direction.INGRESS)
+            if not side.open:
+                out = out + self._parts.origins(side, self._parts.block_of(side, src), dest)
+        return out
+
+
+def connectivity(engine: Engine) -> Connectivity:
     """Allowed ports for every ordered endpoint pair that allows something. Pairs between two
     non-pod endpoints are not computed (no policy speaks about them)."""
     u = engine.universe
@@ -173,4 +227,4 @@ def connectivity(engine: Engine) -> dict[tuple[int, int], PortSet]:
                 conn = found
                 if conn:
                     out[(s, d)] = conn
-    return out
+    return Connectivity(engine, out, parts)
