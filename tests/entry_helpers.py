@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from kubeward import Analysis
 from kubeward.engine.trace import Step
 
 FILE = "cluster.yaml"  # the file name the tests give analyse_text
@@ -202,6 +203,6 @@ def first_deny(steps: Sequence[Step]) -> Step:
     return found[0]
 
 
-def codes_at(analysis: Any, code: str) -> list[tuple[str, int]]:
+def codes_at(analysis: Analysis, code: str) -> list[tuple[str, int]]:
     """(file, line) of every diagnostic with this code."""
     return [(d.file, d.line) for d in analysis.diagnostics.items if d.code == code]

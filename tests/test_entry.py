@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from entry_helpers import (
     FILE,
@@ -38,7 +39,8 @@ from entry_helpers import (
     service_account,
     where,
 )
-from kubeward import Options, analyse_paths, analyse_text, check, connectivity_map, explain
+from kubeward import Analysis, Options, analyse_paths, analyse_text, check, connectivity_map, explain
+from kubeward.analyses.entry import EntryPath
 from kubeward.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,12 +52,12 @@ GW_GROUP = "gateway.networking.k8s.io"
 APP = docs(namespace("app"), deployment("app", "client", {"app": "client"}))
 
 
-def analyse(*objects: str, options: Options | None = None):  # type: ignore[no-untyped-def]
+def analyse(*objects: str, options: Options | None = None) -> tuple[Analysis, str]:
     text = docs(APP, *objects)
     return analyse_text(text, FILE, options), text
 
 
-def reached(path_) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+def reached(path_: EntryPath) -> list[tuple[str, str, int]]:
     return sorted(path_.reached)
 
 
@@ -111,7 +113,7 @@ def test_the_map_names_the_service_ports_that_front_each_destination_on_its_pod_
     a, _ = analyse(*SHOP_SVC)
     conns = {(c.src, c.dst): c for c in connectivity_map(a).connections}
 
-    def fronts(dst: str) -> list[tuple[int, int]]:
+    def fronts(dst: str) -> list[tuple[object, object]]:
         return [(s["port"], s["targetPort"]) for s in conns[("app/client", dst)].services or []]
 
     assert fronts("app/blue") == [(80, 8080), (81, 8443), (82, 82)]
@@ -205,7 +207,7 @@ def test_svc6_service_account_missing_is_warned_for_a_named_account_not_in_the_i
     assert "robot-sa" in robot.message and robot.severity.value == "warning"
 
 
-def _route_to_edge(listener: dict, route_ns: str = "team", *extra: str):  # type: ignore[no-untyped-def]
+def _route_to_edge(listener: dict[str, Any], route_ns: str = "team", *extra: str) -> tuple[Analysis, str]:
     return analyse(TEAM, gateway("infra", "edge", [listener]),
                    http_route(route_ns, "r", [{"name": "edge", "namespace": "infra"}],
                               [{"backendRefs": [{"name": "web", "namespace": "app", "port": 80}]}]), *extra)
@@ -228,7 +230,7 @@ def test_gw1_a_route_in_another_namespace_is_not_accepted_by_a_listener_that_all
     {"namespaces": {"from": "Selector", "selector": {"matchLabels": {"expose": "yes"}}}},
     {"namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "team"}}}},
 ], ids=["from-All", "from-Selector-on-a-namespace-label", "from-Selector-on-the-name-label"])
-def test_gw1_a_route_in_another_namespace_is_accepted_when_allowed_routes_admit_its_namespace(allowed: dict) -> None:
+def test_gw1_a_route_in_another_namespace_is_accepted_when_allowed_routes_admit_its_namespace(allowed: dict[str, Any]) -> None:
     a, _ = _route_to_edge({"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": allowed})
     assert codes_at(a, "route-not-accepted") == []
 
@@ -355,7 +357,7 @@ def test_listener_without_certificate_is_warned_for_an_https_listener_that_termi
 # =========================================================================== 3. from outside
 
 
-def _exposed(type_: str, etp: str | None = None, *extra: str):  # type: ignore[no-untyped-def]
+def _exposed(type_: str, etp: str | None = None, *extra: str) -> tuple[Analysis, str]:
     return analyse(deployment("app", "web", {"app": "web"}, [(8080, "http")]),
                    service("app", "web", {"app": "web"}, [{"port": 80, "targetPort": "http", "nodePort": 30080}],
                            type=type_, external_traffic_policy=etp), *extra)
@@ -382,8 +384,9 @@ def test_svc3_a_node_port_or_load_balancer_service_is_reachable_from_world_when_
     ]
     assert "nodePort 30080" in way.steps[0].message
     assert way.reached == [("app/web", "TCP", 8080)]
-    assert exp.to_json()["flow"]["to"] == {"peer": "service/app/web", "type": "service", "id": "app/web",
-                                           "namespace": "app", "name": "web", "serviceType": type_, "port": 80}
+    doc: dict[str, Any] = exp.to_json()
+    assert doc["flow"]["to"] == {"peer": "service/app/web", "type": "service", "id": "app/web",
+                                 "namespace": "app", "name": "web", "serviceType": type_, "port": 80}
 
 
 def test_svc4_external_traffic_policy_local_has_no_source_nat_hop() -> None:
@@ -408,7 +411,8 @@ def test_an_exposed_service_is_allowed_from_world_by_an_ip_block_rule_for_every_
     exp = explain(a, "world", "service/app/web", 80)
     assert exp.verdict.verdict == "allow"
     [allow] = [s for s in exp.paths[0].steps if s.reason.value == "allowed-by-rule"]
-    assert (allow.policy.name, where(allow)) == ("web-from-anywhere", (FILE, line_of(text, "ipBlock")))  # type: ignore[union-attr]
+    assert allow.policy is not None
+    assert (allow.policy.name, where(allow)) == ("web-from-anywhere", (FILE, line_of(text, "ipBlock")))
     assert exp.verdict.allowed_ports.to_json() == {"TCP": [[8080, 8080]]}
 
 
@@ -438,7 +442,8 @@ def test_the_map_has_a_world_edge_through_an_exposed_service_and_lists_it_as_an_
     denied, _ = _exposed("NodePort", None, DEFAULT_DENY)
     dmap = connectivity_map(denied)
     assert [c for c in dmap.connections if c.src == "world"] == []
-    assert dmap.entries[0].to_json()["blockedBy"]["policy"]["name"] == "default-deny"
+    entry: dict[str, Any] = dmap.entries[0].to_json()
+    assert entry["blockedBy"]["policy"]["name"] == "default-deny"
 
 
 # =========================================================================== 4. Ingress
@@ -449,17 +454,24 @@ BACKENDS = [obj for name in "abcde" for obj in (
     service("app", name, {"app": name}, [{"port": 80, "targetPort": "http"}]))]
 
 
-def ingress_way(analysis, url: str):  # type: ignore[no-untyped-def]
+def ingress_way_or_none(analysis: Analysis, url: str) -> EntryPath | None:
     """The one way in through the ingress controller for ``url``, or None when no Ingress serves it."""
     ways = [w for w in explain(analysis, "world", url).paths if w.via.get("kind") in ("Ingress", "IngressClass")]
     assert len(ways) <= 1
     return ways[0] if ways else None
 
 
-def served_by(analysis, url: str) -> str | None:  # type: ignore[no-untyped-def]
+def ingress_way(analysis: Analysis, url: str) -> EntryPath:
+    """The one way in through the ingress controller for ``url``; the test fails when there is none."""
+    way = ingress_way_or_none(analysis, url)
+    assert way is not None, f"no Ingress serves {url}"
+    return way
+
+
+def served_by(analysis: Analysis, url: str) -> str | None:
     """The Service an Ingress sends ``url`` to; "404" when the controller has no rule for it;
     None when no Ingress serves the host at all."""
-    way = ingress_way(analysis, url)
+    way = ingress_way_or_none(analysis, url)
     if way is None:
         return None
     return str(way.via["service"]) if way.via.get("kind") == "Ingress" else "404"
@@ -634,7 +646,7 @@ WEB_ISOLATED = [deployment("app", "web", {"app": "web"}, [(8080, "http")]),
                 ingress("app", "web", [("x.example.com", [path("/", "Prefix", "web")])])]
 
 
-def _from_namespace(ns: str, port: int | str) -> dict:
+def _from_namespace(ns: str, port: int | str) -> dict[str, Any]:
     return {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}],
             "ports": [{"port": port}]}
 
@@ -651,7 +663,8 @@ def test_ing6_the_backend_hop_is_judged_from_the_controller_pods_on_the_pod_port
     way = ingress_way(on_pod_port, "http://x.example.com/")
     assert way.allowed and way.reached == [("app/web", "TCP", 8080)]
     [allow] = [s for s in way.steps if s.reason.value == "allowed-by-rule"]
-    assert (allow.subject, allow.policy.name, where(allow)) == (  # type: ignore[union-attr]
+    assert allow.policy is not None
+    assert (allow.subject, allow.policy.name, where(allow)) == (
         "app/web", "web-from-nginx", (FILE, line_of(text, "ports: [{port: 8080}]")))
 
 
@@ -781,17 +794,27 @@ def test_ing6_the_ingress_controller_option_on_the_command_line(fixed_shop: Path
 # =========================================================================== 5. Gateway API
 
 
-def gateway_way(analysis, url: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = ()):  # type: ignore[no-untyped-def]
+def gateway_way_or_none(analysis: Analysis, url: str, method: str = "GET",
+                        headers: tuple[tuple[str, str], ...] = ()) -> EntryPath | None:
+    """The one way in through a Gateway for ``url``, or None when no listener takes it."""
     ways = [w for w in explain(analysis, "world", url, method=method, headers=headers).paths
             if w.via.get("kind") == "Gateway"]
     assert len(ways) <= 1
     return ways[0] if ways else None
 
 
-def gw_served(analysis, url: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = ()):  # type: ignore[no-untyped-def]
+def gateway_way(analysis: Analysis, url: str) -> EntryPath:
+    """The one way in through a Gateway for ``url``; the test fails when there is none."""
+    way = gateway_way_or_none(analysis, url)
+    assert way is not None, f"no Gateway listener takes {url}"
+    return way
+
+
+def gw_served(analysis: Analysis, url: str, method: str = "GET",
+              headers: tuple[tuple[str, str], ...] = ()) -> str | list[str] | None:
     """The workloads a Gateway sends ``url`` to; "404" when no route takes it; None when no
     listener does."""
-    way = gateway_way(analysis, url, method, headers)
+    way = gateway_way_or_none(analysis, url, method, headers)
     if way is None:
         return None
     if any(s.reason.value == "no-route" for s in way.steps):
@@ -799,15 +822,16 @@ def gw_served(analysis, url: str, method: str = "GET", headers: tuple[tuple[str,
     return [w for w, _, _ in sorted(way.reached)]
 
 
-def rule(*backends: str, matches: list | None = None, weights: dict[str, int] | None = None) -> dict:
-    out: dict = {"backendRefs": [{"name": b, "port": 80, **({"weight": weights[b]} if weights and b in weights else {})}
+def rule(*backends: str, matches: list[dict[str, Any]] | None = None,
+         weights: dict[str, int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"backendRefs": [{"name": b, "port": 80, **({"weight": weights[b]} if weights and b in weights else {})}
                                  for b in backends]}
     if matches is not None:
         out["matches"] = matches
     return out
 
 
-def prefix(value: str, **extra: object) -> dict:
+def prefix(value: str, **extra: object) -> dict[str, Any]:
     return {"path": {"type": "PathPrefix", "value": value}, **extra}
 
 
@@ -838,7 +862,7 @@ def test_gw_the_map_checks_each_route_rule_with_a_request_built_from_its_own_hos
     ({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "other"}}}}, "404"),
 ], ids=["default", "Same", "All", "Selector-matching", "Selector-not-matching"])
 def test_gw1_which_namespaces_a_listener_takes_routes_from_decides_whether_their_requests_are_routed(
-        allowed: dict | None, expected: object) -> None:
+        allowed: dict[str, Any] | None, expected: object) -> None:
     listener = {**EDGE_HTTP, **({"allowedRoutes": allowed} if allowed else {})}
     a, text = analyse(*BACKENDS, gateway("infra", "edge", [listener]),
                       http_route("app", "r", [{"name": "edge", "namespace": "infra"}], [rule("a")]))
@@ -874,7 +898,7 @@ TWO_LISTENERS = gateway("app", "gw", [EDGE_HTTP, {"name": "https", "protocol": "
     ({"name": "gw", "port": 443}, "404", ["app/a"]),
 ], ids=["both-listeners", "sectionName-http", "sectionName-https", "port-443"])
 def test_gw_a_parent_ref_section_name_or_port_attaches_the_route_to_those_listeners_only(
-        parent: dict, http: object, https: object) -> None:
+        parent: dict[str, Any], http: object, https: object) -> None:
     a, _ = analyse(*BACKENDS, secret("app", "gw-cert"), TWO_LISTENERS, http_route("app", "r", [parent], [rule("a")]))
     assert gw_served(a, "http://x.example.com/") == http
     assert gw_served(a, "https://x.example.com/") == https
@@ -963,7 +987,7 @@ PRECEDENCE_ROUTE = http_route("app", "prec", [{"name": "gw"}], [
     ("POST", "/api", (), "app/e"),                     # an Exact path beats everything
 ])
 def test_gw5_among_matching_rules_exact_then_longest_prefix_then_method_then_headers_win(
-        method: str, request_path: str, headers: tuple, expected: str) -> None:
+        method: str, request_path: str, headers: tuple[tuple[str, str], ...], expected: str) -> None:
     a, _ = analyse(*BACKENDS, gateway("app", "gw", [EDGE_HTTP]), PRECEDENCE_ROUTE)
     assert gw_served(a, f"http://x.example.com{request_path}", method, headers) == [expected]
 
@@ -1089,7 +1113,7 @@ def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
 
-def kubeward(*args: str):  # type: ignore[no-untyped-def]
+def kubeward(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
@@ -1151,7 +1175,7 @@ def test_explain_json_of_the_lab_url_has_a_url_target_and_one_path_per_way_in(at
 
 def test_the_map_of_the_lab_lists_both_entry_points_as_blocked(at_root: None) -> None:
     cmap = connectivity_map(analyse_paths(["examples/shop"]))
-    entries = [e.to_json() for e in cmap.entries]
+    entries: list[dict[str, Any]] = [e.to_json() for e in cmap.entries]
     assert [(e["via"]["kind"], e["via"]["name"], e["verdict"], e["reached"]) for e in entries] == [
         ("Ingress", "web-ing", "deny", []), ("HTTPRoute", "shop-route", "deny", [])]
     assert [(e["blockedBy"]["reason"], e["blockedBy"]["file"], e["blockedBy"]["line"]) for e in entries] == [
@@ -1178,7 +1202,8 @@ def test_check_of_the_lab_reports_the_entry_findings_with_file_and_line(at_root:
 
 
 def test_the_map_json_marks_the_stand_in_controllers_as_assumed(at_root: None) -> None:
-    peers = {p["id"]: p for p in connectivity_map(analyse_paths(["examples/shop"])).to_json()["peers"]}  # type: ignore[union-attr]
+    doc: dict[str, Any] = connectivity_map(analyse_paths(["examples/shop"])).to_json()
+    peers = {p["id"]: p for p in doc["peers"]}
     assert peers[INGRESS_NGINX].get("assumed") is True
     assert peers["infra/edge-nginx"].get("assumed") is True
     assert "assumed" not in peers["shop/web"]

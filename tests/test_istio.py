@@ -24,12 +24,12 @@ import gc
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner, Result
 
-from kubeward import Leans, Options, Severity, analyse_paths, analyse_text, check, connectivity_map, explain
+from kubeward import Analysis, Connection, Diagnostic, Explanation, Leans, Options, Severity, analyse_paths, analyse_text, check, connectivity_map, explain
 from kubeward.cli import main
 from kubeward.engine.mesh import NOT_CAPTURED
 from kubeward.engine.portset import PortSet
@@ -105,7 +105,7 @@ def foo(*objects: Obj) -> list[Obj]:
             pod("bar/sleep", ip="10.2.0.1"), pod("legacy/sleep", ip="10.3.0.1"), *objects]
 
 
-def analyse(objects: list[Obj], **options: Any):  # type: ignore[no-untyped-def]
+def analyse(objects: list[Obj], **options: Any) -> Analysis:
     opts: dict[str, Any] = {"cni": "generic", "mesh": "istio"}
     opts.update(options)
     return analyse_text(to_yaml(objects), file=FILE, options=Options(**opts))
@@ -114,22 +114,22 @@ def analyse(objects: list[Obj], **options: Any):  # type: ignore[no-untyped-def]
 # ============================================================================ reading results
 
 
-def flow(analysis, src: str, dst: str, port: int | None = 8080, **http: Any):  # type: ignore[no-untyped-def]
+def flow(analysis: Analysis, src: str, dst: str, port: int | None = 8080, **http: Any) -> Explanation:
     return explain(analysis, src, dst, port, "TCP", **http)
 
 
-def mesh_steps(exp) -> list[Step]:  # type: ignore[no-untyped-def]
+def mesh_steps(exp: Explanation) -> list[Step]:
     return [s for s in exp.verdict.steps if s.layer == "mesh"]
 
 
-def deciding(exp) -> Step:  # type: ignore[no-untyped-def]
+def deciding(exp: Explanation) -> Step:
     """The mesh step that decided: the last mesh step with an effect."""
     steps = [s for s in mesh_steps(exp) if s.effect in ("allow", "deny")]
     assert steps, exp.verdict.steps
     return steps[-1]
 
 
-def reasons(exp) -> list[Reason]:  # type: ignore[no-untyped-def]
+def reasons(exp: Explanation) -> list[Reason]:
     return [s.reason for s in mesh_steps(exp)]
 
 
@@ -148,11 +148,11 @@ def line_of(objects: list[Obj], needle: str, nth: int = 0) -> int:
     return hits[nth]
 
 
-def diags(analysis, code: str):  # type: ignore[no-untyped-def]
+def diags(analysis: Analysis, code: str) -> list[Diagnostic]:
     return [d for d in analysis.diagnostics.items if d.code == code]
 
 
-def mapped(analysis, src: str, dst: str):  # type: ignore[no-untyped-def]
+def mapped(analysis: Analysis, src: str, dst: str) -> Connection | None:
     """The map's edge, restricted to the ports the sidecar governs: TCP, less the ports it does
     not capture (UDP, SCTP, port 22 and the proxy's own ports pass the mesh untouched)."""
     uncaptured = PortSet.from_ranges([("TCP", p, p) for p in NOT_CAPTURED])
@@ -163,7 +163,14 @@ def mapped(analysis, src: str, dst: str):  # type: ignore[no-untyped-def]
     return None
 
 
-def assert_mesh(exp, verdict: str, reason: Reason, policy: tuple[str, str] | None = None,  # type: ignore[no-untyped-def]
+def connected(analysis: Analysis, src: str, dst: str) -> Connection:
+    """As :func:`mapped`, for an edge the test expects: fails the test when there is none."""
+    c = mapped(analysis, src, dst)
+    assert c is not None, f"no edge {src} -> {dst} in the map"
+    return c
+
+
+def assert_mesh(exp: Explanation, verdict: str, reason: Reason, policy: tuple[str, str] | None = None,
                 rule: int | None = None, line: int | None = None) -> Step:
     assert exp.verdict.verdict == verdict, exp.verdict.steps
     step = deciding(exp)
@@ -360,7 +367,7 @@ def test_port_level_mtls_applies_to_the_workload_port() -> None:
     exp = flow(a, "legacy/sleep", HTTPBIN, 8080)
     assert exp.allowed and "mTLS mode DISABLE" in mesh_steps(exp)[0].message
     assert_mesh(flow(a, "legacy/sleep", HTTPBIN, 9090), "deny", Reason.MTLS_REQUIRED, (PA, "foo/httpbin"))
-    assert mapped(a, "legacy/sleep", HTTPBIN).ports.to_json()["TCP"] == [[8080, 8080]]
+    assert connected(a, "legacy/sleep", HTTPBIN).ports.to_json()["TCP"] == [[8080, 8080]]
 
 
 def test_port_level_mtls_without_a_selector_is_an_input_error_and_ignored() -> None:
@@ -385,10 +392,10 @@ def test_strict_refuses_a_client_outside_the_mesh_and_permissive_accepts_it_as_p
     step = assert_mesh(flow(strict, "legacy/sleep", HTTPBIN), "deny", Reason.MTLS_REQUIRED)
     assert "plaintext connection is refused" in step.message
     assert mapped(strict, "legacy/sleep", HTTPBIN) is None
-    assert mapped(strict, "foo/sleep", HTTPBIN).mesh == {"mtls": True}
+    assert connected(strict, "foo/sleep", HTTPBIN).mesh == {"mtls": True}
     permissive = analyse(foo(pa("foo/default", "PERMISSIVE")))
     assert flow(permissive, "legacy/sleep", HTTPBIN).allowed
-    assert mapped(permissive, "legacy/sleep", HTTPBIN).mesh == {"mtls": False}
+    assert connected(permissive, "legacy/sleep", HTTPBIN).mesh == {"mtls": False}
     disabled = analyse(foo(pa("foo/default", "DISABLE"),
                            ap("foo/from-sleep", rules=[{"from": [{"source": {"principals": ["cluster.local/ns/foo/sa/sleep"]}}]}])))
     exp = flow(disabled, "foo/sleep", HTTPBIN)
@@ -555,8 +562,9 @@ def test_an_http_rule_without_a_request_makes_the_verdict_conditional() -> None:
     exp = flow(a, "foo/sleep", HTTPBIN)
     step = assert_mesh(exp, "allow", Reason.MESH_CONDITIONAL)
     assert "methods GET" in step.message and "paths /v1/*" in step.message
-    c = mapped(a, "foo/sleep", HTTPBIN)
-    assert c.mesh["mtls"] is True and any("methods GET" in r for r in c.mesh["requires"])
+    c = connected(a, "foo/sleep", HTTPBIN)
+    mesh = cast("dict[str, Any]", c.mesh)  # the map's JSON-shaped mesh entry
+    assert mesh["mtls"] is True and any("methods GET" in r for r in mesh["requires"])
 
 
 # ============================================================================ IST-14, IST-22: HTTP fields on TCP
@@ -833,7 +841,7 @@ def test_the_map_drops_edges_the_mesh_refuses_and_annotates_the_rest() -> None:
                   ap("foo/p", selector=sel(app="httpbin"), rules=[{"to": [{"operation": {"ports": ["9090"]}}]}]))
     a = analyse(objects)
     assert mapped(a, "legacy/sleep", HTTPBIN) is None
-    c = mapped(a, "foo/sleep", HTTPBIN)
+    c = connected(a, "foo/sleep", HTTPBIN)
     assert c.ports.to_json()["TCP"] == [[9090, 9090]] and c.mesh == {"mtls": True}
     assert mapped(a, "legacy/sleep", "foo/sleep") is None  # STRICT for the whole namespace
 
