@@ -58,10 +58,12 @@ def line_of(text: str, marker: str) -> int:
 
 
 def namespace(name: str, **labels: str) -> str:
-    return f"apiVersion: v1\nkind: Namespace\nmetadata: {flow({'name': name, 'labels': labels} if labels else {'name': name})}\n"
+    meta = {"name": name, "labels": labels} if labels else {"name": name}
+    return f"apiVersion: v1\nkind: Namespace\nmetadata: {flow(meta)}\n"
 
 
-def deployment(ns: str, name: str, labels: Mapping[str, str], ports: Sequence[tuple[int, str] | tuple[int, str, str]] = (),
+def deployment(ns: str, name: str, labels: Mapping[str, str],
+               ports: Sequence[tuple[int, str] | tuple[int, str, str]] = (),
                sa: str | None = None, replicas: int = 2) -> str:
     """``ports``: (containerPort, name) or (containerPort, name, protocol)."""
     container: dict[str, Any] = {"name": "c", "image": "x"}

@@ -139,7 +139,8 @@ def test_auto_with_both_cilium_and_calico_resources_warns_cni_ambiguous_and_anal
 
 
 def test_admin_network_policies_are_not_enforced_under_cilium_and_an_info_says_so() -> None:
-    deny_all = anp("deny", 10, {"namespaces": {}}, ingress=[{"name": "no", "action": "Deny", "from": [{"namespaces": {}}]}])
+    deny_all = anp("deny", 10, {"namespaces": {}},
+                   ingress=[{"name": "no", "action": "Deny", "from": [{"namespaces": {}}]}])
     cilium = two_pods(deny_all, cni="cilium")
     [note] = diags(cilium, "not-enforced")
     assert note.severity is Severity.INFO
@@ -412,7 +413,8 @@ def test_cil7_namespace_labels_select_by_label_but_a_cnp_still_adds_its_own_name
     crossing = analyse(*objects, cnp("a/p", endpointSelector=match(app="web"), ingress=[{"fromEndpoints": [anywhere]}]))
     assert_allowed_by(flow(crossing, "b/client", "a/web", 80), INGRESS, CNP, "a/p", 0)
     assert_default_denied(flow(crossing, "a/client", "a/web", 80), INGRESS, CNP, "a/p")
-    clusterwide = analyse(*objects, ccnp("c", endpointSelector=match(app="web"), ingress=[{"fromEndpoints": [by_label]}]))
+    clusterwide = analyse(*objects, ccnp("c", endpointSelector=match(app="web"),
+                                         ingress=[{"fromEndpoints": [by_label]}]))
     assert_allowed_by(flow(clusterwide, "b/client", "a/web", 80), INGRESS, CCNP, "c", 0)
     assert_default_denied(flow(clusterwide, "a/client", "a/web", 80), INGRESS, CCNP, "c")
 
@@ -451,13 +453,17 @@ HOST_NETWORK_POD = pod("a/hn", labels={"app": "hn"}, host_network=True, ip="192.
 
 
 @pytest.mark.parametrize("entity,expected", [
-    pytest.param("world", {"8.8.8.8": True, "example.org": True, "a/db": False, "b/db": False, "a/hn": False}, id="world"),
-    pytest.param("cluster", {"8.8.8.8": False, "example.org": False, "a/db": True, "b/db": True, "a/hn": True}, id="cluster"),
-    pytest.param("host", {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": True}, id="host"),
+    pytest.param("world", {"8.8.8.8": True, "example.org": True, "a/db": False, "b/db": False, "a/hn": False},
+                 id="world"),
+    pytest.param("cluster", {"8.8.8.8": False, "example.org": False, "a/db": True, "b/db": True, "a/hn": True},
+                 id="cluster"),
+    pytest.param("host", {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": True},
+                 id="host"),
     pytest.param("remote-node", {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": True},
                  id="remote-node"),
     pytest.param("all", {"8.8.8.8": True, "example.org": True, "a/db": True, "b/db": True, "a/hn": True}, id="all"),
-    pytest.param("kube-apiserver", {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": False},
+    pytest.param("kube-apiserver",
+                 {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": False},
                  id="kube-apiserver"),
 ])
 def test_cil9_to_entities_selects_the_entity_s_endpoints(entity: str, expected: dict[str, bool]) -> None:
@@ -492,7 +498,8 @@ CIDR_SET = [{"cidr": "10.0.0.0/8", "except": ["10.96.0.0/12"]}]
 
 
 @pytest.mark.parametrize("ipblock_matches_pods", [None, True])
-def test_cil10_to_cidr_set_with_except_matches_external_addresses_and_never_pods(ipblock_matches_pods: bool | None) -> None:
+def test_cil10_to_cidr_set_with_except_matches_external_addresses_and_never_pods(
+        ipblock_matches_pods: bool | None) -> None:
     """CIL-10: CIDR rules never select Cilium-managed pods — not even a pod whose IP is inside,
     whatever the ipBlock option says."""
     a = analyse(namespace("a"), pod("a/web", ip="10.0.0.5"), pod("a/db", ports=[80], ip="10.1.2.3"),
@@ -606,7 +613,8 @@ def test_cil13_end_port_with_a_named_port_is_ignored_with_a_warning_at_its_line(
 
 def test_cil13_port_zero_or_a_to_ports_entry_without_ports_means_every_port() -> None:
     a = two_pods(cnp("a/p", endpointSelector=match(app="client"),
-                     egress=[{"toEndpoints": [match(app="web")], "toPorts": [{"ports": [{"port": "0", "protocol": "UDP"}]}]}]))
+                     egress=[{"toEndpoints": [match(app="web")],
+                              "toPorts": [{"ports": [{"port": "0", "protocol": "UDP"}]}]}]))
     assert mapped(a, "a/client", "a/web") == {"UDP": ALL}
 
 
@@ -752,18 +760,21 @@ def test_cil17_without_a_request_the_trace_lists_the_requests_that_pass() -> Non
 
 def test_cil15_l7_rules_govern_only_their_port() -> None:
     a = analyse(*l7_objects(CATALOG, extra=(cnp("a/more", endpointSelector=match(app="api"),
-                                                   ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(9090)}]),)))
+                                                   ingress=[{"fromEndpoints": [match(app="web")],
+                                                             "toPorts": tcp(9090)}]),)))
     exp = flow(a, "a/web", "a/api", 9090, method="GET", path="/admin")
     assert exp.allowed
     assert [s.reason for s in l7_steps(exp) if s.effect != "allow"] == []
     assert not request(a, "GET", "/admin").allowed
     assert connection(a, "a/web", "a/api").l7 == [
-        {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]}, "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
+        {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]},
+         "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
 
 
 def test_cil18_no_l7_step_is_given_for_a_port_without_http_rules() -> None:
     a = analyse(*l7_objects(CATALOG, extra=(cnp("a/more", endpointSelector=match(app="api"),
-                                                   ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(9090)}]),)))
+                                                   ingress=[{"fromEndpoints": [match(app="web")],
+                                                             "toPorts": tcp(9090)}]),)))
     assert l7_steps(flow(a, "a/web", "a/api", 9090, method="GET", path="/admin")) == []
 
 
@@ -788,7 +799,8 @@ def test_cil15_an_empty_http_list_allows_every_request() -> None:
 
 @pytest.mark.parametrize("lifting", [
     pytest.param(cnp("a/l4", endpointSelector=match(app="api"),
-                     ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(8080)}]), id="cnp-same-port-same-peer"),
+                     ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(8080)}]),
+                 id="cnp-same-port-same-peer"),
     pytest.param(cnp("a/l4", endpointSelector=match(app="api"), ingress=[{"fromEndpoints": [match(app="web")]}]),
                  id="cnp-all-ports-same-peer"),
     pytest.param(netpol("a/l4", podSelector={"matchLabels": {"app": "api"}}, policyTypes=["Ingress"],
@@ -807,7 +819,8 @@ def test_cil18_an_l4_only_allow_of_the_same_port_and_peer_lifts_the_http_rules(l
 
 @pytest.mark.parametrize("other", [
     pytest.param(cnp("a/l4", endpointSelector=match(app="api"),
-                     ingress=[{"fromEndpoints": [match(app="other")], "toPorts": tcp(8080)}]), id="same-port-other-peer"),
+                     ingress=[{"fromEndpoints": [match(app="other")], "toPorts": tcp(8080)}]),
+                 id="same-port-other-peer"),
     pytest.param(cnp("a/l4", endpointSelector=match(app="api"),
                      ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(9090)}]), id="other-port-same-peer"),
 ])
@@ -817,7 +830,8 @@ def test_cil18_an_l4_only_allow_of_another_port_or_peer_does_not_lift_them(other
     assert not exp.allowed
     assert [s.reason for s in l7_steps(exp)] == [Reason.L7_DENIED]
     assert connection(a, "a/web", "a/api").l7 == [
-        {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]}, "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
+        {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]},
+         "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
 
 
 def test_cil15_the_map_lists_the_http_rules_of_a_filtered_edge_with_their_fields() -> None:
@@ -837,7 +851,8 @@ def test_cil15_the_map_lists_the_http_rules_of_a_filtered_edge_with_their_fields
 
 
 def fqdn_objects(*egress: dict[str, Any]) -> list[dict[str, Any]]:
-    return [namespace("a"), pod("a/web"), *kube_dns(), cnp("a/p", endpointSelector=match(app="web"), egress=list(egress))]
+    return [namespace("a"), pod("a/web"), *kube_dns(),
+            cnp("a/p", endpointSelector=match(app="web"), egress=list(egress))]
 
 
 def test_cil20_cil21_to_fqdns_match_name_with_a_dns_rule_allows_that_name() -> None:
@@ -1019,7 +1034,8 @@ def test_cil23_the_command_line_explains_a_flow_a_deny_rule_denies(tmp_path: Pat
 
 def test_cil24_knp_cnp_and_ccnp_allows_are_one_union() -> None:
     a = two_pods(netpol("a/knp", podSelector={"matchLabels": {"app": "web"}}, policyTypes=["Ingress"],
-                        ingress=[{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}], "ports": [{"port": 80}]}]),
+                        ingress=[{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}],
+                                  "ports": [{"port": 80}]}]),
                  cnp("a/cnp", endpointSelector=match(app="web"),
                      ingress=[{"fromEndpoints": [match(app="client")], "toPorts": tcp(8080)}]),
                  ccnp("ccnp", endpointSelector=match(app="web"),
@@ -1087,7 +1103,8 @@ def test_to_services_without_a_namespace_means_the_policy_namespace() -> None:
     a = analyse(namespace("a"), namespace("b"), pod("a/web"), pod("a/api", ports=[8080]),
                 pod("b/api", labels={"app": "api"}, ports=[8080]), service("a/api", {"app": "api"}, 80, 8080),
                 service("b/api", {"app": "api"}, 80, 8080),
-                cnp("a/p", endpointSelector=match(app="web"), egress=[{"toServices": [{"k8sService": {"serviceName": "api"}}]}]))
+                cnp("a/p", endpointSelector=match(app="web"),
+                    egress=[{"toServices": [{"k8sService": {"serviceName": "api"}}]}]))
     assert_allowed_by(flow(a, "a/web", "a/api", 8080), EGRESS, CNP, "a/p", 0)
     assert_default_denied(flow(a, "a/web", "b/api", 8080), EGRESS, CNP, "a/p")
 
@@ -1097,7 +1114,8 @@ def test_to_services_by_label_selector_selects_the_backends_of_every_matching_se
                service("a/api", {"app": "api"}, 80, 8080), service("a/db", {"app": "db"}, 5432, 5432)]
     objects[4]["metadata"]["labels"] = {"tier": "front"}
     a = analyse(*objects, cnp("a/p", endpointSelector=match(app="web"),
-                              egress=[{"toServices": [{"k8sServiceSelector": {"selector": {"matchLabels": {"tier": "front"}}}}]}]))
+                              egress=[{"toServices": [
+                                  {"k8sServiceSelector": {"selector": {"matchLabels": {"tier": "front"}}}}]}]))
     assert_allowed_by(flow(a, "a/web", "a/api", 8080), EGRESS, CNP, "a/p", 0)
     assert_default_denied(flow(a, "a/web", "a/db", 5432), EGRESS, CNP, "a/p")
 
@@ -1156,7 +1174,8 @@ def test_cil15_the_map_shows_the_http_filter_on_an_edge_from_the_world() -> None
     assert not flow(a, "world", "a/web", 80, method="POST", path="/x").allowed
     c = connection(a, "0.0.0.0/0", "a/web")
     assert c.ports.to_json() == {"TCP": [[80, 80]]}
-    assert c.l7 == [{"direction": "ingress", "protocols": {"TCP": [[80, 80]]}, "http": [{"method": "GET", "path": "/x"}]}]
+    assert c.l7 == [{"direction": "ingress", "protocols": {"TCP": [[80, 80]]},
+                     "http": [{"method": "GET", "path": "/x"}]}]
 
 
 def test_a_trace_rule_index_is_the_rule_s_position_in_its_yaml_list() -> None:
@@ -1199,7 +1218,8 @@ def test_shop_cilium_web_reaches_any_https_site_through_the_to_ports_only_rule(s
     assert not explain(shop_cilium, "shop/web", "www.google.com", 80, "TCP").allowed
 
 
-def test_shop_cilium_the_payment_api_is_reached_by_the_wildcard_while_the_fqdn_rule_is_ineffective(shop_cilium: Analysis) -> None:
+def test_shop_cilium_the_payment_api_is_reached_by_the_wildcard_while_the_fqdn_rule_is_ineffective(
+        shop_cilium: Analysis) -> None:
     exp = explain(shop_cilium, "shop/web", "api.payment.example.com", 443, "TCP")
     assert_allowed_by(exp, EGRESS, CNP, "shop/web-egress-payment", 1)
     [note] = [s for s in side_steps(exp, EGRESS) if s.reason is Reason.FQDN_INEFFECTIVE]
@@ -1219,8 +1239,8 @@ def test_shop_cilium_the_payment_api_is_reached_by_the_wildcard_while_the_fqdn_r
     ("GET", "/v1/catalog/1", False, 12),
     ("POST", "/v1/catalog", False, 12),
 ])
-def test_shop_cilium_web_to_api_is_filtered_by_the_http_rules(shop_cilium: Analysis, method: str, path: str, allowed: bool,
-                                                            rule_line: int) -> None:
+def test_shop_cilium_web_to_api_is_filtered_by_the_http_rules(shop_cilium: Analysis, method: str, path: str,
+                                                            allowed: bool, rule_line: int) -> None:
     exp = explain(shop_cilium, "shop/web", "shop/api", 8080, "TCP", method=method, path=path)
     assert exp.allowed is allowed
     assert_allowed_by_l4 = [s for s in side_steps(exp, EGRESS) if s.reason is Reason.ALLOWED_BY_RULE]
@@ -1228,7 +1248,8 @@ def test_shop_cilium_web_to_api_is_filtered_by_the_http_rules(shop_cilium: Analy
     assert [policy_of(s) for s in side_steps(exp, INGRESS) if s.reason is Reason.ALLOWED_BY_RULE] == [
         (KNP, "shop/allow-web-to-api")]
     [step] = l7_steps(exp)
-    assert (step.direction, policy_of(step), step.rule, step.line) == (EGRESS, (CNP, "shop/web-to-api-l7"), 0, rule_line)
+    assert (step.direction, policy_of(step), step.rule, step.line) == (
+        EGRESS, (CNP, "shop/web-to-api-l7"), 0, rule_line)
     if allowed:
         assert (step.reason, step.effect) == (Reason.L7_ALLOWED, "allow")
     else:
@@ -1327,7 +1348,8 @@ def test_cli_shop_cilium_map_json_carries_the_l7_entry(at_root: None) -> None:
     [edge] = [c for c in doc["connections"] if (c["src"], c["dst"]) == ("shop/web", "shop/api")]
     assert edge["protocols"] == {"TCP": [[8080, 8080]]}
     assert edge["l7"] == [{"direction": "egress", "protocols": {"TCP": [[8080, 8080]]},
-                           "http": [{"method": "GET", "path": "^/v1/catalog"}, {"method": "POST", "path": "^/v1/order"}]}]
+                           "http": [{"method": "GET", "path": "^/v1/catalog"},
+                                    {"method": "POST", "path": "^/v1/order"}]}]
     assert {"id": "api.payment.example.com", "type": "fqdn"} in doc["peers"]
 
 

@@ -90,7 +90,8 @@ def cluster(*objects: Obj, **options: Any) -> Analysis:
                    pod("b/client"), pod("b/web", ports=[80, ("http", 8080)]), *objects, **options)
 
 
-def assert_rule(exp: Explanation, direction: Direction, kind: str, name: str, rule: int, effect: str, tier: str) -> None:
+def assert_rule(exp: Explanation, direction: Direction, kind: str, name: str, rule: int, effect: str,
+                tier: str) -> None:
     """The step of ``direction`` with an effect (allow/deny/pass) came from that rule."""
     steps = [s for s in side_steps(exp, direction) if s.reason is Reason.RULE_MATCHED]
     assert steps, f"no rule matched on {direction.value}: {exp.verdict.steps}"
