@@ -194,9 +194,9 @@ def _load_main() -> Callable[..., Any] | None:
         except ImportError as exc:
             print(f"import {module}: {exc}", file=sys.stderr)
             continue
-        main = getattr(mod, "main", None)
+        main: object = getattr(mod, "main", None)
         if callable(main):
-            return main  # type: ignore[no-any-return]
+            return main
     return None
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kubeward import Options, analyse_text, connectivity_map, explain
+from kubeward import Analysis, Connection, Diagnostic, Explanation, Options, analyse_text, connectivity_map, explain
 from kubeward.engine.trace import Reason, Step
 from kubeward.ir import Direction
-from rules_helpers import Obj, deployment, namespace, netpol, pod, service, to_yaml  # noqa: F401
+from rules_helpers import Obj, namespace, pod, to_yaml
 
 INGRESS = Direction.INGRESS
 EGRESS = Direction.EGRESS
@@ -72,7 +72,7 @@ def kube_dns() -> list[Obj]:
 # ----------------------------------------------------------------------------- analysis
 
 
-def analyse(*objects: Obj, cni: str = "cilium", **options: Any):  # type: ignore[no-untyped-def]
+def analyse(*objects: Obj, cni: str = "cilium", **options: Any) -> Analysis:
     return analyse_text(to_yaml(objects), file=FILE, options=Options(cni=cni, **options))
 
 
@@ -87,22 +87,23 @@ def line_of(objects: Iterable[Obj], needle: str, nth: int = 0) -> int:
     return hits[nth]
 
 
-def flow(analysis, src: str, dst: str, port: int | None, protocol: str | None = "TCP", **http_request: Any):  # type: ignore[no-untyped-def]
+def flow(analysis: Analysis, src: str, dst: str, port: int | None, protocol: str | None = "TCP",
+         **http_request: Any) -> Explanation:
     return explain(analysis, src, dst, port, protocol, **http_request)
 
 
-def side_steps(exp, direction: Direction) -> list[Step]:  # type: ignore[no-untyped-def]
+def side_steps(exp: Explanation, direction: Direction) -> list[Step]:
     return [s for s in exp.verdict.steps if s.direction is direction and s.tier != "l7"]
 
 
-def decisive(exp, direction: Direction) -> Step:  # type: ignore[no-untyped-def]
+def decisive(exp: Explanation, direction: Direction) -> Step:
     """The last L3/L4 step of one side with an effect: what decided that side."""
     steps = [s for s in side_steps(exp, direction) if s.effect in ("allow", "deny")]
     assert steps, f"no deciding {direction.value} step in {exp.verdict.steps}"
     return steps[-1]
 
 
-def l7_steps(exp) -> list[Step]:  # type: ignore[no-untyped-def]
+def l7_steps(exp: Explanation) -> list[Step]:
     return [s for s in exp.verdict.steps if s.tier == "l7"]
 
 
@@ -114,7 +115,7 @@ def policy_of(step: Step) -> tuple[str, str] | None:
     return p.kind, f"{p.namespace}/{p.name}" if p.namespace else p.name
 
 
-def assert_allowed_by(exp, direction: Direction, kind: str, name: str, rule: int,  # type: ignore[no-untyped-def]
+def assert_allowed_by(exp: Explanation, direction: Direction, kind: str, name: str, rule: int,
                       whole_flow: bool = True) -> Step:
     """This side is allowed by that rule (and, unless ``whole_flow`` is False, so is the flow)."""
     if whole_flow:
@@ -126,7 +127,7 @@ def assert_allowed_by(exp, direction: Direction, kind: str, name: str, rule: int
     return step
 
 
-def assert_default_denied(exp, direction: Direction, kind: str, name: str) -> Step:  # type: ignore[no-untyped-def]
+def assert_default_denied(exp: Explanation, direction: Direction, kind: str, name: str) -> Step:
     """Denied because the side is isolated and no allow rule matched (CIL-1, CIL-2)."""
     assert not exp.allowed, exp.verdict.steps
     step = decisive(exp, direction)
@@ -135,7 +136,7 @@ def assert_default_denied(exp, direction: Direction, kind: str, name: str) -> St
     return step
 
 
-def assert_denied_by_deny_rule(exp, direction: Direction, kind: str, name: str, rule: int | None) -> Step:  # type: ignore[no-untyped-def]
+def assert_denied_by_deny_rule(exp: Explanation, direction: Direction, kind: str, name: str, rule: int | None) -> Step:
     """Denied by a Cilium deny rule (CIL-23); ``rule`` None: any rule index."""
     assert not exp.allowed, exp.verdict.steps
     steps = [s for s in side_steps(exp, direction) if s.effect == "deny"]
@@ -148,32 +149,39 @@ def assert_denied_by_deny_rule(exp, direction: Direction, kind: str, name: str, 
     return step
 
 
-def allowing(exp, direction: Direction) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def allowing(exp: Explanation, direction: Direction) -> set[tuple[str, str] | None]:
     """The policies whose rules allow this side (an allow-list union: every matching rule)."""
-    return {policy_of(s) for s in side_steps(exp, direction) if s.reason is Reason.ALLOWED_BY_RULE}  # type: ignore[misc]
+    return {policy_of(s) for s in side_steps(exp, direction) if s.reason is Reason.ALLOWED_BY_RULE}
 
 
-def assert_open(exp, direction: Direction) -> None:  # type: ignore[no-untyped-def]
+def assert_open(exp: Explanation, direction: Direction) -> None:
     """No policy isolates this side: allowed by default."""
     step = decisive(exp, direction)
     assert (step.reason, step.effect, step.tier) == (Reason.NOT_ISOLATED, "allow", "default"), step
 
 
-def diags(analysis, code: str):  # type: ignore[no-untyped-def]
+def diags(analysis: Analysis, code: str) -> list[Diagnostic]:
     return [d for d in analysis.diagnostics.items if d.code == code]
 
 
-def codes(analysis) -> list[str]:  # type: ignore[no-untyped-def]
+def codes(analysis: Analysis) -> list[str]:
     return [d.code for d in analysis.diagnostics.items]
 
 
-def connection(analysis, src: str, dst: str):  # type: ignore[no-untyped-def]
+def _connection(analysis: Analysis, src: str, dst: str) -> Connection | None:
     for c in connectivity_map(analysis).connections:
         if c.src == src and c.dst == dst:
             return c
     return None
 
 
-def mapped(analysis, src: str, dst: str) -> dict[str, list[list[int]]] | None:  # type: ignore[no-untyped-def]
-    c = connection(analysis, src, dst)
+def connection(analysis: Analysis, src: str, dst: str) -> Connection:
+    """The map's connection from ``src`` to ``dst``; the test fails when there is none."""
+    c = _connection(analysis, src, dst)
+    assert c is not None, f"no connection {src} -> {dst} in the map"
+    return c
+
+
+def mapped(analysis: Analysis, src: str, dst: str) -> dict[str, list[list[int]]] | None:
+    c = _connection(analysis, src, dst)
     return None if c is None else c.ports.to_json()

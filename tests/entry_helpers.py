@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from kubeward import Analysis
 from kubeward.engine.trace import Step
 
 FILE = "cluster.yaml"  # the file name the tests give analyse_text
@@ -57,10 +58,12 @@ def line_of(text: str, marker: str) -> int:
 
 
 def namespace(name: str, **labels: str) -> str:
-    return f"apiVersion: v1\nkind: Namespace\nmetadata: {flow({'name': name, 'labels': labels} if labels else {'name': name})}\n"
+    meta = {"name": name, "labels": labels} if labels else {"name": name}
+    return f"apiVersion: v1\nkind: Namespace\nmetadata: {flow(meta)}\n"
 
 
-def deployment(ns: str, name: str, labels: Mapping[str, str], ports: Sequence[tuple[int, str] | tuple[int, str, str]] = (),
+def deployment(ns: str, name: str, labels: Mapping[str, str],
+               ports: Sequence[tuple[int, str] | tuple[int, str, str]] = (),
                sa: str | None = None, replicas: int = 2) -> str:
     """``ports``: (containerPort, name) or (containerPort, name, protocol)."""
     container: dict[str, Any] = {"name": "c", "image": "x"}
@@ -202,6 +205,6 @@ def first_deny(steps: Sequence[Step]) -> Step:
     return found[0]
 
 
-def codes_at(analysis: Any, code: str) -> list[tuple[str, int]]:
+def codes_at(analysis: Analysis, code: str) -> list[tuple[str, int]]:
     """(file, line) of every diagnostic with this code."""
     return [(d.file, d.line) for d in analysis.diagnostics.items if d.code == code]

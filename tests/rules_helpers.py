@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from kubeward import Options, analyse_paths, analyse_text, connectivity_map, explain
+from kubeward import Analysis, Explanation, Options, analyse_paths, analyse_text, connectivity_map, explain
 from kubeward.engine.trace import Step
 from kubeward.ir import Direction
 
@@ -153,11 +153,11 @@ def to_yaml(objects: Iterable[Obj]) -> str:
     return yaml.safe_dump_all(list(objects), sort_keys=False)
 
 
-def analyse(*objects: Obj, **options: Any):  # type: ignore[no-untyped-def]
+def analyse(*objects: Obj, **options: Any) -> Analysis:
     return analyse_text(to_yaml(objects), file="spec.yaml", options=Options(**options))
 
 
-def analyse_with_domains(tmp_path: Path, domains: Iterable[str], *objects: Obj, **options: Any):  # type: ignore[no-untyped-def]
+def analyse_with_domains(tmp_path: Path, domains: Iterable[str], *objects: Obj, **options: Any) -> Analysis:
     """As :func:`analyse`, but with DNS names the policies do not spell out (what the CLI
     does for a DNS name given as --from/--to)."""
     path = tmp_path / "spec.yaml"
@@ -165,26 +165,26 @@ def analyse_with_domains(tmp_path: Path, domains: Iterable[str], *objects: Obj, 
     return analyse_paths([str(path)], Options(**options), extra_domains=list(domains))
 
 
-def flow(analysis, src: str, dst: str, port: int, protocol: str = "TCP"):  # type: ignore[no-untyped-def]
+def flow(analysis: Analysis, src: str, dst: str, port: int, protocol: str = "TCP") -> Explanation:
     return explain(analysis, src, dst, port, protocol)
 
 
-def side_steps(exp, direction: Direction) -> list[Step]:  # type: ignore[no-untyped-def]
+def side_steps(exp: Explanation, direction: Direction) -> list[Step]:
     return [s for s in exp.verdict.steps if s.direction is direction]
 
 
-def decisive(exp, direction: Direction) -> Step:  # type: ignore[no-untyped-def]
+def decisive(exp: Explanation, direction: Direction) -> Step:
     """The last step of one side that has an effect (allow / deny): what decided that side."""
     steps = [s for s in side_steps(exp, direction) if s.effect in ("allow", "deny")]
     assert steps, f"no deciding {direction.value} step in {exp.verdict.steps}"
     return steps[-1]
 
 
-def codes(analysis) -> list[str]:  # type: ignore[no-untyped-def]
+def codes(analysis: Analysis) -> list[str]:
     return [d.code for d in analysis.diagnostics.items]
 
 
-def mapped(analysis, src: str, dst: str) -> dict[str, list[list[int]]] | None:  # type: ignore[no-untyped-def]
+def mapped(analysis: Analysis, src: str, dst: str) -> dict[str, list[list[int]]] | None:
     """The ports the connectivity map lists from ``src`` to ``dst`` (None: no connection)."""
     for c in connectivity_map(analysis).connections:
         if c.src == src and c.dst == dst:
@@ -192,5 +192,5 @@ def mapped(analysis, src: str, dst: str) -> dict[str, list[list[int]]] | None:  
     return None
 
 
-def all_mapped(analysis) -> dict[tuple[str, str], dict[str, list[list[int]]]]:  # type: ignore[no-untyped-def]
+def all_mapped(analysis: Analysis) -> dict[tuple[str, str], dict[str, list[list[int]]]]:
     return {(c.src, c.dst): c.ports.to_json() for c in connectivity_map(analysis).connections}

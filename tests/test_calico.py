@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kubeward import Options, analyse_text, explain
+from kubeward import Analysis, Options, analyse_text, explain
 from kubeward.cli import main
 from kubeward.engine.trace import Reason
 
@@ -44,7 +44,7 @@ status: {podIP: 10.0.1.1}
 """
 
 
-def cluster(policies: str) -> object:
+def cluster(policies: str) -> Analysis:
     return analyse_text(CLUSTER + "---\n" + textwrap.dedent(policies), "calico.yaml",
                         Options(cni="calico", mesh="none"))
 
@@ -69,12 +69,12 @@ def test_cal8_the_first_allow_or_deny_in_order_decides_and_log_goes_on() -> None
         selector: app == 'api'
         ingress: [{action: Allow}]
         """))
-    exp = explain(a, "shop/web", "shop/api", 8080)  # type: ignore[arg-type]
+    exp = explain(a, "shop/web", "shop/api", 8080)
     assert not exp.allowed
     reasons = [(s.policy.name if s.policy else None, s.rule, s.effect) for s in exp.verdict.steps
                if s.reason is Reason.RULE_MATCHED]
     assert reasons == [("log-then-deny", 0, "none"), ("log-then-deny", 1, "deny")]
-    assert explain(a, "other/client", "shop/api", 8080).allowed  # type: ignore[arg-type]
+    assert explain(a, "other/client", "shop/api", 8080).allowed
 
 
 def test_cal10_a_lower_order_decides_first_and_an_unset_order_comes_last() -> None:
@@ -86,7 +86,7 @@ def test_cal10_a_lower_order_decides_first_and_an_unset_order_comes_last() -> No
         selector: app == 'api'
         ingress: [{action: Deny, source: {selector: app == 'web'}}]
         """))
-    exp = explain(a, "shop/web", "shop/api", 8080)  # type: ignore[arg-type]
+    exp = explain(a, "shop/web", "shop/api", 8080)
     assert not exp.allowed
     deny = next(s for s in exp.verdict.steps if s.effect == "deny")
     assert deny.policy is not None and deny.policy.name == "ordered-denies" and "policy order 500" in deny.message
@@ -107,11 +107,11 @@ spec: {order: 100}
         selector: app == 'api'
         ingress: [{action: Allow, source: {selector: app == 'web'}}]
         """))
-    web = explain(a, "shop/web", "shop/api", 8080)  # type: ignore[arg-type]
+    web = explain(a, "shop/web", "shop/api", 8080)
     assert web.allowed
     assert [s.effect for s in web.verdict.steps if s.reason is Reason.RULE_MATCHED] == ["pass", "allow"]
     # The security tier applies to api and no rule decides the client: its default action, Deny.
-    client = explain(a, "other/client", "shop/api", 8080)  # type: ignore[arg-type]
+    client = explain(a, "other/client", "shop/api", 8080)
     assert not client.allowed
     end = next(s for s in client.verdict.steps if s.effect == "deny")
     assert end.reason is Reason.NO_RULE_MATCHED and "end of tier security (order 100)" in end.message
@@ -129,7 +129,7 @@ spec: {order: 50, defaultAction: Pass}
         selector: app == 'api'
         ingress: [{action: Log}]
         """))
-    exp = explain(a, "other/client", "shop/api", 8080)  # type: ignore[arg-type]
+    exp = explain(a, "other/client", "shop/api", 8080)
     assert exp.allowed
     assert exp.verdict.steps[-1].reason is Reason.DEFAULT_ALLOW  # the namespace profile (CAL-14)
 
@@ -139,11 +139,11 @@ def test_cal12_types_default_to_ingress_unless_there_are_only_egress_rules() -> 
         selector: app == 'web'
         egress: [{action: Deny, protocol: TCP, destination: {ports: [443]}}]
         """))
-    assert explain(only_egress, "other/client", "shop/web", 8080).allowed  # type: ignore[arg-type]
-    assert not explain(only_egress, "shop/web", "203.0.113.9", 443).allowed  # type: ignore[arg-type]
+    assert explain(only_egress, "other/client", "shop/web", 8080).allowed
+    assert not explain(only_egress, "shop/web", "203.0.113.9", 443).allowed
     no_rules = cluster(calico_np("isolate", "selector: app == 'web'\n"))
-    assert not explain(no_rules, "other/client", "shop/web", 8080).allowed  # type: ignore[arg-type]
-    assert explain(no_rules, "shop/web", "203.0.113.9", 443).allowed  # type: ignore[arg-type]
+    assert not explain(no_rules, "other/client", "shop/web", 8080).allowed
+    assert explain(no_rules, "shop/web", "203.0.113.9", 443).allowed
 
 
 def test_cal7_numeric_ports_without_protocol_are_rejected_and_the_policy_is_not_applied() -> None:
@@ -153,10 +153,10 @@ def test_cal7_numeric_ports_without_protocol_are_rejected_and_the_policy_is_not_
         - action: Allow
           destination: {ports: [8080]}
         """))
-    [error] = [d for d in a.diagnostics.items if d.severity.value == "error"]  # type: ignore[attr-defined]
+    [error] = [d for d in a.diagnostics.items if d.severity.value == "error"]
     assert error.code == "calico-port-without-protocol"
     assert (error.file, error.line) == ("calico.yaml", CLUSTER.count("\n") + 9)  # the ports line
-    exp = explain(a, "shop/web", "shop/api", 8080)  # type: ignore[arg-type]
+    exp = explain(a, "shop/web", "shop/api", 8080)
     assert exp.allowed  # the policy does not exist in the cluster: nothing isolates api
     assert any(s.reason is Reason.POLICY_REJECTED for s in exp.verdict.steps)
 
@@ -167,9 +167,9 @@ def test_cal4_a_global_network_policy_selects_through_its_namespace_selector() -
         selector: all()
         ingress: [{action: Allow, source: {namespaceSelector: projectcalico.org/name == 'shop'}}]
         """, kind="GlobalNetworkPolicy"))
-    assert explain(a, "shop/web", "shop/api", 8080).allowed  # type: ignore[arg-type]
-    assert not explain(a, "other/client", "shop/api", 8080).allowed  # type: ignore[arg-type]
-    assert explain(a, "shop/web", "other/client", 8080).allowed  # type: ignore[arg-type]  # other is not prod
+    assert explain(a, "shop/web", "shop/api", 8080).allowed
+    assert not explain(a, "other/client", "shop/api", 8080).allowed
+    assert explain(a, "shop/web", "other/client", 8080).allowed  # other is not prod
 
 
 def test_cal6_nets_match_pod_addresses_and_not_selector_matches_everything_else() -> None:
@@ -179,13 +179,13 @@ def test_cal6_nets_match_pod_addresses_and_not_selector_matches_everything_else(
         - action: Allow
           source: {nets: [10.0.0.0/24], notSelector: role == 'frontend'}
         """))
-    assert not explain(a, "shop/web", "shop/api", 8080).allowed  # type: ignore[arg-type]  # notSelector
-    assert not explain(a, "other/client", "shop/api", 8080).allowed  # type: ignore[arg-type]  # 10.0.1.1
+    assert not explain(a, "shop/web", "shop/api", 8080).allowed  # notSelector
+    assert not explain(a, "other/client", "shop/api", 8080).allowed  # 10.0.1.1
     b = cluster(calico_np("nets", """\
         selector: app == 'api'
         ingress: [{action: Allow, source: {nets: [10.0.0.0/24]}}]
         """))
-    assert explain(b, "shop/web", "shop/api", 8080).allowed  # type: ignore[arg-type]  # NP-18: pod IPs
+    assert explain(b, "shop/web", "shop/api", 8080).allowed  # NP-18: pod IPs
 
 
 def test_cal6_a_network_set_selected_by_labels_is_a_peer() -> None:
@@ -200,8 +200,8 @@ spec: {nets: [198.51.100.0/24]}
         types: [Egress]
         egress: [{action: Allow, destination: {selector: role == 'partner', namespaceSelector: global()}}]
         """))
-    assert explain(a, "shop/web", "198.51.100.7", 443).allowed  # type: ignore[arg-type]
-    assert not explain(a, "shop/web", "203.0.113.9", 443).allowed  # type: ignore[arg-type]
+    assert explain(a, "shop/web", "198.51.100.7", 443).allowed
+    assert not explain(a, "shop/web", "203.0.113.9", 443).allowed
 
 
 @pytest.mark.parametrize(("ports", "allowed"), [("[8080]", True), ("['8000:8100']", True), ("[http]", True),
@@ -211,7 +211,7 @@ def test_cal6_ports_numbers_ranges_and_names(ports: str, allowed: bool) -> None:
         selector: app == 'api'
         ingress: [{{action: Allow, protocol: TCP, destination: {{ports: {ports}}}}}]
         """))
-    assert explain(a, "shop/web", "shop/api", 8080).allowed is allowed  # type: ignore[arg-type]
+    assert explain(a, "shop/web", "shop/api", 8080).allowed is allowed
 
 
 def test_the_lab_under_calico_reports_its_calico_policy_as_rejected_with_file_and_line() -> None:

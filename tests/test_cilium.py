@@ -51,18 +51,15 @@ from cilium_helpers import (
     line_of,
     mapped,
     match,
-    namespace,
-    netpol,
-    pod,
     policy_of,
-    service,
     side_steps,
     tcp,
 )
-from kubeward import Options, Severity, analyse_paths, check, connectivity_map, explain
+from kubeward import Analysis, Explanation, Options, Severity, analyse_paths, check, connectivity_map, explain
 from kubeward.cli import main
 from kubeward.engine.trace import Reason
-from rules_helpers import anp, node, to_yaml
+from kubeward.ir import Direction
+from rules_helpers import Obj, anp, namespace, netpol, node, pod, service, to_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "examples" / "shop"
@@ -74,7 +71,7 @@ CCNP = "CiliumClusterwideNetworkPolicy"
 KNP = "NetworkPolicy"
 
 
-def two_pods(*objects: Any, **options: Any):  # type: ignore[no-untyped-def]
+def two_pods(*objects: Any, **options: Any) -> Analysis:
     """Namespace ``a`` with a client and a web pod (ports 80, 8080), plus ``objects``."""
     return analyse(namespace("a"), pod("a/client"), pod("a/web", ports=[80, 8080]), *objects, **options)
 
@@ -142,7 +139,8 @@ def test_auto_with_both_cilium_and_calico_resources_warns_cni_ambiguous_and_anal
 
 
 def test_admin_network_policies_are_not_enforced_under_cilium_and_an_info_says_so() -> None:
-    deny_all = anp("deny", 10, {"namespaces": {}}, ingress=[{"name": "no", "action": "Deny", "from": [{"namespaces": {}}]}])
+    deny_all = anp("deny", 10, {"namespaces": {}},
+                   ingress=[{"name": "no", "action": "Deny", "from": [{"namespaces": {}}]}])
     cilium = two_pods(deny_all, cni="cilium")
     [note] = diags(cilium, "not-enforced")
     assert note.severity is Severity.INFO
@@ -204,7 +202,8 @@ def test_check_exits_1_under_flannel_with_the_policies_inert_warning(tmp_path: P
     pytest.param("ingress", INGRESS, EGRESS, id="ingress-section"),
     pytest.param("egress", EGRESS, INGRESS, id="egress-section"),
 ])
-def test_cil1_a_cnp_isolates_exactly_the_directions_it_has_a_section_for(section, isolated, open_) -> None:  # type: ignore[no-untyped-def]
+def test_cil1_a_cnp_isolates_exactly_the_directions_it_has_a_section_for(section: str, isolated: Direction,
+                                                                         open_: Direction) -> None:
     """CIL-1: default deny per direction, as soon as a selecting rule has that section."""
     a = two_pods(cnp("a/p", endpointSelector={}, **{section: [{"toPorts": tcp(9999)}]}))
     exp = flow(a, "a/client", "a/web", 80)
@@ -359,7 +358,7 @@ def test_cil7_to_endpoints_empty_selector_reaches_neither_other_namespaces_nor_t
     pytest.param({"matchExpressions": [{"key": "k8s:io.kubernetes.pod.namespace", "operator": "In", "values": ["b"]}],
                   "matchLabels": {"app": "client"}}, id="match-expression"),
 ])
-def test_cil7_the_pod_namespace_label_in_a_peer_selector_crosses_namespaces(selector) -> None:  # type: ignore[no-untyped-def]
+def test_cil7_the_pod_namespace_label_in_a_peer_selector_crosses_namespaces(selector: Obj) -> None:
     a = analyse(namespace("a"), namespace("b"), pod("a/client"), pod("a/web", ports=[80]),
                 pod("b/client", labels={"app": "client"}), pod("b/other", labels={"app": "other"}),
                 cnp("a/p", endpointSelector=match(app="web"), ingress=[{"fromEndpoints": [selector]}]))
@@ -414,7 +413,8 @@ def test_cil7_namespace_labels_select_by_label_but_a_cnp_still_adds_its_own_name
     crossing = analyse(*objects, cnp("a/p", endpointSelector=match(app="web"), ingress=[{"fromEndpoints": [anywhere]}]))
     assert_allowed_by(flow(crossing, "b/client", "a/web", 80), INGRESS, CNP, "a/p", 0)
     assert_default_denied(flow(crossing, "a/client", "a/web", 80), INGRESS, CNP, "a/p")
-    clusterwide = analyse(*objects, ccnp("c", endpointSelector=match(app="web"), ingress=[{"fromEndpoints": [by_label]}]))
+    clusterwide = analyse(*objects, ccnp("c", endpointSelector=match(app="web"),
+                                         ingress=[{"fromEndpoints": [by_label]}]))
     assert_allowed_by(flow(clusterwide, "b/client", "a/web", 80), INGRESS, CCNP, "c", 0)
     assert_default_denied(flow(clusterwide, "a/client", "a/web", 80), INGRESS, CCNP, "c")
 
@@ -453,13 +453,17 @@ HOST_NETWORK_POD = pod("a/hn", labels={"app": "hn"}, host_network=True, ip="192.
 
 
 @pytest.mark.parametrize("entity,expected", [
-    pytest.param("world", {"8.8.8.8": True, "example.org": True, "a/db": False, "b/db": False, "a/hn": False}, id="world"),
-    pytest.param("cluster", {"8.8.8.8": False, "example.org": False, "a/db": True, "b/db": True, "a/hn": True}, id="cluster"),
-    pytest.param("host", {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": True}, id="host"),
+    pytest.param("world", {"8.8.8.8": True, "example.org": True, "a/db": False, "b/db": False, "a/hn": False},
+                 id="world"),
+    pytest.param("cluster", {"8.8.8.8": False, "example.org": False, "a/db": True, "b/db": True, "a/hn": True},
+                 id="cluster"),
+    pytest.param("host", {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": True},
+                 id="host"),
     pytest.param("remote-node", {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": True},
                  id="remote-node"),
     pytest.param("all", {"8.8.8.8": True, "example.org": True, "a/db": True, "b/db": True, "a/hn": True}, id="all"),
-    pytest.param("kube-apiserver", {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": False},
+    pytest.param("kube-apiserver",
+                 {"8.8.8.8": False, "example.org": False, "a/db": False, "b/db": False, "a/hn": False},
                  id="kube-apiserver"),
 ])
 def test_cil9_to_entities_selects_the_entity_s_endpoints(entity: str, expected: dict[str, bool]) -> None:
@@ -494,7 +498,8 @@ CIDR_SET = [{"cidr": "10.0.0.0/8", "except": ["10.96.0.0/12"]}]
 
 
 @pytest.mark.parametrize("ipblock_matches_pods", [None, True])
-def test_cil10_to_cidr_set_with_except_matches_external_addresses_and_never_pods(ipblock_matches_pods) -> None:  # type: ignore[no-untyped-def]
+def test_cil10_to_cidr_set_with_except_matches_external_addresses_and_never_pods(
+        ipblock_matches_pods: bool | None) -> None:
     """CIL-10: CIDR rules never select Cilium-managed pods — not even a pod whose IP is inside,
     whatever the ipBlock option says."""
     a = analyse(namespace("a"), pod("a/web", ip="10.0.0.5"), pod("a/db", ports=[80], ip="10.1.2.3"),
@@ -580,7 +585,7 @@ def test_cil13_a_named_port_resolves_against_the_destination_pod_and_any_protoco
 
 
 @pytest.mark.parametrize("protocol", [None, "ANY", "any"])
-def test_cil13_an_omitted_or_any_protocol_covers_tcp_udp_and_sctp(protocol) -> None:  # type: ignore[no-untyped-def]
+def test_cil13_an_omitted_or_any_protocol_covers_tcp_udp_and_sctp(protocol: str | None) -> None:
     port: dict[str, Any] = {"port": "5000"}
     if protocol is not None:
         port["protocol"] = protocol
@@ -608,7 +613,8 @@ def test_cil13_end_port_with_a_named_port_is_ignored_with_a_warning_at_its_line(
 
 def test_cil13_port_zero_or_a_to_ports_entry_without_ports_means_every_port() -> None:
     a = two_pods(cnp("a/p", endpointSelector=match(app="client"),
-                     egress=[{"toEndpoints": [match(app="web")], "toPorts": [{"ports": [{"port": "0", "protocol": "UDP"}]}]}]))
+                     egress=[{"toEndpoints": [match(app="web")],
+                              "toPorts": [{"ports": [{"port": "0", "protocol": "UDP"}]}]}]))
     assert mapped(a, "a/client", "a/web") == {"UDP": ALL}
 
 
@@ -651,7 +657,7 @@ def l7_objects(*rules: dict[str, Any], extra: tuple[dict[str, Any], ...] = ()) -
                 ingress=[{"fromEndpoints": [match(app="web")], "toPorts": http(8080, *rules)}]), *extra]
 
 
-def request(a, method: str, path: str, **kw: Any):  # type: ignore[no-untyped-def]
+def request(a: Analysis, method: str, path: str, **kw: Any) -> Explanation:
     return flow(a, "a/web", "a/api", 8080, method=method, path=path, **kw)
 
 
@@ -665,7 +671,8 @@ def request(a, method: str, path: str, **kw: Any):  # type: ignore[no-untyped-de
     ("GET", "/v1/order", False),         # method and path of one rule together
     ("get", "/v1/catalog", True),        # explain upper-cases the method
 ])
-def test_cil15_cil16_a_request_passes_if_any_http_rule_fully_matches_method_and_path(method, path, allowed) -> None:  # type: ignore[no-untyped-def]
+def test_cil15_cil16_a_request_passes_if_any_http_rule_fully_matches_method_and_path(method: str, path: str,
+                                                                                    allowed: bool) -> None:
     objects = l7_objects(CATALOG, ORDER)
     a = analyse(*objects)
     exp = request(a, method, path)
@@ -753,18 +760,21 @@ def test_cil17_without_a_request_the_trace_lists_the_requests_that_pass() -> Non
 
 def test_cil15_l7_rules_govern_only_their_port() -> None:
     a = analyse(*l7_objects(CATALOG, extra=(cnp("a/more", endpointSelector=match(app="api"),
-                                                   ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(9090)}]),)))
+                                                   ingress=[{"fromEndpoints": [match(app="web")],
+                                                             "toPorts": tcp(9090)}]),)))
     exp = flow(a, "a/web", "a/api", 9090, method="GET", path="/admin")
     assert exp.allowed
     assert [s.reason for s in l7_steps(exp) if s.effect != "allow"] == []
     assert not request(a, "GET", "/admin").allowed
     assert connection(a, "a/web", "a/api").l7 == [
-        {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]}, "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
+        {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]},
+         "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
 
 
 def test_cil18_no_l7_step_is_given_for_a_port_without_http_rules() -> None:
     a = analyse(*l7_objects(CATALOG, extra=(cnp("a/more", endpointSelector=match(app="api"),
-                                                   ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(9090)}]),)))
+                                                   ingress=[{"fromEndpoints": [match(app="web")],
+                                                             "toPorts": tcp(9090)}]),)))
     assert l7_steps(flow(a, "a/web", "a/api", 9090, method="GET", path="/admin")) == []
 
 
@@ -789,13 +799,14 @@ def test_cil15_an_empty_http_list_allows_every_request() -> None:
 
 @pytest.mark.parametrize("lifting", [
     pytest.param(cnp("a/l4", endpointSelector=match(app="api"),
-                     ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(8080)}]), id="cnp-same-port-same-peer"),
+                     ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(8080)}]),
+                 id="cnp-same-port-same-peer"),
     pytest.param(cnp("a/l4", endpointSelector=match(app="api"), ingress=[{"fromEndpoints": [match(app="web")]}]),
                  id="cnp-all-ports-same-peer"),
     pytest.param(netpol("a/l4", podSelector={"matchLabels": {"app": "api"}}, policyTypes=["Ingress"],
                         ingress=[{"ports": [{"port": 8080}]}]), id="knp-same-port-any-peer"),
 ])
-def test_cil18_an_l4_only_allow_of_the_same_port_and_peer_lifts_the_http_rules(lifting) -> None:  # type: ignore[no-untyped-def]
+def test_cil18_an_l4_only_allow_of_the_same_port_and_peer_lifts_the_http_rules(lifting: Obj) -> None:
     a = analyse(*l7_objects(CATALOG, extra=(lifting,)))
     exp = request(a, "GET", "/admin")
     assert exp.allowed
@@ -808,17 +819,19 @@ def test_cil18_an_l4_only_allow_of_the_same_port_and_peer_lifts_the_http_rules(l
 
 @pytest.mark.parametrize("other", [
     pytest.param(cnp("a/l4", endpointSelector=match(app="api"),
-                     ingress=[{"fromEndpoints": [match(app="other")], "toPorts": tcp(8080)}]), id="same-port-other-peer"),
+                     ingress=[{"fromEndpoints": [match(app="other")], "toPorts": tcp(8080)}]),
+                 id="same-port-other-peer"),
     pytest.param(cnp("a/l4", endpointSelector=match(app="api"),
                      ingress=[{"fromEndpoints": [match(app="web")], "toPorts": tcp(9090)}]), id="other-port-same-peer"),
 ])
-def test_cil18_an_l4_only_allow_of_another_port_or_peer_does_not_lift_them(other) -> None:  # type: ignore[no-untyped-def]
+def test_cil18_an_l4_only_allow_of_another_port_or_peer_does_not_lift_them(other: Obj) -> None:
     a = analyse(*l7_objects(CATALOG, extra=(other,)))
     exp = request(a, "GET", "/admin")
     assert not exp.allowed
     assert [s.reason for s in l7_steps(exp)] == [Reason.L7_DENIED]
     assert connection(a, "a/web", "a/api").l7 == [
-        {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]}, "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
+        {"direction": "ingress", "protocols": {"TCP": [[8080, 8080]]},
+         "http": [{"method": "GET", "path": "^/v1/catalog"}]}]
 
 
 def test_cil15_the_map_lists_the_http_rules_of_a_filtered_edge_with_their_fields() -> None:
@@ -838,7 +851,8 @@ def test_cil15_the_map_lists_the_http_rules_of_a_filtered_edge_with_their_fields
 
 
 def fqdn_objects(*egress: dict[str, Any]) -> list[dict[str, Any]]:
-    return [namespace("a"), pod("a/web"), *kube_dns(), cnp("a/p", endpointSelector=match(app="web"), egress=list(egress))]
+    return [namespace("a"), pod("a/web"), *kube_dns(),
+            cnp("a/p", endpointSelector=match(app="web"), egress=list(egress))]
 
 
 def test_cil20_cil21_to_fqdns_match_name_with_a_dns_rule_allows_that_name() -> None:
@@ -1020,7 +1034,8 @@ def test_cil23_the_command_line_explains_a_flow_a_deny_rule_denies(tmp_path: Pat
 
 def test_cil24_knp_cnp_and_ccnp_allows_are_one_union() -> None:
     a = two_pods(netpol("a/knp", podSelector={"matchLabels": {"app": "web"}}, policyTypes=["Ingress"],
-                        ingress=[{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}], "ports": [{"port": 80}]}]),
+                        ingress=[{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}],
+                                  "ports": [{"port": 80}]}]),
                  cnp("a/cnp", endpointSelector=match(app="web"),
                      ingress=[{"fromEndpoints": [match(app="client")], "toPorts": tcp(8080)}]),
                  ccnp("ccnp", endpointSelector=match(app="web"),
@@ -1054,7 +1069,8 @@ def test_cil24_a_knp_default_deny_and_a_cnp_allow_add_up() -> None:
     pytest.param("generic", {}, True, id="generic"),
     pytest.param("cilium", {"ipblock_matches_pods": True}, True, id="cilium-with-the-option"),
 ])
-def test_np18_cil25_a_knp_ip_block_matches_pod_ips_under_generic_but_not_under_cilium(cni, options, pod_allowed) -> None:  # type: ignore[no-untyped-def]
+def test_np18_cil25_a_knp_ip_block_matches_pod_ips_under_generic_but_not_under_cilium(cni: str, options: dict[str, Any],
+                                                                                 pod_allowed: bool) -> None:
     a = analyse(namespace("a"), pod("a/web", ip="10.0.0.5"), pod("a/db", ports=[80], ip="10.1.2.3"),
                 netpol("a/out", podSelector={"matchLabels": {"app": "web"}}, policyTypes=["Egress"],
                        egress=[{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]), cni=cni, **options)
@@ -1087,7 +1103,8 @@ def test_to_services_without_a_namespace_means_the_policy_namespace() -> None:
     a = analyse(namespace("a"), namespace("b"), pod("a/web"), pod("a/api", ports=[8080]),
                 pod("b/api", labels={"app": "api"}, ports=[8080]), service("a/api", {"app": "api"}, 80, 8080),
                 service("b/api", {"app": "api"}, 80, 8080),
-                cnp("a/p", endpointSelector=match(app="web"), egress=[{"toServices": [{"k8sService": {"serviceName": "api"}}]}]))
+                cnp("a/p", endpointSelector=match(app="web"),
+                    egress=[{"toServices": [{"k8sService": {"serviceName": "api"}}]}]))
     assert_allowed_by(flow(a, "a/web", "a/api", 8080), EGRESS, CNP, "a/p", 0)
     assert_default_denied(flow(a, "a/web", "b/api", 8080), EGRESS, CNP, "a/p")
 
@@ -1097,7 +1114,8 @@ def test_to_services_by_label_selector_selects_the_backends_of_every_matching_se
                service("a/api", {"app": "api"}, 80, 8080), service("a/db", {"app": "db"}, 5432, 5432)]
     objects[4]["metadata"]["labels"] = {"tier": "front"}
     a = analyse(*objects, cnp("a/p", endpointSelector=match(app="web"),
-                              egress=[{"toServices": [{"k8sServiceSelector": {"selector": {"matchLabels": {"tier": "front"}}}}]}]))
+                              egress=[{"toServices": [
+                                  {"k8sServiceSelector": {"selector": {"matchLabels": {"tier": "front"}}}}]}]))
     assert_allowed_by(flow(a, "a/web", "a/api", 8080), EGRESS, CNP, "a/p", 0)
     assert_default_denied(flow(a, "a/web", "a/db", 5432), EGRESS, CNP, "a/p")
 
@@ -1156,7 +1174,8 @@ def test_cil15_the_map_shows_the_http_filter_on_an_edge_from_the_world() -> None
     assert not flow(a, "world", "a/web", 80, method="POST", path="/x").allowed
     c = connection(a, "0.0.0.0/0", "a/web")
     assert c.ports.to_json() == {"TCP": [[80, 80]]}
-    assert c.l7 == [{"direction": "ingress", "protocols": {"TCP": [[80, 80]]}, "http": [{"method": "GET", "path": "/x"}]}]
+    assert c.l7 == [{"direction": "ingress", "protocols": {"TCP": [[80, 80]]},
+                     "http": [{"method": "GET", "path": "/x"}]}]
 
 
 def test_a_trace_rule_index_is_the_rule_s_position_in_its_yaml_list() -> None:
@@ -1180,16 +1199,16 @@ def test_a_deny_rule_index_is_its_position_in_the_deny_list() -> None:
 
 
 @pytest.fixture(scope="module")
-def shop_cilium():  # type: ignore[no-untyped-def]
+def shop_cilium() -> Analysis:
     return analyse_paths([str(SHOP)], Options(cni="cilium", mesh="none"))
 
 
 @pytest.fixture(scope="module")
-def shop_flannel():  # type: ignore[no-untyped-def]
+def shop_flannel() -> Analysis:
     return analyse_paths([str(SHOP)], Options(cni="flannel", mesh="none"))
 
 
-def test_shop_cilium_web_reaches_any_https_site_through_the_to_ports_only_rule(shop_cilium) -> None:  # type: ignore[no-untyped-def]
+def test_shop_cilium_web_reaches_any_https_site_through_the_to_ports_only_rule(shop_cilium: Analysis) -> None:
     """The lab's leak: web-egress-payment's second egress rule is an L3 wildcard (CIL-11)."""
     exp = explain(shop_cilium, "shop/web", "www.google.com", 443, "TCP")
     step = assert_allowed_by(exp, EGRESS, CNP, "shop/web-egress-payment", 1)
@@ -1199,7 +1218,8 @@ def test_shop_cilium_web_reaches_any_https_site_through_the_to_ports_only_rule(s
     assert not explain(shop_cilium, "shop/web", "www.google.com", 80, "TCP").allowed
 
 
-def test_shop_cilium_the_payment_api_is_reached_by_the_wildcard_while_the_fqdn_rule_is_ineffective(shop_cilium) -> None:  # type: ignore[no-untyped-def]
+def test_shop_cilium_the_payment_api_is_reached_by_the_wildcard_while_the_fqdn_rule_is_ineffective(
+        shop_cilium: Analysis) -> None:
     exp = explain(shop_cilium, "shop/web", "api.payment.example.com", 443, "TCP")
     assert_allowed_by(exp, EGRESS, CNP, "shop/web-egress-payment", 1)
     [note] = [s for s in side_steps(exp, EGRESS) if s.reason is Reason.FQDN_INEFFECTIVE]
@@ -1219,7 +1239,8 @@ def test_shop_cilium_the_payment_api_is_reached_by_the_wildcard_while_the_fqdn_r
     ("GET", "/v1/catalog/1", False, 12),
     ("POST", "/v1/catalog", False, 12),
 ])
-def test_shop_cilium_web_to_api_is_filtered_by_the_http_rules(shop_cilium, method, path, allowed, rule_line) -> None:  # type: ignore[no-untyped-def]
+def test_shop_cilium_web_to_api_is_filtered_by_the_http_rules(shop_cilium: Analysis, method: str, path: str,
+                                                            allowed: bool, rule_line: int) -> None:
     exp = explain(shop_cilium, "shop/web", "shop/api", 8080, "TCP", method=method, path=path)
     assert exp.allowed is allowed
     assert_allowed_by_l4 = [s for s in side_steps(exp, EGRESS) if s.reason is Reason.ALLOWED_BY_RULE]
@@ -1227,7 +1248,8 @@ def test_shop_cilium_web_to_api_is_filtered_by_the_http_rules(shop_cilium, metho
     assert [policy_of(s) for s in side_steps(exp, INGRESS) if s.reason is Reason.ALLOWED_BY_RULE] == [
         (KNP, "shop/allow-web-to-api")]
     [step] = l7_steps(exp)
-    assert (step.direction, policy_of(step), step.rule, step.line) == (EGRESS, (CNP, "shop/web-to-api-l7"), 0, rule_line)
+    assert (step.direction, policy_of(step), step.rule, step.line) == (
+        EGRESS, (CNP, "shop/web-to-api-l7"), 0, rule_line)
     if allowed:
         assert (step.reason, step.effect) == (Reason.L7_ALLOWED, "allow")
     else:
@@ -1235,13 +1257,13 @@ def test_shop_cilium_web_to_api_is_filtered_by_the_http_rules(shop_cilium, metho
         assert "403" in step.message
 
 
-def test_shop_cilium_api_to_mysql_is_still_denied_by_mysql_ingress(shop_cilium) -> None:  # type: ignore[no-untyped-def]
+def test_shop_cilium_api_to_mysql_is_still_denied_by_mysql_ingress(shop_cilium: Analysis) -> None:
     exp = explain(shop_cilium, "shop/api", "shop/mysql", 3306, "TCP")
     assert_allowed_by(exp, EGRESS, KNP, "shop/allow-api-egress-mysql", 0, whole_flow=False)
     assert_default_denied(exp, INGRESS, KNP, "shop/default-deny")
 
 
-def test_shop_cilium_map_edges(shop_cilium) -> None:  # type: ignore[no-untyped-def]
+def test_shop_cilium_map_edges(shop_cilium: Analysis) -> None:
     m = connectivity_map(shop_cilium)
     edges = {(c.src, c.dst): c for c in m.connections}
     api = edges[("shop/web", "shop/api")]
@@ -1262,7 +1284,8 @@ def test_shop_cilium_map_edges(shop_cilium) -> None:  # type: ignore[no-untyped-
     ("shop/api", "shop/mysql", 3306, {}),
     ("shop/mysql", "shop/web", 8080, {}),
 ])
-def test_shop_flannel_every_flow_is_allowed(shop_flannel, src, dst, port, request_) -> None:  # type: ignore[no-untyped-def]
+def test_shop_flannel_every_flow_is_allowed(shop_flannel: Analysis, src: str, dst: str, port: int,
+                                          request_: dict[str, Any]) -> None:
     exp = explain(shop_flannel, src, dst, port, "TCP", **request_)
     assert exp.allowed
     assert {s.reason for s in exp.verdict.steps if s.reason is not Reason.NOT_A_POD} == {Reason.CNI_INERT}
@@ -1283,7 +1306,7 @@ def trace_of(result: Result) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return doc, doc["trace"]
 
 
-def test_cli_shop_cilium_web_to_google_is_allowed_by_rule_1_of_web_egress_payment(at_root) -> None:  # type: ignore[no-untyped-def]
+def test_cli_shop_cilium_web_to_google_is_allowed_by_rule_1_of_web_egress_payment(at_root: None) -> None:
     result = kubeward("explain", "examples/shop", "--cni", "cilium", "--from", "shop/web", "--to", "www.google.com",
                       "--port", "443", "--format", "json")
     assert result.exit_code == 0
@@ -1296,7 +1319,7 @@ def test_cli_shop_cilium_web_to_google_is_allowed_by_rule_1_of_web_egress_paymen
     assert "fqdn-without-dns-visibility" in {d["code"] for d in doc["diagnostics"]}
 
 
-def test_cli_shop_cilium_text_trace_names_the_fqdn_rule_as_ineffective(at_root) -> None:  # type: ignore[no-untyped-def]
+def test_cli_shop_cilium_text_trace_names_the_fqdn_rule_as_ineffective(at_root: None) -> None:
     result = kubeward("explain", "examples/shop", "--cni", "cilium", "--from", "shop/web", "--to",
                       "api.payment.example.com", "--port", "443")
     assert result.exit_code == 0
@@ -1309,7 +1332,7 @@ def test_cli_shop_cilium_text_trace_names_the_fqdn_rule_as_ineffective(at_root) 
     ("/v1/catalog", 0, "l7-allowed"),
     ("/admin", 1, "l7-denied"),
 ])
-def test_cli_shop_cilium_http_requests_to_api(at_root, path: str, exit_code: int, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_cli_shop_cilium_http_requests_to_api(at_root: None, path: str, exit_code: int, reason: str) -> None:
     result = kubeward("explain", "examples/shop", "--cni", "cilium", "--from", "shop/web", "--to", "shop/api",
                       "--port", "8080", "--method", "GET", "--path", path, "--format", "json")
     assert result.exit_code == exit_code
@@ -1318,18 +1341,19 @@ def test_cli_shop_cilium_http_requests_to_api(at_root, path: str, exit_code: int
     assert (l7["reason"], l7["direction"], l7["policy"]["name"], l7["rule"]) == (reason, "egress", "web-to-api-l7", 0)
 
 
-def test_cli_shop_cilium_map_json_carries_the_l7_entry(at_root) -> None:  # type: ignore[no-untyped-def]
+def test_cli_shop_cilium_map_json_carries_the_l7_entry(at_root: None) -> None:
     result = kubeward("map", "examples/shop", "--cni", "cilium", "--format", "json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     [edge] = [c for c in doc["connections"] if (c["src"], c["dst"]) == ("shop/web", "shop/api")]
     assert edge["protocols"] == {"TCP": [[8080, 8080]]}
     assert edge["l7"] == [{"direction": "egress", "protocols": {"TCP": [[8080, 8080]]},
-                           "http": [{"method": "GET", "path": "^/v1/catalog"}, {"method": "POST", "path": "^/v1/order"}]}]
+                           "http": [{"method": "GET", "path": "^/v1/catalog"},
+                                    {"method": "POST", "path": "^/v1/order"}]}]
     assert {"id": "api.payment.example.com", "type": "fqdn"} in doc["peers"]
 
 
-def test_cli_shop_flannel_allows_what_cilium_denies_and_check_warns(at_root) -> None:  # type: ignore[no-untyped-def]
+def test_cli_shop_flannel_allows_what_cilium_denies_and_check_warns(at_root: None) -> None:
     cilium = kubeward("explain", "examples/shop", "--cni", "cilium", "--from", "shop/api", "--to", "shop/mysql",
                       "--port", "3306")
     assert cilium.exit_code == 1 and cilium.stdout.startswith("DENY")

@@ -98,8 +98,9 @@ SHOP_WARNINGS = [
     ("examples/shop/mesh/istio/istio.yaml", 14, "spiffe-principal"),
 ]
 # What each of those warnings names (same order).
-SHOP_WARNING_SUBJECTS = ["web-sa", "api-sa", "--cni cilium or --cni calico", "namespace infra", "infra/edge-cert", "NotAllowedByListeners",
-                         "IngressClass nginx", "shop/shop-tls", "PeerAuthentication shop/default", "AuthorizationPolicy shop/api-allow", "IST-17"]
+SHOP_WARNING_SUBJECTS = ["web-sa", "api-sa", "--cni cilium or --cni calico", "namespace infra", "infra/edge-cert",
+                         "NotAllowedByListeners", "IngressClass nginx", "shop/shop-tls",
+                         "PeerAuthentication shop/default", "AuthorizationPolicy shop/api-allow", "IST-17"]
 _DIAGNOSTIC_LINE = re.compile(r"^(\S+?):(\d+): (error|warning|info): ([a-z-]+): ")
 
 
@@ -579,9 +580,9 @@ def _table_rows(lines: list[str], header: str) -> list[list[str]]:
     for line in lines:
         if not line.strip():
             break
-        cells = [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None])]
+        cells = [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True)]
         if line.startswith(" "):  # a continuation line
-            rows[-1] = [f"{old} {new}".strip() for old, new in zip(rows[-1], cells)]
+            rows[-1] = [f"{old} {new}".strip() for old, new in zip(rows[-1], cells, strict=True)]
         else:
             rows.append(cells)
     return rows

@@ -154,7 +154,8 @@ def test_the_markdown_is_a_pull_request_comment_with_one_row_per_changed_pair(ch
 
         | from | to | now allowed | no longer allowed | why |
         | --- | --- | --- | --- | --- |
-        | `demo/web` | `demo/db` | TCP/3306 |  | allowed by NetworkPolicy demo/db-from-api ingress rule 0 (new/deny.yaml:14)<br>was denied by NetworkPolicy demo/default-deny (old/deny.yaml:1) |
+        | `demo/web` | `demo/db` | TCP/3306 |  | allowed by NetworkPolicy demo/db-from-api ingress rule 0 \
+(new/deny.yaml:14)<br>was denied by NetworkPolicy demo/default-deny (old/deny.yaml:1) |
         """)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from entry_helpers import (
     FILE,
@@ -38,7 +39,8 @@ from entry_helpers import (
     service_account,
     where,
 )
-from kubeward import Options, analyse_paths, analyse_text, check, connectivity_map, explain
+from kubeward import Analysis, Options, analyse_paths, analyse_text, check, connectivity_map, explain
+from kubeward.analyses.entry import EntryPath
 from kubeward.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,12 +52,12 @@ GW_GROUP = "gateway.networking.k8s.io"
 APP = docs(namespace("app"), deployment("app", "client", {"app": "client"}))
 
 
-def analyse(*objects: str, options: Options | None = None):  # type: ignore[no-untyped-def]
+def analyse(*objects: str, options: Options | None = None) -> tuple[Analysis, str]:
     text = docs(APP, *objects)
     return analyse_text(text, FILE, options), text
 
 
-def reached(path_) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+def reached(path_: EntryPath) -> list[tuple[str, str, int]]:
     return sorted(path_.reached)
 
 
@@ -111,7 +113,7 @@ def test_the_map_names_the_service_ports_that_front_each_destination_on_its_pod_
     a, _ = analyse(*SHOP_SVC)
     conns = {(c.src, c.dst): c for c in connectivity_map(a).connections}
 
-    def fronts(dst: str) -> list[tuple[int, int]]:
+    def fronts(dst: str) -> list[tuple[object, object]]:
         return [(s["port"], s["targetPort"]) for s in conns[("app/client", dst)].services or []]
 
     assert fronts("app/blue") == [(80, 8080), (81, 8443), (82, 82)]
@@ -205,7 +207,7 @@ def test_svc6_service_account_missing_is_warned_for_a_named_account_not_in_the_i
     assert "robot-sa" in robot.message and robot.severity.value == "warning"
 
 
-def _route_to_edge(listener: dict, route_ns: str = "team", *extra: str):  # type: ignore[no-untyped-def]
+def _route_to_edge(listener: dict[str, Any], route_ns: str = "team", *extra: str) -> tuple[Analysis, str]:
     return analyse(TEAM, gateway("infra", "edge", [listener]),
                    http_route(route_ns, "r", [{"name": "edge", "namespace": "infra"}],
                               [{"backendRefs": [{"name": "web", "namespace": "app", "port": 80}]}]), *extra)
@@ -228,7 +230,8 @@ def test_gw1_a_route_in_another_namespace_is_not_accepted_by_a_listener_that_all
     {"namespaces": {"from": "Selector", "selector": {"matchLabels": {"expose": "yes"}}}},
     {"namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "team"}}}},
 ], ids=["from-All", "from-Selector-on-a-namespace-label", "from-Selector-on-the-name-label"])
-def test_gw1_a_route_in_another_namespace_is_accepted_when_allowed_routes_admit_its_namespace(allowed: dict) -> None:
+def test_gw1_a_route_in_another_namespace_is_accepted_when_allowed_routes_admit_its_namespace(
+        allowed: dict[str, Any]) -> None:
     a, _ = _route_to_edge({"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": allowed})
     assert codes_at(a, "route-not-accepted") == []
 
@@ -277,7 +280,8 @@ def test_backend_not_found_is_warned_at_the_ingress_path_and_at_the_route_backen
 
 def test_backend_port_not_found_is_warned_for_a_port_the_service_does_not_have() -> None:
     a, text = analyse(
-        *WEB, ingress("app", "ing", [("a.example.com", [path("/bad", "Prefix", "web", 81), path("/", "Prefix", "web", 80),
+        *WEB, ingress("app", "ing", [("a.example.com", [path("/bad", "Prefix", "web", 81),
+                                                         path("/", "Prefix", "web", 80),
                                                          path("/named", "Prefix", "web", "http")])]),
         gateway("app", "gw", [{"name": "http", "protocol": "HTTP", "port": 80}]),
         http_route("app", "r", [{"name": "gw"}], [{"backendRefs": [{"name": "web", "port": 8080}]}]))
@@ -302,10 +306,11 @@ def test_gw2_a_route_backend_in_another_namespace_needs_a_reference_grant_in_tha
     named, _ = analyse(TEAM, *WEB, edge, CROSS_ROUTE,
                        reference_grant("app", "let-team", grant, [{"group": "", "kind": "Service", "name": "web"}]))
     assert codes_at(named, "ref-not-permitted") == []
-    for wrong in (reference_grant("team", "here", grant, [{"group": "", "kind": "Service"}]),          # wrong namespace
-                  reference_grant("app", "other", grant, [{"group": "", "kind": "Service", "name": "api"}]),  # other name
+    for wrong in (reference_grant("team", "here", grant, [{"group": "", "kind": "Service"}]),  # wrong namespace
+                  reference_grant("app", "other", grant,
+                                  [{"group": "", "kind": "Service", "name": "api"}]),  # other name
                   reference_grant("app", "other-ns", [{"group": GW_GROUP, "kind": "HTTPRoute", "namespace": "x"}],
-                                  [{"group": "", "kind": "Service"}])):                              # other source
+                                  [{"group": "", "kind": "Service"}])):  # other source
         still, _ = analyse(TEAM, *WEB, edge, CROSS_ROUTE, wrong)
         assert len(codes_at(still, "ref-not-permitted")) == 1
 
@@ -314,7 +319,8 @@ def test_gw2_a_listener_certificate_in_another_namespace_needs_a_reference_grant
     listener = {"name": "https", "protocol": "HTTPS", "port": 443,
                 "tls": {"certificateRefs": [{"name": "wild", "namespace": "certs"}]}}
     a, text = analyse(gateway("infra", "edge", [listener]), secret("certs", "wild"))
-    assert codes_at(a, "ref-not-permitted") == [(FILE, line_of(text, "certificateRefs: [{name: wild, namespace: certs}]"))]
+    assert codes_at(a, "ref-not-permitted") == [
+        (FILE, line_of(text, "certificateRefs: [{name: wild, namespace: certs}]"))]
     fixed, _ = analyse(gateway("infra", "edge", [listener]), secret("certs", "wild"), reference_grant(
         "certs", "let-infra", [{"group": GW_GROUP, "kind": "Gateway", "namespace": "infra"}],
         [{"group": "", "kind": "Secret"}]))
@@ -337,12 +343,14 @@ def test_redundant_annotation_notes_ssl_redirect_true_on_an_ingress_with_tls_onl
     redirect = {"nginx.ingress.kubernetes.io/ssl-redirect": "true"}
     a, text = analyse(*WEB, secret("app", "t"), ingress("app", "with-tls", rules, tls=tls, annotations=redirect),
                       ingress("app", "no-tls", rules, annotations=redirect),
-                      ingress("app", "off", rules, tls=tls, annotations={"nginx.ingress.kubernetes.io/ssl-redirect": "false"}))
+                      ingress("app", "off", rules, tls=tls,
+                              annotations={"nginx.ingress.kubernetes.io/ssl-redirect": "false"}))
     [note] = [d for d in a.diagnostics.items if d.code == "redundant-annotation"]
     assert (note.file, note.line, note.severity.value) == (FILE, obj_line(text, "with-tls"), "info")
 
 
-def test_listener_without_certificate_is_warned_for_an_https_listener_that_terminates_without_certificate_refs() -> None:
+def test_listener_without_certificate_is_warned_for_an_https_listener_that_terminates_without_certificate_refs(
+) -> None:
     a, text = analyse(gateway("infra", "edge", [{"name": "bare", "protocol": "HTTPS", "port": 443},
                                                 {"name": "empty", "protocol": "HTTPS", "port": 8443,
                                                  "tls": {"mode": "Terminate"}},
@@ -355,7 +363,7 @@ def test_listener_without_certificate_is_warned_for_an_https_listener_that_termi
 # =========================================================================== 3. from outside
 
 
-def _exposed(type_: str, etp: str | None = None, *extra: str):  # type: ignore[no-untyped-def]
+def _exposed(type_: str, etp: str | None = None, *extra: str) -> tuple[Analysis, str]:
     return analyse(deployment("app", "web", {"app": "web"}, [(8080, "http")]),
                    service("app", "web", {"app": "web"}, [{"port": 80, "targetPort": "http", "nodePort": 30080}],
                            type=type_, external_traffic_policy=etp), *extra)
@@ -382,8 +390,9 @@ def test_svc3_a_node_port_or_load_balancer_service_is_reachable_from_world_when_
     ]
     assert "nodePort 30080" in way.steps[0].message
     assert way.reached == [("app/web", "TCP", 8080)]
-    assert exp.to_json()["flow"]["to"] == {"peer": "service/app/web", "type": "service", "id": "app/web",
-                                           "namespace": "app", "name": "web", "serviceType": type_, "port": 80}
+    doc: dict[str, Any] = exp.to_json()
+    assert doc["flow"]["to"] == {"peer": "service/app/web", "type": "service", "id": "app/web",
+                                 "namespace": "app", "name": "web", "serviceType": type_, "port": 80}
 
 
 def test_svc4_external_traffic_policy_local_has_no_source_nat_hop() -> None:
@@ -399,7 +408,8 @@ def test_an_exposed_service_is_denied_from_world_by_the_policy_that_isolates_its
     assert exp.verdict.verdict == "deny"
     deny = first_deny(exp.paths[0].steps)
     assert (hop(deny), deny.subject) == (("cni", "networkpolicy", "no-rule-matched", "deny"), "app/web")
-    assert deny.policy is not None and (deny.policy.name, where(deny)) == ("default-deny", (FILE, obj_line(text, "default-deny")))
+    assert deny.policy is not None and (deny.policy.name, where(deny)) == (
+        "default-deny", (FILE, obj_line(text, "default-deny")))
     assert "TCP/8080" in deny.message
 
 
@@ -408,7 +418,8 @@ def test_an_exposed_service_is_allowed_from_world_by_an_ip_block_rule_for_every_
     exp = explain(a, "world", "service/app/web", 80)
     assert exp.verdict.verdict == "allow"
     [allow] = [s for s in exp.paths[0].steps if s.reason.value == "allowed-by-rule"]
-    assert (allow.policy.name, where(allow)) == ("web-from-anywhere", (FILE, line_of(text, "ipBlock")))  # type: ignore[union-attr]
+    assert allow.policy is not None
+    assert (allow.policy.name, where(allow)) == ("web-from-anywhere", (FILE, line_of(text, "ipBlock")))
     assert exp.verdict.allowed_ports.to_json() == {"TCP": [[8080, 8080]]}
 
 
@@ -438,7 +449,8 @@ def test_the_map_has_a_world_edge_through_an_exposed_service_and_lists_it_as_an_
     denied, _ = _exposed("NodePort", None, DEFAULT_DENY)
     dmap = connectivity_map(denied)
     assert [c for c in dmap.connections if c.src == "world"] == []
-    assert dmap.entries[0].to_json()["blockedBy"]["policy"]["name"] == "default-deny"
+    entry: dict[str, Any] = dmap.entries[0].to_json()
+    assert entry["blockedBy"]["policy"]["name"] == "default-deny"
 
 
 # =========================================================================== 4. Ingress
@@ -449,17 +461,24 @@ BACKENDS = [obj for name in "abcde" for obj in (
     service("app", name, {"app": name}, [{"port": 80, "targetPort": "http"}]))]
 
 
-def ingress_way(analysis, url: str):  # type: ignore[no-untyped-def]
+def ingress_way_or_none(analysis: Analysis, url: str) -> EntryPath | None:
     """The one way in through the ingress controller for ``url``, or None when no Ingress serves it."""
     ways = [w for w in explain(analysis, "world", url).paths if w.via.get("kind") in ("Ingress", "IngressClass")]
     assert len(ways) <= 1
     return ways[0] if ways else None
 
 
-def served_by(analysis, url: str) -> str | None:  # type: ignore[no-untyped-def]
+def ingress_way(analysis: Analysis, url: str) -> EntryPath:
+    """The one way in through the ingress controller for ``url``; the test fails when there is none."""
+    way = ingress_way_or_none(analysis, url)
+    assert way is not None, f"no Ingress serves {url}"
+    return way
+
+
+def served_by(analysis: Analysis, url: str) -> str | None:
     """The Service an Ingress sends ``url`` to; "404" when the controller has no rule for it;
     None when no Ingress serves the host at all."""
-    way = ingress_way(analysis, url)
+    way = ingress_way_or_none(analysis, url)
     if way is None:
         return None
     return str(way.via["service"]) if way.via.get("kind") == "Ingress" else "404"
@@ -528,8 +547,9 @@ def test_ing4_implementation_specific_is_an_ingress_nginx_string_prefix() -> Non
 
 
 def test_ing4_with_use_regex_implementation_specific_is_a_case_insensitive_regex_anchored_at_the_start() -> None:
-    a, _ = analyse(*BACKENDS, ingress("app", "r", [("x.example.com", [path("/api/v[0-9]+", "ImplementationSpecific", "a"),
-                                                                      path("/", "Prefix", "b")])],
+    a, _ = analyse(*BACKENDS, ingress("app", "r", [("x.example.com",
+                                                    [path("/api/v[0-9]+", "ImplementationSpecific", "a"),
+                                                     path("/", "Prefix", "b")])],
                                       annotations={"nginx.ingress.kubernetes.io/use-regex": "true"}))
     assert served_by(a, "http://x.example.com/API/V2/items") == "app/a"
     assert served_by(a, "http://x.example.com/api/vx") == "app/b"
@@ -582,7 +602,8 @@ def test_ing5_plain_http_to_a_host_with_tls_is_redirected_to_https_and_followed(
     a, text = analyse(*BACKENDS, secret("app", "x-tls"), CONTROLLER_HTTPS_ONLY,
                       ingress("app", "t", [("x.example.com", [path("/", "Prefix", "a")])], tls=TLS_X))
     way = ingress_way(a, "http://x.example.com/")
-    assert [hop(s) for s in way.steps][:2] == [("entry", "ingress", "routed", "allow"), ("entry", "tls", "tls", "allow")]
+    assert [hop(s) for s in way.steps][:2] == [("entry", "ingress", "routed", "allow"),
+                                               ("entry", "tls", "tls", "allow")]
     redirect = way.steps[1]
     assert where(redirect) == (FILE, line_of(text, "secretName: x-tls"))
     assert "redirected to HTTPS" in redirect.message
@@ -598,8 +619,8 @@ def test_ing5_without_tls_plain_http_stays_on_port_80() -> None:
                       ingress("app", "t", [("x.example.com", [path("/", "Prefix", "a")])]))
     way = ingress_way(a, "http://x.example.com/")
     deny = first_deny(way.steps)
-    assert (hop(deny), deny.subject, where(deny)) == (("cni", "networkpolicy", "no-rule-matched", "deny"), INGRESS_NGINX,
-                                                      (FILE, obj_line(text, "https-only")))
+    assert (hop(deny), deny.subject, where(deny)) == (("cni", "networkpolicy", "no-rule-matched", "deny"),
+                                                      INGRESS_NGINX, (FILE, obj_line(text, "https-only")))
     assert "TCP/80 from world" in deny.message
     assert not way.allowed and way.reached == []
 
@@ -624,7 +645,8 @@ def test_ing5_https_to_a_host_no_tls_entry_covers_warns_of_the_default_certifica
     assert "default certificate" in way.steps[1].message
     assert way.reached == [("app/b", "TCP", 8080)]
     terminated = ingress_way(a, "https://x.example.com/").steps[1]
-    assert (hop(terminated), where(terminated)) == (("entry", "tls", "tls", "allow"), (FILE, line_of(text, "secretName: x-tls")))
+    assert (hop(terminated), where(terminated)) == (("entry", "tls", "tls", "allow"),
+                                                    (FILE, line_of(text, "secretName: x-tls")))
 
 
 # ING-6: the controller proxies to the pod IP and target port, from its own pods.
@@ -634,7 +656,7 @@ WEB_ISOLATED = [deployment("app", "web", {"app": "web"}, [(8080, "http")]),
                 ingress("app", "web", [("x.example.com", [path("/", "Prefix", "web")])])]
 
 
-def _from_namespace(ns: str, port: int | str) -> dict:
+def _from_namespace(ns: str, port: int | str) -> dict[str, Any]:
     return {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}],
             "ports": [{"port": port}]}
 
@@ -651,14 +673,15 @@ def test_ing6_the_backend_hop_is_judged_from_the_controller_pods_on_the_pod_port
     way = ingress_way(on_pod_port, "http://x.example.com/")
     assert way.allowed and way.reached == [("app/web", "TCP", 8080)]
     [allow] = [s for s in way.steps if s.reason.value == "allowed-by-rule"]
-    assert (allow.subject, allow.policy.name, where(allow)) == (  # type: ignore[union-attr]
+    assert allow.policy is not None
+    assert (allow.subject, allow.policy.name, where(allow)) == (
         "app/web", "web-from-nginx", (FILE, line_of(text, "ports: [{port: 8080}]")))
 
 
 def test_ing6_the_controller_egress_policies_take_part_in_the_backend_hop() -> None:
     a, text = analyse(*WEB_ISOLATED[:2], WEB_ISOLATED[3],
-                      policy("ingress-nginx", "nginx-egress-dns-only", {}, egress=[{"ports": [{"port": 53, "protocol": "UDP"}]}],
-                             types=("Egress",)))
+                      policy("ingress-nginx", "nginx-egress-dns-only", {},
+                             egress=[{"ports": [{"port": 53, "protocol": "UDP"}]}], types=("Egress",)))
     way = ingress_way(a, "http://x.example.com/")
     deny = first_deny(way.steps)
     assert (hop(deny), deny.direction.value, deny.subject) == (
@@ -741,7 +764,8 @@ def test_ing6_a_controller_in_the_input_with_the_ingress_nginx_chart_labels_repl
     way = ingress_way(a, "http://x.example.com/")
     assert way.via["controller"] == "ingress-system/ctl"
     assert way.allowed and way.reached == [("app/web", "TCP", 8080)]
-    assert {s.subject for s in way.steps if s.layer == "cni" and s.direction.value == "egress"} >= {"ingress-system/ctl"}
+    assert {s.subject for s in way.steps
+            if s.layer == "cni" and s.direction.value == "egress"} >= {"ingress-system/ctl"}
     # The same policy does not admit the stand-in: without the controller in the input, it is denied.
     b, _ = analyse(*WEB_ISOLATED, admit)
     assert [w.id for w in b.cluster.workloads if w.assumed] == [INGRESS_NGINX]
@@ -781,17 +805,27 @@ def test_ing6_the_ingress_controller_option_on_the_command_line(fixed_shop: Path
 # =========================================================================== 5. Gateway API
 
 
-def gateway_way(analysis, url: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = ()):  # type: ignore[no-untyped-def]
+def gateway_way_or_none(analysis: Analysis, url: str, method: str = "GET",
+                        headers: tuple[tuple[str, str], ...] = ()) -> EntryPath | None:
+    """The one way in through a Gateway for ``url``, or None when no listener takes it."""
     ways = [w for w in explain(analysis, "world", url, method=method, headers=headers).paths
             if w.via.get("kind") == "Gateway"]
     assert len(ways) <= 1
     return ways[0] if ways else None
 
 
-def gw_served(analysis, url: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = ()):  # type: ignore[no-untyped-def]
+def gateway_way(analysis: Analysis, url: str) -> EntryPath:
+    """The one way in through a Gateway for ``url``; the test fails when there is none."""
+    way = gateway_way_or_none(analysis, url)
+    assert way is not None, f"no Gateway listener takes {url}"
+    return way
+
+
+def gw_served(analysis: Analysis, url: str, method: str = "GET",
+              headers: tuple[tuple[str, str], ...] = ()) -> str | list[str] | None:
     """The workloads a Gateway sends ``url`` to; "404" when no route takes it; None when no
     listener does."""
-    way = gateway_way(analysis, url, method, headers)
+    way = gateway_way_or_none(analysis, url, method, headers)
     if way is None:
         return None
     if any(s.reason.value == "no-route" for s in way.steps):
@@ -799,15 +833,16 @@ def gw_served(analysis, url: str, method: str = "GET", headers: tuple[tuple[str,
     return [w for w, _, _ in sorted(way.reached)]
 
 
-def rule(*backends: str, matches: list | None = None, weights: dict[str, int] | None = None) -> dict:
-    out: dict = {"backendRefs": [{"name": b, "port": 80, **({"weight": weights[b]} if weights and b in weights else {})}
-                                 for b in backends]}
+def rule(*backends: str, matches: list[dict[str, Any]] | None = None,
+         weights: dict[str, int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"backendRefs": [
+        {"name": b, "port": 80, **({"weight": weights[b]} if weights and b in weights else {})} for b in backends]}
     if matches is not None:
         out["matches"] = matches
     return out
 
 
-def prefix(value: str, **extra: object) -> dict:
+def prefix(value: str, **extra: object) -> dict[str, Any]:
     return {"path": {"type": "PathPrefix", "value": value}, **extra}
 
 
@@ -816,7 +851,8 @@ EDGE_HTTP = {"name": "http", "protocol": "HTTP", "port": 80}
 
 def test_gw_the_map_checks_each_route_rule_with_a_request_built_from_its_own_host_path_and_method() -> None:
     a, _ = analyse(*BACKENDS, gateway("app", "gw", [EDGE_HTTP]), http_route(
-        "app", "r", [{"name": "gw"}], [rule("a", matches=[prefix("/shop", method="POST")])], hostnames=["x.example.com"]))
+        "app", "r", [{"name": "gw"}], [rule("a", matches=[prefix("/shop", method="POST")])],
+        hostnames=["x.example.com"]))
     cmap = connectivity_map(a)
     via = {"kind": "Gateway", "namespace": "app", "name": "gw", "listener": "http", "route": "HTTPRoute app/r",
            "rule": 0, "dataPlane": "app/gw-nginx"}
@@ -834,11 +870,13 @@ def test_gw_the_map_checks_each_route_rule_with_a_request_built_from_its_own_hos
     (None, "404"),                                                                  # default: Same
     ({"namespaces": {"from": "Same"}}, "404"),
     ({"namespaces": {"from": "All"}}, ["app/a"]),
-    ({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "app"}}}}, ["app/a"]),
-    ({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "other"}}}}, "404"),
+    ({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "app"}}}},
+     ["app/a"]),
+    ({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "other"}}}},
+     "404"),
 ], ids=["default", "Same", "All", "Selector-matching", "Selector-not-matching"])
 def test_gw1_which_namespaces_a_listener_takes_routes_from_decides_whether_their_requests_are_routed(
-        allowed: dict | None, expected: object) -> None:
+        allowed: dict[str, Any] | None, expected: object) -> None:
     listener = {**EDGE_HTTP, **({"allowedRoutes": allowed} if allowed else {})}
     a, text = analyse(*BACKENDS, gateway("infra", "edge", [listener]),
                       http_route("app", "r", [{"name": "edge", "namespace": "infra"}], [rule("a")]))
@@ -853,9 +891,11 @@ def test_gw1_which_namespaces_a_listener_takes_routes_from_decides_whether_their
 
 
 def test_gw1_a_route_in_the_gateway_namespace_is_accepted_by_default() -> None:
-    a, text = analyse(*BACKENDS, gateway("app", "gw", [EDGE_HTTP]), http_route("app", "r", [{"name": "gw"}], [rule("a")]))
+    a, text = analyse(*BACKENDS, gateway("app", "gw", [EDGE_HTTP]),
+                      http_route("app", "r", [{"name": "gw"}], [rule("a")]))
     way = gateway_way(a, "http://x.example.com/")
-    assert [hop(s) for s in way.steps][:2] == [("entry", "gateway", "routed", "allow"), ("entry", "route", "routed", "allow")]
+    assert [hop(s) for s in way.steps][:2] == [("entry", "gateway", "routed", "allow"),
+                                               ("entry", "route", "routed", "allow")]
     assert where(way.steps[0]) == (FILE, line_of(text, "name: http, protocol: HTTP"))
     assert where(way.steps[1]) == (FILE, line_of(text, "- matches:"))
     assert way.via == {"kind": "Gateway", "namespace": "app", "name": "gw", "listener": "http",
@@ -874,14 +914,15 @@ TWO_LISTENERS = gateway("app", "gw", [EDGE_HTTP, {"name": "https", "protocol": "
     ({"name": "gw", "port": 443}, "404", ["app/a"]),
 ], ids=["both-listeners", "sectionName-http", "sectionName-https", "port-443"])
 def test_gw_a_parent_ref_section_name_or_port_attaches_the_route_to_those_listeners_only(
-        parent: dict, http: object, https: object) -> None:
+        parent: dict[str, Any], http: object, https: object) -> None:
     a, _ = analyse(*BACKENDS, secret("app", "gw-cert"), TWO_LISTENERS, http_route("app", "r", [parent], [rule("a")]))
     assert gw_served(a, "http://x.example.com/") == http
     assert gw_served(a, "https://x.example.com/") == https
 
 
 def test_gw_a_parent_ref_to_a_listener_that_does_not_exist_is_not_accepted() -> None:
-    a, text = analyse(*BACKENDS, TWO_LISTENERS, http_route("app", "r", [{"name": "gw", "sectionName": "grpc"}], [rule("a")]))
+    a, text = analyse(*BACKENDS, TWO_LISTENERS,
+                      http_route("app", "r", [{"name": "gw", "sectionName": "grpc"}], [rule("a")]))
     [diag] = [d for d in a.diagnostics.items if d.code == "route-not-accepted"]
     assert (diag.line, "NoMatchingParent" in diag.message) == (line_of(text, "sectionName: grpc"), True)
 
@@ -890,7 +931,8 @@ HOSTNAMED = gateway("app", "gw", [{**EDGE_HTTP, "hostname": "*.example.com"}])
 
 
 def test_gw4_a_route_whose_hostnames_do_not_intersect_the_listener_hostname_is_not_accepted() -> None:
-    a, text = analyse(*BACKENDS, HOSTNAMED, http_route("app", "r", [{"name": "gw"}], [rule("a")], hostnames=["foo.other.com"]))
+    a, text = analyse(*BACKENDS, HOSTNAMED,
+                      http_route("app", "r", [{"name": "gw"}], [rule("a")], hostnames=["foo.other.com"]))
     [diag] = [d for d in a.diagnostics.items if d.code == "route-not-accepted"]
     assert (diag.line, "NoMatchingListenerHostname" in diag.message) == (line_of(text, "- {name: gw}"), True)
     assert gw_served(a, "http://foo.example.com/") == "404"
@@ -963,7 +1005,7 @@ PRECEDENCE_ROUTE = http_route("app", "prec", [{"name": "gw"}], [
     ("POST", "/api", (), "app/e"),                     # an Exact path beats everything
 ])
 def test_gw5_among_matching_rules_exact_then_longest_prefix_then_method_then_headers_win(
-        method: str, request_path: str, headers: tuple, expected: str) -> None:
+        method: str, request_path: str, headers: tuple[tuple[str, str], ...], expected: str) -> None:
     a, _ = analyse(*BACKENDS, gateway("app", "gw", [EDGE_HTTP]), PRECEDENCE_ROUTE)
     assert gw_served(a, f"http://x.example.com{request_path}", method, headers) == [expected]
 
@@ -984,7 +1026,8 @@ def test_gw5_ties_go_to_the_oldest_route_then_to_the_first_by_namespace_and_name
 
 def test_gw_the_route_with_the_more_specific_hostname_takes_precedence_over_a_better_path_match() -> None:
     a, _ = analyse(*BACKENDS, gateway("app", "gw", [EDGE_HTTP]),
-                   http_route("app", "wild", [{"name": "gw"}], [rule("a", matches=[{"path": {"type": "Exact", "value": "/login"}}])],
+                   http_route("app", "wild", [{"name": "gw"}],
+                              [rule("a", matches=[{"path": {"type": "Exact", "value": "/login"}}])],
                               hostnames=["*.example.com"]),
                    http_route("app", "exact", [{"name": "gw"}], [rule("b")], hostnames=["foo.example.com"]))
     assert gw_served(a, "http://bar.example.com/login") == ["app/a"]
@@ -1008,7 +1051,8 @@ def test_gw_a_rule_whose_backends_all_have_weight_0_fails_every_request() -> Non
 
 TEAM_BACKEND = [namespace("team"), deployment("team", "svc", {"app": "svc"}, [(9000, "grpc")]),
                 service("team", "svc", {"app": "svc"}, [{"port": 80, "targetPort": "grpc"}])]
-TO_TEAM = http_route("app", "r", [{"name": "gw"}], [{"backendRefs": [{"name": "svc", "namespace": "team", "port": 80}]}])
+TO_TEAM = http_route("app", "r", [{"name": "gw"}],
+                     [{"backendRefs": [{"name": "svc", "namespace": "team", "port": 80}]}])
 
 
 def test_gw2_a_backend_in_another_namespace_without_a_reference_grant_fails_its_requests() -> None:
@@ -1058,18 +1102,22 @@ def test_gw_the_backend_hop_is_judged_from_the_gateway_data_plane_pods_on_the_po
     assert way.via["dataPlane"] == "infra/edge-nginx"
     assert way.allowed and way.reached == [("app/web", "TCP", 8080)]
     [allow] = [s for s in way.steps if s.reason.value == "allowed-by-rule"]
-    assert (allow.subject, where(allow)) == ("app/web", (FILE, line_of(text, "gateway.networking.k8s.io/gateway-name: edge")))
+    assert (allow.subject, where(allow)) == (
+        "app/web", (FILE, line_of(text, "gateway.networking.k8s.io/gateway-name: edge")))
     # A policy that admits the ingress controller instead does not admit the Gateway's pods.
-    b, text = analyse(*GW_WEB, policy("app", "web-from-nginx", {"app": "web"}, [_from_namespace("ingress-nginx", 8080)]))
+    b, text = analyse(*GW_WEB, policy("app", "web-from-nginx", {"app": "web"},
+                                      [_from_namespace("ingress-nginx", 8080)]))
     deny = first_deny(gateway_way(b, "http://x.example.com/").steps)
-    assert (hop(deny), where(deny)) == (("cni", "networkpolicy", "no-rule-matched", "deny"), (FILE, obj_line(text, "default-deny")))
+    assert (hop(deny), where(deny)) == (("cni", "networkpolicy", "no-rule-matched", "deny"),
+                                        (FILE, obj_line(text, "default-deny")))
     assert "TCP/8080 from infra/edge-nginx" in deny.message
 
 
 def test_gw_a_data_plane_in_the_input_labelled_with_the_gateway_name_replaces_the_stand_in() -> None:
     envoy = deployment("infra", "envoy-edge", {"gateway.networking.k8s.io/gateway-name": "edge", "app": "envoy"},
                        [(80, "http")])
-    a, _ = analyse(namespace("infra"), envoy, *GW_WEB, policy("app", "web-from-edge", {"app": "web"}, [FROM_EDGE_DATA_PLANE]))
+    a, _ = analyse(namespace("infra"), envoy, *GW_WEB,
+                   policy("app", "web-from-edge", {"app": "web"}, [FROM_EDGE_DATA_PLANE]))
     assert a.cluster.workload("infra/edge-nginx") is None
     assert [d.message for d in a.diagnostics.items if d.code == "assumed-peer" and "Gateway" in d.message] == []
     way = gateway_way(a, "http://x.example.com/")
@@ -1089,7 +1137,7 @@ def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
 
-def kubeward(*args: str):  # type: ignore[no-untyped-def]
+def kubeward(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
@@ -1151,7 +1199,7 @@ def test_explain_json_of_the_lab_url_has_a_url_target_and_one_path_per_way_in(at
 
 def test_the_map_of_the_lab_lists_both_entry_points_as_blocked(at_root: None) -> None:
     cmap = connectivity_map(analyse_paths(["examples/shop"]))
-    entries = [e.to_json() for e in cmap.entries]
+    entries: list[dict[str, Any]] = [e.to_json() for e in cmap.entries]
     assert [(e["via"]["kind"], e["via"]["name"], e["verdict"], e["reached"]) for e in entries] == [
         ("Ingress", "web-ing", "deny", []), ("HTTPRoute", "shop-route", "deny", [])]
     assert [(e["blockedBy"]["reason"], e["blockedBy"]["file"], e["blockedBy"]["line"]) for e in entries] == [
@@ -1178,7 +1226,8 @@ def test_check_of_the_lab_reports_the_entry_findings_with_file_and_line(at_root:
 
 
 def test_the_map_json_marks_the_stand_in_controllers_as_assumed(at_root: None) -> None:
-    peers = {p["id"]: p for p in connectivity_map(analyse_paths(["examples/shop"])).to_json()["peers"]}  # type: ignore[union-attr]
+    doc: dict[str, Any] = connectivity_map(analyse_paths(["examples/shop"])).to_json()
+    peers = {p["id"]: p for p in doc["peers"]}
     assert peers[INGRESS_NGINX].get("assumed") is True
     assert peers["infra/edge-nginx"].get("assumed") is True
     assert "assumed" not in peers["shop/web"]
@@ -1202,7 +1251,8 @@ def test_text_output_prints_ingress_paths_with_square_brackets_verbatim(command:
 
 
 def test_the_map_checks_a_regex_ingress_path_with_a_request_its_own_rule_matches() -> None:
-    a, _ = analyse(*BACKENDS, ingress("app", "re", [("x.example.com", [path("/api/[a-z]+", "ImplementationSpecific", "a")])],
+    a, _ = analyse(*BACKENDS, ingress("app", "re",
+                                      [("x.example.com", [path("/api/[a-z]+", "ImplementationSpecific", "a")])],
                                       annotations={"nginx.ingress.kubernetes.io/use-regex": "true"}))
     assert served_by(a, "http://x.example.com/api/items") == "app/a"
     [entry] = connectivity_map(a).entries

@@ -54,14 +54,16 @@ def _attachment_mismatches(cluster: Cluster, doc: dict[str, Any]) -> list[str]:
         if got.accepted != want["accepted"]:
             bad.append(f"{want['route']} → {want['parent']}: accepted {got.accepted} ({got.reason}: {got.message}), "
                        f"upstream {want['accepted']}")
-        elif not want["accepted"] and "resolved_refs" not in want and want.get("reason") and got.reason != want["reason"]:
+        elif (not want["accepted"] and "resolved_refs" not in want and want.get("reason")
+              and got.reason != want["reason"]):
             bad.append(f"{want['route']} → {want['parent']}: reason {got.reason}, upstream {want['reason']}")
         if "resolved_refs" in want:
             statuses = [backend_status(cluster, route.ref, b) for rule in route.rules for b in rule.backends]
             resolved = all(s.ok for s in statuses)
             reasons = {s.reason for s in statuses if not s.ok}
             if resolved != want["resolved_refs"]:
-                bad.append(f"{want['route']}: ResolvedRefs {resolved} {sorted(reasons)}, upstream {want['resolved_refs']}")
+                bad.append(f"{want['route']}: ResolvedRefs {resolved} {sorted(reasons)}, "
+                           f"upstream {want['resolved_refs']}")
             elif not resolved and want.get("reason") and want["reason"] not in reasons:
                 bad.append(f"{want['route']}: ResolvedRefs reasons {sorted(reasons)}, upstream {want['reason']}")
     return bad

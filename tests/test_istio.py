@@ -24,12 +24,25 @@ import gc
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner, Result
 
-from kubeward import Leans, Options, Severity, analyse_paths, analyse_text, check, connectivity_map, explain
+from kubeward import (
+    Analysis,
+    Connection,
+    Diagnostic,
+    Explanation,
+    Leans,
+    Options,
+    Severity,
+    analyse_paths,
+    analyse_text,
+    check,
+    connectivity_map,
+    explain,
+)
 from kubeward.cli import main
 from kubeward.engine.mesh import NOT_CAPTURED
 from kubeward.engine.portset import PortSet
@@ -105,7 +118,7 @@ def foo(*objects: Obj) -> list[Obj]:
             pod("bar/sleep", ip="10.2.0.1"), pod("legacy/sleep", ip="10.3.0.1"), *objects]
 
 
-def analyse(objects: list[Obj], **options: Any):  # type: ignore[no-untyped-def]
+def analyse(objects: list[Obj], **options: Any) -> Analysis:
     opts: dict[str, Any] = {"cni": "generic", "mesh": "istio"}
     opts.update(options)
     return analyse_text(to_yaml(objects), file=FILE, options=Options(**opts))
@@ -114,22 +127,22 @@ def analyse(objects: list[Obj], **options: Any):  # type: ignore[no-untyped-def]
 # ============================================================================ reading results
 
 
-def flow(analysis, src: str, dst: str, port: int | None = 8080, **http: Any):  # type: ignore[no-untyped-def]
+def flow(analysis: Analysis, src: str, dst: str, port: int | None = 8080, **http: Any) -> Explanation:
     return explain(analysis, src, dst, port, "TCP", **http)
 
 
-def mesh_steps(exp) -> list[Step]:  # type: ignore[no-untyped-def]
+def mesh_steps(exp: Explanation) -> list[Step]:
     return [s for s in exp.verdict.steps if s.layer == "mesh"]
 
 
-def deciding(exp) -> Step:  # type: ignore[no-untyped-def]
+def deciding(exp: Explanation) -> Step:
     """The mesh step that decided: the last mesh step with an effect."""
     steps = [s for s in mesh_steps(exp) if s.effect in ("allow", "deny")]
     assert steps, exp.verdict.steps
     return steps[-1]
 
 
-def reasons(exp) -> list[Reason]:  # type: ignore[no-untyped-def]
+def reasons(exp: Explanation) -> list[Reason]:
     return [s.reason for s in mesh_steps(exp)]
 
 
@@ -148,11 +161,11 @@ def line_of(objects: list[Obj], needle: str, nth: int = 0) -> int:
     return hits[nth]
 
 
-def diags(analysis, code: str):  # type: ignore[no-untyped-def]
+def diags(analysis: Analysis, code: str) -> list[Diagnostic]:
     return [d for d in analysis.diagnostics.items if d.code == code]
 
 
-def mapped(analysis, src: str, dst: str):  # type: ignore[no-untyped-def]
+def mapped(analysis: Analysis, src: str, dst: str) -> Connection | None:
     """The map's edge, restricted to the ports the sidecar governs: TCP, less the ports it does
     not capture (UDP, SCTP, port 22 and the proxy's own ports pass the mesh untouched)."""
     uncaptured = PortSet.from_ranges([("TCP", p, p) for p in NOT_CAPTURED])
@@ -163,7 +176,14 @@ def mapped(analysis, src: str, dst: str):  # type: ignore[no-untyped-def]
     return None
 
 
-def assert_mesh(exp, verdict: str, reason: Reason, policy: tuple[str, str] | None = None,  # type: ignore[no-untyped-def]
+def connected(analysis: Analysis, src: str, dst: str) -> Connection:
+    """As :func:`mapped`, for an edge the test expects: fails the test when there is none."""
+    c = mapped(analysis, src, dst)
+    assert c is not None, f"no edge {src} -> {dst} in the map"
+    return c
+
+
+def assert_mesh(exp: Explanation, verdict: str, reason: Reason, policy: tuple[str, str] | None = None,
                 rule: int | None = None, line: int | None = None) -> Step:
     assert exp.verdict.verdict == verdict, exp.verdict.steps
     step = deciding(exp)
@@ -273,7 +293,8 @@ def test_a_destination_without_a_sidecar_ignores_every_istio_policy_and_says_so(
     exp = flow(a, "plain/sleep", "plain/web", method="GET", path="/")
     step = assert_mesh(exp, "allow", Reason.MESH_INERT)
     assert exp.allowed
-    assert "AuthorizationPolicy plain/allow-nothing" in step.message and "PeerAuthentication plain/default" in step.message
+    assert ("AuthorizationPolicy plain/allow-nothing" in step.message
+            and "PeerAuthentication plain/default" in step.message)
     inert = sorted((d.line, d.severity, d.leans) for d in diags(a, "mesh-policy-inert"))
     assert [(line, sev) for line, sev, _ in inert] == [(doc_line(objects, 3), Severity.WARNING),
                                                        (doc_line(objects, 4), Severity.WARNING)]
@@ -309,7 +330,8 @@ def test_a_root_namespace_peer_authentication_without_selector_is_mesh_wide() ->
 
 def test_a_selector_policy_in_the_root_namespace_is_ignored() -> None:
     """IST-4: "Selector policies in the root namespace are ignored"."""
-    a = analyse(foo(namespace("istio-system"), pa("istio-system/strict-httpbin", "STRICT", selector={"app": "httpbin"})))
+    a = analyse(foo(namespace("istio-system"),
+                    pa("istio-system/strict-httpbin", "STRICT", selector={"app": "httpbin"})))
     exp = flow(a, "legacy/sleep", "foo/httpbin")
     assert exp.allowed
     assert "no PeerAuthentication: default" in mesh_steps(exp)[0].message and "PERMISSIVE" in mesh_steps(exp)[0].message
@@ -360,7 +382,7 @@ def test_port_level_mtls_applies_to_the_workload_port() -> None:
     exp = flow(a, "legacy/sleep", HTTPBIN, 8080)
     assert exp.allowed and "mTLS mode DISABLE" in mesh_steps(exp)[0].message
     assert_mesh(flow(a, "legacy/sleep", HTTPBIN, 9090), "deny", Reason.MTLS_REQUIRED, (PA, "foo/httpbin"))
-    assert mapped(a, "legacy/sleep", HTTPBIN).ports.to_json()["TCP"] == [[8080, 8080]]
+    assert connected(a, "legacy/sleep", HTTPBIN).ports.to_json()["TCP"] == [[8080, 8080]]
 
 
 def test_port_level_mtls_without_a_selector_is_an_input_error_and_ignored() -> None:
@@ -385,12 +407,13 @@ def test_strict_refuses_a_client_outside_the_mesh_and_permissive_accepts_it_as_p
     step = assert_mesh(flow(strict, "legacy/sleep", HTTPBIN), "deny", Reason.MTLS_REQUIRED)
     assert "plaintext connection is refused" in step.message
     assert mapped(strict, "legacy/sleep", HTTPBIN) is None
-    assert mapped(strict, "foo/sleep", HTTPBIN).mesh == {"mtls": True}
+    assert connected(strict, "foo/sleep", HTTPBIN).mesh == {"mtls": True}
     permissive = analyse(foo(pa("foo/default", "PERMISSIVE")))
     assert flow(permissive, "legacy/sleep", HTTPBIN).allowed
-    assert mapped(permissive, "legacy/sleep", HTTPBIN).mesh == {"mtls": False}
+    assert connected(permissive, "legacy/sleep", HTTPBIN).mesh == {"mtls": False}
     disabled = analyse(foo(pa("foo/default", "DISABLE"),
-                           ap("foo/from-sleep", rules=[{"from": [{"source": {"principals": ["cluster.local/ns/foo/sa/sleep"]}}]}])))
+                           ap("foo/from-sleep",
+                              rules=[{"from": [{"source": {"principals": ["cluster.local/ns/foo/sa/sleep"]}}]}])))
     exp = flow(disabled, "foo/sleep", HTTPBIN)
     assert "plaintext" in mesh_steps(exp)[0].message
     assert_mesh(exp, "deny", Reason.MESH_NOT_ALLOWED, (AP, "foo/from-sleep"))
@@ -407,9 +430,11 @@ def test_an_external_client_is_refused_by_strict_mtls() -> None:
 
 def test_a_matching_deny_beats_a_matching_allow_and_names_its_rule() -> None:
     """IST-8: CUSTOM → DENY → ALLOW."""
-    objects = foo(ap("foo/allow-get", selector=sel(app="httpbin"), rules=[{"to": [{"operation": {"methods": ["GET"]}}]}]),
+    objects = foo(ap("foo/allow-get", selector=sel(app="httpbin"),
+                     rules=[{"to": [{"operation": {"methods": ["GET"]}}]}]),
                   ap("foo/deny-admin", selector=sel(app="httpbin"), action="DENY",
-                     rules=[{"to": [{"operation": {"paths": ["/public"]}}]}, {"to": [{"operation": {"paths": ["/admin*"]}}]}]))
+                     rules=[{"to": [{"operation": {"paths": ["/public"]}}]},
+                            {"to": [{"operation": {"paths": ["/admin*"]}}]}]))
     a = analyse(objects)
     step = assert_mesh(flow(a, "foo/sleep", HTTPBIN, method="GET", path="/admin/users"), "deny", Reason.MESH_DENIED,
                        (AP, "foo/deny-admin"), rule=1, line=line_of(objects, "- to:", 2))
@@ -468,7 +493,8 @@ def test_an_allow_policy_without_rules_denies_everything_and_an_empty_rule_allow
 def test_a_root_namespace_authorization_policy_applies_in_every_namespace_and_its_selector_everywhere() -> None:
     """IST-9."""
     objects = foo(namespace("istio-system"), ap("istio-system/v1-nothing", selector=sel(version="v1")),
-                  pod("bar/api", labels={"app": "api", "version": "v1"}), pod("bar/api2", labels={"app": "api", "version": "v2"}))
+                  pod("bar/api", labels={"app": "api", "version": "v1"}),
+                  pod("bar/api2", labels={"app": "api", "version": "v2"}))
     a = analyse(objects)
     assert_mesh(flow(a, "foo/sleep", "bar/api"), "deny", Reason.MESH_NOT_ALLOWED, (AP, "istio-system/v1-nothing"))
     assert_mesh(flow(a, "foo/sleep", "bar/api2"), "allow", Reason.MESH_NO_ALLOW)
@@ -478,8 +504,9 @@ def test_a_root_namespace_authorization_policy_applies_in_every_namespace_and_it
 
 
 def test_a_policy_in_another_namespace_does_not_apply_and_target_refs_do_not_select_pods() -> None:
-    objects = foo(ap("bar/nothing"), ap("foo/gateway-only", targetRefs=[{"kind": "Gateway", "group": "gateway.networking.k8s.io",
-                                                                        "name": "edge"}]))
+    objects = foo(ap("bar/nothing"),
+                  ap("foo/gateway-only",
+                     targetRefs=[{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "edge"}]))
     assert_mesh(flow(analyse(objects), "foo/sleep", HTTPBIN), "allow", Reason.MESH_NO_ALLOW)
 
 
@@ -541,7 +568,9 @@ def test_hosts_match_case_insensitively_and_an_exact_host_does_not_match_host_co
 
 def test_methods_and_not_paths_and_not_methods() -> None:
     rule = {"to": [{"operation": {"methods": ["GET", "HEAD"], "notPaths": ["/admin*"]}}]}
-    a = analyse(foo(ap("foo/p", rules=[rule]), ap("foo/deny", action="DENY", rules=[{"to": [{"operation": {"notMethods": ["GET", "HEAD", "POST"]}}]}])))
+    a = analyse(foo(ap("foo/p", rules=[rule]),
+                    ap("foo/deny", action="DENY",
+                       rules=[{"to": [{"operation": {"notMethods": ["GET", "HEAD", "POST"]}}]}])))
     assert flow(a, "foo/sleep", HTTPBIN, method="HEAD", path="/x").allowed
     assert not flow(a, "foo/sleep", HTTPBIN, method="GET", path="/admin/x").allowed
     assert not flow(a, "foo/sleep", HTTPBIN, method="POST", path="/x").allowed
@@ -555,8 +584,9 @@ def test_an_http_rule_without_a_request_makes_the_verdict_conditional() -> None:
     exp = flow(a, "foo/sleep", HTTPBIN)
     step = assert_mesh(exp, "allow", Reason.MESH_CONDITIONAL)
     assert "methods GET" in step.message and "paths /v1/*" in step.message
-    c = mapped(a, "foo/sleep", HTTPBIN)
-    assert c.mesh["mtls"] is True and any("methods GET" in r for r in c.mesh["requires"])
+    c = connected(a, "foo/sleep", HTTPBIN)
+    mesh = cast("dict[str, Any]", c.mesh)  # the map's JSON-shaped mesh entry
+    assert mesh["mtls"] is True and any("methods GET" in r for r in mesh["requires"])
 
 
 # ============================================================================ IST-14, IST-22: HTTP fields on TCP
@@ -567,7 +597,8 @@ DB = pod("foo/db", ports=(3306, 27017))
 
 def test_http_only_fields_on_a_tcp_port_drop_an_allow_rule() -> None:
     """IST-14 (ALLOW: the rule never matches) on MySQL's port, which Istio treats as TCP (IST-22)."""
-    objects = foo(DB, ap("foo/tcp", selector=sel(app="db"), rules=[{"to": [{"operation": {"methods": ["GET"], "ports": ["3306"]}}]}]))
+    objects = foo(DB, ap("foo/tcp", selector=sel(app="db"),
+                         rules=[{"to": [{"operation": {"methods": ["GET"], "ports": ["3306"]}}]}]))
     a = analyse(objects)
     exp = flow(a, "foo/sleep", "foo/db", 3306)
     mismatch = [s for s in mesh_steps(exp) if s.reason is Reason.MESH_RULE_MISMATCH]
@@ -583,7 +614,8 @@ def test_http_only_fields_on_a_tcp_port_are_ignored_in_a_deny_rule() -> None:
     a = analyse(objects)
     assert_mesh(flow(a, "foo/sleep", "foo/db", 3306), "deny", Reason.MESH_DENIED, (AP, "foo/tcp"), rule=0)
     assert_mesh(flow(a, "foo/sleep", "foo/db", 27017), "allow", Reason.MESH_NO_ALLOW)
-    unscoped = analyse(foo(DB, ap("foo/tcp", selector=sel(app="db"), action="DENY", rules=[{"to": [{"operation": {"methods": ["GET"]}}]}])))
+    unscoped = analyse(foo(DB, ap("foo/tcp", selector=sel(app="db"), action="DENY",
+                                  rules=[{"to": [{"operation": {"methods": ["GET"]}}]}])))
     assert_mesh(flow(unscoped, "foo/sleep", "foo/db", 27017), "deny", Reason.MESH_DENIED, (AP, "foo/tcp"))
 
 
@@ -603,11 +635,13 @@ def test_a_request_header_condition_on_a_tcp_port_follows_the_http_only_rule() -
     when = [{"key": "request.headers[x-token]", "values": ["admin"]}]
     allow = analyse(foo(DB, ap("foo/tcp", selector=sel(app="db"), rules=[{"when": when}])))
     deny = analyse(foo(DB, ap("foo/tcp", selector=sel(app="db"), action="DENY", rules=[{"when": when}])))
-    assert (flow(allow, "foo/sleep", "foo/db", 3306).allowed, flow(deny, "foo/sleep", "foo/db", 3306).allowed) == (False, False)
+    assert (flow(allow, "foo/sleep", "foo/db", 3306).allowed,
+            flow(deny, "foo/sleep", "foo/db", 3306).allowed) == (False, False)
 
 
 def test_the_map_agrees_with_explain_on_a_tcp_port_under_an_http_only_deny_rule() -> None:
-    a = analyse(foo(DB, ap("foo/tcp", selector=sel(app="db"), action="DENY", rules=[{"to": [{"operation": {"methods": ["GET"]}}]}])))
+    a = analyse(foo(DB, ap("foo/tcp", selector=sel(app="db"), action="DENY",
+                           rules=[{"to": [{"operation": {"methods": ["GET"]}}]}])))
     assert not flow(a, "foo/sleep", "foo/db", 3306).allowed
     c = mapped(a, "foo/sleep", "foo/db")
     assert c is None or not c.ports.contains("TCP", 3306)
@@ -616,7 +650,8 @@ def test_the_map_agrees_with_explain_on_a_tcp_port_under_an_http_only_deny_rule(
 def test_a_service_port_named_tcp_makes_http_only_allow_rules_invalid() -> None:
     echo = pod("foo/tcp-echo", ports=(9000, 9001, 9002))
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "tcp-echo", "namespace": "foo"},
-           "spec": {"selector": {"app": "tcp-echo"}, "ports": [{"name": "tcp", "port": 9000}, {"name": "tcp-other", "port": 9001}]}}
+           "spec": {"selector": {"app": "tcp-echo"},
+                    "ports": [{"name": "tcp", "port": 9000}, {"name": "tcp-other", "port": 9001}]}}
     a = analyse(foo(echo, svc, ap("foo/tcp-policy", selector=sel(app="tcp-echo"),
                                   rules=[{"to": [{"operation": {"methods": ["GET"], "ports": ["9000"]}}]}])))
     assert not flow(a, "foo/sleep", "foo/tcp-echo", 9000).allowed
@@ -728,7 +763,8 @@ def test_a_service_account_without_namespace_means_the_policy_namespace() -> Non
 
 
 def test_a_source_principal_condition_takes_the_principal_without_spiffe() -> None:
-    a = analyse(foo(ap("foo/p", rules=[{"when": [{"key": "source.principal", "values": ["cluster.local/ns/foo/sa/sleep"]}]}])))
+    a = analyse(foo(ap("foo/p", rules=[{"when": [{"key": "source.principal",
+                                                  "values": ["cluster.local/ns/foo/sa/sleep"]}]}])))
     assert flow(a, "foo/sleep", HTTPBIN).allowed
 
 
@@ -736,8 +772,10 @@ def test_a_source_principal_condition_takes_the_principal_without_spiffe() -> No
 
 
 def test_conditions_kubeward_cannot_know_make_the_verdict_conditional() -> None:
-    objects = foo(ap("foo/jwt", rules=[{"when": [{"key": "request.auth.claims[iss]", "values": ["https://accounts.google.com"]}]}]))
-    step = assert_mesh(flow(analyse(objects), "foo/sleep", HTTPBIN, method="GET", path="/"), "allow", Reason.MESH_CONDITIONAL)
+    objects = foo(ap("foo/jwt", rules=[{"when": [{"key": "request.auth.claims[iss]",
+                                                  "values": ["https://accounts.google.com"]}]}]))
+    step = assert_mesh(flow(analyse(objects), "foo/sleep", HTTPBIN, method="GET", path="/"), "allow",
+                       Reason.MESH_CONDITIONAL)
     assert "request.auth.claims[iss]" in step.message
 
 
@@ -770,13 +808,16 @@ def test_a_sidecar_cut_off_from_istiod_by_a_default_deny_egress_is_reported_at_i
     a = analyse(objects)
     cut = sorted((d.line, d.severity) for d in diags(a, "sidecar-cut-off"))
     assert cut == [(doc_line(objects, n), Severity.WARNING) for n in (3, 4, 5)]
-    assert all("NetworkPolicy foo/deny-egress" in d.message and "15012" in d.message for d in diags(a, "sidecar-cut-off"))
+    assert all("NetworkPolicy foo/deny-egress" in d.message and "15012" in d.message
+               for d in diags(a, "sidecar-cut-off"))
     assert any("istio-system/istiod" in d.message for d in diags(a, "assumed-peer"))
     allow_istiod = netpol("foo/allow-istiod", podSelector={}, policyTypes=["Egress"],
-                          egress=[{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+                          egress=[{"to": [{"namespaceSelector": {"matchLabels": {
+                                               "kubernetes.io/metadata.name": "istio-system"}},
                                            "podSelector": {"matchLabels": {"app": "istiod"}}}],
                                    "ports": [{"protocol": "TCP", "port": 15012}]}])
-    b = analyse(foo(namespace("istio-system"), netpol("foo/deny-egress", podSelector={}, policyTypes=["Egress"]), allow_istiod))
+    b = analyse(foo(namespace("istio-system"), netpol("foo/deny-egress", podSelector={}, policyTypes=["Egress"]),
+                    allow_istiod))
     assert not diags(b, "sidecar-cut-off")
 
 
@@ -833,7 +874,7 @@ def test_the_map_drops_edges_the_mesh_refuses_and_annotates_the_rest() -> None:
                   ap("foo/p", selector=sel(app="httpbin"), rules=[{"to": [{"operation": {"ports": ["9090"]}}]}]))
     a = analyse(objects)
     assert mapped(a, "legacy/sleep", HTTPBIN) is None
-    c = mapped(a, "foo/sleep", HTTPBIN)
+    c = connected(a, "foo/sleep", HTTPBIN)
     assert c.ports.to_json()["TCP"] == [[9090, 9090]] and c.mesh == {"mtls": True}
     assert mapped(a, "legacy/sleep", "foo/sleep") is None  # STRICT for the whole namespace
 
@@ -928,22 +969,25 @@ def test_the_command_line_explains_the_injected_lab() -> None:
 
 
 def test_the_command_line_mesh_none_and_trust_domain_options() -> None:
-    r = kubeward("explain", "examples/shop-injected", "--from", "ingress-nginx/ingress-nginx-controller", "--to", "shop/web",
-                 "--port", "8080", "--mesh", "none", "--format", "json")
+    r = kubeward("explain", "examples/shop-injected", "--from", "ingress-nginx/ingress-nginx-controller",
+                 "--to", "shop/web", "--port", "8080", "--mesh", "none", "--format", "json")
     doc = json.loads(r.stdout)
     assert not [t for t in doc["trace"] if t["layer"] == "mesh"] and "mesh=istio" not in doc["options"]
-    r = kubeward("explain", "examples/shop-injected", "--from", "ingress-nginx/ingress-nginx-controller", "--to", "shop/web",
-                 "--port", "8080", "--format", "json")
+    r = kubeward("explain", "examples/shop-injected", "--from", "ingress-nginx/ingress-nginx-controller",
+                 "--to", "shop/web", "--port", "8080", "--format", "json")
     assert [t["reason"] for t in json.loads(r.stdout)["trace"] if t["layer"] == "mesh"] == ["mtls-required"]
-    r = kubeward("explain", "examples/shop-injected", "--from", "world", "--to", "https://shop.example.com/", "--format", "json")
+    r = kubeward("explain", "examples/shop-injected", "--from", "world", "--to", "https://shop.example.com/",
+                 "--format", "json")
     assert r.exit_code == 1
     paths = json.loads(r.stdout)["paths"]
-    assert [t["reason"] for t in paths[0]["trace"] if t["layer"] == "mesh" and t["effect"] == "deny"] == ["mtls-required"]
+    assert [t["reason"] for t in paths[0]["trace"]
+            if t["layer"] == "mesh" and t["effect"] == "deny"] == ["mtls-required"]
 
 
 def test_the_command_line_trust_domain_option(tmp_path: Path) -> None:
     spec = tmp_path / "mesh.yaml"
-    spec.write_text(to_yaml(foo(ap("foo/p", rules=[{"from": [{"source": {"principals": ["example.org/ns/foo/sa/sleep"]}}]}]))))
+    spec.write_text(to_yaml(foo(ap("foo/p",
+                                   rules=[{"from": [{"source": {"principals": ["example.org/ns/foo/sa/sleep"]}}]}]))))
     args = ("explain", str(spec), "--from", "foo/sleep", "--to", "foo/httpbin", "--port", "8080", "--format", "json")
     default = kubeward(*args)
     other = kubeward(*args, "--trust-domain", "example.org")

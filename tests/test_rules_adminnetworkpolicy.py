@@ -11,12 +11,14 @@ Not tested, with the reason:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubeward import Severity, UsageError
+from kubeward import Analysis, Explanation, Severity, UsageError
 from kubeward.engine.trace import Reason
+from kubeward.ir import Direction
 from rules_helpers import (
     EGRESS,
     EVERY_PORT,
@@ -81,14 +83,15 @@ def port(number: int, protocol: str | None = None) -> Obj:
     return {"portNumber": pn}
 
 
-def cluster(*objects: Obj, **options: Any):  # type: ignore[no-untyped-def]
+def cluster(*objects: Obj, **options: Any) -> Analysis:
     """Namespaces a (env=prod) and b (env=dev), each with a client and a web pod (80, http=8080)."""
     return analyse(namespace("a", env="prod"), namespace("b", env="dev"),
                    pod("a/client"), pod("a/web", ports=[80, ("http", 8080)]),
                    pod("b/client"), pod("b/web", ports=[80, ("http", 8080)]), *objects, **options)
 
 
-def assert_rule(exp, direction, kind: str, name: str, rule: int, effect: str, tier: str) -> None:  # type: ignore[no-untyped-def]
+def assert_rule(exp: Explanation, direction: Direction, kind: str, name: str, rule: int, effect: str,
+                tier: str) -> None:
     """The step of ``direction`` with an effect (allow/deny/pass) came from that rule."""
     steps = [s for s in side_steps(exp, direction) if s.reason is Reason.RULE_MATCHED]
     assert steps, f"no rule matched on {direction.value}: {exp.verdict.steps}"
@@ -97,19 +100,19 @@ def assert_rule(exp, direction, kind: str, name: str, rule: int, effect: str, ti
     assert (s.policy.kind, s.policy.name, s.rule, s.effect, s.tier) == (kind, name, rule, effect, tier)
 
 
-def assert_default_allow(exp, direction) -> None:  # type: ignore[no-untyped-def]
+def assert_default_allow(exp: Explanation, direction: Direction) -> None:
     step = decisive(exp, direction)
     assert (step.reason, step.tier, step.effect) == (Reason.DEFAULT_ALLOW, "default", "allow")
 
 
-def assert_np_decided(exp, direction, policy: str, allowed: bool) -> None:  # type: ignore[no-untyped-def]
+def assert_np_decided(exp: Explanation, direction: Direction, policy: str, allowed: bool) -> None:
     step = decisive(exp, direction)
     assert step.tier == "networkpolicy"
     assert step.reason is (Reason.ALLOWED_BY_RULE if allowed else Reason.NO_RULE_MATCHED)
     assert step.policy is not None and f"{step.policy.namespace}/{step.policy.name}" == policy
 
 
-def error_codes(analysis) -> list[str]:  # type: ignore[no-untyped-def]
+def error_codes(analysis: Analysis) -> list[str]:
     return [d.code for d in analysis.diagnostics.items if d.severity is Severity.ERROR]
 
 
@@ -560,7 +563,7 @@ def test_anp9_a_nodes_peer_matches_the_addresses_of_the_selected_nodes() -> None
 
 
 def test_anp9_domain_names_match_exactly_and_star_dot_matches_one_or_more_labels_but_not_the_apex(
-        tmp_path) -> None:  # type: ignore[no-untyped-def]
+        tmp_path: Path) -> None:
     """ANP-9: `*.example.com` matches www.example.com and a.b.example.com, not example.com."""
     names = ["api.example.com", "a.b.example.com", "example.com", "badexample.com", "db.internal.org",
              "x.db.internal.org"]
@@ -740,7 +743,7 @@ def test_anp10_an_egress_named_port_is_resolved_on_the_peer_pod() -> None:
 
 def test_anp10_v1alpha2_protocols_with_destination_port_number_and_range() -> None:
     """ANP-10 (v1alpha2): protocols[] tcp/udp/sctp with destinationPort {number | range}."""
-    protocols = [{"tcp": {"destinationPort": {"number": 80}}},
+    protocols: list[Obj] = [{"tcp": {"destinationPort": {"number": 80}}},
                  {"udp": {"destinationPort": {"range": {"start": 5000, "end": 5010}}}},
                  {"sctp": {"destinationPort": {"number": 9}}}]
     a = cluster(cnp("p", "Admin", 1, pods(app="web"), ingress=[ing("Accept", EVERYONE, ports=protocols,

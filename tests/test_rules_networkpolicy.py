@@ -16,14 +16,18 @@ the direction they are opened, and the replies need nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from kubeward import Severity, UsageError
+from kubeward import Analysis, Explanation, Severity, UsageError
 from kubeward.engine.trace import Reason
+from kubeward.ir import Direction
 from rules_helpers import (
     EGRESS,
     EVERY_PORT,
     INGRESS,
+    Obj,
     all_mapped,
     analyse,
     codes,
@@ -44,19 +48,19 @@ DENY_ALL_INGRESS = {"podSelector": {}, "policyTypes": ["Ingress"]}
 DENY_ALL_EGRESS = {"podSelector": {}, "policyTypes": ["Egress"]}
 
 
-def client_web(*objects, **options):  # type: ignore[no-untyped-def]
+def client_web(*objects: Obj, **options: Any) -> Analysis:
     """Namespace ``a`` with a client and a web pod (port 80), plus ``objects``."""
     return analyse(namespace("a"), pod("a/client"), pod("a/web", ports=[80]), *objects, **options)
 
 
-def assert_denied_by_isolation(exp, direction, policy: str) -> None:  # type: ignore[no-untyped-def]
+def assert_denied_by_isolation(exp: Explanation, direction: Direction, policy: str) -> None:
     assert not exp.allowed
     step = decisive(exp, direction)
     assert (step.reason, step.effect, step.tier) == (Reason.NO_RULE_MATCHED, "deny", "networkpolicy")
     assert step.policy is not None and f"{step.policy.namespace}/{step.policy.name}" == policy
 
 
-def assert_allowed_by(exp, direction, policy: str, rule: int) -> None:  # type: ignore[no-untyped-def]
+def assert_allowed_by(exp: Explanation, direction: Direction, policy: str, rule: int) -> None:
     assert exp.allowed
     step = decisive(exp, direction)
     assert (step.reason, step.effect) == (Reason.ALLOWED_BY_RULE, "allow")
@@ -64,7 +68,7 @@ def assert_allowed_by(exp, direction, policy: str, rule: int) -> None:  # type: 
     assert step.rule == rule
 
 
-def assert_not_isolated(exp, direction) -> None:  # type: ignore[no-untyped-def]
+def assert_not_isolated(exp: Explanation, direction: Direction) -> None:
     step = decisive(exp, direction)
     assert (step.reason, step.effect, step.tier) == (Reason.NOT_ISOLATED, "allow", "default")
     assert step.policy is None
@@ -91,7 +95,7 @@ def test_np1_a_policy_selects_only_matching_pods_of_its_own_namespace() -> None:
     pytest.param({"podSelector": {}, "policyTypes": ["Ingress"]}, id="empty-selector"),
     pytest.param({"policyTypes": ["Ingress"]}, id="omitted-selector"),
 ])
-def test_np1_an_empty_or_omitted_pod_selector_selects_every_pod_of_the_namespace(spec) -> None:  # type: ignore[no-untyped-def]
+def test_np1_an_empty_or_omitted_pod_selector_selects_every_pod_of_the_namespace(spec: Obj) -> None:
     """NP-1: `podSelector: {}` and an omitted podSelector both select the whole namespace."""
     a = analyse(namespace("a"), namespace("b"), pod("a/client"), pod("a/web"), pod("a/db", labels={}),
                 pod("b/web"), netpol("a/deny", **spec))
@@ -280,7 +284,7 @@ def test_np10_a_rule_needs_both_its_peers_and_its_ports_to_match() -> None:
     pytest.param({"ports": [{"port": 80}]}, id="from-missing"),
     pytest.param({"from": [], "ports": [{"port": 80}]}, id="from-empty"),
 ])
-def test_np11_a_rule_without_from_admits_every_source_including_external_ones(rule) -> None:  # type: ignore[no-untyped-def]
+def test_np11_a_rule_without_from_admits_every_source_including_external_ones(rule: Obj) -> None:
     """NP-11: from missing or empty ⇒ every peer, in-cluster or not."""
     a = analyse(namespace("a"), namespace("b"), pod("a/web"), pod("b/client"),
                 netpol("a/p", podSelector=labels(app="web"), ingress=[rule]))
@@ -294,7 +298,7 @@ def test_np11_a_rule_without_from_admits_every_source_including_external_ones(ru
     pytest.param({"to": [{"podSelector": labels(app="web")}]}, id="ports-missing"),
     pytest.param({"to": [{"podSelector": labels(app="web")}], "ports": []}, id="ports-empty"),
 ])
-def test_np11_a_rule_without_ports_allows_every_port_of_every_protocol(rule) -> None:  # type: ignore[no-untyped-def]
+def test_np11_a_rule_without_ports_allows_every_port_of_every_protocol(rule: Obj) -> None:
     """NP-11: ports missing or empty ⇒ any port and protocol."""
     a = client_web(netpol("a/p", podSelector=labels(app="client"), policyTypes=["Egress"], egress=[rule]))
     assert mapped(a, "a/client", "a/web") == EVERY_PORT
@@ -363,7 +367,7 @@ def test_np15_an_empty_namespace_selector_means_all_pods_but_not_external_addres
     assert mapped(a, "0.0.0.0/0", "a/web") is None
 
 
-def _np16(peers):  # type: ignore[no-untyped-def]
+def _np16(peers: list[Obj]) -> Analysis:
     return analyse(namespace("a"), namespace("b", team="x"), pod("a/web"), pod("a/client"),
                    pod("b/client"), pod("b/other"),
                    netpol("a/p", podSelector=labels(app="web"), ingress=[{"from": peers}]))
@@ -423,7 +427,7 @@ def test_np17_an_ip_block_combined_with_a_selector_in_one_peer_is_an_error_and_m
     assert_denied_by_isolation(flow(a, "10.0.0.9", "a/web", 80), INGRESS, "a/p")
 
 
-def _np18(**options):  # type: ignore[no-untyped-def]
+def _np18(**options: Any) -> Analysis:
     return analyse(namespace("a"), pod("a/client", ip="10.1.0.5"), pod("a/web", ip="10.1.0.6"),
                    netpol("a/p", podSelector=labels(app="web"),
                           ingress=[{"from": [{"ipBlock": {"cidr": "10.1.0.0/16"}}]}]), **options)
@@ -538,7 +542,7 @@ def test_np23_end_port_makes_an_inclusive_range() -> None:
     pytest.param({"port": 8010, "endPort": 8000}, id="end-below-start"),
     pytest.param({"port": "http", "endPort": 8000}, id="named-port"),
 ])
-def test_np23_an_invalid_end_port_is_an_error_and_matches_nothing(port) -> None:  # type: ignore[no-untyped-def]
+def test_np23_an_invalid_end_port_is_an_error_and_matches_nothing(port: Obj) -> None:
     """NP-23: endPort needs a numeric port and endPort ≥ port."""
     a = analyse(namespace("a"), pod("a/client"), pod("a/web", ports=[("http", 8005)]),
                 netpol("a/p", podSelector=labels(app="web"), ingress=[{"ports": [port]}]))

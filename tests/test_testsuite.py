@@ -8,7 +8,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from kubeward.cli import main
 
@@ -16,15 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SHOP = str(ROOT / "examples" / "shop")
 
 
-def run(*args: str) -> object:
+def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
 
 
 def test_the_labs_suite_runs_under_the_profile_it_asks_for_and_reports_the_two_failures(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     result = run("test", SHOP, "--junit", str(junit))
-    assert result.exit_code == 1  # type: ignore[attr-defined]
-    out = result.stdout  # type: ignore[attr-defined]
+    assert result.exit_code == 1
+    out = result.stdout
     assert out.startswith("options: cni=cilium,")
     verdicts = [(line[:4], line[6:].split("  (")[0]) for line in out.splitlines() if line[:4] in ("PASS", "FAIL")]
     assert verdicts == [
@@ -65,7 +65,7 @@ def test_the_junit_output_has_the_structure_ci_systems_read(tmp_path: Path) -> N
 
 def test_json_output_lists_every_case_and_the_trace_of_failures() -> None:
     result = run("test", SHOP, "--format", "json")
-    doc = json.loads(result.stdout)  # type: ignore[attr-defined]
+    doc = json.loads(result.stdout)
     assert (doc["schema"], doc["passed"], doc["failed"]) == (1, 6, 2)
     google = next(c for c in doc["cases"] if c["name"] == "web cannot reach www.google.com")
     assert (google["expect"], google["verdict"], google["passed"]) == ("deny", "allow", False)
@@ -96,11 +96,11 @@ def test_a_case_can_require_the_deciding_policy(tmp_path: Path) -> None:
             decidedBy: {kind: NetworkPolicy, namespace: shop, name: allow-dns}
         """))
     result = run("test", SHOP, "--cases", str(cases))
-    out = result.stdout  # type: ignore[attr-defined]
+    out = result.stdout
     assert "PASS  web egress is cut by default-deny" in out
     assert "FAIL  right verdict, wrong reason" in out
     assert "deny as expected, but decided by NetworkPolicy shop/default-deny, not NetworkPolicy shop/allow-dns" in out
-    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert result.exit_code == 1
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -111,11 +111,11 @@ def test_a_broken_case_is_an_input_error_with_its_line(tmp_path: Path, body: str
     cases = tmp_path / "cases.yaml"
     cases.write_text(f"apiVersion: kubeward.dev/v1\nkind: TestSuite\nmetadata: {{name: t}}\nspec:\n  {body}\n")
     result = run("test", SHOP, "--cases", str(cases))
-    assert result.exit_code == 2  # type: ignore[attr-defined]
-    assert f"{cases}:5: {message}" in result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 2
+    assert f"{cases}:5: {message}" in result.stderr
 
 
 def test_without_cases_the_command_says_where_to_put_them(tmp_path: Path) -> None:
     result = run("test", str(ROOT / "examples" / "shop-calico"))
-    assert result.exit_code == 2  # type: ignore[attr-defined]
-    assert "no test cases" in result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 2
+    assert "no test cases" in result.stderr

@@ -103,7 +103,8 @@ def mismatches(case: Case, options: Options | None = None) -> list[str]:
     for p in case.probes():
         h = p.http or {}
         exp = explain(analysis, p.source, p.destination, p.port, p.protocol, h.get("method"),
-                      tuple((str(k), str(v)) for k, v in (h.get("headers") or {}).items()), h.get("path"), h.get("host"))
+                      tuple((str(k), str(v)) for k, v in (h.get("headers") or {}).items()),
+                      h.get("path"), h.get("host"))
         want = "allow" if p.expect else "deny"
         if exp.allowed != p.expect:
             deciding = [s.message for s in exp.verdict.steps if s.effect == "deny"][:1]
