@@ -1,5 +1,5 @@
 """Specification tests for the Cilium profile: CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy
-and the CNI profiles (shared/docs/semantics.md §4, CIL-1 … CIL-25, and NP-18). Each test names
+and the CNI profiles (docs/semantics.md §4, CIL-1 … CIL-25, and NP-18). Each test names
 the rule it pins down and asserts real outcomes: the verdict, the step that decided it (policy,
 rule index, reason, tier), exact map port sets, diagnostics with code and line.
 

@@ -1,5 +1,5 @@
 """Specification tests for the Istio mesh layer: sidecars, PeerAuthentication and
-AuthorizationPolicy (shared/docs/semantics.md §6, IST-1 … IST-22, and CIL-19). Each test names the
+AuthorizationPolicy (docs/semantics.md §6, IST-1 … IST-22, and CIL-19). Each test names the
 rule it pins down and asserts real outcomes: the verdict, the mesh step that decided it (reason,
 policy, rule index, line), diagnostics with code and line.
 
