@@ -130,7 +130,8 @@ def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
         ident = idents[0]
         ing = engine.side(ident, Direction.INGRESS)
         eg = engine.side(ident, Direction.EGRESS)
-        admin = sorted({r.policy.display for side in (ing, eg) for r in (*side.rules_in(StepTier.ADMIN), *side.rules_in(StepTier.BASELINE))})
+        admin = sorted({r.policy.display for side in (ing, eg)
+                        for r in (*side.rules_in(StepTier.ADMIN), *side.rules_in(StepTier.BASELINE))})
         protection.append(Protection(
             w.id, tuple(p.display for p in ing.isolating), tuple(p.display for p in eg.isolating),
             tuple(admin), w.host_network))

@@ -332,8 +332,8 @@ def _apply_mesh(analysis: Analysis, connections: list[Connection], decided: Deci
                 allowed = allowed | PortSet({proto: ranges})  # sidecars proxy TCP only
                 continue
             for lo, hi in ranges:
-                probes = sorted({p for p in mentioned if lo <= p <= hi} | {next((p for p in range(lo, min(hi, lo + 64) + 1)
-                                                                              if p not in mentioned), lo)})
+                unmentioned = next((p for p in range(lo, min(hi, lo + 64) + 1) if p not in mentioned), lo)
+                probes = sorted({p for p in mentioned if lo <= p <= hi} | {unmentioned})
                 for port in probes:
                     verdict = evaluate_mesh(cluster, options, src, address, dst, port, None, dst.id)
                     info.setdefault("mtls", verdict.mtls)

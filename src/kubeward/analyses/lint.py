@@ -519,7 +519,8 @@ def _redundant(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
         other = {(c.src, c.dst): (c.ports, repr(c.l7), repr(c.mesh)) for c in other_map.connections}
         if other == baseline and _entry_verdicts(other_map) == entries:
             yield _policy_finding("policy-redundant", p, f"{p.ref.display}: without it the same flows are allowed "
-                                  "(what it allows is allowed by other policies or refused on the other side, and every pod it "
+                                  "(what it allows is allowed by other policies or refused on the other side, "
+                                  "and every pod it "
                                   "isolates is isolated by another policy)")
 
 

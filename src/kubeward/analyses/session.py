@@ -190,7 +190,8 @@ def mesh_cni_checks(analysis: Analysis) -> None:
             for rule in (*p.ingress, *p.egress):
                 if rule.l7 is None or rule.l7.kind is not L7Kind.HTTP:
                     continue
-                subjects = [w for w in meshed if engine.subject_masks.get(id(p), 0) >> u.identities_of[w.id][0].index & 1]
+                mask = engine.subject_masks.get(id(p), 0)
+                subjects = [w for w in meshed if mask >> u.identities_of[w.id][0].index & 1]
                 if any(peer_authentication(cluster, options, w, 0)[0] != "DISABLE" for w in subjects):
                     diags.warning("cilium-l7-under-mtls", f"{p.ref.display} {rule.label}: HTTP rules on traffic that "
                                   "Istio sidecars encrypt with mTLS: Cilium's proxy cannot parse it (CIL-19); Cilium "

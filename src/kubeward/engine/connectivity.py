@@ -168,7 +168,7 @@ def connectivity(engine: Engine) -> Connectivity:
         table = ingress_tables.get(key)
         if table is None:
             table = [EMPTY] * u.size
-            for bj, block in enumerate(blocks):
+            for block in blocks:
                 result = parts.result(side, block, ident)
                 if result:
                     for i in bits(block.mask):
@@ -182,7 +182,7 @@ def connectivity(engine: Engine) -> Connectivity:
         s = src.index
         src_is_pod = s < identity_count
         e_side = engine.side(src, Direction.EGRESS)
-        for bi, block in enumerate(parts.blocks(e_side)):
+        for block in parts.blocks(e_side):
             fixed = block.result
             if fixed is not None and not fixed:
                 continue

@@ -21,8 +21,8 @@ from ..ir import (
 )
 from ..model import Cluster
 from .evaluate import OPEN_EGRESS, OPEN_INGRESS, Matching, PolicyTier, SideNote, SideRules
-from .trace import Reason, StepTier
 from .options import Options
+from .trace import Reason, StepTier
 from .universe import Endpoint, Identity, Universe, bits, dns_pattern_matches
 
 
@@ -241,7 +241,8 @@ def _fqdn_visibility(rules: list[Rule], ident: Identity) -> tuple[list[Rule], li
             continue
         names = ", ".join(str(p) for p in r.peers if isinstance(p, DomainPeer))
         if patterns:
-            peers = tuple(replace(p, dns_visible=patterns) if isinstance(p, DomainPeer) and p.syntax is NamePattern.CILIUM
+            peers = tuple(replace(p, dns_visible=patterns)
+                          if isinstance(p, DomainPeer) and p.syntax is NamePattern.CILIUM
                           else p for p in r.peers)
             hidden = [p for p in r.peers if isinstance(p, DomainPeer) and p.syntax is NamePattern.CILIUM
                       and not any(dns_pattern_matches(pat, p.pattern) for pat in patterns)]
