@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree
 
-from ..engine.options import Options
+from ..engine.options import CNI_CHOICES, MESH_CHOICES, Options
 from ..engine.trace import Step
 from ..errors import UsageError
 from ..loader import LList, LMap, RawObject
@@ -100,7 +100,14 @@ def read_cases(obj: RawObject) -> tuple[list[TestCase], dict[str, object], list[
     spec = obj.data.get("spec")
     if not isinstance(spec, LMap):
         return [], {}, [f"{obj.file}:{obj.line}: a TestSuite needs a spec with cases"]
-    options = {k: spec[k] for k in ("cni", "mesh") if isinstance(spec.get(k), str)}
+    options: dict[str, object] = {}
+    for key, choices in (("cni", CNI_CHOICES), ("mesh", MESH_CHOICES)):
+        value = spec.get(key)
+        if isinstance(value, str) and value not in choices:
+            problems.append(f"{obj.file}:{spec.line_of(key)}: spec.{key}: expected one of {', '.join(choices)}, "
+                            f"not {value!r}")
+        elif isinstance(value, str):
+            options[key] = value
     cases: list[TestCase] = []
     raw_cases = spec.get("cases")
     for i, raw in enumerate(raw_cases if isinstance(raw_cases, LList) else []):
@@ -183,6 +190,13 @@ class SuiteRun:
     analysis: Analysis
     result: SuiteResult
     problems: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        """2: problems reading the cases, or input errors; 1: a case fails; 0: every case passes."""
+        if self.problems or self.analysis.diagnostics.has_errors:
+            return 2
+        return 1 if self.result.failed else 0
 
 
 def run_suites(paths: Sequence[str], options: Options, suites: list[RawObject],
