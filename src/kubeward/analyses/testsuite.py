@@ -38,6 +38,8 @@ class TestCase:
 
 @dataclass(slots=True)
 class CaseResult:
+    """One case: passed or not, the verdict, the step that decided it, and the trace when it failed."""
+
     case: TestCase
     passed: bool
     verdict: str
@@ -60,6 +62,8 @@ class CaseResult:
 
 @dataclass(slots=True)
 class SuiteResult:
+    """The result of every case: passed and failed counts, JSON, JUnit XML."""
+
     results: list[CaseResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # cases that could not run
 
