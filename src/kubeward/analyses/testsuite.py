@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree
 
-from ..engine.options import CNI_CHOICES, MESH_CHOICES, Options
+from ..engine.options import CNI_CHOICES, MESH_CHOICES, Cni, Mesh, Options
 from ..engine.trace import Step
 from ..errors import UsageError
 from ..loader import LList, LMap, RawObject
@@ -218,5 +218,6 @@ def run_suites(paths: Sequence[str], options: Options, suites: list[RawObject],
     given = {"cni": options.cni, "mesh": options.mesh}
     wanted = {k: v for k, v in suite_options.items() if given.get(k) == "auto"}
     if wanted or analysis is None:
-        analysis = analyse_paths(paths, replace(options, **wanted))  # type: ignore[arg-type]
+        cni, mesh = wanted.get("cni", options.cni), wanted.get("mesh", options.mesh)
+        analysis = analyse_paths(paths, replace(options, cni=Cni(str(cni)), mesh=Mesh(str(mesh))))
     return SuiteRun(analysis, run_suite(analysis, cases), problems)
