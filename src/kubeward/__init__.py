@@ -1,11 +1,20 @@
 """kubeward: what a Kubernetes network security configuration allows, and why.
 
-The public API::
+The public API (docs/api.md) — every command of the CLI is a call here::
 
-    from kubeward import analyse_paths, explain, connectivity_map, check
+    from kubeward import Options, analyse_paths, connectivity_map, explain
 
-    analysis = analyse_paths(["examples/shop"])
+    analysis = analyse_paths(["examples/shop"], Options(cni="generic"))
     print(explain(analysis, "shop/web", "shop/api", 8080).verdict.verdict)
+
+- load and analyse: ``analyse_paths``, ``analyse_text``, ``analyse_objects`` → ``Analysis``,
+  under ``Options`` (``Cni``, ``Mesh``);
+- analyses of an ``Analysis``: ``explain``, ``connectivity_map`` (the CLI's ``map``: not
+  exported as ``map``, which would shadow the builtin), ``check``, ``lint``, ``diff``;
+- commands from paths: ``check_paths``, ``run_tests``, ``diff_paths``, ``diff_revisions``; their
+  results know the command's exit code.
+
+Options are keyword-only, except the ``options`` of ``analyse_*`` (positional since 0.1).
 """
 
 from __future__ import annotations
@@ -13,16 +22,29 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .analyses.check import CheckReport, check
+from .analyses.commands import check_paths, run_tests
 from .analyses.connectivity_map import Connection, ConnectivityMap, MapPeer, connectivity_map
+from .analyses.diff import ConfigDiff, EntryChange, PairChange, diff
 from .analyses.explain import Explanation, explain
+from .analyses.lint import Finding, LintReport, Suppression
+from .analyses.lint_config import LintConfig, input_problems, lint, lint_exit_code, read_lint_config
+from .analyses.revisions import DiffRun, diff_paths, diff_revisions
 from .analyses.session import Analysis, analyse_objects, analyse_paths, analyse_text
+from .analyses.testsuite import CaseResult, SuiteResult, SuiteRun
 from .diagnostics import Diagnostic, Diagnostics, Leans, Severity
-from .engine.options import Options
+from .engine.options import Cni, Mesh, Options
 from .errors import KubewardError, UsageError
 
 __all__ = [
-    "Analysis", "CheckReport", "Connection", "ConnectivityMap", "Diagnostic", "Diagnostics",
-    "Explanation", "KubewardError", "Leans", "MapPeer", "Options", "Severity", "UsageError",
-    "analyse_objects", "analyse_paths", "analyse_text", "check", "connectivity_map", "explain",
+    # loading and options
+    "Analysis", "Cni", "Mesh", "Options", "analyse_objects", "analyse_paths", "analyse_text",
+    # analyses of an Analysis, and their results
+    "CheckReport", "ConfigDiff", "Connection", "ConnectivityMap", "EntryChange", "Explanation", "Finding",
+    "LintConfig", "LintReport", "MapPeer", "PairChange", "Suppression",
+    "check", "connectivity_map", "diff", "explain", "input_problems", "lint", "lint_exit_code", "read_lint_config",
+    # commands from paths, and their results
+    "CaseResult", "DiffRun", "SuiteResult", "SuiteRun", "check_paths", "diff_paths", "diff_revisions", "run_tests",
+    # diagnostics and errors
+    "Diagnostic", "Diagnostics", "KubewardError", "Leans", "Severity", "UsageError",
     "__version__",
 ]

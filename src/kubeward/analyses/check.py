@@ -32,6 +32,9 @@ class Protection:
 
 @dataclass(slots=True)
 class CheckReport:
+    """What `check` reports: inventory, diagnostics, lint findings, protection per workload, the
+    connectivity map and the TestSuite results; ``exit_code`` is the command's."""
+
     kinds: dict[str, int]
     namespaces: list[tuple[str, bool]]
     workloads: int
@@ -119,6 +122,7 @@ def _diag_json(d: Diagnostic) -> dict[str, object]:
 
 
 def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
+    """Inventory, findings and connectivity summary of ``analysis``; ``tests``: a TestSuite run to include."""
     cluster = analysis.cluster
     engine = analysis.engine
     cmap = connectivity_map(analysis)

@@ -92,6 +92,9 @@ class DecidedBy:
 
 @dataclass(slots=True)
 class ConnectivityMap:
+    """Who can reach whom, on which ports: the peers, one ``Connection`` per pair that allows
+    something, and every way in from outside."""
+
     peers: list[MapPeer]
     connections: list[Connection]
     options: list[str] = field(default_factory=list)

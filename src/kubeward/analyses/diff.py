@@ -153,6 +153,8 @@ def _attribute(change: PairChange, before: ConnectivityMap, after: ConnectivityM
 
 
 def diff(old: Analysis, new: Analysis, old_label: str, new_label: str) -> ConfigDiff:
+    """What changed in what is allowed from ``old`` to ``new``, analysed as given (``diff_paths``
+    and ``diff_revisions`` analyse both sides under one profile first)."""
     before: ConnectivityMap = connectivity_map(old)
     after: ConnectivityMap = connectivity_map(new)
     old_peers = {p.id for p in before.peers if p.type == "workload"}

@@ -19,6 +19,9 @@ from .session import Analysis, is_domain, resolve_peer
 
 @dataclass(slots=True)
 class Explanation:
+    """The verdict for one flow (``verdict.steps``: the trace) and, through entry points or a
+    Service, one path per way in."""
+
     verdict: FlowVerdict
     options: list[str]
     paths: list[EntryPath] = field(default_factory=list)  # entry and Service flows: one per way in

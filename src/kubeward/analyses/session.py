@@ -13,7 +13,7 @@ from ..engine.engine import Engine
 from ..engine.entrypeers import add_entry_workloads, check_entry
 from ..engine.flow import FlowEnd
 from ..engine.mesh import add_mesh_workloads, check_mesh
-from ..engine.options import Options
+from ..engine.options import Cni, Mesh, Options
 from ..engine.profiles import resolve_cni
 from ..engine.services import check_services
 from ..engine.universe import Network
@@ -33,6 +33,10 @@ _PRIVATE = [ipaddress.IPv4Network(n) for n in (
 
 @dataclass(slots=True)
 class Analysis:
+    """One input, loaded and analysed under one profile: what every analysis reads.
+
+    ``options`` are the resolved options (``auto`` replaced by what the input says)."""
+
     objects: list[RawObject]
     cluster: Cluster
     engine: Engine
@@ -46,8 +50,10 @@ class Analysis:
         return self.engine.options
 
 
-def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Options | None = None,
+def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Options | None = None, *,
                     extra_domains: Iterable[str] = ()) -> Analysis:
+    """Analyse objects already loaded (``diags``: the loading's diagnostics, which the analysis
+    adds to). ``extra_domains``: DNS names to place in the universe besides those the policies name."""
     cluster = build_cluster(objects, diags)
     options = resolve_cni(cluster, options or Options(), diags)
     add_entry_workloads(cluster, diags, options.ingress_controller)
@@ -60,17 +66,24 @@ def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Optio
     return analysis
 
 
-def analyse_paths(paths: Iterable[str], options: Options | None = None,
+def analyse_paths(paths: Iterable[str], options: Options | None = None, *,
                   extra_domains: Iterable[str] = (), shown_as: Callable[[str], str] | None = None) -> Analysis:
-    """Load files, folders and ``-`` (stdin) and analyse them."""
+    """Load files, folders and ``-`` (stdin) and analyse them under ``options`` (default: every
+    choice ``auto``). ``shown_as`` renames each file in every file:line (``diff --git`` uses it)."""
     diags = Diagnostics()
     objects = load_paths(paths, diags, shown_as)
-    return analyse_objects(objects, diags, options, extra_domains)
+    return analyse_objects(objects, diags, options, extra_domains=extra_domains)
 
 
 def analyse_text(text: str, file: str = "<text>", options: Options | None = None) -> Analysis:
+    """Analyse YAML or JSON text (one or more documents); ``file`` names it in every file:line."""
     diags = Diagnostics()
     return analyse_objects(load_text(text, file, diags), diags, options)
+
+
+def unknown_namespaces(analysis: Analysis, namespaces: Iterable[str]) -> list[str]:
+    """The ``namespaces`` the input does not have, sorted."""
+    return sorted(set(namespaces) - set(analysis.cluster.namespaces))
 
 
 def is_domain(spec: str) -> bool:
@@ -167,7 +180,7 @@ def mesh_cni_checks(analysis: Analysis) -> None:
     from ..engine.mesh import istiod, membership, peer_authentication
 
     cluster, engine, options = analysis.cluster, analysis.engine, analysis.options
-    if options.mesh != "istio":
+    if options.mesh != Mesh.ISTIO:
         return
     diags = analysis.diagnostics
     control = istiod(cluster, options)
@@ -183,7 +196,7 @@ def mesh_cni_checks(analysis: Analysis) -> None:
                 diags.warning("sidecar-cut-off", f"{w.id} runs a sidecar but its egress to {control.id}:15012 (xDS and "
                               f"certificates) is denied{where}: its proxy never gets configuration (IST-21)",
                               w.origin.file, w.origin.line, f"{w.kind} {w.id}", Leans.MAY_ALLOW_MORE)
-    if options.cni == "cilium":
+    if options.cni == Cni.CILIUM:
         for p in cluster.policies:
             if p.ref.kind not in options.enforced_kinds:
                 continue

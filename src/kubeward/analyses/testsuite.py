@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree
 
-from ..engine.options import Options
+from ..engine.options import CNI_CHOICES, MESH_CHOICES, Cni, Mesh, Options
 from ..engine.trace import Step
 from ..errors import UsageError
 from ..loader import LList, LMap, RawObject
@@ -38,6 +38,8 @@ class TestCase:
 
 @dataclass(slots=True)
 class CaseResult:
+    """One case: passed or not, the verdict, the step that decided it, and the trace when it failed."""
+
     case: TestCase
     passed: bool
     verdict: str
@@ -60,6 +62,8 @@ class CaseResult:
 
 @dataclass(slots=True)
 class SuiteResult:
+    """The result of every case: passed and failed counts, JSON, JUnit XML."""
+
     results: list[CaseResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # cases that could not run
 
@@ -100,7 +104,14 @@ def read_cases(obj: RawObject) -> tuple[list[TestCase], dict[str, object], list[
     spec = obj.data.get("spec")
     if not isinstance(spec, LMap):
         return [], {}, [f"{obj.file}:{obj.line}: a TestSuite needs a spec with cases"]
-    options = {k: spec[k] for k in ("cni", "mesh") if isinstance(spec.get(k), str)}
+    options: dict[str, object] = {}
+    for key, choices in (("cni", CNI_CHOICES), ("mesh", MESH_CHOICES)):
+        value = spec.get(key)
+        if isinstance(value, str) and value not in choices:
+            problems.append(f"{obj.file}:{spec.line_of(key)}: spec.{key}: expected one of {', '.join(choices)}, "
+                            f"not {value!r}")
+        elif isinstance(value, str):
+            options[key] = value
     cases: list[TestCase] = []
     raw_cases = spec.get("cases")
     for i, raw in enumerate(raw_cases if isinstance(raw_cases, LList) else []):
@@ -184,6 +195,13 @@ class SuiteRun:
     result: SuiteResult
     problems: list[str]
 
+    @property
+    def exit_code(self) -> int:
+        """2: problems reading the cases, or input errors; 1: a case fails; 0: every case passes."""
+        if self.problems or self.analysis.diagnostics.has_errors:
+            return 2
+        return 1 if self.result.failed else 0
+
 
 def run_suites(paths: Sequence[str], options: Options, suites: list[RawObject],
                analysis: Analysis | None = None) -> SuiteRun:
@@ -200,5 +218,6 @@ def run_suites(paths: Sequence[str], options: Options, suites: list[RawObject],
     given = {"cni": options.cni, "mesh": options.mesh}
     wanted = {k: v for k, v in suite_options.items() if given.get(k) == "auto"}
     if wanted or analysis is None:
-        analysis = analyse_paths(paths, replace(options, **wanted))  # type: ignore[arg-type]
+        cni, mesh = wanted.get("cni", options.cni), wanted.get("mesh", options.mesh)
+        analysis = analyse_paths(paths, replace(options, cni=Cni(str(cni)), mesh=Mesh(str(mesh))))
     return SuiteRun(analysis, run_suite(analysis, cases), problems)

@@ -2,46 +2,88 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
-CNI_CHOICES = ("auto", "generic", "cilium", "calico", "flannel", "none")
+
+class Cni(enum.StrEnum):
+    """``--cni``: whose semantics decide which policies are enforced, and how."""
+
+    AUTO = "auto"        # from the input (engine/profiles.py)
+    GENERIC = "generic"  # upstream Kubernetes semantics
+    CILIUM = "cilium"
+    CALICO = "calico"
+    FLANNEL = "flannel"  # enforces no policy
+    NONE = "none"        # no CNI policy enforcement at all
+
+
+class Mesh(enum.StrEnum):
+    """``--mesh``: the service mesh layer evaluated after the CNI."""
+
+    AUTO = "auto"    # istio when Istio policies are in the input
+    ISTIO = "istio"
+    NONE = "none"
+
+
+CNI_CHOICES = tuple(c.value for c in Cni)
+MESH_CHOICES = tuple(m.value for m in Mesh)
 # Which policy kinds each CNI enforces (by IR PolicyRef.kind).
-ENFORCED: dict[str, frozenset[str]] = {
-    "generic": frozenset({"NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"}),
-    "cilium": frozenset({"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}),
-    "calico": frozenset({"NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
-                         "CalicoNetworkPolicy", "GlobalNetworkPolicy"}),
-    "flannel": frozenset(),
-    "none": frozenset(),
+ENFORCED: dict[Cni, frozenset[str]] = {
+    Cni.GENERIC: frozenset({"NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+                            "ClusterNetworkPolicy"}),
+    Cni.CILIUM: frozenset({"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}),
+    Cni.CALICO: frozenset({"NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+                           "ClusterNetworkPolicy", "CalicoNetworkPolicy", "GlobalNetworkPolicy"}),
+    Cni.FLANNEL: frozenset(),
+    Cni.NONE: frozenset(),
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Options:
+    """The analysis profile: the choices where implementations disagree.
+
+    ``cni`` and ``mesh`` accept the enum or its string value (``Options(cni="cilium")``); an
+    unknown value raises ``ValueError``. Every field is what the command-line option of the same
+    name sets."""
+
     # --cni: which implementation's semantics decide. "generic" = upstream Kubernetes semantics.
-    cni: str = "auto"
+    cni: Cni
     # NP-18: whether an ipBlock matches pod IPs. None: as the CNI does it (generic and calico:
     # yes, when the pod's IP is known; cilium: no).
-    ipblock_matches_pods: bool | None = None
+    ipblock_matches_pods: bool | None
     # NP-7: a single-pod workload reaching itself is always allowed; list it in maps?
-    include_self: bool = False
+    include_self: bool
     # ING-6: the workload whose pods are the ingress controller (default: found by the
     # ingress-nginx chart's labels, else a documented stand-in).
-    ingress_controller: str | None = None
+    ingress_controller: str | None
     # The service mesh: auto (istio when Istio policies are in the input), istio, none.
-    mesh: str = "auto"
-    root_namespace: str = "istio-system"  # IST-4: mesh-wide policies live here
-    trust_domain: str = "cluster.local"    # principals: <trust-domain>/ns/<ns>/sa/<sa>
+    mesh: Mesh
+    root_namespace: str  # IST-4: mesh-wide policies live here
+    trust_domain: str    # principals: <trust-domain>/ns/<ns>/sa/<sa>
+
+    def __init__(self, cni: Cni | str = Cni.AUTO, ipblock_matches_pods: bool | None = None,
+                 include_self: bool = False, ingress_controller: str | None = None,
+                 mesh: Mesh | str = Mesh.AUTO, root_namespace: str = "istio-system",
+                 trust_domain: str = "cluster.local") -> None:
+        set_field = object.__setattr__  # a frozen dataclass: fields are set once, here
+        set_field(self, "cni", Cni(cni))
+        set_field(self, "ipblock_matches_pods", ipblock_matches_pods)
+        set_field(self, "include_self", include_self)
+        set_field(self, "ingress_controller", ingress_controller)
+        set_field(self, "mesh", Mesh(mesh))
+        set_field(self, "root_namespace", root_namespace)
+        set_field(self, "trust_domain", trust_domain)
 
     @property
     def ipblocks_match_pods(self) -> bool:
         if self.ipblock_matches_pods is not None:
             return self.ipblock_matches_pods
-        return self.cni != "cilium"
+        return self.cni != Cni.CILIUM
 
     @property
     def enforced_kinds(self) -> frozenset[str]:
-        return ENFORCED.get(self.cni, ENFORCED["generic"])
+        return ENFORCED.get(self.cni, ENFORCED[Cni.GENERIC])
 
     def describe(self) -> list[str]:
         return [
@@ -49,4 +91,4 @@ class Options:
             f"ipblock-matches-pods={'yes' if self.ipblocks_match_pods else 'no'}",
             f"self-traffic={'listed' if self.include_self else 'omitted'}",
         ] + ([f"ingress-controller={self.ingress_controller}"] if self.ingress_controller else []) + (
-            [f"mesh={self.mesh}"] if self.mesh == "istio" else [])
+            [f"mesh={self.mesh}"] if self.mesh == Mesh.ISTIO else [])

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from ..diagnostics import Diagnostics, Leans, Severity
 from ..model import Cluster
-from .options import Options
+from .options import Cni, Mesh, Options
 
 CILIUM_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
 CALICO_GROUPS = ("projectcalico.org", "crd.projectcalico.org")
@@ -23,27 +23,27 @@ def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Optio
     calico = [f"{p.ref.where}" for p in cluster.policies if p.ref.kind in CALICO_KINDS] + [
         str(n.first) for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
     cni = options.cni
-    if cni == "auto":
+    if cni == Cni.AUTO:
         if cilium and calico:
             diags.warning("cni-ambiguous",
                           f"the input has Cilium policies ({cilium[0].where}) and Calico resources "
                           f"({calico[0]}); no cluster runs both: analysed with the generic profile "
                           "(Kubernetes policies only). Choose with --cni cilium or --cni calico",
                           cilium[0].file, cilium[0].line, leans=Leans.EITHER)
-            cni = "generic"
+            cni = Cni.GENERIC
         elif cilium:
-            cni = "cilium"
+            cni = Cni.CILIUM
             diags.info("cni-auto", f"--cni auto: Cilium policies in the input ({cilium[0].where}): the cilium profile")
         elif calico:
-            cni = "calico"
+            cni = Cni.CALICO
             diags.info("cni-auto", f"--cni auto: Calico resources in the input ({calico[0]}): the calico "
                        "profile (Calico's own policies are not modelled yet; Kubernetes policies are)")
         else:
-            cni = "generic"
+            cni = Cni.GENERIC
     mesh = options.mesh
-    if mesh == "auto":
+    if mesh == Mesh.AUTO:
         istio = [p.ref for p in cluster.mesh.peer_authentications] + [p.ref for p in cluster.mesh.authorization_policies]
-        mesh = "istio" if istio else "none"
+        mesh = Mesh.ISTIO if istio else Mesh.NONE
         if istio:
             diags.info("mesh-auto", f"--mesh auto: Istio policies in the input ({istio[0].where}): the istio "
                        "mesh layer is evaluated")
@@ -54,7 +54,7 @@ def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Optio
                for p in cluster.policies if p.ref.kind not in enforced}
     if ignored:
         diags.downgrade(ignored, Severity.INFO, f"not enforced under --cni {cni}")
-    if cni in ("flannel", "none"):
+    if cni in (Cni.FLANNEL, Cni.NONE):
         if cluster.policies:
             first = cluster.policies[0].ref
             diags.warning("policies-inert", f"--cni {cni}: this CNI enforces no network policy: the "
