@@ -37,12 +37,13 @@ def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Optio
         elif calico:
             cni = Cni.CALICO
             diags.info("cni-auto", f"--cni auto: Calico resources in the input ({calico[0]}): the calico "
-                       "profile (Calico's own policies are not modelled yet; Kubernetes policies are)")
+                       "profile (Calico's tiers, with the Kubernetes policies in its default tier)")
         else:
             cni = Cni.GENERIC
     mesh = options.mesh
     if mesh == Mesh.AUTO:
-        istio = [p.ref for p in cluster.mesh.peer_authentications] + [p.ref for p in cluster.mesh.authorization_policies]
+        istio = [p.ref for p in cluster.mesh.peer_authentications] + \
+            [p.ref for p in cluster.mesh.authorization_policies]
         mesh = Mesh.ISTIO if istio else Mesh.NONE
         if istio:
             diags.info("mesh-auto", f"--mesh auto: Istio policies in the input ({istio[0].where}): the istio "
