@@ -11,7 +11,7 @@ Not tested, with the reason:
   are opened (as NP-6).
 * CIL-5 (local host → local endpoints always allowed): which node a pod runs on is not in the
   static input (as NP-7's node half).
-* CIL-19 (Cilium HTTP policy vs Istio mTLS): the mesh layer is not modelled yet.
+* CIL-19 (Cilium HTTP policy vs Istio mTLS): tested with the mesh layer, in tests/test_istio.py.
 * CIL-22 (REFUSED answers, search-list expansion) is tested only through what kubeward models of
   it: a DNS rule whose patterns refuse a name leaves the toFQDNs selector for that name empty.
 
