@@ -64,6 +64,11 @@ class Workload:
         return f"{self.namespace}/{self.name}"
 
     @property
+    def ref(self) -> ObjectRef:
+        """The workload's top controller (or bare Pod) as an object of the input."""
+        return ObjectRef(self.kind, self.namespace, self.name, self.origin.file, self.origin.line)
+
+    @property
     def single_pod(self) -> bool:
         return self.replicas == 1
 
@@ -97,6 +102,10 @@ class Service:
     external_traffic_policy: str | None
     origin: Origin
     labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Service", self.namespace, self.name, self.origin.file, self.origin.line)
 
 
 @dataclass(frozen=True, slots=True)

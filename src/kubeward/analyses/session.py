@@ -181,7 +181,7 @@ def mesh_cni_checks(analysis: Analysis) -> None:
                 where = f" ({deny.policy.display}, {deny.where})" if deny and deny.policy else ""
                 diags.warning("sidecar-cut-off", f"{w.id} runs a sidecar but its egress to {control.id}:15012 (xDS and "
                               f"certificates) is denied{where}: its proxy never gets configuration (IST-21)",
-                              w.origin.file, w.origin.line, f"{w.kind} {w.id}", Leans.MAY_ALLOW_MORE)
+                              w.origin.file, w.origin.line, w.ref, Leans.MAY_ALLOW_MORE)
     if options.cni == "cilium":
         for p in cluster.policies:
             if p.ref.kind not in options.enforced_kinds:
@@ -194,7 +194,7 @@ def mesh_cni_checks(analysis: Analysis) -> None:
                     diags.warning("cilium-l7-under-mtls", f"{p.ref.display} {rule.label}: HTTP rules on traffic that "
                                   "Istio sidecars encrypt with mTLS: Cilium's proxy cannot parse it (CIL-19); Cilium "
                                   "requires PeerAuthentication DISABLE for HTTP policies", p.ref.file, rule.line,
-                                  p.ref.display, Leans.EITHER)
+                                  p.ref, Leans.EITHER)
     if meshed:
         diags.info("mesh-egress", "AuthorizationPolicy does not restrict egress in sidecar mode, and the default "
                    "outboundTrafficPolicy ALLOW_ANY lets unknown destinations through: egress is what the CNI layer "

@@ -101,7 +101,7 @@ class Engine:
             notes = tuple(message for _, message in found)
             for rule, message in found:
                 self.diagnostics.warning("fqdn-without-dns-visibility", message,
-                                         rule.policy.file, rule.line, rule.policy.display, Leans.MAY_ALLOW_MORE)
+                                         rule.policy.file, rule.line, rule.policy, Leans.MAY_ALLOW_MORE)
         side = SideRules(direction, tuple(admin), tuple(isolating), tuple(np_rules), tuple(baseline),
                          deny=tuple(deny), notes=notes)
         if side.open:
@@ -160,7 +160,7 @@ class Engine:
                             f"{a.ref.display} and {b.ref.display} ({b.ref.where}) share priority "
                             f"{priority} in the {tier.value} tier and select the same pods: which one "
                             "wins is undefined upstream; kubeward evaluates them by name",
-                            a.ref.file, a.priority_line or a.ref.line, a.ref.display, Leans.EITHER)
+                            a.ref.file, a.priority_line or a.ref.line, a.ref, Leans.EITHER)
 
     # ---- queries ---------------------------------------------------------------------
 

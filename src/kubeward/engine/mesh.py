@@ -486,5 +486,5 @@ def check_mesh(cluster: Cluster, options: Options, diags: Diagnostics) -> None:
             why = (f"none of the {len(selected)} workload(s) it selects has a sidecar" if selected
                    else "it selects no workload in the input")
             diags.warning("mesh-policy-inert", f"{ref.display}: {why}: it has no effect (IST-3); label the "
-                          f"namespace {INJECTION}=enabled to inject sidecars", ref.file, ref.line, ref.display,
+                          f"namespace {INJECTION}=enabled to inject sidecars", ref.file, ref.line, ref,
                           Leans.MAY_ALLOW_MORE)
