@@ -8,6 +8,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ..engine.portset import EMPTY, PortSet
+from ..engine.trace import Effect
 from ..errors import UsageError
 from .connectivity_map import ConnectivityMap, connectivity_map
 from .explain import explain
@@ -157,10 +158,10 @@ def _responsible(analysis: Analysis, src: str, dst: str, ports: PortSet, opened:
         return []
     found: list[str] = []
     for s in exp.verdict.steps:
-        wanted = s.effect == "allow" if opened else s.effect == "deny"
+        wanted = s.effect == (Effect.ALLOW if opened else Effect.DENY)
         if wanted and s.policy is not None:
             rule = f" {s.section or s.direction.value} rule {s.rule}" if s.rule is not None else ""
-            verb = "allowed" if s.effect == "allow" else "denied"
+            verb = "allowed" if s.effect == Effect.ALLOW else "denied"
             text = f"{verb} by {s.policy.display}{rule} ({s.where})"
             if text not in found:
                 found.append(text)

@@ -456,7 +456,7 @@ def _strict_mtls(analysis: Analysis) -> Iterable[Finding]:
     """IST-7: for each workload with a sidecar, the clients without one that the CNI lets through
     but the sidecar refuses (STRICT mTLS)."""
     from ..engine.mesh import membership
-    from ..engine.trace import Reason
+    from ..engine.trace import Effect, Reason
 
     if analysis.options.mesh != "istio":
         return
@@ -478,7 +478,7 @@ def _strict_mtls(analysis: Analysis) -> Iterable[Finding]:
             except UsageError:
                 continue
             if any(st.reason is Reason.MTLS_REQUIRED for st in steps) and \
-                    all(st.effect != "deny" for st in steps if st.reason is not Reason.MTLS_REQUIRED):
+                    all(st.effect != Effect.DENY for st in steps if st.reason is not Reason.MTLS_REQUIRED):
                 refused.append(src.id)
         if refused:
             yield _workload_finding("mtls-strict-plaintext-client", dst,

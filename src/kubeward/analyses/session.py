@@ -16,6 +16,7 @@ from ..engine.mesh import add_mesh_workloads, check_mesh
 from ..engine.options import Options
 from ..engine.profiles import resolve_cni
 from ..engine.services import check_services
+from ..engine.trace import Effect
 from ..engine.universe import Network
 from ..errors import UsageError
 from ..loader import RawObject, load_paths, load_text
@@ -177,7 +178,7 @@ def mesh_cni_checks(analysis: Analysis) -> None:
         for w in meshed:
             verdict = decide(engine, FlowEnd(u.identities_of[w.id][0], w.id, w), target, "TCP", 15012)
             if not verdict.allowed:
-                deny = next((s for s in verdict.steps if s.effect == "deny"), None)
+                deny = next((s for s in verdict.steps if s.effect == Effect.DENY), None)
                 where = f" ({deny.policy.display}, {deny.where})" if deny and deny.policy else ""
                 diags.warning("sidecar-cut-off", f"{w.id} runs a sidecar but its egress to {control.id}:15012 (xDS and "
                               f"certificates) is denied{where}: its proxy never gets configuration (IST-21)",

@@ -27,7 +27,7 @@ from ..model import (
 )
 from .l7 import HttpRequest
 from .options import Options
-from .trace import Reason, Step
+from .trace import Effect, Layer, Reason, Step, StepTier
 
 INJECTION = "istio-injection"
 REVISION = "istio.io/rev"
@@ -346,21 +346,21 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
                   destination: Workload, port: int, http: HttpRequest | None, label: str) -> MeshVerdict:
     steps: list[Step] = []
 
-    def hop(reason: Reason, effect: str, message: str, ref: ObjectRef | None = None, rule: int | None = None,
-            line: int = 0, tier: str = "mesh") -> None:
-        steps.append(Step("mesh", Direction.INGRESS, label, tier, reason, effect, message, ref, rule, "",
+    def hop(reason: Reason, effect: Effect, message: str, ref: ObjectRef | None = None, rule: int | None = None,
+            line: int = 0, tier: StepTier = StepTier.MESH) -> None:
+        steps.append(Step(Layer.MESH, Direction.INGRESS, label, tier, reason, effect, message, ref, rule, "",
                           line or (ref.line if ref else 0)))
 
     dst_kind, dst_why = membership(cluster, destination)
     if dst_kind and port in NOT_CAPTURED:
-        hop(Reason.MESH_INERT, "allow", f"port {port} is not captured by the sidecar (Istio leaves it alone): the "
+        hop(Reason.MESH_INERT, Effect.ALLOW, f"port {port} is not captured by the sidecar (Istio leaves it alone): the "
             "mesh does not act on it")
         return MeshVerdict(True, steps, False)
     if not dst_kind:
         policies = applicable(cluster, options, destination)
         pas = [p for p in cluster.mesh.peer_authentications if p.ref.namespace == destination.namespace]
         names = ", ".join([p.ref.display for p in policies] + [p.ref.display for p in pas]) or "none apply"
-        hop(Reason.MESH_INERT, "allow", f"{destination.id} has no sidecar ({dst_why}): Istio policies are inert "
+        hop(Reason.MESH_INERT, Effect.ALLOW, f"{destination.id} has no sidecar ({dst_why}): Istio policies are inert "
             f"for it ({names}) (IST-3)")
         return MeshVerdict(True, steps, False)
     src_kind = membership(cluster, source)[0] if source is not None else ""
@@ -372,10 +372,10 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
     if mode == "STRICT" and not mtls:
         # IST-7: STRICT refuses plaintext.
         who = f"{source.id} has no sidecar" if source is not None else "the client is outside the mesh"
-        hop(Reason.MTLS_REQUIRED, "deny", f"mTLS {mode} on {destination.id}:{port} ({where}) and {who}: the "
+        hop(Reason.MTLS_REQUIRED, Effect.DENY, f"mTLS {mode} on {destination.id}:{port} ({where}) and {who}: the "
             "plaintext connection is refused (IST-7)", pa.ref if pa else None)
         return MeshVerdict(False, steps, False)
-    hop(Reason.MTLS, "allow", f"{destination.id} has a {dst_kind} ({dst_why}); mTLS mode {mode} ({where}): "
+    hop(Reason.MTLS, Effect.ALLOW, f"{destination.id} has a {dst_kind} ({dst_why}); mTLS mode {mode} ({where}): "
         + ("mutual TLS, the client's identity is known" if mtls else "plaintext: identity-based rules cannot match (IST-16)"),
         pa.ref if pa else None)
     principal_value = principal(options, source) if source is not None and mtls else None
@@ -387,14 +387,16 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
             if any(getattr(o, f) is not None for r in p.rules or () for o in r.operations or () for f in _HTTP_FIELDS):
                 # IST-2: ztunnel cannot enforce L7 attributes: without a waypoint the policy fails
                 # safe into denying everything.
-                hop(Reason.MESH_DENIED, "deny", f"{p.ref.display} has L7 attributes and {destination.id} is an ambient "
+                hop(Reason.MESH_DENIED, Effect.DENY,
+                    f"{p.ref.display} has L7 attributes and {destination.id} is an ambient "
                     "workload without a waypoint: ztunnel enforces it as DENY (IST-2)", p.ref)
                 return MeshVerdict(False, steps, mtls)
     conditional: list[str] = []
     # IST-8: CUSTOM → DENY → ALLOW; AUDIT never decides.
     for p in policies:
         if p.action == "CUSTOM":
-            hop(Reason.MESH_CUSTOM, "none", f"{p.ref.display}: CUSTOM action — the outcome depends on the external "
+            hop(Reason.MESH_CUSTOM, Effect.NONE,
+                f"{p.ref.display}: CUSTOM action — the outcome depends on the external "
                 f"authorizer {p.provider or '(unnamed provider)'}: not decidable statically (IST-8)", p.ref)
     for p in policies:
         if p.action != "DENY":
@@ -402,38 +404,42 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
         for rule in p.rules or ():
             m = rule_matches(rule, peer, port, http, tcp, "DENY", p.ref.namespace)
             if m.value is True:
-                hop(Reason.MESH_DENIED, "deny", f"{p.ref.display} rule {rule.index} matches: DENY (IST-8)", p.ref,
+                hop(Reason.MESH_DENIED, Effect.DENY, f"{p.ref.display} rule {rule.index} matches: DENY (IST-8)", p.ref,
                     rule.index, rule.line)
                 return MeshVerdict(False, steps, mtls)
             if m.value is None:
                 conditional.append(f"denied if {'; '.join(m.why)} ({p.ref.display} rule {rule.index})")
     allows = [p for p in policies if p.action == "ALLOW"]
     if not allows:
-        hop(Reason.MESH_NO_ALLOW, "allow", f"no ALLOW AuthorizationPolicy applies to {destination.id}: allowed (IST-8)")
+        hop(Reason.MESH_NO_ALLOW, Effect.ALLOW,
+            f"no ALLOW AuthorizationPolicy applies to {destination.id}: allowed (IST-8)")
         return MeshVerdict(True, steps, mtls, conditional)
     for p in allows:
         if p.rules is None or not p.rules:
-            hop(Reason.MESH_RULE_MISMATCH, "none", f"{p.ref.display} has no rules: it matches nothing (IST-10)", p.ref)
+            hop(Reason.MESH_RULE_MISMATCH, Effect.NONE,
+                f"{p.ref.display} has no rules: it matches nothing (IST-10)", p.ref)
             continue
         for rule in p.rules:
             m = rule_matches(rule, peer, port, http, tcp, "ALLOW", p.ref.namespace)
             if m.value is True:
-                hop(Reason.MESH_ALLOWED, "allow", f"{p.ref.display} rule {rule.index} matches: ALLOW (IST-8, IST-11)",
+                hop(Reason.MESH_ALLOWED, Effect.ALLOW,
+                    f"{p.ref.display} rule {rule.index} matches: ALLOW (IST-8, IST-11)",
                     p.ref, rule.index, rule.line)
                 return MeshVerdict(True, steps, mtls, conditional)
             if m.value is None:
                 conditional.append(f"allowed if {'; '.join(m.why)} ({p.ref.display} rule {rule.index})")
-                hop(Reason.MESH_CONDITIONAL, "none", f"{p.ref.display} rule {rule.index} " + "; ".join(m.why),
+                hop(Reason.MESH_CONDITIONAL, Effect.NONE, f"{p.ref.display} rule {rule.index} " + "; ".join(m.why),
                     p.ref, rule.index, rule.line)
             else:
-                hop(Reason.MESH_RULE_MISMATCH, "none", f"{p.ref.display} rule {rule.index}: " + "; ".join(m.why),
+                hop(Reason.MESH_RULE_MISMATCH, Effect.NONE, f"{p.ref.display} rule {rule.index}: " + "; ".join(m.why),
                     p.ref, rule.index, rule.line)
     if any(c.startswith("allowed if") for c in conditional):
-        hop(Reason.MESH_CONDITIONAL, "allow", "only requests that meet these ALLOW rules pass; others get 403 "
+        hop(Reason.MESH_CONDITIONAL, Effect.ALLOW, "only requests that meet these ALLOW rules pass; others get 403 "
             "RBAC: access denied: " + " | ".join(c for c in conditional if c.startswith("allowed if")))
         return MeshVerdict(True, steps, mtls, conditional)
     first = allows[0]
-    hop(Reason.MESH_NOT_ALLOWED, "deny", f"ALLOW policies apply to {destination.id} and none of their rules matches: "
+    hop(Reason.MESH_NOT_ALLOWED, Effect.DENY,
+        f"ALLOW policies apply to {destination.id} and none of their rules matches: "
         "denied (403 RBAC: access denied) (IST-8)", first.ref)
     return MeshVerdict(False, steps, mtls, conditional)
 
