@@ -25,7 +25,7 @@ from ..engine.routing import (
 from ..engine.services import Translation, find_service, service_port, translate
 from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..ir import Direction, PolicyRef
-from ..model import BackendRef, Ingress, ObjectRef, Service, Workload
+from ..model import BackendRef, Ingress, ObjectRef, RoutePathType, Service, ServiceType, Workload
 from .session import Analysis, resolve_peer
 
 
@@ -72,8 +72,8 @@ def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: S
         return
     t: Translation = translate(analysis.cluster, service, sport)
     live = [b for b in t.backends if b.pod_port is not None]
-    if service.type == "ExternalName" or not live:
-        why = ("an ExternalName Service has no pods" if service.type == "ExternalName" else
+    if service.type == ServiceType.EXTERNAL_NAME or not live:
+        why = ("an ExternalName Service has no pods" if service.type == ServiceType.EXTERNAL_NAME else
                "its selector matches no pod in the input" if not t.backends else
                "; ".join(b.how for b in t.backends))
         _hop(path, Layer.SERVICE, StepTier.SERVICE, Reason.NO_ENDPOINTS, Effect.DENY,
@@ -259,7 +259,7 @@ def service_paths(analysis: Analysis, source: FlowEnd, service: Service, port: i
     ref = ObjectRef("Service", service.namespace, service.name, service.origin.file, service.origin.line)
     if source.workload is None:  # from outside the cluster's pods
         sport = service_port(service, port, protocol)
-        if service.type not in ("NodePort", "LoadBalancer"):
+        if service.type not in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
             _hop(path, Layer.SERVICE, StepTier.EXPOSURE, Reason.NOT_EXPOSED, Effect.DENY,
                  f"Service {service.namespace}/{service.name} is {service.type}"
                  + (" (headless)" if service.cluster_ip == "None" else "")
@@ -268,7 +268,7 @@ def service_paths(analysis: Analysis, source: FlowEnd, service: Service, port: i
         node_port = f", nodePort {sport.node_port}" if sport and sport.node_port else ""
         _hop(path, Layer.SERVICE, StepTier.EXPOSURE, Reason.EXPOSED, Effect.ALLOW,
              f"{service.type} Service: port {port}{node_port} on every node"
-             + (" and the load balancer" if service.type == "LoadBalancer" else "") + " (SVC-3)", ref)
+             + (" and the load balancer" if service.type == ServiceType.LOAD_BALANCER else "") + " (SVC-3)", ref)
         if (service.external_traffic_policy or "Cluster") == "Cluster":
             _hop(path, Layer.SERVICE, StepTier.EXPOSURE, Reason.SOURCE_NAT, Effect.WARN,
                  "externalTrafficPolicy: Cluster — traffic may be SNATed to a node address before the pod's "
@@ -362,7 +362,7 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
             host = _sample_host(route.hostnames[0] if route.hostnames else lst.hostname)
             for route_rule in route.rules:
                 m = route_rule.matches[0]
-                path_value = m.path if m.path_type != "RegularExpression" else "/"
+                path_value = m.path if m.path_type != RoutePathType.REGULAR_EXPRESSION else "/"
                 request = Request(listener_scheme, host, lst.port, path_value, "", m.method or "GET",
                                   tuple((h.name, h.value) for h in m.headers if h.type == "Exact"))
                 for p in gateway_paths(analysis, world, request):
@@ -370,7 +370,7 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
                         p.via.setdefault("route", f"{route.ref.kind} {route.ref.namespace}/{route.ref.name}")
                         points.append(EntryPoint(p.via, request.url, p))
     for svc in cluster.services:
-        if svc.type in ("NodePort", "LoadBalancer"):
+        if svc.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
             for sport in svc.ports:
                 for p in service_paths(analysis, world, svc, sport.port, sport.protocol):
                     points.append(EntryPoint(p.via, f"{svc.type} {svc.namespace}/{svc.name} port {sport.port}", p))

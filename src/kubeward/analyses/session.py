@@ -20,7 +20,7 @@ from ..engine.trace import Effect
 from ..engine.universe import Network
 from ..errors import UsageError
 from ..loader import RawObject, load_paths, load_text
-from ..model import Cluster
+from ..model import Cluster, MtlsMode
 
 WORLD = "world"
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9_]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9_]*[a-z0-9])?\.?$", re.I)
@@ -191,7 +191,7 @@ def mesh_cni_checks(analysis: Analysis) -> None:
                 if rule.l7 is None or rule.l7.kind != "http":
                     continue
                 subjects = [w for w in meshed if engine.subject_masks.get(id(p), 0) >> u.identities_of[w.id][0].index & 1]
-                if any(peer_authentication(cluster, options, w, 0)[0] != "DISABLE" for w in subjects):
+                if any(peer_authentication(cluster, options, w, 0)[0] is not MtlsMode.DISABLE for w in subjects):
                     diags.warning("cilium-l7-under-mtls", f"{p.ref.display} {rule.label}: HTTP rules on traffic that "
                                   "Istio sidecars encrypt with mTLS: Cilium's proxy cannot parse it (CIL-19); Cilium "
                                   "requires PeerAuthentication DISABLE for HTTP policies", p.ref.file, rule.line,

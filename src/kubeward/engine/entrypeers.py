@@ -10,8 +10,16 @@ that policies can select like any other.
 from __future__ import annotations
 
 from ..diagnostics import Diagnostics, Leans
-from ..model import NAMESPACE_NAME_LABEL, Cluster, ContainerPort, Gateway, Namespace, Origin, Workload
-from .routing import INGRESS_NGINX, SSL_REDIRECT, attachments, backend_status, ingress_class_of, reference_permitted
+from ..model import NAMESPACE_NAME_LABEL, Cluster, ContainerPort, Gateway, Namespace, Origin, Workload, WorkloadKind
+from .routing import (
+    INGRESS_NGINX,
+    SSL_REDIRECT,
+    BackendReason,
+    attachments,
+    backend_status,
+    ingress_class_of,
+    reference_permitted,
+)
 from .services import find_service, service_port
 
 INGRESS_NGINX_NAMESPACE = "ingress-nginx"
@@ -51,7 +59,8 @@ def add_entry_workloads(cluster: Cluster, diags: Diagnostics, ingress_controller
     if cluster.entry.ingresses and ingress_controller(cluster, ingress_controller_override) is None:
         _assume_namespace(cluster, INGRESS_NGINX_NAMESPACE)
         cluster.workloads.append(Workload(
-            "Deployment", INGRESS_NGINX_NAMESPACE, INGRESS_NGINX_NAME, dict(INGRESS_NGINX_LABELS), "ingress-nginx",
+            WorkloadKind.DEPLOYMENT, INGRESS_NGINX_NAMESPACE, INGRESS_NGINX_NAME, dict(INGRESS_NGINX_LABELS),
+            "ingress-nginx",
             (ContainerPort(80, "TCP", "http"), ContainerPort(443, "TCP", "https")), False, None, ASSUMED,
             assumed=True))
         diags.info("assumed-peer", f"no ingress controller pods in the input: the Ingresses are served by a "
@@ -64,7 +73,7 @@ def add_entry_workloads(cluster: Cluster, diags: Diagnostics, ingress_controller
         ports = tuple(sorted({ContainerPort(lst.port, "UDP" if lst.protocol == "UDP" else "TCP", "")
                               for lst in gw.listeners}, key=lambda p: (p.port, p.protocol)))
         cluster.workloads.append(Workload(
-            "Deployment", gw.ref.namespace, name, {GATEWAY_NAME_LABEL: gw.ref.name}, "default", ports, False,
+            WorkloadKind.DEPLOYMENT, gw.ref.namespace, name, {GATEWAY_NAME_LABEL: gw.ref.name}, "default", ports, False,
             None, ASSUMED, assumed=True))
         diags.info("assumed-peer", f"no data-plane pods for {gw.ref.display} in the input: a stand-in "
                    f"{gw.ref.namespace}/{name} labelled {GATEWAY_NAME_LABEL}={gw.ref.name} carries its traffic",
@@ -134,8 +143,8 @@ def check_entry(cluster: Cluster, diags: Diagnostics) -> None:
             for b in rule.backends:
                 status = backend_status(cluster, route.ref, b)
                 if not status.ok:
-                    code = {"RefNotPermitted": "ref-not-permitted", "BackendNotFound": "backend-not-found"}.get(
-                        status.reason, "invalid-backend")
+                    code = {BackendReason.REF_NOT_PERMITTED: "ref-not-permitted",
+                            BackendReason.BACKEND_NOT_FOUND: "backend-not-found"}.get(status.reason, "invalid-backend")
                     diags.warning(code, f"rule {rule.index}: {status.reason}: {status.message}", route.ref.file,
                                   b.line or rule.line, route.ref)
                     continue

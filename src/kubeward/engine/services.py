@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostics, Leans
-from ..model import Cluster, Service, ServicePort, Workload
+from ..model import Cluster, Service, ServicePort, ServiceType, Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ def check_services(cluster: Cluster, diags: Diagnostics) -> None:
     does not declare, ports nothing backs, and workloads whose service account is missing."""
     for s in cluster.services:
         where = (s.origin.file, s.origin.line)
-        if s.type == "ExternalName" or s.selector is None:
+        if s.type == ServiceType.EXTERNAL_NAME or s.selector is None:
             continue
         workloads = selected_workloads(cluster, s)
         if not workloads:
