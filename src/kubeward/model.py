@@ -191,12 +191,19 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class NotModelled:
-    """Objects of one kind kubeward does not (yet) model."""
+    """Objects of one kind kubeward does not (yet) model: all of them, in input order."""
 
     kind: str
     api_version: str
-    count: int
-    first: Origin
+    objects: tuple[ObjectRef, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.objects)
+
+    @property
+    def first(self) -> ObjectRef:
+        return self.objects[0]
 
 
 @dataclass(slots=True)

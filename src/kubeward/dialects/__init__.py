@@ -217,7 +217,7 @@ def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[Ra
     for (kind, api_version), objs in sorted(groups.items()):
         first = objs[0]
         related = tuple(ref_of(o) for o in objs)
-        cluster.not_modelled.append(NotModelled(kind, api_version, len(objs), Origin(first.file, first.line)))
+        cluster.not_modelled.append(NotModelled(kind, api_version, related))
         near = difflib.get_close_matches(kind, _MODELLED_KINDS, n=1, cutoff=0.8)
         if first.group in _MODELLED_GROUPS and near and near[0] != kind:
             # The API server has no such kind: kubectl apply would fail.

@@ -21,7 +21,7 @@ CALICO_KINDS = ("CalicoNetworkPolicy", "GlobalNetworkPolicy")
 def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Options:
     cilium = [p.ref for p in cluster.policies if p.ref.kind in CILIUM_KINDS]
     calico = [f"{p.ref.where}" for p in cluster.policies if p.ref.kind in CALICO_KINDS] + [
-        str(n.first) for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
+        n.first.where for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
     cni = options.cni
     if cni == "auto":
         if cilium and calico:

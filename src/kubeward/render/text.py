@@ -168,7 +168,7 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
         console.print(f"Assumed (not in the input): {', '.join(report.assumed)}")
     for nm in report.not_modelled:
         console.print(f"Not modelled: {nm.kind} ({nm.api_version}), {nm.count} object"
-                      f"{'s' if nm.count != 1 else ''} — first at {nm.first}")
+                      f"{'s' if nm.count != 1 else ''} — first at {nm.first.where}")
     console.print(f"Options: {', '.join(report.options)}")
     console.print()
     if report.protection:
