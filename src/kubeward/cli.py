@@ -95,14 +95,7 @@ def _stderr_diagnostics(analysis: Analysis, verbose: bool) -> None:
 
 
 def _diag_json(analysis: Analysis) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
-    for d in analysis.diagnostics.sorted():
-        item: dict[str, object] = {"code": d.code, "severity": d.severity.value, "message": d.message,
-                                   "file": d.file, "line": d.line}
-        if d.leans:
-            item["leans"] = d.leans.value
-        out.append(item)
-    return out
+    return [d.to_json() for d in analysis.diagnostics.sorted()]
 
 
 def _progress(what: str) -> Any:

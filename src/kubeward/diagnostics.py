@@ -7,8 +7,11 @@ problem changes a verdict — which way the result may be wrong (``leans``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from .refs import ObjectRef
 
 
 class Severity(StrEnum):
@@ -27,13 +30,23 @@ class Leans(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
+    """One problem of the input. ``file``/``line`` locate the problem itself (a field, a rule);
+    ``ref`` is the object it belongs to; a summary ("3 objects, first at …") has no ``ref`` and
+    lists the objects it summarises in ``related``."""
+
     code: str
     severity: Severity
     message: str
     file: str = ""
     line: int = 0
-    resource: str = ""
+    ref: ObjectRef | None = None
     leans: Leans | None = None
+    related: tuple[ObjectRef, ...] = ()
+
+    @property
+    def resource(self) -> str:
+        """The object as text, ``Kind ns/name`` ("" when the diagnostic is about no one object)."""
+        return self.ref.display if self.ref is not None else ""
 
     @property
     def where(self) -> str:
@@ -45,6 +58,16 @@ class Diagnostic:
         what = f" [{self.resource}]" if self.resource else ""
         lean = f" ({self.leans.value})" if self.leans else ""
         return f"{self.where}: {self.severity.value}: {self.code}: {self.message}{what}{lean}"
+
+    def to_json(self) -> dict[str, object]:
+        """The diagnostic as every command prints it in JSON (docs/json.md, "diagnostic")."""
+        out: dict[str, object] = {"code": self.code, "severity": self.severity.value, "message": self.message,
+                                  "file": self.file, "line": self.line}
+        if self.ref is not None:
+            out["resource"] = self.resource
+        if self.leans:
+            out["leans"] = self.leans.value
+        return out
 
 
 @dataclass(slots=True)
@@ -61,37 +84,41 @@ class Diagnostics:
         message: str,
         file: str = "",
         line: int = 0,
-        resource: str = "",
+        ref: ObjectRef | None = None,
         leans: Leans | None = None,
+        related: tuple[ObjectRef, ...] = (),
     ) -> None:
         key = (code, file, line, message)
         if key in self._seen:
             return
         self._seen.add(key)
-        self.items.append(Diagnostic(code, severity, message, file, line, resource, leans))
+        self.items.append(Diagnostic(code, severity, message, file, line, ref, leans, related))
 
-    def error(self, code: str, message: str, file: str = "", line: int = 0, resource: str = "",
-              leans: Leans | None = None) -> None:
-        self.add(code, Severity.ERROR, message, file, line, resource, leans)
+    def error(self, code: str, message: str, file: str = "", line: int = 0, ref: ObjectRef | None = None,
+              leans: Leans | None = None, related: tuple[ObjectRef, ...] = ()) -> None:
+        self.add(code, Severity.ERROR, message, file, line, ref, leans, related)
 
-    def warning(self, code: str, message: str, file: str = "", line: int = 0, resource: str = "",
-                leans: Leans | None = None) -> None:
-        self.add(code, Severity.WARNING, message, file, line, resource, leans)
+    def warning(self, code: str, message: str, file: str = "", line: int = 0, ref: ObjectRef | None = None,
+                leans: Leans | None = None, related: tuple[ObjectRef, ...] = ()) -> None:
+        self.add(code, Severity.WARNING, message, file, line, ref, leans, related)
 
-    def info(self, code: str, message: str, file: str = "", line: int = 0, resource: str = "") -> None:
-        self.add(code, Severity.INFO, message, file, line, resource)
+    def info(self, code: str, message: str, file: str = "", line: int = 0, ref: ObjectRef | None = None,
+             related: tuple[ObjectRef, ...] = ()) -> None:
+        self.add(code, Severity.INFO, message, file, line, ref, related=related)
 
     @property
     def has_errors(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.items)
 
-    def downgrade(self, objects: set[tuple[str, str]], severity: Severity, note: str) -> None:
-        """Lower the severity of the errors of some objects, given as (file, "ns/name"): e.g.
-        input errors of policies the chosen CNI does not enforce."""
+    def downgrade(self, objects: Iterable[ObjectRef], severity: Severity, note: str) -> None:
+        """Lower the severity of the errors of some objects: e.g. input errors of policies the
+        chosen CNI does not enforce. An object is matched by file, namespace and name, not kind:
+        a dialect may give its policies another kind than the manifest's (Calico's NetworkPolicy
+        is a CalicoNetworkPolicy)."""
+        keys = {(o.file, o.namespace, o.name) for o in objects}
         for i, d in enumerate(self.items):
-            if d.severity is Severity.ERROR and any(d.file == f and d.resource.endswith(" " + name)
-                                                     for f, name in objects):
-                self.items[i] = Diagnostic(d.code, severity, f"{d.message} — {note}", d.file, d.line, d.resource, d.leans)
+            if d.severity is Severity.ERROR and d.ref is not None and (d.file, d.ref.namespace, d.ref.name) in keys:
+                self.items[i] = replace(d, severity=severity, message=f"{d.message} — {note}")
 
     def has_errors_in(self, file: str) -> bool:
         return any(d.severity is Severity.ERROR and d.file == file for d in self.items)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .refs import ObjectRef as ObjectRef  # re-exported: policies are located like every object
+
 
 class Direction(StrEnum):
     INGRESS = "ingress"
@@ -491,26 +493,6 @@ class L7:
 
 
 # --------------------------------------------------------------------------- policies
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    """Which object something came from: a policy, an Ingress, a route, a Service."""
-
-    kind: str
-    namespace: str
-    name: str
-    file: str
-    line: int
-    api_version: str = ""
-
-    @property
-    def display(self) -> str:
-        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
 
 
 PolicyRef = ObjectRef  # the name the policy layers use

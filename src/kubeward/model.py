@@ -8,12 +8,85 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .diagnostics import Diagnostics
 from .ir import LabelSelector, Policy, TierEnd
 from .ir import ObjectRef as ObjectRef  # re-exported: entry objects are located like policies
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # NP-20
+
+
+class WorkloadKind(StrEnum):
+    """The kinds that run pods: a workload is one top controller, or a bare Pod."""
+
+    DEPLOYMENT = "Deployment"
+    REPLICA_SET = "ReplicaSet"
+    STATEFUL_SET = "StatefulSet"
+    DAEMON_SET = "DaemonSet"
+    REPLICATION_CONTROLLER = "ReplicationController"
+    JOB = "Job"
+    CRON_JOB = "CronJob"
+    POD = "Pod"
+
+
+class ServiceType(StrEnum):
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"
+    LOAD_BALANCER = "LoadBalancer"
+    EXTERNAL_NAME = "ExternalName"
+
+
+class IngressPathType(StrEnum):
+    """An Ingress path's pathType (ING-1, ING-4)."""
+
+    EXACT = "Exact"
+    PREFIX = "Prefix"
+    IMPLEMENTATION_SPECIFIC = "ImplementationSpecific"
+
+
+class RouteKind(StrEnum):
+    """The Gateway API route kinds kubeward reads."""
+
+    HTTP = "HTTPRoute"
+    GRPC = "GRPCRoute"
+    TLS = "TLSRoute"
+    TCP = "TCPRoute"
+    UDP = "UDPRoute"
+
+
+class RoutePathType(StrEnum):
+    """An HTTPRoute path match type (GW-5)."""
+
+    EXACT = "Exact"
+    PATH_PREFIX = "PathPrefix"
+    REGULAR_EXPRESSION = "RegularExpression"
+
+
+class AllowedRoutesFrom(StrEnum):
+    """Which namespaces a listener accepts routes from (GW-1)."""
+
+    SAME = "Same"
+    ALL = "All"
+    SELECTOR = "Selector"
+
+
+class MtlsMode(StrEnum):
+    """A PeerAuthentication mTLS mode (IST-4 … IST-6)."""
+
+    UNSET = "UNSET"
+    DISABLE = "DISABLE"
+    PERMISSIVE = "PERMISSIVE"
+    STRICT = "STRICT"
+
+
+class MeshAction(StrEnum):
+    """An AuthorizationPolicy action (IST-8)."""
+
+    ALLOW = "ALLOW"
+    DENY = "DENY"
+    AUDIT = "AUDIT"
+    CUSTOM = "CUSTOM"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +119,7 @@ class Workload:
     ``replicas`` is None when the input does not say (a DaemonSet: one per node).
     ``pod_ips`` holds, per known pod, its addresses (exports of live clusters carry them)."""
 
-    kind: str
+    kind: WorkloadKind
     namespace: str
     name: str
     labels: Mapping[str, str]
@@ -62,6 +135,11 @@ class Workload:
     @property
     def id(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def ref(self) -> ObjectRef:
+        """The workload's top controller (or bare Pod) as an object of the input."""
+        return ObjectRef(self.kind, self.namespace, self.name, self.origin.file, self.origin.line)
 
     @property
     def single_pod(self) -> bool:
@@ -89,7 +167,7 @@ class ServicePort:
 class Service:
     namespace: str
     name: str
-    type: str
+    type: ServiceType
     selector: Mapping[str, str] | None
     ports: tuple[ServicePort, ...]
     cluster_ip: str | None
@@ -97,6 +175,10 @@ class Service:
     external_traffic_policy: str | None
     origin: Origin
     labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Service", self.namespace, self.name, self.origin.file, self.origin.line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +191,19 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class NotModelled:
-    """Objects of one kind kubeward does not (yet) model."""
+    """Objects of one kind kubeward does not (yet) model: all of them, in input order."""
 
     kind: str
     api_version: str
-    count: int
-    first: Origin
+    objects: tuple[ObjectRef, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.objects)
+
+    @property
+    def first(self) -> ObjectRef:
+        return self.objects[0]
 
 
 @dataclass(slots=True)
@@ -180,7 +269,7 @@ class BackendRef:
 @dataclass(frozen=True, slots=True)
 class IngressPath:
     path: str
-    path_type: str  # Exact | Prefix | ImplementationSpecific
+    path_type: IngressPathType
     backend: BackendRef | None
     line: int
 
@@ -225,7 +314,7 @@ class Listener:
     hostname: str  # "" = every hostname (GW-4)
     tls_mode: str  # "" | Terminate | Passthrough
     certificate_refs: tuple[BackendRef, ...]
-    allowed_from: str  # Same | All | Selector (GW-1)
+    allowed_from: AllowedRoutesFrom
     allowed_selector: LabelSelector | None  # when from == Selector
     allowed_kinds: tuple[str, ...]  # () = the kinds the protocol allows
     line: int
@@ -258,7 +347,7 @@ class HeaderMatch:
 
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
-    path_type: str = "PathPrefix"  # Exact | PathPrefix | RegularExpression (GW-5)
+    path_type: RoutePathType = RoutePathType.PATH_PREFIX  # GW-5
     path: str = "/"
     method: str | None = None
     headers: tuple[HeaderMatch, ...] = ()
@@ -317,8 +406,8 @@ class EntryObjects:
 class PeerAuthentication:
     ref: ObjectRef
     selector: LabelSelector | None  # None: namespace-wide (or mesh-wide in the root namespace)
-    mode: str                        # UNSET | DISABLE | PERMISSIVE | STRICT
-    port_modes: Mapping[int, str]    # portLevelMtls: workload port → mode
+    mode: MtlsMode
+    port_modes: Mapping[int, MtlsMode]  # portLevelMtls: workload port → mode
     created: str = ""
 
 
@@ -371,7 +460,7 @@ class AuthorizationPolicy:
     ref: ObjectRef
     selector: LabelSelector | None
     target_refs: tuple[str, ...]
-    action: str                        # ALLOW | DENY | AUDIT | CUSTOM
+    action: MeshAction
     rules: tuple[MeshRule, ...] | None  # None: no rules field (IST-10)
     provider: str = ""
 

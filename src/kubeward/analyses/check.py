@@ -95,7 +95,7 @@ class CheckReport:
                 "notModelled": [{"kind": n.kind, "apiVersion": n.api_version, "count": n.count,
                                  "file": n.first.file, "line": n.first.line} for n in self.not_modelled],
             },
-            "diagnostics": [_diag_json(d) for d in self.diagnostics],
+            "diagnostics": [d.to_json() for d in self.diagnostics],
             "findings": [f.to_json() for f in self.findings],
             "tests": None if self.tests is None else {"options": self.tests.analysis.options.describe(),
                                                       "problems": self.tests.problems,
@@ -109,16 +109,6 @@ class CheckReport:
             },
             "exitCode": self.exit_code,
         }
-
-
-def _diag_json(d: Diagnostic) -> dict[str, object]:
-    out: dict[str, object] = {"code": d.code, "severity": d.severity.value, "message": d.message,
-                              "file": d.file, "line": d.line}
-    if d.resource:
-        out["resource"] = d.resource
-    if d.leans:
-        out["leans"] = d.leans.value
-    return out
 
 
 def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:

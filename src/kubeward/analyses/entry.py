@@ -23,9 +23,9 @@ from ..engine.routing import (
     uses_regex,
 )
 from ..engine.services import Translation, find_service, service_port, translate
-from ..engine.trace import Reason, Step
+from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..ir import Direction, PolicyRef
-from ..model import BackendRef, Ingress, ObjectRef, Service, Workload
+from ..model import BackendRef, Ingress, ObjectRef, RoutePathType, Service, ServiceType, Workload
 from .session import Analysis, resolve_peer
 
 
@@ -51,7 +51,7 @@ def _ref(o: ObjectRef, line: int = 0) -> PolicyRef:
     return PolicyRef(o.kind, o.namespace, o.name, o.file, line or o.line)
 
 
-def _hop(path: EntryPath, layer: str, tier: str, reason: Reason, effect: str, message: str,
+def _hop(path: EntryPath, layer: Layer, tier: StepTier, reason: Reason, effect: Effect, message: str,
          ref: ObjectRef | None = None, line: int = 0, subject: str = "") -> None:
     path.steps.append(Step(layer, Direction.INGRESS, subject or str(path.via.get("name", "")), tier, reason,
                            effect, message, _ref(ref, line) if ref else None, None, "", line or (ref.line if ref else 0)))
@@ -67,20 +67,21 @@ def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: S
     sport = service_port(service, port, protocol if isinstance(port, int) else None)
     ref = ObjectRef("Service", service.namespace, service.name, service.origin.file, service.origin.line)
     if sport is None:
-        _hop(path, "service", "service", Reason.BACKEND_INVALID, "deny",
+        _hop(path, Layer.SERVICE, StepTier.SERVICE, Reason.BACKEND_INVALID, Effect.DENY,
              f"Service {service.namespace}/{service.name} has no port {port}", ref)
         return
     t: Translation = translate(analysis.cluster, service, sport)
     live = [b for b in t.backends if b.pod_port is not None]
-    if service.type == "ExternalName" or not live:
-        why = ("an ExternalName Service has no pods" if service.type == "ExternalName" else
+    if service.type == ServiceType.EXTERNAL_NAME or not live:
+        why = ("an ExternalName Service has no pods" if service.type == ServiceType.EXTERNAL_NAME else
                "its selector matches no pod in the input" if not t.backends else
                "; ".join(b.how for b in t.backends))
-        _hop(path, "service", "service", Reason.NO_ENDPOINTS, "deny",
+        _hop(path, Layer.SERVICE, StepTier.SERVICE, Reason.NO_ENDPOINTS, Effect.DENY,
              f"Service {t.id} port {sport.port} has no endpoints: {why}", ref)
         return
     for b in t.backends:
-        _hop(path, "service", "service", Reason.TRANSLATED, "allow" if b.pod_port is not None else "deny",
+        _hop(path, Layer.SERVICE, StepTier.SERVICE, Reason.TRANSLATED,
+             Effect.ALLOW if b.pod_port is not None else Effect.DENY,
              f"Service {t.id} port {sport.port}/{sport.protocol} → {b.workload.id}: {b.how} (SVC-1, NP-24)"
              + (" — headless: clients reach the pods directly" if service.cluster_ip == "None" else ""), ref)
     for b in live:
@@ -126,7 +127,7 @@ def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request,
         if choice is None:
             if not any(host_matches(r.host, request.host, True) and r.host for i in ingresses for r in i.rules):
                 continue  # this controller has nothing for the host: not a candidate
-            _hop(path, "entry", "ingress", Reason.NO_ROUTE, "deny",
+            _hop(path, Layer.ENTRY, StepTier.INGRESS, Reason.NO_ROUTE, Effect.DENY,
                  f"ingress class {cls}: no rule matches {request.url} and no defaultBackend: the controller "
                  "answers 404 (ING-2)")
             paths.append(path)
@@ -136,26 +137,30 @@ def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request,
                     "host": request.host, "path": choice.path.path if choice.path else None,
                     "pathType": choice.path.path_type if choice.path else None,
                     "service": f"{choice.backend.namespace}/{choice.backend.name}", "servicePort": choice.backend.port}
-        _hop(path, "entry", "ingress", Reason.ROUTED, "allow",
+        _hop(path, Layer.ENTRY, StepTier.INGRESS, Reason.ROUTED, Effect.ALLOW,
              f"{request.url} matches {ing.ref.display} " + (f"rule {choice.rule}: " if choice.rule is not None else "")
              + f"{choice.why} → Service {choice.backend.namespace}/{choice.backend.name}:{choice.backend.port} "
              "(ING-1, ING-2)", ing.ref, choice.line)
         tls = next((t for t in ing.tls if any(host_matches(h, request.host, True) for h in t.hosts)), None)
         port = request.port
         if request.scheme == "http" and tls is not None and ing.annotations.get(SSL_REDIRECT, "true") != "false":
-            _hop(path, "entry", "tls", Reason.TLS, "allow", "plain HTTP is redirected to HTTPS (308; ssl-redirect "
+            _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.ALLOW,
+                 "plain HTTP is redirected to HTTPS (308; ssl-redirect "
                  "defaults to true with a tls section, ING-5); following it", ing.ref, tls.line)
             port = 443
         elif request.scheme == "https":
             if tls is None:
-                _hop(path, "entry", "tls", Reason.TLS, "warn", f"no tls entry of {ing.ref.display} covers "
+                _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.WARN,
+                     f"no tls entry of {ing.ref.display} covers "
                      f"{request.host}: ingress-nginx serves its self-signed default certificate (ING-5)", ing.ref)
             elif (ing.ref.namespace, tls.secret) not in cluster.entry.secrets:
-                _hop(path, "entry", "tls", Reason.TLS, "warn", f"TLS secret {ing.ref.namespace}/{tls.secret} is "
+                _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.WARN,
+                     f"TLS secret {ing.ref.namespace}/{tls.secret} is "
                      "not in the input: if it is missing, clients get the self-signed default certificate (ING-5)",
                      ing.ref, tls.line)
             else:
-                _hop(path, "entry", "tls", Reason.TLS, "allow", f"TLS terminated with {ing.ref.namespace}/{tls.secret}",
+                _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.ALLOW,
+                     f"TLS terminated with {ing.ref.namespace}/{tls.secret}",
                      ing.ref, tls.line)
         if controller is None:
             continue
@@ -163,7 +168,7 @@ def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request,
         world_ok = _reach(analysis, path, source, controller, port)
         svc = find_service(cluster, choice.backend.namespace, choice.backend.name)
         if svc is None:
-            _hop(path, "service", "service", Reason.BACKEND_INVALID, "deny",
+            _hop(path, Layer.SERVICE, StepTier.SERVICE, Reason.BACKEND_INVALID, Effect.DENY,
                  f"backend Service {choice.backend.namespace}/{choice.backend.name} is not in the input", ing.ref,
                  choice.backend.line)
         elif choice.backend.port is not None:
@@ -186,40 +191,46 @@ def gateway_paths(analysis: Analysis, source: FlowEnd, request: Request) -> list
             continue
         lst = outcome.listener
         path = EntryPath({"kind": "Gateway", "namespace": gw.ref.namespace, "name": gw.ref.name, "listener": lst.name})
-        _hop(path, "entry", "gateway", Reason.ROUTED, "allow",
+        _hop(path, Layer.ENTRY, StepTier.GATEWAY, Reason.ROUTED, Effect.ALLOW,
              f"{gw.ref.display} listener {lst.name} ({lst.protocol} {lst.port}"
              + (f", hostname {lst.hostname}" if lst.hostname else "") + f") takes {request.url}", gw.ref, lst.line)
         if lst.tls_mode == "Terminate":
             for c in lst.certificate_refs or ():
                 if not reference_permitted(cluster, "Gateway", gw.ref.namespace, "Secret", c.namespace, c.name):
-                    _hop(path, "entry", "tls", Reason.TLS, "deny", f"certificate Secret {c.namespace}/{c.name} is in "
+                    _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.DENY,
+                         f"certificate Secret {c.namespace}/{c.name} is in "
                          "another namespace without a ReferenceGrant (GW-2: RefNotPermitted)", gw.ref, c.line)
                 elif (c.namespace, c.name) not in cluster.entry.secrets:
-                    _hop(path, "entry", "tls", Reason.TLS, "warn", f"certificate Secret {c.namespace}/{c.name} is not "
+                    _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.WARN,
+                         f"certificate Secret {c.namespace}/{c.name} is not "
                          "in the input (GW-3: if missing, InvalidCertificateRef)", gw.ref, c.line)
             if not lst.certificate_refs:
-                _hop(path, "entry", "tls", Reason.TLS, "deny", "the listener terminates TLS without certificateRefs "
+                _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.DENY,
+                     "the listener terminates TLS without certificateRefs "
                      "(GW-3: InvalidCertificateRef)", gw.ref, lst.line)
         choice = outcome.choice
         if choice is None:
             for att in outcome.rejected:
-                _hop(path, "entry", "route", Reason.NOT_ACCEPTED, "none",
+                _hop(path, Layer.ENTRY, StepTier.ROUTE, Reason.NOT_ACCEPTED, Effect.NONE,
                      f"{att.route.ref.display} is not accepted: {att.reason}: {att.message}", att.route.ref,
                      att.parent.line)
-            _hop(path, "entry", "route", Reason.NO_ROUTE, "deny", outcome.message + " (404)", gw.ref, lst.line)
+            _hop(path, Layer.ENTRY, StepTier.ROUTE, Reason.NO_ROUTE, Effect.DENY,
+                 outcome.message + " (404)", gw.ref, lst.line)
             paths.append(path)
             continue
         route = choice.route
         path.via.update(route=f"{route.ref.kind} {route.ref.namespace}/{route.ref.name}", rule=choice.rule.index)
-        _hop(path, "entry", "route", Reason.ROUTED, "allow",
+        _hop(path, Layer.ENTRY, StepTier.ROUTE, Reason.ROUTED, Effect.ALLOW,
              f"{route.ref.display} rule {choice.rule.index} ({choice.why}) matches {request.url} (GW-5)",
              route.ref, choice.rule.line)
         bad = [b for b in choice.backends if not b.ok]
         for b in bad:
-            _hop(path, "entry", "route", Reason.BACKEND_INVALID, "deny", f"backend {b.reason}: {b.message} — "
+            _hop(path, Layer.ENTRY, StepTier.ROUTE, Reason.BACKEND_INVALID, Effect.DENY,
+                 f"backend {b.reason}: {b.message} — "
                  "requests routed to it get 500", route.ref, b.ref.line)
         if not choice.backends:
-            _hop(path, "entry", "route", Reason.NO_ENDPOINTS, "deny", "the rule has no backend with weight > 0: 500",
+            _hop(path, Layer.ENTRY, StepTier.ROUTE, Reason.NO_ENDPOINTS, Effect.DENY,
+                 "the rule has no backend with weight > 0: 500",
                  route.ref, choice.rule.line)
         proxy = gateway_data_plane(cluster, gw)
         if proxy is None:
@@ -233,8 +244,8 @@ def gateway_paths(analysis: Analysis, source: FlowEnd, request: Request) -> list
                 to_backends(analysis, path, _workload_end(analysis, proxy), svc, b.ref.port, http=_http_of(request))
         # A backend that does not resolve fails only its share of the requests; a TLS or
         # reachability failure fails them all.
-        if not world_ok or any(s.effect == "deny" and s.layer == "entry" and s.reason is not Reason.BACKEND_INVALID
-                               for s in path.steps):
+        if not world_ok or any(s.effect == Effect.DENY and s.layer == Layer.ENTRY
+                               and s.reason is not Reason.BACKEND_INVALID for s in path.steps):
             path.allowed_ports = EMPTY
             path.reached.clear()
         paths.append(path)
@@ -248,18 +259,18 @@ def service_paths(analysis: Analysis, source: FlowEnd, service: Service, port: i
     ref = ObjectRef("Service", service.namespace, service.name, service.origin.file, service.origin.line)
     if source.workload is None:  # from outside the cluster's pods
         sport = service_port(service, port, protocol)
-        if service.type not in ("NodePort", "LoadBalancer"):
-            _hop(path, "service", "exposure", Reason.NOT_EXPOSED, "deny",
+        if service.type not in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+            _hop(path, Layer.SERVICE, StepTier.EXPOSURE, Reason.NOT_EXPOSED, Effect.DENY,
                  f"Service {service.namespace}/{service.name} is {service.type}"
                  + (" (headless)" if service.cluster_ip == "None" else "")
                  + ": not reachable from outside the cluster (SVC-3)", ref)
             return [path]
         node_port = f", nodePort {sport.node_port}" if sport and sport.node_port else ""
-        _hop(path, "service", "exposure", Reason.EXPOSED, "allow",
+        _hop(path, Layer.SERVICE, StepTier.EXPOSURE, Reason.EXPOSED, Effect.ALLOW,
              f"{service.type} Service: port {port}{node_port} on every node"
-             + (" and the load balancer" if service.type == "LoadBalancer" else "") + " (SVC-3)", ref)
+             + (" and the load balancer" if service.type == ServiceType.LOAD_BALANCER else "") + " (SVC-3)", ref)
         if (service.external_traffic_policy or "Cluster") == "Cluster":
-            _hop(path, "service", "exposure", Reason.SOURCE_NAT, "warn",
+            _hop(path, Layer.SERVICE, StepTier.EXPOSURE, Reason.SOURCE_NAT, Effect.WARN,
                  "externalTrafficPolicy: Cluster — traffic may be SNATed to a node address before the pod's "
                  "policies see it, so ipBlock rules on the client's address are unreliable (SVC-4, NP-19)", ref)
     to_backends(analysis, path, source, service, port, protocol)
@@ -286,7 +297,7 @@ class EntryPoint:
     path: EntryPath
 
     def first_failure(self) -> Step | None:
-        return next((s for s in self.path.steps if s.effect == "deny"), None)
+        return next((s for s in self.path.steps if s.effect == Effect.DENY), None)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"via": self.via, "request": self.request,
@@ -338,7 +349,7 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
         if not att.accepted:
             rejected = EntryPath({"kind": route.ref.kind, "namespace": route.ref.namespace, "name": route.ref.name,
                                   "gateway": f"{att.parent.namespace}/{att.parent.name}"})
-            _hop(rejected, "entry", "route", Reason.NOT_ACCEPTED, "deny",
+            _hop(rejected, Layer.ENTRY, StepTier.ROUTE, Reason.NOT_ACCEPTED, Effect.DENY,
                  f"{route.ref.display} is not accepted by {att.parent.namespace}/{att.parent.name}: "
                  f"{att.reason}: {att.message}", route.ref, att.parent.line)
             points.append(EntryPoint(rejected.via, "", rejected))
@@ -351,7 +362,7 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
             host = _sample_host(route.hostnames[0] if route.hostnames else lst.hostname)
             for route_rule in route.rules:
                 m = route_rule.matches[0]
-                path_value = m.path if m.path_type != "RegularExpression" else "/"
+                path_value = m.path if m.path_type != RoutePathType.REGULAR_EXPRESSION else "/"
                 request = Request(listener_scheme, host, lst.port, path_value, "", m.method or "GET",
                                   tuple((h.name, h.value) for h in m.headers if h.type == "Exact"))
                 for p in gateway_paths(analysis, world, request):
@@ -359,7 +370,7 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
                         p.via.setdefault("route", f"{route.ref.kind} {route.ref.namespace}/{route.ref.name}")
                         points.append(EntryPoint(p.via, request.url, p))
     for svc in cluster.services:
-        if svc.type in ("NodePort", "LoadBalancer"):
+        if svc.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
             for sport in svc.ports:
                 for p in service_paths(analysis, world, svc, sport.port, sport.protocol):
                     points.append(EntryPoint(p.via, f"{svc.type} {svc.namespace}/{svc.name} port {sport.port}", p))

@@ -9,7 +9,7 @@ from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..engine.l7 import HttpRequest
 from ..engine.portset import EMPTY
 from ..engine.routing import parse_url
-from ..engine.trace import Reason, Step
+from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..engine.universe import Domain
 from ..errors import UsageError
 from ..ir import PROTOCOLS, Direction
@@ -113,7 +113,7 @@ def _other_pods(analysis: Analysis, src: FlowEnd, dst: FlowEnd, protocol: str | 
                 verdict.allowed_ports = verdict.allowed_ports | other.allowed_ports
     if not differing:
         return []
-    return [Step("cni", Direction.EGRESS, src.label, "none", Reason.PODS_DIFFER, "none",
+    return [Step(Layer.CNI, Direction.EGRESS, src.label, StepTier.NONE, Reason.PODS_DIFFER, Effect.NONE,
                  "the pods of these workloads have addresses in different ipBlocks and do not all get "
                  f"the same answer; shown: the union ({verdict.allowed_ports}). Name a pod IP with "
                  "--from/--to for one pod's answer")]
@@ -139,7 +139,8 @@ def _explain_url(analysis: Analysis, source: str, url: str, method: str,
     target = FlowEnd(Domain(-1, request.host), request.url)
     verdict = _combine(src, target, "TCP", request.port, paths)
     if not paths:
-        verdict.steps.append(Step("entry", Direction.INGRESS, request.url, "entry", Reason.NO_ROUTE, "deny",
+        verdict.steps.append(Step(Layer.ENTRY, Direction.INGRESS, request.url, StepTier.ENTRY, Reason.NO_ROUTE,
+                                  Effect.DENY,
                                   f"no Ingress or Gateway listener in the input serves {request.url}"))
     return Explanation(verdict, analysis.options.describe(), paths,
                        {"peer": request.url, "type": "url", "url": request.url, "host": request.host,

@@ -20,7 +20,7 @@ from .connectivity_map import ConnectivityMap, connectivity_map
 from .explain import explain
 from .session import Analysis
 
-SEVERITIES = ("info", "warning", "error")
+SEVERITIES = (Severity.INFO, Severity.WARNING, Severity.ERROR)  # in ascending order
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 NODELOCAL_DNS = "169.254.20.10"  # NodeLocal DNSCache's link-local listen address
 
@@ -28,7 +28,7 @@ NODELOCAL_DNS = "169.254.20.10"  # NodeLocal DNSCache's link-local listen addres
 @dataclass(frozen=True, slots=True)
 class LintRule:
     code: str
-    severity: str
+    severity: Severity
     title: str
     fix: str           # the default fix; a finding may say something more specific
     source: str = ""   # the checklist item or semantics.md rule id
@@ -36,98 +36,102 @@ class LintRule:
 
 # Rules computed from the analysis.
 COMPUTED: dict[str, LintRule] = {r.code: r for r in (
-    LintRule("no-default-deny-ingress", "warning", "a namespace without default-deny for ingress",
+    LintRule("no-default-deny-ingress", Severity.WARNING, "a namespace without default-deny for ingress",
              "add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress], then allow what is needed",
              "checklist: default deny per namespace (NP-3)"),
-    LintRule("no-default-deny-egress", "warning", "a namespace without default-deny for egress",
+    LintRule("no-default-deny-egress", Severity.WARNING, "a namespace without default-deny for egress",
              "add a NetworkPolicy with podSelector: {} and policyTypes: [Egress], then allow DNS and what is needed",
              "checklist: default deny per namespace (NP-3)"),
-    LintRule("egress-deny-without-dns", "warning", "egress is denied but DNS is not allowed",
+    LintRule("egress-deny-without-dns", Severity.WARNING, "egress is denied but DNS is not allowed",
              "allow egress to kube-system pods k8s-app=kube-dns on UDP 53 and TCP 53",
              "checklist: DNS allow"),
-    LintRule("dns-nodelocal-bypass", "info", "the DNS allow names the CoreDNS pods only",
+    LintRule("dns-nodelocal-bypass", Severity.INFO, "the DNS allow names the CoreDNS pods only",
              f"with NodeLocal DNSCache, pods ask {NODELOCAL_DNS}: also allow egress to ipBlock {NODELOCAL_DNS}/32 "
              "on UDP/TCP 53", "checklist: DNS allow"),
-    LintRule("unprotected-workload", "warning", "a workload no policy selects",
+    LintRule("unprotected-workload", Severity.WARNING, "a workload no policy selects",
              "select it with a default-deny policy and an allow-list", "checklist: minimal allow-lists"),
-    LintRule("policy-selects-nothing", "warning", "a policy whose selector matches no workload of the input",
+    LintRule("policy-selects-nothing", Severity.WARNING, "a policy whose selector matches no workload of the input",
              "fix the selector's labels or namespace, or delete the policy", "NP-2"),
-    LintRule("peer-selects-nothing", "warning", "a rule whose peers match no workload of the input",
+    LintRule("peer-selects-nothing", Severity.WARNING, "a rule whose peers match no workload of the input",
              "fix the peer's labels or namespace selector; a rule that matches nothing allows nothing", "NP-9"),
-    LintRule("allow-from-all-namespaces", "warning", "an ingress allow from every namespace",
+    LintRule("allow-from-all-namespaces", Severity.WARNING, "an ingress allow from every namespace",
              "name the namespaces with a namespaceSelector on their labels", "checklist: minimal allow-lists"),
-    LintRule("allow-from-anywhere", "warning", "an ingress allow from every address (0.0.0.0/0, ::/0 or any peer)",
+    LintRule("allow-from-anywhere", Severity.WARNING,
+             "an ingress allow from every address (0.0.0.0/0, ::/0 or any peer)",
              "name the sources: pods, namespaces or the CIDRs that need access", "checklist: minimal allow-lists"),
-    LintRule("allow-to-anywhere", "warning", "an egress allow to every address (0.0.0.0/0, ::/0 or any peer)",
+    LintRule("allow-to-anywhere", Severity.WARNING, "an egress allow to every address (0.0.0.0/0, ::/0 or any peer)",
              "name the destinations: pods, CIDRs, or FQDNs (Cilium toFQDNs)", "checklist: egress only where needed"),
-    LintRule("one-sided-allow", "warning", "an allow whose other side never allows the flow",
+    LintRule("one-sided-allow", Severity.WARNING, "an allow whose other side never allows the flow",
              "add the matching ingress (or egress) rule on the other side, or delete the allow",
              "NP-1: a flow needs egress of the source and ingress of the destination"),
-    LintRule("mtls-strict-plaintext-client", "warning", "STRICT mTLS on a workload that clients without a sidecar reach",
+    LintRule("mtls-strict-plaintext-client", Severity.WARNING,
+             "STRICT mTLS on a workload that clients without a sidecar reach",
              "inject a sidecar into those clients, or set PERMISSIVE on the port they use (portLevelMtls)", "IST-7"),
-    LintRule("policy-redundant", "info", "a policy that changes nothing: without it, the same flows are allowed",
+    LintRule("policy-redundant", Severity.INFO, "a policy that changes nothing: without it, the same flows are allowed",
              "delete it, or fix it if it was meant to allow or deny something else",
              "checklist: minimal allow-lists"),
-    LintRule("calico-pass-in-last-tier", "warning", "a Calico Pass in the last tier that applies: the profile allows",
+    LintRule("calico-pass-in-last-tier", Severity.WARNING,
+             "a Calico Pass in the last tier that applies: the profile allows",
              "end the tier with an explicit Deny (or Allow) rule for that traffic; Pass only hands over to a later "
              "tier", "CAL-8, CAL-11"),
-    LintRule("cilium-l3-wildcard-toports", "warning", "a toPorts-only rule: that port to any destination",
+    LintRule("cilium-l3-wildcard-toports", Severity.WARNING, "a toPorts-only rule: that port to any destination",
              "put the L3 selector (toFQDNs, toEndpoints, toCIDR) and toPorts in the same rule", "CIL-11"),
-    LintRule("cilium-fqdn-without-ports", "info", "toFQDNs without toPorts: every port to those names",
+    LintRule("cilium-fqdn-without-ports", Severity.INFO, "toFQDNs without toPorts: every port to those names",
              "add toPorts (e.g. 443/TCP) to the toFQDNs rule", "CIL-14"),
-    LintRule("cilium-l7-regex-anchored", "warning", "an HTTP path regex that matches one exact path",
+    LintRule("cilium-l7-regex-anchored", Severity.WARNING, "an HTTP path regex that matches one exact path",
              "Envoy matches the whole path: write '/v1/catalog(/.*)?' (and allow a query string if used)",
              "CIL-16"),
-    LintRule("cilium-l7-regex-dot", "info", "an unescaped '.' in an HTTP path or host regex matches any character",
+    LintRule("cilium-l7-regex-dot", Severity.INFO,
+             "an unescaped '.' in an HTTP path or host regex matches any character",
              "escape it: '\\.'", "CIL-16"),
 )}
 
 # Traps the dialects and checks detect while reading, with their fix.
 FROM_DIAGNOSTICS: dict[str, LintRule] = {r.code: r for r in (
-    LintRule("spiffe-principal", "warning", "an Istio principal written with spiffe://",
+    LintRule("spiffe-principal", Severity.WARNING, "an Istio principal written with spiffe://",
              "write the principal as <trust-domain>/ns/<namespace>/sa/<service-account>", "IST-17"),
-    LintRule("mesh-policy-inert", "warning", "an Istio policy in a namespace without sidecars",
+    LintRule("mesh-policy-inert", Severity.WARNING, "an Istio policy in a namespace without sidecars",
              "label the namespace istio-injection=enabled (and restart the pods), or delete the policy", "IST-3"),
-    LintRule("sidecar-cut-off", "warning", "default-deny egress cuts sidecars off istiod",
+    LintRule("sidecar-cut-off", Severity.WARNING, "default-deny egress cuts sidecars off istiod",
              "allow egress from meshed pods to istiod in istio-system on TCP 15012 and 15017", "IST-21"),
-    LintRule("cilium-l7-under-mtls", "warning", "a Cilium HTTP rule on a port Istio mTLS encrypts",
+    LintRule("cilium-l7-under-mtls", Severity.WARNING, "a Cilium HTTP rule on a port Istio mTLS encrypts",
              "enforce the HTTP rule with an Istio AuthorizationPolicy, or take the port out of mTLS", "CIL-19"),
-    LintRule("fqdn-without-dns-visibility", "warning", "toFQDNs without DNS visibility",
+    LintRule("fqdn-without-dns-visibility", Severity.WARNING, "toFQDNs without DNS visibility",
              "add an egress rule to kube-dns on port 53 with rules: dns: [{matchPattern: '*'}]", "CIL-21"),
-    LintRule("calico-port-without-protocol", "error", "input the Calico API server rejects",
+    LintRule("calico-port-without-protocol", Severity.ERROR, "input the Calico API server rejects",
              "set protocol: TCP (or UDP, SCTP) on a rule with numeric ports", "CAL-7"),
-    LintRule("policies-inert", "warning", "policies under a CNI that does not enforce them",
+    LintRule("policies-inert", Severity.WARNING, "policies under a CNI that does not enforce them",
              "run a CNI that enforces NetworkPolicy (Calico, Cilium), or set --cni to the cluster's", "CNI"),
-    LintRule("not-enforced", "info", "policies of a kind this CNI does not enforce",
+    LintRule("not-enforced", Severity.INFO, "policies of a kind this CNI does not enforce",
              "run the CNI they are written for, or pass --cni to match the cluster", "CNI"),
-    LintRule("rules-without-policy-type", "warning", "rules for a direction policyTypes does not list",
+    LintRule("rules-without-policy-type", Severity.WARNING, "rules for a direction policyTypes does not list",
              "add the direction to policyTypes, or delete the rules (they are ignored)", "NP-4"),
-    LintRule("cidr-host-bits", "warning", "a CIDR with host bits set", "write the network address", "NP-17"),
-    LintRule("service-selects-nothing", "warning", "a Service whose selector matches no pod",
+    LintRule("cidr-host-bits", Severity.WARNING, "a CIDR with host bits set", "write the network address", "NP-17"),
+    LintRule("service-selects-nothing", Severity.WARNING, "a Service whose selector matches no pod",
              "fix the Service's selector to the pods' labels", "SVC"),
-    LintRule("target-port-not-declared", "warning", "a Service targetPort no container declares",
+    LintRule("target-port-not-declared", Severity.WARNING, "a Service targetPort no container declares",
              "point targetPort at a declared containerPort (by number or name)", "SVC"),
-    LintRule("service-account-missing", "warning", "a workload's ServiceAccount is not in the input",
+    LintRule("service-account-missing", Severity.WARNING, "a workload's ServiceAccount is not in the input",
              "add the ServiceAccount (pods of a missing one are never created)", "SVC-6"),
-    LintRule("backend-not-found", "warning", "an Ingress or route backend Service is not in the input",
+    LintRule("backend-not-found", Severity.WARNING, "an Ingress or route backend Service is not in the input",
              "create the Service, or fix the backend's name", "ING"),
-    LintRule("backend-port-not-found", "warning", "a backend port the Service does not have",
+    LintRule("backend-port-not-found", Severity.WARNING, "a backend port the Service does not have",
              "use a port the Service declares", "ING"),
-    LintRule("ingress-class-missing", "warning", "an IngressClass that is not in the input",
+    LintRule("ingress-class-missing", Severity.WARNING, "an IngressClass that is not in the input",
              "create the IngressClass, or fix ingressClassName", "ING-3"),
-    LintRule("ingress-without-tls", "warning", "an Ingress without TLS",
+    LintRule("ingress-without-tls", Severity.WARNING, "an Ingress without TLS",
              "add spec.tls with the host and a certificate Secret", "checklist: TLS on entry points"),
-    LintRule("tls-secret-missing", "warning", "a TLS certificate Secret that is not in the input",
+    LintRule("tls-secret-missing", Severity.WARNING, "a TLS certificate Secret that is not in the input",
              "create the Secret (or a cert-manager Certificate that does)", "checklist: TLS on entry points"),
-    LintRule("listener-without-certificate", "warning", "an HTTPS listener without a certificate",
+    LintRule("listener-without-certificate", Severity.WARNING, "an HTTPS listener without a certificate",
              "add tls.certificateRefs to the listener", "GW-3"),
-    LintRule("route-not-accepted", "warning", "a route its Gateway does not accept",
+    LintRule("route-not-accepted", Severity.WARNING, "a route its Gateway does not accept",
              "allow the route's namespace and kind in the listener's allowedRoutes, or move the route", "GW-1"),
-    LintRule("ref-not-permitted", "warning", "a cross-namespace reference without a ReferenceGrant",
+    LintRule("ref-not-permitted", Severity.WARNING, "a cross-namespace reference without a ReferenceGrant",
              "add a ReferenceGrant in the referenced namespace", "GW-4"),
-    LintRule("no-parent", "warning", "a route whose parent Gateway is not in the input",
+    LintRule("no-parent", Severity.WARNING, "a route whose parent Gateway is not in the input",
              "fix parentRefs, or add the Gateway", "GW-1"),
-    LintRule("undefined-namespace", "warning", "a namespace used but not defined",
+    LintRule("undefined-namespace", Severity.WARNING, "a namespace used but not defined",
              "add the Namespace with the labels selectors expect", "NP-10"),
 )}
 
@@ -137,7 +141,7 @@ RULES: dict[str, LintRule] = {**COMPUTED, **FROM_DIAGNOSTICS}
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str
-    severity: str
+    severity: Severity
     message: str
     kind: str
     namespace: str
@@ -188,7 +192,7 @@ class LintReport:
     input_errors: list[Diagnostic] = field(default_factory=list)
     options: list[str] = field(default_factory=list)
 
-    def exit_code(self, fail_on: str = "warning") -> int:
+    def exit_code(self, fail_on: str = Severity.WARNING) -> int:
         """2: input errors; 1: a finding at or above ``fail_on``; 0 otherwise."""
         if self.input_errors:
             return 2
@@ -198,15 +202,11 @@ class LintReport:
     def to_json(self) -> dict[str, object]:
         return {"schema": 1, "options": self.options, "findings": [f.to_json() for f in self.findings],
                 "suppressed": [{**f.to_json(), "reason": r} for f, r in self.suppressed],
-                "inputErrors": [{"code": d.code, "message": d.message, "file": d.file, "line": d.line}
+                "inputErrors": [{k: v for k, v in d.to_json().items() if k in _INPUT_ERROR_FIELDS}
                                 for d in self.input_errors]}
 
 
-def _resource_of(text: str) -> tuple[str, str, str]:
-    """'Deployment shop/web' → (kind, namespace, name)."""
-    kind, _, rest = text.partition(" ")
-    ns, _, name = rest.rpartition("/")
-    return kind, ns, name
+_INPUT_ERROR_FIELDS = ("code", "message", "file", "line")  # lint's inputErrors: a part of each diagnostic
 
 
 def _policy_finding(code: str, p: Policy, message: str, line: int = 0, fix: str = "") -> Finding:
@@ -367,7 +367,6 @@ def _l3_wildcard(direction: Direction, r: Rule, rules: Iterable[Rule]) -> bool:
         and any(not any(isinstance(x, AnyPeer) for x in o.peers) for o in rules if o is not r)
 
 
-_FIRST_AT = re.compile(r"first at (\S+):(\d+)\)")
 _ANCHORED = re.compile(r"^\^?/[^.*+?()\[\]{}|\\$]*\$?$")
 _UNESCAPED_DOT = re.compile(r"(?<!\\)\.(?![*+?])")
 
@@ -458,7 +457,7 @@ def _strict_mtls(analysis: Analysis) -> Iterable[Finding]:
     """IST-7: for each workload with a sidecar, the clients without one that the CNI lets through
     but the sidecar refuses (STRICT mTLS)."""
     from ..engine.mesh import membership
-    from ..engine.trace import Reason
+    from ..engine.trace import Effect, Reason
 
     if analysis.options.mesh != "istio":
         return
@@ -480,7 +479,7 @@ def _strict_mtls(analysis: Analysis) -> Iterable[Finding]:
             except UsageError:
                 continue
             if any(st.reason is Reason.MTLS_REQUIRED for st in steps) and \
-                    all(st.effect != "deny" for st in steps if st.reason is not Reason.MTLS_REQUIRED):
+                    all(st.effect != Effect.DENY for st in steps if st.reason is not Reason.MTLS_REQUIRED):
                 refused.append(src.id)
         if refused:
             yield _workload_finding("mtls-strict-plaintext-client", dst,
@@ -565,12 +564,11 @@ def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
             if d.severity is Severity.ERROR:
                 input_errors.append(d)
             continue
-        kind, ns, name = _resource_of(d.resource) if d.resource else ("", "", "")
+        kind, ns, name = (d.ref.kind, d.ref.namespace, d.ref.name) if d.ref is not None else ("", "", "")
         file, line = d.file, d.line
-        first = _FIRST_AT.search(d.message) if not file else None
-        if first:  # a summary note ("… (first at FILE:LINE)"): point at that object
-            file, line = first.group(1), int(first.group(2))
-        findings.append(Finding(d.code, d.severity.value, d.message, kind, ns, name, file, line, rule.fix))
+        if not file and d.related:  # a summary ("… first at FILE:LINE"): point at its first object
+            file, line = d.related[0].file, d.related[0].line
+        findings.append(Finding(d.code, d.severity, d.message, kind, ns, name, file, line, rule.fix))
     for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
                    _cilium(analysis), _one_sided(analysis, cmap), _strict_mtls(analysis), _redundant(analysis, cmap),
                    _calico_pass(analysis)):
@@ -579,7 +577,7 @@ def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
     return LintReport(findings, input_errors=input_errors, options=analysis.options.describe())
 
 
-def select(report: LintReport, min_severity: str = "info", disabled: Iterable[str] = (),
+def select(report: LintReport, min_severity: str = Severity.INFO, disabled: Iterable[str] = (),
            suppressions: Iterable[Suppression] = ()) -> LintReport:
     """The report with findings below ``min_severity`` dropped, ``disabled`` codes dropped, and
     findings a suppression covers moved to ``suppressed`` with its reason."""

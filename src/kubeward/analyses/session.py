@@ -16,11 +16,12 @@ from ..engine.mesh import add_mesh_workloads, check_mesh
 from ..engine.options import Cni, Mesh, Options
 from ..engine.profiles import resolve_cni
 from ..engine.services import check_services
+from ..engine.trace import Effect
 from ..engine.universe import Network
 from ..errors import UsageError
 from ..ir import L7Kind
 from ..loader import RawObject, load_paths, load_text
-from ..model import Cluster
+from ..model import Cluster, MtlsMode
 
 WORLD = "world"
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9_]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9_]*[a-z0-9])?\.?$", re.I)
@@ -191,11 +192,11 @@ def mesh_cni_checks(analysis: Analysis) -> None:
         for w in meshed:
             verdict = decide(engine, FlowEnd(u.identities_of[w.id][0], w.id, w), target, "TCP", 15012)
             if not verdict.allowed:
-                deny = next((s for s in verdict.steps if s.effect == "deny"), None)
+                deny = next((s for s in verdict.steps if s.effect == Effect.DENY), None)
                 where = f" ({deny.policy.display}, {deny.where})" if deny and deny.policy else ""
                 diags.warning("sidecar-cut-off", f"{w.id} runs a sidecar but its egress to {control.id}:15012 (xDS and "
                               f"certificates) is denied{where}: its proxy never gets configuration (IST-21)",
-                              w.origin.file, w.origin.line, f"{w.kind} {w.id}", Leans.MAY_ALLOW_MORE)
+                              w.origin.file, w.origin.line, w.ref, Leans.MAY_ALLOW_MORE)
     if options.cni == Cni.CILIUM:
         for p in cluster.policies:
             if p.ref.kind not in options.enforced_kinds:
@@ -205,11 +206,11 @@ def mesh_cni_checks(analysis: Analysis) -> None:
                     continue
                 mask = engine.subject_masks.get(id(p), 0)
                 subjects = [w for w in meshed if mask >> u.identities_of[w.id][0].index & 1]
-                if any(peer_authentication(cluster, options, w, 0)[0] != "DISABLE" for w in subjects):
+                if any(peer_authentication(cluster, options, w, 0)[0] is not MtlsMode.DISABLE for w in subjects):
                     diags.warning("cilium-l7-under-mtls", f"{p.ref.display} {rule.label}: HTTP rules on traffic that "
                                   "Istio sidecars encrypt with mTLS: Cilium's proxy cannot parse it (CIL-19); Cilium "
                                   "requires PeerAuthentication DISABLE for HTTP policies", p.ref.file, rule.line,
-                                  p.ref.display, Leans.EITHER)
+                                  p.ref, Leans.EITHER)
     if meshed:
         diags.info("mesh-egress", "AuthorizationPolicy does not restrict egress in sidecar mode, and the default "
                    "outboundTrafficPolicy ALLOW_ANY lets unknown destinations through: egress is what the CNI layer "

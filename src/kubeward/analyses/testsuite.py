@@ -9,7 +9,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from ..engine.options import CNI_CHOICES, MESH_CHOICES, Cni, Mesh, Options
-from ..engine.trace import Step
+from ..engine.trace import Effect, Step
 from ..errors import UsageError
 from ..loader import LList, LMap, RawObject
 from .explain import Explanation, explain
@@ -150,8 +150,8 @@ def read_cases(obj: RawObject) -> tuple[list[TestCase], dict[str, object], list[
 def _deciding(exp: Explanation) -> Step | None:
     steps = exp.verdict.steps
     if not exp.allowed:
-        return next((s for s in steps if s.effect == "deny"), None)
-    allowing = [s for s in steps if s.effect == "allow" and s.policy is not None]
+        return next((s for s in steps if s.effect == Effect.DENY), None)
+    allowing = [s for s in steps if s.effect == Effect.ALLOW and s.policy is not None]
     return allowing[-1] if allowing else None
 
 

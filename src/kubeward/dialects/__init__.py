@@ -15,6 +15,7 @@ from ..diagnostics import Diagnostics, Leans
 from ..ir import NamedPort, PodPeer, Policy, PortMatch, PortRange, Requirement, ServicePeer
 from ..loader import RawObject
 from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
+from ._reader import ref_of
 from .adminnetworkpolicy import PARSERS as ANP_PARSERS
 from .calico import parse_calico_policy, parse_network_set, parse_tier
 from .cilium import parse_cilium_policy
@@ -215,19 +216,21 @@ def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[Ra
                          diags: Diagnostics) -> None:
     for (kind, api_version), objs in sorted(groups.items()):
         first = objs[0]
-        cluster.not_modelled.append(NotModelled(kind, api_version, len(objs), Origin(first.file, first.line)))
+        related = tuple(ref_of(o) for o in objs)
+        cluster.not_modelled.append(NotModelled(kind, api_version, related))
         near = difflib.get_close_matches(kind, _MODELLED_KINDS, n=1, cutoff=0.8)
         if first.group in _MODELLED_GROUPS and near and near[0] != kind:
             # The API server has no such kind: kubectl apply would fail.
             diags.error("unknown-kind", f"unknown kind {kind} ({api_version}): did you mean {near[0]}? "
                         f"{len(objs)} object(s) not analysed", first.file, first.data.line_of("kind"),
-                        leans=Leans.EITHER)
+                        leans=Leans.EITHER, related=related)
         elif first.group not in FOREIGN_GROUPS and any(d.kind == kind for d in REGISTRY.values()):
             diags.warning("unknown-group", f"{kind} ({api_version}) is not in an API group kubeward "
-                          f"knows for {kind}; {len(objs)} object(s) not analysed", first.file, first.line)
+                          f"knows for {kind}; {len(objs)} object(s) not analysed", first.file, first.line,
+                          related=related)
         else:
             diags.info("not-modelled", f"not modelled: {kind} ({api_version}), {len(objs)} object"
-                       f"{'s' if len(objs) != 1 else ''}", first.file, first.line)
+                       f"{'s' if len(objs) != 1 else ''}", first.file, first.line, related=related)
 
 
 def _add_referenced_namespaces(cluster: Cluster, diags: Diagnostics) -> None:

@@ -23,6 +23,13 @@ from ..ir import (
     Requirement,
 )
 from ..loader import LList, LMap, RawObject
+from ..refs import ObjectRef
+
+
+def ref_of(obj: RawObject) -> ObjectRef:
+    """A raw object as an :class:`ObjectRef`: its kind, namespace (as written), name, file:line."""
+    return ObjectRef(obj.kind, obj.namespace, obj.name, obj.file, obj.line, obj.api_version)
+
 
 _TYPE_NAMES = {LMap: "a mapping", LList: "a list", str: "a string", int: "an integer", bool: "a boolean"}
 
@@ -38,19 +45,19 @@ class Reader:
         return self.obj.file
 
     @property
-    def resource(self) -> str:
-        ns = self.obj.namespace
-        return f"{self.obj.kind} {ns}/{self.obj.name}" if ns else f"{self.obj.kind} {self.obj.name}"
+    def ref(self) -> ObjectRef:
+        """The object being read, as the manifest names it (its namespace as written)."""
+        return ref_of(self.obj)
 
     def error(self, code: str, message: str, line: int, leans: Leans | None = None) -> None:
         self.failed = True
-        self.diags.error(code, message, self.file, line, self.resource, leans)
+        self.diags.error(code, message, self.file, line, self.ref, leans)
 
     def warning(self, code: str, message: str, line: int, leans: Leans | None = None) -> None:
-        self.diags.warning(code, message, self.file, line, self.resource, leans)
+        self.diags.warning(code, message, self.file, line, self.ref, leans)
 
     def info(self, code: str, message: str, line: int) -> None:
-        self.diags.info(code, message, self.file, line, self.resource)
+        self.diags.info(code, message, self.file, line, self.ref)
 
     # ---- typed access --------------------------------------------------------------
 

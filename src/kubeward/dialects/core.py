@@ -24,25 +24,29 @@ from ..model import (
     Service,
     ServiceAccount,
     ServicePort,
+    ServiceType,
     Workload,
+    WorkloadKind,
 )
 from ._reader import Reader
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 
 # kind -> path from the object to its pod template
-TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicationController": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+TEMPLATE_PATHS: dict[WorkloadKind, tuple[str, ...]] = {
+    WorkloadKind.DEPLOYMENT: ("spec", "template"),
+    WorkloadKind.REPLICA_SET: ("spec", "template"),
+    WorkloadKind.STATEFUL_SET: ("spec", "template"),
+    WorkloadKind.DAEMON_SET: ("spec", "template"),
+    WorkloadKind.REPLICATION_CONTROLLER: ("spec", "template"),
+    WorkloadKind.JOB: ("spec", "template"),
+    WorkloadKind.CRON_JOB: ("spec", "jobTemplate", "spec", "template"),
 }
-WORKLOAD_GROUPS = {"Deployment": "apps", "ReplicaSet": "apps", "StatefulSet": "apps",
-                   "DaemonSet": "apps", "ReplicationController": "", "Job": "batch", "CronJob": "batch",
-                   "Pod": ""}
+WORKLOAD_GROUPS: dict[WorkloadKind, str] = {
+    WorkloadKind.DEPLOYMENT: "apps", WorkloadKind.REPLICA_SET: "apps", WorkloadKind.STATEFUL_SET: "apps",
+    WorkloadKind.DAEMON_SET: "apps", WorkloadKind.REPLICATION_CONTROLLER: "", WorkloadKind.JOB: "batch",
+    WorkloadKind.CRON_JOB: "batch", WorkloadKind.POD: ""}
+SERVICE_TYPES = tuple(ServiceType)
 
 
 @dataclass(slots=True)
@@ -55,7 +59,7 @@ class _PodSpecFacts:
 
 @dataclass(slots=True)
 class _RawWorkload:
-    kind: str
+    kind: WorkloadKind
     namespace: str
     name: str
     uid: str
@@ -141,17 +145,25 @@ class CoreBuilder:
             ports.append(ServicePort(port, protocol, str(p.get("name") or ""), target,
                                      r.get_int(p, "nodePort", path)))
         selector = r.labels(spec, "selector", "spec") if spec.get("selector") is not None else None
+        written = r.get_str(spec, "type", "spec") or ServiceType.CLUSTER_IP
+        service_type = ServiceType.CLUSTER_IP
+        if written in SERVICE_TYPES:
+            service_type = ServiceType(written)
+        else:
+            # The API server refuses any other type; analysed as ClusterIP (not exposed).
+            r.error("invalid-value", f"spec.type {written!r} is not one of {', '.join(SERVICE_TYPES)}; "
+                    "read as ClusterIP", spec.line_of("type"), Leans.MAY_DENY_MORE)
         self.cluster.services.append(Service(
-            namespace_of(obj), obj.name, r.get_str(spec, "type", "spec") or "ClusterIP", selector,
+            namespace_of(obj), obj.name, service_type, selector,
             tuple(ports), r.get_str(spec, "clusterIP", "spec"), r.get_str(spec, "externalName", "spec"),
             r.get_str(spec, "externalTrafficPolicy", "spec"), Origin(obj.file, obj.line),
             r.labels(obj.metadata, "labels", "metadata")))
 
     def workload(self, obj: RawObject) -> None:
         r = Reader(obj, self.diags)
-        kind = obj.kind
+        kind = WorkloadKind(obj.kind)  # the registry sends only these kinds here
         ns = namespace_of(obj)
-        if kind == "Pod":
+        if kind is WorkloadKind.POD:
             template: LMap | None = obj.data
         else:
             template = obj.data
@@ -161,16 +173,16 @@ class CoreBuilder:
             r.error("missing-field", f"{kind} has no pod template ({'.'.join(TEMPLATE_PATHS[kind])})",
                     obj.line, Leans.EITHER)
             return
-        facts = self._pod_facts(r, template, "spec.template" if kind != "Pod" else "")
+        facts = self._pod_facts(r, template, "spec.template" if kind is not WorkloadKind.POD else "")
         replicas: int | None
         raw_spec = obj.data.get("spec")
         spec: LMap = raw_spec if isinstance(raw_spec, LMap) else LMap(obj.line)
-        if kind == "Pod":
+        if kind is WorkloadKind.POD:
             replicas = 1
-        elif kind == "DaemonSet":
+        elif kind is WorkloadKind.DAEMON_SET:
             replicas = None
-        elif kind in ("Job", "CronJob"):
-            job = spec if kind == "Job" else _dig(spec, "jobTemplate", "spec")
+        elif kind in (WorkloadKind.JOB, WorkloadKind.CRON_JOB):
+            job = spec if kind is WorkloadKind.JOB else _dig(spec, "jobTemplate", "spec")
             par = job.get("parallelism") if isinstance(job, LMap) else None
             replicas = par if isinstance(par, int) and not isinstance(par, bool) else 1
         else:
@@ -185,7 +197,7 @@ class CoreBuilder:
                 owner = (str(ref["kind"]), str(ref.get("name", "")))
         raw = _RawWorkload(kind, ns, obj.name, str(obj.metadata.get("uid", "")), facts, replicas,
                            Origin(obj.file, obj.line), owner)
-        if kind == "Pod":
+        if kind is WorkloadKind.POD:
             status = obj.data.get("status")
             ips = _pod_ips(r, status) if isinstance(status, LMap) else ()
             if ips:
@@ -225,7 +237,8 @@ class CoreBuilder:
     # ---- assembly -------------------------------------------------------------------
 
     def finish(self) -> None:
-        by_key = {(w.namespace, w.kind, w.name): w for w in self.raw_workloads}
+        by_key: dict[tuple[str, str, str], _RawWorkload] = {(w.namespace, w.kind, w.name): w
+                                                              for w in self.raw_workloads}
         tops: dict[tuple[str, str, str], _RawWorkload] = {}
 
         def top_of(w: _RawWorkload, depth: int = 0) -> _RawWorkload:

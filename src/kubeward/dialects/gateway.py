@@ -11,6 +11,7 @@ from ..diagnostics import Diagnostics, Leans
 from ..ir import LabelSelector
 from ..loader import LList, LMap, RawObject
 from ..model import (
+    AllowedRoutesFrom,
     BackendRef,
     Cluster,
     Gateway,
@@ -21,15 +22,18 @@ from ..model import (
     ParentRef,
     ReferenceGrant,
     Route,
+    RouteKind,
     RouteMatch,
+    RoutePathType,
     RouteRule,
 )
 from ._reader import Reader
 
 GROUP = "gateway.networking.k8s.io"
-ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
+ROUTE_KINDS = tuple(RouteKind)
 LISTENER_PROTOCOLS = ("HTTP", "HTTPS", "TLS", "TCP", "UDP")
-PATH_TYPES = ("Exact", "PathPrefix", "RegularExpression")
+PATH_TYPES = tuple(RoutePathType)
+ALLOWED_FROM = tuple(AllowedRoutesFrom)
 
 
 def parse_gateway_class(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
@@ -68,15 +72,16 @@ def parse_gateway(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
             tls_mode = "Terminate" if protocol == "HTTPS" else ""
         allowed = r.get_map(raw, "allowedRoutes", path) or LMap(raw.line)
         namespaces = r.get_map(allowed, "namespaces", f"{path}.allowedRoutes") or LMap(allowed.line)
-        allowed_from = r.get_str(namespaces, "from", f"{path}.allowedRoutes.namespaces") or "Same"  # GW-1
+        written = r.get_str(namespaces, "from", f"{path}.allowedRoutes.namespaces") or AllowedRoutesFrom.SAME  # GW-1
+        allowed_from = AllowedRoutesFrom(written) if written in ALLOWED_FROM else AllowedRoutesFrom.SAME
         selector: LabelSelector | None = None
-        if allowed_from == "Selector":
+        if allowed_from is AllowedRoutesFrom.SELECTOR:
             selector = r.selector(namespaces, "selector", f"{path}.allowedRoutes.namespaces", Leans.EITHER)
             if selector is None:
                 r.error("missing-field", f"{path}.allowedRoutes.namespaces.selector is required with "
                         "from: Selector", namespaces.line, Leans.MAY_DENY_MORE)
-        elif allowed_from not in ("Same", "All"):
-            r.error("invalid-value", f"{path}.allowedRoutes.namespaces.from {allowed_from!r} is not "
+        elif written not in ALLOWED_FROM:  # read as Same
+            r.error("invalid-value", f"{path}.allowedRoutes.namespaces.from {written!r} is not "
                     "Same, All or Selector", namespaces.line_of("from"))
         kinds = tuple(str(k.get("kind")) for k in (allowed.get("kinds") or [])
                       if isinstance(k, LMap) and k.get("kind"))
@@ -112,7 +117,7 @@ def _matches(r: Reader, raw: LMap, path: str, kind: str) -> tuple[RouteMatch, ..
         headers = tuple(HeaderMatch(str(h.get("name", "")).lower(), str(h.get("value", "")),
                                     str(h.get("type") or "Exact"))
                         for h in (m.get("headers") or []) if isinstance(h, LMap))
-        if kind == "GRPCRoute":
+        if kind == RouteKind.GRPC:
             raw_method = m.get("method")
             method: LMap = raw_method if isinstance(raw_method, LMap) else LMap(m.line)
             matches.append(RouteMatch(headers=headers, grpc_service=method.get("service"),
@@ -120,9 +125,10 @@ def _matches(r: Reader, raw: LMap, path: str, kind: str) -> tuple[RouteMatch, ..
             continue
         raw_path = m.get("path")
         p: LMap = raw_path if isinstance(raw_path, LMap) else LMap(m.line)
-        path_type = str(p.get("type") or "PathPrefix")
-        if path_type not in PATH_TYPES:
-            r.error("invalid-value", f"{mp}.path.type {path_type!r} is not one of {', '.join(PATH_TYPES)}",
+        written = str(p.get("type") or RoutePathType.PATH_PREFIX)
+        path_type = RoutePathType(written) if written in PATH_TYPES else RoutePathType.PATH_PREFIX
+        if written not in PATH_TYPES:  # read as PathPrefix
+            r.error("invalid-value", f"{mp}.path.type {written!r} is not one of {', '.join(PATH_TYPES)}",
                     p.line_of("type"))
         value = str(p.get("value") or "/")
         query = tuple(HeaderMatch(str(q.get("name", "")), str(q.get("value", "")), str(q.get("type") or "Exact"))

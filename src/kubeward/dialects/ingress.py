@@ -6,10 +6,21 @@ from typing import Any
 
 from ..diagnostics import Diagnostics
 from ..loader import LMap, RawObject
-from ..model import BackendRef, Cluster, Ingress, IngressClass, IngressPath, IngressRule, IngressTLS, ObjectRef, Origin
+from ..model import (
+    BackendRef,
+    Cluster,
+    Ingress,
+    IngressClass,
+    IngressPath,
+    IngressPathType,
+    IngressRule,
+    IngressTLS,
+    ObjectRef,
+    Origin,
+)
 from ._reader import Reader
 
-PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
+PATH_TYPES = tuple(IngressPathType)
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
@@ -69,13 +80,15 @@ def parse_ingress(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
             if not isinstance(p, LMap):
                 r.error("invalid-type", f"{pp} must be a mapping", raw.line)
                 continue
-            path_type = r.get_str(p, "pathType", pp)
-            if path_type not in PATH_TYPES:
-                r.error("invalid-value", f"{pp}.pathType {path_type!r} must be one of "
+            written = r.get_str(p, "pathType", pp)
+            path_type = IngressPathType.IMPLEMENTATION_SPECIFIC
+            if written in PATH_TYPES:
+                path_type = IngressPathType(written)
+            else:  # read as ImplementationSpecific
+                r.error("invalid-value", f"{pp}.pathType {written!r} must be one of "
                         f"{', '.join(PATH_TYPES)} (required in networking.k8s.io/v1)", p.line_of("pathType"))
-                path_type = "ImplementationSpecific" if path_type is None else path_type
             value = r.get_str(p, "path", pp) or ""
-            if path_type in ("Exact", "Prefix") and not value.startswith("/"):
+            if path_type in (IngressPathType.EXACT, IngressPathType.PREFIX) and not value.startswith("/"):
                 r.error("invalid-value", f"{pp}.path {value!r} must start with '/'", p.line_of("path"))
             paths.append(IngressPath(value or "/", path_type, _backend(r, p.get("backend"), f"{pp}.backend", ns,
                                                                       p.line_of("backend")), p.line))

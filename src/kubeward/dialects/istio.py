@@ -9,17 +9,19 @@ from ..loader import LList, LMap, RawObject
 from ..model import (
     AuthorizationPolicy,
     Cluster,
+    MeshAction,
     MeshCondition,
     MeshOperation,
     MeshRule,
     MeshSource,
+    MtlsMode,
     ObjectRef,
     PeerAuthentication,
 )
 from ._reader import Reader
 
-MODES = ("UNSET", "DISABLE", "PERMISSIVE", "STRICT")
-ACTIONS = ("ALLOW", "DENY", "AUDIT", "CUSTOM")
+MODES = tuple(MtlsMode)
+ACTIONS = tuple(MeshAction)
 _SOURCE_FIELDS = {"principals": "principals", "notPrincipals": "not_principals", "namespaces": "namespaces",
                   "notNamespaces": "not_namespaces", "serviceAccounts": "service_accounts",
                   "notServiceAccounts": "not_service_accounts", "ipBlocks": "ip_blocks",
@@ -64,12 +66,14 @@ def parse_peer_authentication(obj: RawObject, cluster: Cluster, diags: Diagnosti
     spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
     selector = _selector(r, spec, "spec")
     mtls = r.get_map(spec, "mtls", "spec") or LMap(spec.line)
-    mode = str(mtls.get("mode") or "UNSET").upper()
-    if mode not in MODES:
-        r.error("invalid-value", f"spec.mtls.mode {mode!r} is not one of {', '.join(MODES)}", mtls.line_of("mode"),
+    written = str(mtls.get("mode") or MtlsMode.UNSET).upper()
+    mode = MtlsMode.UNSET
+    if written in MODES:
+        mode = MtlsMode(written)
+    else:
+        r.error("invalid-value", f"spec.mtls.mode {written!r} is not one of {', '.join(MODES)}", mtls.line_of("mode"),
                 Leans.EITHER)
-        mode = "UNSET"
-    ports: dict[int, str] = {}
+    ports: dict[int, MtlsMode] = {}
     port_level = r.get_map(spec, "portLevelMtls", "spec")
     if port_level:
         if selector is None:
@@ -80,7 +84,7 @@ def parse_peer_authentication(obj: RawObject, cluster: Cluster, diags: Diagnosti
             for key, value in port_level.items():
                 m = value.get("mode") if isinstance(value, LMap) else None
                 if str(key).isdigit() and isinstance(m, str) and m.upper() in MODES:
-                    ports[int(key)] = m.upper()
+                    ports[int(key)] = MtlsMode(m.upper())
                 else:
                     r.error("invalid-value", f"spec.portLevelMtls.{key}: expected a port number with a mode",
                             port_level.line_of(key), Leans.EITHER)
@@ -93,11 +97,13 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
     r = Reader(obj, diags)
     ns = obj.namespace or "default"
     spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
-    action = str(spec.get("action") or "ALLOW").upper()
-    if action not in ACTIONS:
-        r.error("invalid-value", f"spec.action {action!r} is not one of {', '.join(ACTIONS)}", spec.line_of("action"),
+    written = str(spec.get("action") or MeshAction.ALLOW).upper()
+    action = MeshAction.ALLOW
+    if written in ACTIONS:
+        action = MeshAction(written)
+    else:
+        r.error("invalid-value", f"spec.action {written!r} is not one of {', '.join(ACTIONS)}", spec.line_of("action"),
                 Leans.EITHER)
-        action = "ALLOW"
     selector = _selector(r, spec, "spec")
     targets: list[str] = []
     for key in ("targetRef", "targetRefs"):
@@ -135,10 +141,10 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
                         r.warning("spiffe-principal", f"{rp}.from.source.principals {p!r}: Istio adds "
                                   "'spiffe://' itself, so this principal becomes 'spiffe://spiffe://…' and never "
                                   f"matches (IST-17); write {p.removeprefix('spiffe://')!r}", raw.line,
-                                  Leans.MAY_ALLOW_MORE if action != "ALLOW" else Leans.MAY_DENY_MORE)
+                                  Leans.MAY_ALLOW_MORE if action is not MeshAction.ALLOW else Leans.MAY_DENY_MORE)
     provider = ""
     raw_provider = spec.get("provider")
-    if action == "CUSTOM" and isinstance(raw_provider, LMap):
+    if action is MeshAction.CUSTOM and isinstance(raw_provider, LMap):
         provider = str(raw_provider.get("name") or "")
     cluster.mesh.authorization_policies.append(AuthorizationPolicy(
         ObjectRef("AuthorizationPolicy", ns, obj.name, obj.file, obj.line), selector, tuple(targets), action,

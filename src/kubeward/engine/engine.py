@@ -117,7 +117,7 @@ class Engine:
             notes = tuple(SideNote(Reason.FQDN_INEFFECTIVE, message) for _, message in found)
             for rule, message in found:
                 self.diagnostics.warning("fqdn-without-dns-visibility", message,
-                                         rule.policy.file, rule.line, rule.policy.display, Leans.MAY_ALLOW_MORE)
+                                         rule.policy.file, rule.line, rule.policy, Leans.MAY_ALLOW_MORE)
         if not (admin or isolating or baseline or deny):
             return OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS
         tiers: list[PolicyTier] = []
@@ -197,7 +197,7 @@ class Engine:
                             f"{a.ref.display} and {b.ref.display} ({b.ref.where}) share priority "
                             f"{priority} in the {tier.value} tier and select the same pods: which one "
                             "wins is undefined upstream; kubeward evaluates them by name",
-                            a.ref.file, a.priority_line or a.ref.line, a.ref.display, Leans.EITHER)
+                            a.ref.file, a.priority_line or a.ref.line, a.ref, Leans.EITHER)
 
     # ---- queries ---------------------------------------------------------------------
 

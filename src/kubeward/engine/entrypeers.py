@@ -10,8 +10,16 @@ that policies can select like any other.
 from __future__ import annotations
 
 from ..diagnostics import Diagnostics, Leans
-from ..model import NAMESPACE_NAME_LABEL, Cluster, ContainerPort, Gateway, Namespace, Origin, Workload
-from .routing import INGRESS_NGINX, SSL_REDIRECT, attachments, backend_status, ingress_class_of, reference_permitted
+from ..model import NAMESPACE_NAME_LABEL, Cluster, ContainerPort, Gateway, Namespace, Origin, Workload, WorkloadKind
+from .routing import (
+    INGRESS_NGINX,
+    SSL_REDIRECT,
+    BackendReason,
+    attachments,
+    backend_status,
+    ingress_class_of,
+    reference_permitted,
+)
 from .services import find_service, service_port
 
 INGRESS_NGINX_NAMESPACE = "ingress-nginx"
@@ -51,7 +59,8 @@ def add_entry_workloads(cluster: Cluster, diags: Diagnostics, ingress_controller
     if cluster.entry.ingresses and ingress_controller(cluster, ingress_controller_override) is None:
         _assume_namespace(cluster, INGRESS_NGINX_NAMESPACE)
         cluster.workloads.append(Workload(
-            "Deployment", INGRESS_NGINX_NAMESPACE, INGRESS_NGINX_NAME, dict(INGRESS_NGINX_LABELS), "ingress-nginx",
+            WorkloadKind.DEPLOYMENT, INGRESS_NGINX_NAMESPACE, INGRESS_NGINX_NAME, dict(INGRESS_NGINX_LABELS),
+            "ingress-nginx",
             (ContainerPort(80, "TCP", "http"), ContainerPort(443, "TCP", "https")), False, None, ASSUMED,
             assumed=True))
         diags.info("assumed-peer", f"no ingress controller pods in the input: the Ingresses are served by a "
@@ -64,7 +73,7 @@ def add_entry_workloads(cluster: Cluster, diags: Diagnostics, ingress_controller
         ports = tuple(sorted({ContainerPort(lst.port, "UDP" if lst.protocol == "UDP" else "TCP", "")
                               for lst in gw.listeners}, key=lambda p: (p.port, p.protocol)))
         cluster.workloads.append(Workload(
-            "Deployment", gw.ref.namespace, name, {GATEWAY_NAME_LABEL: gw.ref.name}, "default", ports, False,
+            WorkloadKind.DEPLOYMENT, gw.ref.namespace, name, {GATEWAY_NAME_LABEL: gw.ref.name}, "default", ports, False,
             None, ASSUMED, assumed=True))
         diags.info("assumed-peer", f"no data-plane pods for {gw.ref.display} in the input: a stand-in "
                    f"{gw.ref.namespace}/{name} labelled {GATEWAY_NAME_LABEL}={gw.ref.name} carries its traffic",
@@ -77,73 +86,72 @@ def check_entry(cluster: Cluster, diags: Diagnostics) -> None:
     e = cluster.entry
     for ing in e.ingresses:
         ref = ing.ref
-        res = ref.display
         cls = ingress_class_of(cluster, ing)
         if cls is None:
             diags.warning("ingress-class-missing", "no ingressClassName and no default IngressClass: no "
-                          "controller is bound to serve it (ING-3)", ref.file, ref.line, res)
+                          "controller is bound to serve it (ING-3)", ref.file, ref.line, ref)
         elif cls not in e.ingress_classes:
             diags.warning("ingress-class-missing", f"IngressClass {cls} is not in the input; assumed to be "
-                          f"served by {INGRESS_NGINX} (ING-3)", ref.file, ref.line, res)
+                          f"served by {INGRESS_NGINX} (ING-3)", ref.file, ref.line, ref)
         if not ing.tls:
             diags.warning("ingress-without-tls", "no tls section: served over plain HTTP only (checklist: TLS on "
-                          "every entry point)", ref.file, ref.line, res)
+                          "every entry point)", ref.file, ref.line, ref)
         for t in ing.tls:
             if t.secret and (ref.namespace, t.secret) not in e.secrets:
                 diags.warning("tls-secret-missing", f"TLS secret {ref.namespace}/{t.secret} is not in the input: "
                               "if it is missing in the cluster, ingress-nginx serves its self-signed default "
-                              "certificate (ING-5)", ref.file, t.line, res)
+                              "certificate (ING-5)", ref.file, t.line, ref)
             elif not t.secret:
                 diags.warning("tls-secret-missing", "a tls entry without secretName: ingress-nginx serves its "
-                              "default certificate (ING-5)", ref.file, t.line, res)
+                              "default certificate (ING-5)", ref.file, t.line, ref)
         if ing.tls and ing.annotations.get(SSL_REDIRECT) == "true":
             diags.info("redundant-annotation", f"{SSL_REDIRECT}: \"true\" repeats the default when the Ingress "
-                       "has a tls section (ING-5)", ref.file, ref.line, res)
+                       "has a tls section (ING-5)", ref.file, ref.line, ref)
         backends = [p.backend for r in ing.rules for p in r.paths if p.backend] + (
             [ing.default_backend] if ing.default_backend else [])
         for b in backends:
             svc = find_service(cluster, b.namespace, b.name)
             if svc is None:
                 diags.warning("backend-not-found", f"backend Service {b.namespace}/{b.name} is not in the input",
-                              ref.file, b.line, res)
+                              ref.file, b.line, ref)
             elif b.port is not None and service_port(svc, b.port) is None:
                 diags.warning("backend-port-not-found", f"Service {b.namespace}/{b.name} has no port {b.port}",
-                              ref.file, b.line, res)
+                              ref.file, b.line, ref)
     for gw in e.gateways:
         for lst in gw.listeners:
             if lst.tls_mode == "Terminate" and not lst.certificate_refs:
                 diags.warning("listener-without-certificate", f"listener {lst.name} terminates TLS but has no "
-                              "certificateRefs (GW-3: InvalidCertificateRef)", gw.ref.file, lst.line, gw.ref.display)
+                              "certificateRefs (GW-3: InvalidCertificateRef)", gw.ref.file, lst.line, gw.ref)
             for c in lst.certificate_refs:
                 if not reference_permitted(cluster, "Gateway", gw.ref.namespace, "Secret", c.namespace, c.name):
                     diags.warning("ref-not-permitted", f"listener {lst.name} uses Secret {c.namespace}/{c.name} "
                                   f"from another namespace without a ReferenceGrant there (GW-2: RefNotPermitted)",
-                                  gw.ref.file, c.line or lst.line, gw.ref.display, Leans.MAY_ALLOW_MORE)
+                                  gw.ref.file, c.line or lst.line, gw.ref, Leans.MAY_ALLOW_MORE)
                 elif (c.namespace, c.name) not in e.secrets:
                     diags.warning("tls-secret-missing", f"listener {lst.name}: certificate Secret "
                                   f"{c.namespace}/{c.name} is not in the input (GW-3: if it is missing, the listener "
                                   "has ResolvedRefs=False, InvalidCertificateRef)", gw.ref.file, c.line or lst.line,
-                                  gw.ref.display)
+                                  gw.ref)
     for att in attachments(cluster):
         r = att.route.ref
         if not att.accepted:
             diags.warning("route-not-accepted", f"not accepted by {att.parent.namespace}/{att.parent.name}: "
-                          f"{att.reason}: {att.message}", r.file, att.parent.line or r.line, r.display,
+                          f"{att.reason}: {att.message}", r.file, att.parent.line or r.line, r,
                           Leans.MAY_ALLOW_MORE)
     for route in e.routes:
         for rule in route.rules:
             for b in rule.backends:
                 status = backend_status(cluster, route.ref, b)
                 if not status.ok:
-                    code = {"RefNotPermitted": "ref-not-permitted", "BackendNotFound": "backend-not-found"}.get(
-                        status.reason, "invalid-backend")
+                    code = {BackendReason.REF_NOT_PERMITTED: "ref-not-permitted",
+                            BackendReason.BACKEND_NOT_FOUND: "backend-not-found"}.get(status.reason, "invalid-backend")
                     diags.warning(code, f"rule {rule.index}: {status.reason}: {status.message}", route.ref.file,
-                                  b.line or rule.line, route.ref.display)
+                                  b.line or rule.line, route.ref)
                     continue
                 svc = find_service(cluster, b.namespace, b.name)
                 if svc is not None and b.port is not None and service_port(svc, b.port) is None:
                     diags.warning("backend-port-not-found", f"rule {rule.index}: Service {b.namespace}/{b.name} "
-                                  f"has no port {b.port}", route.ref.file, b.line or rule.line, route.ref.display)
+                                  f"has no port {b.port}", route.ref.file, b.line or rule.line, route.ref)
 
 
 __all__ = ["add_entry_workloads", "check_entry", "ingress_controller", "gateway_data_plane", "Gateway"]

@@ -13,7 +13,7 @@ from .evaluate import SideRules, evaluate_side, resolve_ports
 from .l7 import HttpRequest, admitting_rule, l7_policy
 from .mesh import evaluate_mesh
 from .portset import ALL, EMPTY, PortSet
-from .trace import Reason, Step
+from .trace import Effect, Layer, Reason, Step, StepTier
 from .universe import Endpoint, Identity
 
 
@@ -67,7 +67,7 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str 
     if source.workload is not None and source.workload is destination.workload and \
             source.workload.single_pod:
         # NP-7 / ANP-12: a pod can always reach itself.
-        steps.append(Step("cni", Direction.EGRESS, source.label, "self", Reason.SELF, "allow",
+        steps.append(Step(Layer.CNI, Direction.EGRESS, source.label, StepTier.SELF, Reason.SELF, Effect.ALLOW,
                           f"{source.label} has a single pod: traffic to itself is always allowed (NP-7)"))
         return FlowVerdict(source, destination, protocol, port, probe, steps)
     dst_ports = dst.ports if isinstance(dst, Identity) else None
@@ -86,7 +86,7 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str 
         egress = evaluate_side(side, egress_match, resolve, probe, steps, source.label, destination.label)
         l7_checks.append((side, egress_match, source.label, destination.label))
     else:
-        steps.append(Step("cni", Direction.EGRESS, source.label, "none", Reason.NOT_A_POD, "allow",
+        steps.append(Step(Layer.CNI, Direction.EGRESS, source.label, StepTier.NONE, Reason.NOT_A_POD, Effect.ALLOW,
                           f"{source.label} is not a pod in the input: no egress policy applies"))
         egress = probe
     if isinstance(dst, Identity):
@@ -99,7 +99,8 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str 
         ingress = evaluate_side(side, ingress_match, resolve, probe, steps, destination.label, source.label)
         l7_checks.append((side, ingress_match, destination.label, source.label))
     else:
-        steps.append(Step("cni", Direction.INGRESS, destination.label, "none", Reason.NOT_A_POD, "allow",
+        steps.append(Step(Layer.CNI, Direction.INGRESS, destination.label, StepTier.NONE, Reason.NOT_A_POD,
+                          Effect.ALLOW,
                           f"{destination.label} is not a pod in the input: no ingress policy applies"))
         ingress = probe
     allowed = egress & ingress
@@ -127,7 +128,8 @@ def _mesh(engine: Engine, source: FlowEnd, destination: FlowEnd, port: int | Non
     if address is None and not isinstance(src, Identity) and hasattr(src, "first"):
         address = str(ipaddress.ip_address(src.first)) if getattr(src, "version", 4) == 4 else None
     if port is None:
-        steps.append(Step("mesh", Direction.INGRESS, destination.label, "mesh", Reason.MESH_CONDITIONAL, "none",
+        steps.append(Step(Layer.MESH, Direction.INGRESS, destination.label, StepTier.MESH, Reason.MESH_CONDITIONAL,
+                          Effect.NONE,
                           "the mesh layer decides per port: give --port for its verdict"))
         return allowed
     verdict = evaluate_mesh(engine.cluster, engine.options, src_workload, address, dst_workload, port, http,
@@ -145,7 +147,7 @@ def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable
         if any(r.l7 is not None and r.l7.kind is L7Kind.HTTP and resolve(r.ports) & probe
                for r in side.np_rules if match(r)):
             first = policy.sources[0] if policy.sources else None
-            steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_UNRESTRICTED, "allow",
+            steps.append(Step(Layer.CNI, side.direction, subject, StepTier.L7, Reason.L7_UNRESTRICTED, Effect.ALLOW,
                               f"an L4-only allow covers {probe} {'to' if side.direction is Direction.EGRESS else 'from'} "
                               f"{peer}: the HTTP rules of the same port do not filter (CIL-18)",
                               first.policy if first else None, first.index if first else None, "",
@@ -154,7 +156,7 @@ def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable
     listed = "; ".join(str(r) for r in policy.rules)
     src_rule = policy.sources[0]
     if http is None:
-        steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_ALLOWED, "allow",
+        steps.append(Step(Layer.CNI, side.direction, subject, StepTier.L7, Reason.L7_ALLOWED, Effect.ALLOW,
                           f"HTTP rules govern {probe}: only these requests pass (full-match regexes, CIL-16): "
                           f"{listed}; others get 403 from the proxy (CIL-17)", src_rule.policy, src_rule.index, "",
                           src_rule.line))
@@ -162,11 +164,11 @@ def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable
     admitted = admitting_rule(policy, http)
     request = f"{http.method} {http.path}" + (f" (host {http.host})" if http.host else "")
     if admitted is not None:
-        steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_ALLOWED, "allow",
+        steps.append(Step(Layer.CNI, side.direction, subject, StepTier.L7, Reason.L7_ALLOWED, Effect.ALLOW,
                           f"{request} matches the HTTP rule {admitted} (CIL-15, CIL-16)", src_rule.policy,
                           src_rule.index, "", admitted.line or src_rule.line))
         return True
-    steps.append(Step("cni", side.direction, subject, "l7", Reason.L7_DENIED, "deny",
+    steps.append(Step(Layer.CNI, side.direction, subject, StepTier.L7, Reason.L7_DENIED, Effect.DENY,
                       f"{request} matches none of the HTTP rules ({listed}): the proxy answers 403 Access denied "
                       "(CIL-16: regexes match the whole value; CIL-17)", src_rule.policy, src_rule.index, "",
                       src_rule.line))

@@ -17,17 +17,20 @@ from ..model import (
     AuthorizationPolicy,
     Cluster,
     ContainerPort,
+    MeshAction,
     MeshOperation,
     MeshRule,
     MeshSource,
+    MtlsMode,
     Namespace,
     Origin,
     PeerAuthentication,
     Workload,
+    WorkloadKind,
 )
 from .l7 import HttpRequest
 from .options import Options
-from .trace import Reason, Step
+from .trace import Effect, Layer, Reason, Step, StepTier
 
 INJECTION = "istio-injection"
 REVISION = "istio.io/rev"
@@ -63,7 +66,8 @@ def principal(options: Options, w: Workload) -> str:
     return f"{options.trust_domain}/ns/{w.namespace}/sa/{w.service_account}"
 
 
-def peer_authentication(cluster: Cluster, options: Options, w: Workload, port: int) -> tuple[str, PeerAuthentication | None, str]:
+def peer_authentication(cluster: Cluster, options: Options, w: Workload,
+                        port: int) -> tuple[MtlsMode, PeerAuthentication | None, str]:
     """IST-4 … IST-6: workload > namespace > mesh-wide; UNSET inherits; default PERMISSIVE."""
     pas = cluster.mesh.peer_authentications
     workload = sorted((p for p in pas if p.ref.namespace == w.namespace and p.selector is not None
@@ -76,11 +80,11 @@ def peer_authentication(cluster: Cluster, options: Options, w: Workload, port: i
     for level, found in (("workload", workload[:1]), ("namespace", namespace[:1]), ("mesh", mesh[:1])):
         for p in found:
             mode = p.mode
-            if level == "workload" and p.port_modes.get(port, "UNSET") != "UNSET":
+            if level == "workload" and p.port_modes.get(port, MtlsMode.UNSET) is not MtlsMode.UNSET:
                 mode = p.port_modes[port]  # an UNSET port mode inherits the workload's (IST-6)
-            if mode != "UNSET":
+            if mode is not MtlsMode.UNSET:
                 return mode, p, level
-    return "PERMISSIVE", None, "default"
+    return MtlsMode.PERMISSIVE, None, "default"
 
 
 def istio_string(pattern: str, value: str | None) -> bool:
@@ -199,7 +203,8 @@ def _in_cidr(address: str, cidr: str) -> bool:
 _HTTP_FIELDS = ("hosts", "not_hosts", "methods", "not_methods", "paths", "not_paths")
 
 
-def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tcp: bool, action: str) -> Match:
+def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tcp: bool,
+                       action: MeshAction) -> Match:
     m = Match(True)
     if o.ports is not None and str(port) not in o.ports:
         return Match(False, [f"ports {list(o.ports)} do not include {port}"])
@@ -208,7 +213,7 @@ def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tc
     uses_http = any(getattr(o, f) is not None for f in _HTTP_FIELDS)
     if uses_http and tcp:
         # IST-14: HTTP-only fields on TCP traffic: an ALLOW rule is dropped, a DENY field ignored.
-        if action == "ALLOW":
+        if action is MeshAction.ALLOW:
             return Match(False, ["HTTP-only fields on TCP traffic: this ALLOW rule never matches (IST-14)"])
         return Match(True, ["HTTP-only fields ignored on TCP traffic (IST-14)"])
     if not uses_http:
@@ -272,12 +277,12 @@ def _condition_matches(key: str, values: tuple[str, ...] | None, not_values: tup
 
 
 def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | None, tcp: bool,
-                 action: str, policy_ns: str = "") -> Match:
+                 action: MeshAction, policy_ns: str = "") -> Match:
     """IST-11: some source AND some operation AND every condition."""
     result = Match(True)
     http_only = any(getattr(o, f) is not None for o in rule.operations or () for f in _HTTP_FIELDS) or any(
         c.key.startswith("request.") for c in rule.conditions)
-    if tcp and http_only and action == "ALLOW":
+    if tcp and http_only and action is MeshAction.ALLOW:
         # IST-14: an HTTP-only attribute anywhere makes the whole ALLOW rule invalid on TCP.
         return Match(False, ["HTTP-only attributes on TCP traffic: Istio ignores this ALLOW rule (IST-14)"])
     parts: list[tuple[str, list[Match] | None]] = [
@@ -346,36 +351,36 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
                   destination: Workload, port: int, http: HttpRequest | None, label: str) -> MeshVerdict:
     steps: list[Step] = []
 
-    def hop(reason: Reason, effect: str, message: str, ref: ObjectRef | None = None, rule: int | None = None,
-            line: int = 0, tier: str = "mesh") -> None:
-        steps.append(Step("mesh", Direction.INGRESS, label, tier, reason, effect, message, ref, rule, "",
+    def hop(reason: Reason, effect: Effect, message: str, ref: ObjectRef | None = None, rule: int | None = None,
+            line: int = 0, tier: StepTier = StepTier.MESH) -> None:
+        steps.append(Step(Layer.MESH, Direction.INGRESS, label, tier, reason, effect, message, ref, rule, "",
                           line or (ref.line if ref else 0)))
 
     dst_kind, dst_why = membership(cluster, destination)
     if dst_kind and port in NOT_CAPTURED:
-        hop(Reason.MESH_INERT, "allow", f"port {port} is not captured by the sidecar (Istio leaves it alone): the "
+        hop(Reason.MESH_INERT, Effect.ALLOW, f"port {port} is not captured by the sidecar (Istio leaves it alone): the "
             "mesh does not act on it")
         return MeshVerdict(True, steps, False)
     if not dst_kind:
         policies = applicable(cluster, options, destination)
         pas = [p for p in cluster.mesh.peer_authentications if p.ref.namespace == destination.namespace]
         names = ", ".join([p.ref.display for p in policies] + [p.ref.display for p in pas]) or "none apply"
-        hop(Reason.MESH_INERT, "allow", f"{destination.id} has no sidecar ({dst_why}): Istio policies are inert "
+        hop(Reason.MESH_INERT, Effect.ALLOW, f"{destination.id} has no sidecar ({dst_why}): Istio policies are inert "
             f"for it ({names}) (IST-3)")
         return MeshVerdict(True, steps, False)
     src_kind = membership(cluster, source)[0] if source is not None else ""
     mode, pa, level = peer_authentication(cluster, options, destination, port)
-    if dst_kind == "ambient" and mode == "DISABLE":
-        mode = "PERMISSIVE"  # IST-2: DISABLE is not supported in ambient: HBONE is always mTLS
-    mtls = bool(src_kind) and mode != "DISABLE"
+    if dst_kind == "ambient" and mode is MtlsMode.DISABLE:
+        mode = MtlsMode.PERMISSIVE  # IST-2: DISABLE is not supported in ambient: HBONE is always mTLS
+    mtls = bool(src_kind) and mode is not MtlsMode.DISABLE
     where = f"{pa.ref.display}, {level}-wide" if pa is not None else "no PeerAuthentication: default"
-    if mode == "STRICT" and not mtls:
+    if mode is MtlsMode.STRICT and not mtls:
         # IST-7: STRICT refuses plaintext.
         who = f"{source.id} has no sidecar" if source is not None else "the client is outside the mesh"
-        hop(Reason.MTLS_REQUIRED, "deny", f"mTLS {mode} on {destination.id}:{port} ({where}) and {who}: the "
+        hop(Reason.MTLS_REQUIRED, Effect.DENY, f"mTLS {mode} on {destination.id}:{port} ({where}) and {who}: the "
             "plaintext connection is refused (IST-7)", pa.ref if pa else None)
         return MeshVerdict(False, steps, False)
-    hop(Reason.MTLS, "allow", f"{destination.id} has a {dst_kind} ({dst_why}); mTLS mode {mode} ({where}): "
+    hop(Reason.MTLS, Effect.ALLOW, f"{destination.id} has a {dst_kind} ({dst_why}); mTLS mode {mode} ({where}): "
         + ("mutual TLS, the client's identity is known" if mtls else "plaintext: identity-based rules cannot match (IST-16)"),
         pa.ref if pa else None)
     principal_value = principal(options, source) if source is not None and mtls else None
@@ -387,53 +392,59 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
             if any(getattr(o, f) is not None for r in p.rules or () for o in r.operations or () for f in _HTTP_FIELDS):
                 # IST-2: ztunnel cannot enforce L7 attributes: without a waypoint the policy fails
                 # safe into denying everything.
-                hop(Reason.MESH_DENIED, "deny", f"{p.ref.display} has L7 attributes and {destination.id} is an ambient "
+                hop(Reason.MESH_DENIED, Effect.DENY,
+                    f"{p.ref.display} has L7 attributes and {destination.id} is an ambient "
                     "workload without a waypoint: ztunnel enforces it as DENY (IST-2)", p.ref)
                 return MeshVerdict(False, steps, mtls)
     conditional: list[str] = []
     # IST-8: CUSTOM → DENY → ALLOW; AUDIT never decides.
     for p in policies:
-        if p.action == "CUSTOM":
-            hop(Reason.MESH_CUSTOM, "none", f"{p.ref.display}: CUSTOM action — the outcome depends on the external "
+        if p.action is MeshAction.CUSTOM:
+            hop(Reason.MESH_CUSTOM, Effect.NONE,
+                f"{p.ref.display}: CUSTOM action — the outcome depends on the external "
                 f"authorizer {p.provider or '(unnamed provider)'}: not decidable statically (IST-8)", p.ref)
     for p in policies:
-        if p.action != "DENY":
+        if p.action is not MeshAction.DENY:
             continue
         for rule in p.rules or ():
-            m = rule_matches(rule, peer, port, http, tcp, "DENY", p.ref.namespace)
+            m = rule_matches(rule, peer, port, http, tcp, MeshAction.DENY, p.ref.namespace)
             if m.value is True:
-                hop(Reason.MESH_DENIED, "deny", f"{p.ref.display} rule {rule.index} matches: DENY (IST-8)", p.ref,
+                hop(Reason.MESH_DENIED, Effect.DENY, f"{p.ref.display} rule {rule.index} matches: DENY (IST-8)", p.ref,
                     rule.index, rule.line)
                 return MeshVerdict(False, steps, mtls)
             if m.value is None:
                 conditional.append(f"denied if {'; '.join(m.why)} ({p.ref.display} rule {rule.index})")
-    allows = [p for p in policies if p.action == "ALLOW"]
+    allows = [p for p in policies if p.action is MeshAction.ALLOW]
     if not allows:
-        hop(Reason.MESH_NO_ALLOW, "allow", f"no ALLOW AuthorizationPolicy applies to {destination.id}: allowed (IST-8)")
+        hop(Reason.MESH_NO_ALLOW, Effect.ALLOW,
+            f"no ALLOW AuthorizationPolicy applies to {destination.id}: allowed (IST-8)")
         return MeshVerdict(True, steps, mtls, conditional)
     for p in allows:
         if p.rules is None or not p.rules:
-            hop(Reason.MESH_RULE_MISMATCH, "none", f"{p.ref.display} has no rules: it matches nothing (IST-10)", p.ref)
+            hop(Reason.MESH_RULE_MISMATCH, Effect.NONE,
+                f"{p.ref.display} has no rules: it matches nothing (IST-10)", p.ref)
             continue
         for rule in p.rules:
-            m = rule_matches(rule, peer, port, http, tcp, "ALLOW", p.ref.namespace)
+            m = rule_matches(rule, peer, port, http, tcp, MeshAction.ALLOW, p.ref.namespace)
             if m.value is True:
-                hop(Reason.MESH_ALLOWED, "allow", f"{p.ref.display} rule {rule.index} matches: ALLOW (IST-8, IST-11)",
+                hop(Reason.MESH_ALLOWED, Effect.ALLOW,
+                    f"{p.ref.display} rule {rule.index} matches: ALLOW (IST-8, IST-11)",
                     p.ref, rule.index, rule.line)
                 return MeshVerdict(True, steps, mtls, conditional)
             if m.value is None:
                 conditional.append(f"allowed if {'; '.join(m.why)} ({p.ref.display} rule {rule.index})")
-                hop(Reason.MESH_CONDITIONAL, "none", f"{p.ref.display} rule {rule.index} " + "; ".join(m.why),
+                hop(Reason.MESH_CONDITIONAL, Effect.NONE, f"{p.ref.display} rule {rule.index} " + "; ".join(m.why),
                     p.ref, rule.index, rule.line)
             else:
-                hop(Reason.MESH_RULE_MISMATCH, "none", f"{p.ref.display} rule {rule.index}: " + "; ".join(m.why),
+                hop(Reason.MESH_RULE_MISMATCH, Effect.NONE, f"{p.ref.display} rule {rule.index}: " + "; ".join(m.why),
                     p.ref, rule.index, rule.line)
     if any(c.startswith("allowed if") for c in conditional):
-        hop(Reason.MESH_CONDITIONAL, "allow", "only requests that meet these ALLOW rules pass; others get 403 "
+        hop(Reason.MESH_CONDITIONAL, Effect.ALLOW, "only requests that meet these ALLOW rules pass; others get 403 "
             "RBAC: access denied: " + " | ".join(c for c in conditional if c.startswith("allowed if")))
         return MeshVerdict(True, steps, mtls, conditional)
     first = allows[0]
-    hop(Reason.MESH_NOT_ALLOWED, "deny", f"ALLOW policies apply to {destination.id} and none of their rules matches: "
+    hop(Reason.MESH_NOT_ALLOWED, Effect.DENY,
+        f"ALLOW policies apply to {destination.id} and none of their rules matches: "
         "denied (403 RBAC: access denied) (IST-8)", first.ref)
     return MeshVerdict(False, steps, mtls, conditional)
 
@@ -459,7 +470,7 @@ def add_mesh_workloads(cluster: Cluster, options: Options, diags: Diagnostics) -
         cluster.namespaces[options.root_namespace] = Namespace(
             options.root_namespace, {NAMESPACE_NAME_LABEL: options.root_namespace}, None)
     cluster.workloads.append(Workload(
-        "Deployment", options.root_namespace, "istiod", dict(ISTIOD_LABELS), "istiod",
+        WorkloadKind.DEPLOYMENT, options.root_namespace, "istiod", dict(ISTIOD_LABELS), "istiod",
         (ContainerPort(15010, "TCP", "grpc-xds"), ContainerPort(15012, "TCP", "https-dns"),
          ContainerPort(15017, "TCP", "https-webhook")), False, None, Origin("<assumed>", 0), assumed=True))
     cluster.workloads.sort(key=lambda w: (w.namespace, w.name, w.kind))
@@ -486,5 +497,5 @@ def check_mesh(cluster: Cluster, options: Options, diags: Diagnostics) -> None:
             why = (f"none of the {len(selected)} workload(s) it selects has a sidecar" if selected
                    else "it selects no workload in the input")
             diags.warning("mesh-policy-inert", f"{ref.display}: {why}: it has no effect (IST-3); label the "
-                          f"namespace {INJECTION}=enabled to inject sidecars", ref.file, ref.line, ref.display,
+                          f"namespace {INJECTION}=enabled to inject sidecars", ref.file, ref.line, ref,
                           Leans.MAY_ALLOW_MORE)

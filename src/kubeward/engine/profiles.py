@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..diagnostics import Diagnostics, Leans, Severity
-from ..model import Cluster
+from ..model import Cluster, ObjectRef
 from .options import Cni, Mesh, Options
 
 CILIUM_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
@@ -21,7 +21,7 @@ CALICO_KINDS = ("CalicoNetworkPolicy", "GlobalNetworkPolicy")
 def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Options:
     cilium = [p.ref for p in cluster.policies if p.ref.kind in CILIUM_KINDS]
     calico = [f"{p.ref.where}" for p in cluster.policies if p.ref.kind in CALICO_KINDS] + [
-        str(n.first) for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
+        n.first.where for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
     cni = options.cni
     if cni == Cni.AUTO:
         if cilium and calico:
@@ -51,23 +51,24 @@ def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Optio
     resolved = replace(options, cni=cni, mesh=mesh)
     enforced = resolved.enforced_kinds
     # The input errors of policies this CNI does not enforce are not the user's to fix now.
-    ignored = {(p.ref.file, f"{p.ref.namespace}/{p.ref.name}" if p.ref.namespace else p.ref.name)
-               for p in cluster.policies if p.ref.kind not in enforced}
+    ignored = [p.ref for p in cluster.policies if p.ref.kind not in enforced]
     if ignored:
         diags.downgrade(ignored, Severity.INFO, f"not enforced under --cni {cni}")
     if cni in (Cni.FLANNEL, Cni.NONE):
         if cluster.policies:
             first = cluster.policies[0].ref
+            inert = tuple(dict.fromkeys(p.ref for p in cluster.policies))
             diags.warning("policies-inert", f"--cni {cni}: this CNI enforces no network policy: the "
                           f"{len({(p.ref.kind, p.ref.namespace, p.ref.name) for p in cluster.policies})} "
                           "policies in the input are INERT and every flow is allowed", first.file, first.line,
-                          leans=Leans.MAY_DENY_MORE)
+                          leans=Leans.MAY_DENY_MORE, related=inert)
         return resolved
-    skipped: dict[str, list[str]] = {}
+    skipped: dict[str, dict[ObjectRef, None]] = {}
     for p in cluster.policies:
         if p.ref.kind not in enforced:
-            skipped.setdefault(p.ref.kind, []).append(p.ref.where)
-    for kind, places in sorted(skipped.items()):
-        diags.info("not-enforced", f"{kind}: {len(set(places))} object(s) not enforced under --cni {cni} "
-                   f"(first at {places[0]})")
+            skipped.setdefault(p.ref.kind, {})[p.ref] = None
+    for kind, objects in sorted(skipped.items()):
+        refs = tuple(objects)
+        diags.info("not-enforced", f"{kind}: {len({r.where for r in refs})} object(s) not enforced under --cni {cni} "
+                   f"(first at {refs[0].where})", related=refs)
     return resolved

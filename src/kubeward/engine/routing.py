@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from ..model import (
+    AllowedRoutesFrom,
     BackendRef,
     Cluster,
     Gateway,
     Ingress,
     IngressPath,
+    IngressPathType,
     Listener,
     ObjectRef,
     ParentRef,
     Route,
+    RouteKind,
     RouteMatch,
+    RoutePathType,
     RouteRule,
 )
 
@@ -98,12 +103,12 @@ class IngressChoice:
     why: str
 
 
-def path_matches(path_type: str, pattern: str, path: str, regex: bool = False) -> bool:
+def path_matches(path_type: IngressPathType, pattern: str, path: str, regex: bool = False) -> bool:
     """ING-1 (Exact, Prefix element-wise) and ING-4 (ImplementationSpecific as ingress-nginx
     does it: a string prefix, or a case-insensitive regex anchored at the start)."""
-    if path_type == "Exact":
+    if path_type == IngressPathType.EXACT:
         return path == pattern
-    if path_type == "Prefix":
+    if path_type == IngressPathType.PREFIX:
         if pattern == "/":
             return True
         want = [p for p in pattern.split("/") if p]
@@ -131,7 +136,8 @@ def uses_regex(ingress: Ingress) -> bool:
 def _regex_matches(p: IngressPath, path: str) -> bool:
     """ING-4: in regex mode ingress-nginx writes ``location ~* ^PATH``: case-insensitive,
     anchored only at the start (a Prefix path keeps its element boundary)."""
-    pattern = p.path if p.path_type == "ImplementationSpecific" else re.escape(p.path.rstrip("/")) + "(/|$)"
+    specific = p.path_type == IngressPathType.IMPLEMENTATION_SPECIFIC
+    pattern = p.path if specific else re.escape(p.path.rstrip("/")) + "(/|$)"
     try:
         return re.match(pattern, path, re.IGNORECASE) is not None
     except re.error:
@@ -162,11 +168,12 @@ def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) 
         candidates = [(ing, i, rule, p) for ing in ingresses for i, rule in enumerate(ing.rules)
                       if tier_of(rule.host) == tier for p in rule.paths if p.backend is not None]
         regex = any(uses_regex(ing) for ing, _, _, _ in candidates)
-        chosen = next((c for c in candidates if c[3].path_type == "Exact" and c[3].path == request.path), None)
+        chosen = next((c for c in candidates if c[3].path_type == IngressPathType.EXACT
+                       and c[3].path == request.path), None)
         if chosen is None and regex:
             ordered = sorted(candidates, key=lambda c: -len(c[3].path))  # stable: written order on ties
-            chosen = next((c for c in ordered if c[3].path_type != "Exact" and _regex_matches(c[3], request.path)),
-                          None)
+            chosen = next((c for c in ordered if c[3].path_type != IngressPathType.EXACT
+                           and _regex_matches(c[3], request.path)), None)
         elif chosen is None:
             matching = [c for c in candidates if path_matches(c[3].path_type, c[3].path, request.path)]
             if matching:
@@ -174,7 +181,7 @@ def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) 
         if chosen is not None:
             ing, i, rule, p = chosen
             assert p.backend is not None
-            mode = " as a case-insensitive regex (ING-4)" if regex and p.path_type != "Exact" else ""
+            mode = " as a case-insensitive regex (ING-4)" if regex and p.path_type != IngressPathType.EXACT else ""
             return IngressChoice(ing, i, p, p.backend, p.line,
                                  f"host {rule.host or '*'} and path {p.path} ({p.path_type}{mode})")
         break
@@ -188,6 +195,24 @@ def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) 
 # --------------------------------------------------------------------------- Gateway API
 
 
+class AttachmentReason(StrEnum):
+    """Why a Gateway accepts a route or not: the reasons of the route's Accepted condition (GW-1)."""
+
+    ACCEPTED = "Accepted"
+    NOT_ALLOWED_BY_LISTENERS = "NotAllowedByListeners"
+    NO_MATCHING_LISTENER_HOSTNAME = "NoMatchingListenerHostname"
+    NO_MATCHING_PARENT = "NoMatchingParent"
+
+
+class BackendReason(StrEnum):
+    """Whether a route's backend resolves: the reasons of the ResolvedRefs condition (GW-2)."""
+
+    RESOLVED_REFS = "ResolvedRefs"
+    BACKEND_NOT_FOUND = "BackendNotFound"
+    REF_NOT_PERMITTED = "RefNotPermitted"
+    INVALID_KIND = "InvalidKind"
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """Whether a route attaches to a Gateway, and to which listeners (GW-1, GW-2)."""
@@ -197,18 +222,19 @@ class Attachment:
     gateway: Gateway | None
     listeners: tuple[Listener, ...]
     accepted: bool
-    reason: str  # Accepted | NotAllowedByListeners | NoMatchingListenerHostname | NoMatchingParent
+    reason: AttachmentReason
     message: str
 
 
-_KINDS_FOR = {"HTTP": ("HTTPRoute", "GRPCRoute"), "HTTPS": ("HTTPRoute", "GRPCRoute"), "TLS": ("TLSRoute",),
-              "TCP": ("TCPRoute",), "UDP": ("UDPRoute",)}
+_KINDS_FOR: dict[str, tuple[RouteKind, ...]] = {
+    "HTTP": (RouteKind.HTTP, RouteKind.GRPC), "HTTPS": (RouteKind.HTTP, RouteKind.GRPC), "TLS": (RouteKind.TLS,),
+    "TCP": (RouteKind.TCP,), "UDP": (RouteKind.UDP,)}
 
 
 def _namespace_allowed(cluster: Cluster, listener: Listener, gateway: Gateway, route_ns: str) -> bool:
-    if listener.allowed_from == "All":
+    if listener.allowed_from == AllowedRoutesFrom.ALL:
         return True
-    if listener.allowed_from == "Selector":
+    if listener.allowed_from == AllowedRoutesFrom.SELECTOR:
         ns = cluster.namespaces.get(route_ns)
         selector = listener.allowed_selector
         return ns is not None and selector is not None and selector.matches(ns.labels)
@@ -219,30 +245,30 @@ def attach(cluster: Cluster, route: Route, parent: ParentRef) -> Attachment:
     gw = next((g for g in cluster.entry.gateways if g.ref.namespace == parent.namespace
                and g.ref.name == parent.name), None) if parent.kind == "Gateway" else None
     if gw is None:
-        return Attachment(route, parent, None, (), False, "NoMatchingParent",
+        return Attachment(route, parent, None, (), False, AttachmentReason.NO_MATCHING_PARENT,
                           f"no Gateway {parent.namespace}/{parent.name} in the input")
     candidates = [lst for lst in gw.listeners
                   if (not parent.section_name or lst.name == parent.section_name)
                   and (parent.port is None or lst.port == parent.port)]
     if not candidates:
-        return Attachment(route, parent, gw, (), False, "NoMatchingParent",
+        return Attachment(route, parent, gw, (), False, AttachmentReason.NO_MATCHING_PARENT,
                           f"{gw.ref.display} has no listener "
                           + (f"named {parent.section_name}" if parent.section_name else f"on port {parent.port}"))
     allowed = [lst for lst in candidates if _namespace_allowed(cluster, lst, gw, route.ref.namespace)
                and route.ref.kind in (lst.allowed_kinds or _KINDS_FOR.get(lst.protocol, ()))]
     if not allowed:
         froms = sorted({lst.allowed_from for lst in candidates})
-        return Attachment(route, parent, gw, (), False, "NotAllowedByListeners",
+        return Attachment(route, parent, gw, (), False, AttachmentReason.NOT_ALLOWED_BY_LISTENERS,
                           f"the listeners of {gw.ref.display} allow routes from {'/'.join(froms)} namespaces "
                           f"(default Same) and kinds {', '.join(sorted({k for lst in candidates for k in (lst.allowed_kinds or _KINDS_FOR.get(lst.protocol, ()))}))}; "
                           f"{route.ref.display} is a {route.ref.kind} in namespace {route.ref.namespace} (GW-1)")
     matching = [lst for lst in allowed if not route.hostnames
                 or any(hostnames_intersect(lst.hostname, h) for h in route.hostnames)]
     if not matching:
-        return Attachment(route, parent, gw, (), False, "NoMatchingListenerHostname",
+        return Attachment(route, parent, gw, (), False, AttachmentReason.NO_MATCHING_LISTENER_HOSTNAME,
                           f"none of the route's hostnames {', '.join(route.hostnames)} intersects the "
                           f"listener hostnames of {gw.ref.display}")
-    return Attachment(route, parent, gw, tuple(matching), True, "Accepted",
+    return Attachment(route, parent, gw, tuple(matching), True, AttachmentReason.ACCEPTED,
                       f"attached to {gw.ref.display} listener(s) {', '.join(lst.name for lst in matching)}")
 
 
@@ -254,7 +280,7 @@ def attachments(cluster: Cluster) -> list[Attachment]:
 class BackendStatus:
     ref: BackendRef
     ok: bool
-    reason: str  # ResolvedRefs | BackendNotFound | RefNotPermitted | InvalidKind
+    reason: BackendReason
     message: str
 
 
@@ -269,14 +295,16 @@ def reference_permitted(cluster: Cluster, from_kind: str, from_ns: str, to_kind:
 
 def backend_status(cluster: Cluster, route_ref: ObjectRef, ref: BackendRef) -> BackendStatus:
     if ref.kind != "Service" or ref.group not in ("", "core"):
-        return BackendStatus(ref, False, "InvalidKind", f"backend kind {ref.group or 'core'}/{ref.kind} is not a Service")
+        return BackendStatus(ref, False, BackendReason.INVALID_KIND,
+                             f"backend kind {ref.group or 'core'}/{ref.kind} is not a Service")
     if not reference_permitted(cluster, route_ref.kind, route_ref.namespace, "Service", ref.namespace, ref.name):
-        return BackendStatus(ref, False, "RefNotPermitted",
+        return BackendStatus(ref, False, BackendReason.REF_NOT_PERMITTED,
                              f"{route_ref.display} refers to Service {ref.namespace}/{ref.name} in another "
                              f"namespace and no ReferenceGrant in {ref.namespace} permits it (GW-2)")
     if not any(s.namespace == ref.namespace and s.name == ref.name for s in cluster.services):
-        return BackendStatus(ref, False, "BackendNotFound", f"no Service {ref.namespace}/{ref.name} in the input")
-    return BackendStatus(ref, True, "ResolvedRefs", f"Service {ref.namespace}/{ref.name}:{ref.port}")
+        return BackendStatus(ref, False, BackendReason.BACKEND_NOT_FOUND,
+                             f"no Service {ref.namespace}/{ref.name} in the input")
+    return BackendStatus(ref, True, BackendReason.RESOLVED_REFS, f"Service {ref.namespace}/{ref.name}:{ref.port}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +343,8 @@ def _listener_for(gw: Gateway, request: Request) -> Listener | None:
 
 def _match_rank(m: RouteMatch) -> tuple[int, int, int, int, int]:
     # HTTPRouteRule precedence: Exact path, longest prefix, method, most headers, most query params.
-    return (1 if m.path_type == "Exact" else 0, len(m.path) if m.path_type != "RegularExpression" else -1,
+    return (1 if m.path_type == RoutePathType.EXACT else 0,
+            len(m.path) if m.path_type != RoutePathType.REGULAR_EXPRESSION else -1,
             1 if m.method else 0, len(m.headers), len(m.query))
 
 
@@ -330,10 +359,10 @@ def _request_matches(m: RouteMatch, request: Request, kind: str) -> bool:
                 return False
         elif value != h.value:
             return False
-    if kind == "GRPCRoute":
+    if kind == RouteKind.GRPC:
         service, _, method = request.path.strip("/").partition("/")
         return (m.grpc_service is None or m.grpc_service == service) and (m.grpc_method is None or m.grpc_method == method)
-    if kind in ("TLSRoute", "TCPRoute", "UDPRoute"):
+    if kind in (RouteKind.TLS, RouteKind.TCP, RouteKind.UDP):
         return True
     if m.method and m.method != request.method:
         return False
@@ -341,12 +370,13 @@ def _request_matches(m: RouteMatch, request: Request, kind: str) -> bool:
         params = dict(p.partition("=")[::2] for p in request.query.split("&") if p)
         if any(params.get(q.name) != q.value for q in m.query):
             return False
-    if m.path_type == "RegularExpression":
+    if m.path_type == RoutePathType.REGULAR_EXPRESSION:
         try:
             return re.fullmatch(m.path, request.path) is not None
         except re.error:
             return False
-    return path_matches("Exact" if m.path_type == "Exact" else "Prefix", m.path, request.path)
+    return path_matches(IngressPathType.EXACT if m.path_type == RoutePathType.EXACT else IngressPathType.PREFIX,
+                        m.path, request.path)
 
 
 def route_gateway(cluster: Cluster, gw: Gateway, request: Request) -> GatewayOutcome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostics, Leans
-from ..model import Cluster, Service, ServicePort, Workload
+from ..model import Cluster, Service, ServicePort, ServiceType, Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,27 +78,26 @@ def check_services(cluster: Cluster, diags: Diagnostics) -> None:
     does not declare, ports nothing backs, and workloads whose service account is missing."""
     for s in cluster.services:
         where = (s.origin.file, s.origin.line)
-        resource = f"Service {s.namespace}/{s.name}"
-        if s.type == "ExternalName" or s.selector is None:
+        if s.type == ServiceType.EXTERNAL_NAME or s.selector is None:
             continue
         workloads = selected_workloads(cluster, s)
         if not workloads:
             diags.warning("service-selects-nothing", f"the selector {dict(s.selector)} of Service "
                           f"{s.namespace}/{s.name} matches no pod in the input: it has no endpoints",
-                          *where, resource)
+                          *where, s.ref)
             continue
         for p in s.ports:
             t = translate(cluster, s, p)
             for b in t.backends:
                 if b.pod_port is None:
                     diags.warning("target-port-not-declared", f"Service port {p.port}: {b.how}; its pods "
-                                  "are not endpoints of this port (SVC-1)", *where, resource, Leans.MAY_ALLOW_MORE)
+                                  "are not endpoints of this port (SVC-1)", *where, s.ref, Leans.MAY_ALLOW_MORE)
                 elif b.workload.ports and not any(cp.port == b.pod_port and cp.protocol == p.protocol
                                                   for cp in b.workload.ports):
                     # SVC-2: declared ports are informational, so this is only a note.
                     diags.info("port-not-declared", f"Service port {p.port} → pod port {b.pod_port}/"
                                f"{p.protocol}, which {b.workload.id} does not declare (SVC-2: it may still "
-                               "listen there)", *where, resource)
+                               "listen there)", *where, s.ref)
     known = set(cluster.service_accounts)
     for w in cluster.workloads:
         if w.assumed or w.service_account == "default" or (w.namespace, w.service_account) in known:
@@ -107,4 +106,4 @@ def check_services(cluster: Cluster, diags: Diagnostics) -> None:
         diags.warning("service-account-missing", f"{w.kind} {w.id} runs as service account "
                       f"{w.service_account}, which is not in the input: if it does not exist in the "
                       "cluster, its pods are never created (SVC-6)", w.origin.file, w.origin.line,
-                      f"{w.kind} {w.id}", Leans.MAY_ALLOW_MORE)
+                      w.ref, Leans.MAY_ALLOW_MORE)

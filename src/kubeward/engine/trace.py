@@ -102,12 +102,12 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    layer: str            # "cni" (later: "entry", "service", "mesh")
+    layer: Layer
     direction: Direction  # egress: the source's side; ingress: the destination's side
     subject: str          # the peer whose policies this step reads
-    tier: str             # "admin" | "networkpolicy" | "baseline" | "default" | "self" | ...
+    tier: StepTier
     reason: Reason
-    effect: str           # "allow" | "deny" | "pass" | "none"
+    effect: Effect
     message: str
     policy: PolicyRef | None = None
     rule: int | None = None
@@ -123,12 +123,12 @@ class Step:
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
-            "layer": self.layer,
+            "layer": str(self.layer),
             "direction": self.direction.value,
             "subject": self.subject,
-            "tier": self.tier,
+            "tier": str(self.tier),
             "reason": self.reason.value,
-            "effect": self.effect,
+            "effect": str(self.effect),
             "message": self.message,
         }
         if self.policy is not None:

@@ -16,7 +16,7 @@ from ..analyses.lint import LintReport
 from ..analyses.testsuite import SuiteResult
 from ..diagnostics import Diagnostic, Severity
 from ..engine.portset import PortSet
-from ..engine.trace import Step
+from ..engine.trace import Effect, Layer, Step, StepTier
 from ..ir import Direction
 
 CHECK_TABLE_LIMIT = 60  # check prints the connection table only for inputs this small
@@ -40,7 +40,7 @@ def _step_line(step: Step) -> str:
     if step.policy is not None:
         who = step.policy.display
         if step.rule is not None:
-            side = "" if step.layer == "mesh" else f" {step.section or step.direction.value}"
+            side = "" if step.layer == Layer.MESH else f" {step.section or step.direction.value}"
             who += f"{side} rule {step.rule}" + (f" ({step.rule_name})" if step.rule_name else "")
         who += where + ": "
     return f"{_MARK.get(step.effect, '·')} [{step.tier}] {who}{step.message} <{step.reason.value}>"
@@ -50,10 +50,10 @@ def _steps_lines(steps: list[Step], indent: str) -> list[str]:
     lines: list[str] = []
     groups: list[tuple[str, list[Step]]] = []
     for step in steps:
-        if step.layer == "cni":
+        if step.layer == Layer.CNI:
             head = (f"egress of {step.subject} (source side)" if step.direction is Direction.EGRESS
                     else f"ingress of {step.subject} (destination side)")
-            if step.tier == "self":
+            if step.tier == StepTier.SELF:
                 head = "self"
         else:
             head = {"entry": "entry point", "service": "service"}.get(step.layer, step.layer)
@@ -111,10 +111,10 @@ def explanation(exp: Explanation) -> str:
 def _first_failure(steps: list[Step]) -> str:
     """The first step that denied, named with its place."""
     for s in steps:
-        if s.effect == "deny":
+        if s.effect == Effect.DENY:
             where = f" ({s.where})" if s.where else ""
             who = f"{s.policy.display}{where}: " if s.policy else ""
-            side = f"{s.direction.value} of {s.subject}: " if s.layer == "cni" else f"{s.layer}: "
+            side = f"{s.direction.value} of {s.subject}: " if s.layer == Layer.CNI else f"{s.layer}: "
             return f"{side}{who}{s.message}"
     return ""
 
@@ -168,7 +168,7 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
         console.print(f"Assumed (not in the input): {', '.join(report.assumed)}")
     for nm in report.not_modelled:
         console.print(f"Not modelled: {nm.kind} ({nm.api_version}), {nm.count} object"
-                      f"{'s' if nm.count != 1 else ''} — first at {nm.first}")
+                      f"{'s' if nm.count != 1 else ''} — first at {nm.first.where}")
     console.print(f"Options: {', '.join(report.options)}")
     console.print()
     if report.protection:
@@ -278,8 +278,9 @@ def test_report(result: SuiteResult, options: list[str]) -> str:
         if not r.passed:
             lines.append(f"      {r.message}")
             if r.explanation is not None:
-                lines.extend(f"      {_step_line(s)}" for s in r.explanation.verdict.steps if s.effect in ("deny", "allow")
-                             and (s.policy is not None or s.effect == "deny"))
+                lines.extend(f"      {_step_line(s)}" for s in r.explanation.verdict.steps
+                             if s.effect in (Effect.DENY, Effect.ALLOW)
+                             and (s.policy is not None or s.effect == Effect.DENY))
     lines.append(f"{result.passed} passed, {result.failed} failed")
     return "\n".join(lines) + "\n"
 
