@@ -54,7 +54,8 @@ def _ref(o: ObjectRef, line: int = 0) -> PolicyRef:
 def _hop(path: EntryPath, layer: Layer, tier: StepTier, reason: Reason, effect: Effect, message: str,
          ref: ObjectRef | None = None, line: int = 0, subject: str = "") -> None:
     path.steps.append(Step(layer, Direction.INGRESS, subject or str(path.via.get("name", "")), tier, reason,
-                           effect, message, _ref(ref, line) if ref else None, None, "", line or (ref.line if ref else 0)))
+                           effect, message, _ref(ref, line) if ref else None, None, "",
+                           line or (ref.line if ref else 0)))
 
 
 def _workload_end(analysis: Analysis, w: Workload) -> FlowEnd:
@@ -302,7 +303,8 @@ class EntryPoint:
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"via": self.via, "request": self.request,
                                   "verdict": "allow" if self.path.allowed else "deny",
-                                  "reached": [{"workload": w, "protocol": p, "port": n} for w, p, n in self.path.reached]}
+                                  "reached": [{"workload": w, "protocol": p, "port": n}
+                                              for w, p, n in self.path.reached]}
         failure = self.first_failure()
         if failure is not None:
             out["blockedBy"] = failure.to_json()
@@ -366,7 +368,8 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
                 request = Request(listener_scheme, host, lst.port, path_value, "", m.method or "GET",
                                   tuple((h.name, h.value) for h in m.headers if h.type == "Exact"))
                 for p in gateway_paths(analysis, world, request):
-                    if p.via.get("namespace") == att.gateway.ref.namespace and p.via.get("name") == att.gateway.ref.name:
+                    gw = att.gateway.ref
+                    if p.via.get("namespace") == gw.namespace and p.via.get("name") == gw.name:
                         p.via.setdefault("route", f"{route.ref.kind} {route.ref.namespace}/{route.ref.name}")
                         points.append(EntryPoint(p.via, request.url, p))
     for svc in cluster.services:

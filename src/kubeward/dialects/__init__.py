@@ -94,7 +94,8 @@ for _group, _versions in (("projectcalico.org", ("v3",)), ("crd.projectcalico.or
     register(Dialect(_group, "NetworkPolicy", _versions, True, _calico(False)))
     register(Dialect(_group, "GlobalNetworkPolicy", _versions, False, _calico(True)))
     register(Dialect(_group, "Tier", _versions, False, lambda o, b: parse_tier(o, b.cluster, b.diags)))
-    register(Dialect(_group, "NetworkSet", _versions, True, lambda o, b: parse_network_set(o, b.cluster, b.diags, False)))
+    register(Dialect(_group, "NetworkSet", _versions, True,
+                     lambda o, b: parse_network_set(o, b.cluster, b.diags, False)))
     register(Dialect(_group, "GlobalNetworkSet", _versions, False,
                      lambda o, b: parse_network_set(o, b.cluster, b.diags, True)))
     for _staged in ("StagedNetworkPolicy", "StagedGlobalNetworkPolicy", "StagedKubernetesNetworkPolicy"):

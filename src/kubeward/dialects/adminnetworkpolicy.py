@@ -150,7 +150,8 @@ def _rules(r: Reader, spec: LMap, direction: Direction, ref: PolicyRef,
             r.error("invalid-action", f"{path}.action {action_text!r} is not one of "
                     f"{', '.join(actions)}; rule ignored", raw.line_of("action"), Leans.EITHER)
             continue
-        peers = _peers(r, raw, peer_key, path, direction, action, baseline=not v2 and ref.kind == "BaselineAdminNetworkPolicy")
+        baseline = not v2 and ref.kind == "BaselineAdminNetworkPolicy"
+        peers = _peers(r, raw, peer_key, path, direction, action, baseline=baseline)
         if action is not Action.ALLOW and any(isinstance(p, DomainPeer) for p in peers):
             r.error("invalid-peer", f"{path}: domainNames peers are only allowed in "
                     f"{'Accept' if v2 else 'Allow'} rules", raw.line_of(peer_key), Leans.EITHER)

@@ -51,10 +51,12 @@ def parse_tier(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
     order = spec.get("order")
     action = str(spec.get("defaultAction") or "Deny")
     if action not in ("Deny", "Pass"):
-        r.error("invalid-value", f"spec.defaultAction {action!r} is neither Deny nor Pass", spec.line_of("defaultAction"))
+        r.error("invalid-value", f"spec.defaultAction {action!r} is neither Deny nor Pass",
+                spec.line_of("defaultAction"))
         action = "Deny"
     if obj.name == DEFAULT_TIER and action != "Deny":
-        r.error("invalid-value", "the default tier's defaultAction must be Deny (CAL-11)", spec.line_of("defaultAction"))
+        r.error("invalid-value", "the default tier's defaultAction must be Deny (CAL-11)",
+                spec.line_of("defaultAction"))
         action = "Deny"
     cluster.calico.tiers[obj.name] = CalicoTier(obj.name, float(order) if isinstance(order, (int, float)) else None,
                                                  TierEnd.PASS if action == "Pass" else TierEnd.DENY,
@@ -110,7 +112,8 @@ class _Lowering:
             try:
                 ranges.extend(network_ranges(ipaddress.ip_network(str(item), strict=False), []))
             except ValueError:
-                self.r.error("invalid-cidr", f"{path}.{key}[{i}] {item!r} is not a CIDR", raw.line_of(key), Leans.EITHER)
+                self.r.error("invalid-cidr", f"{path}.{key}[{i}] {item!r} is not a CIDR", raw.line_of(key),
+                             Leans.EITHER)
                 self.rejected.append(f"{path}.{key}[{i}] is not a CIDR")
         return tuple(ranges)
 
@@ -239,7 +242,8 @@ class _Lowering:
             ip_version = raw.get("ipVersion") if raw.get("ipVersion") in (4, 6) else None
             for unmodelled in ("icmp", "notICMP"):
                 if raw.get(unmodelled) is not None:
-                    self.r.info("approximation", f"{path}.{unmodelled} is not modelled (ignored)", raw.line_of(unmodelled))
+                    self.r.info("approximation", f"{path}.{unmodelled} is not modelled (ignored)",
+                                raw.line_of(unmodelled))
             if raw.get("http") is not None:
                 # CAL-9: only with Calico's application layer policy, ingress Allow rules only.
                 self.r.info("approximation", f"{path}.http needs Calico application layer policy; not modelled "

@@ -139,8 +139,8 @@ class _Lowering:
             if isinstance(svc, LMap) and isinstance(svc.get("serviceName"), str):
                 out.append(ServicePeer(str(svc.get("namespace") or self.ns or "default"), svc["serviceName"]))
             elif isinstance(by_labels, LMap) and isinstance(by_labels.get("selector"), LMap):
-                sel = self.r.selector_value(by_labels["selector"], f"{path}.toServices[{j}].k8sServiceSelector.selector",
-                                            _ALLOW)
+                sel = self.r.selector_value(by_labels["selector"],
+                                            f"{path}.toServices[{j}].k8sServiceSelector.selector", _ALLOW)
                 out.append(ServicePeer(str(by_labels.get("namespace") or self.ns), selector=sel))
             else:
                 self.r.error("invalid-value", f"{path}.toServices[{j}] needs k8sService or k8sServiceSelector",
@@ -196,7 +196,8 @@ class _Lowering:
             last = first
             if isinstance(end, int) and not isinstance(end, bool) and end:
                 if end < first:
-                    self.r.error("invalid-port", f"{pp}.endPort {end} is below port {first}", p.line_of("endPort"), _ALLOW)
+                    self.r.error("invalid-port", f"{pp}.endPort {end} is below port {first}", p.line_of("endPort"),
+                                 _ALLOW)
                     continue
                 last = end
             if not MIN_PORT <= first <= MAX_PORT or last > MAX_PORT:
@@ -260,7 +261,8 @@ class _Lowering:
                 reqs: list[Requirement] = []
                 for item in requires_raw:
                     if isinstance(item, LMap):
-                        reqs.extend(cilium_selector(self.r.selector_value(item, f"{rp}.{prefix}Requires", _ALLOW)).requirements)
+                        value = self.r.selector_value(item, f"{rp}.{prefix}Requires", _ALLOW)
+                        reqs.extend(cilium_selector(value).requirements)
                 requires = LabelSelector(tuple(reqs))
             peers: list[Peer] = []
             peers += self._endpoints(raw, f"{prefix}Endpoints", rp, None)

@@ -63,7 +63,7 @@ def parse_gateway(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
         certs: list[BackendRef] = []
         if tls is not None:
             tls_mode = r.get_str(tls, "mode", f"{path}.tls") or "Terminate"
-            for j, c in enumerate(r.get_list(tls, "certificateRefs", f"{path}.tls") or []):
+            for c in r.get_list(tls, "certificateRefs", f"{path}.tls") or []:
                 if isinstance(c, LMap) and isinstance(c.get("name"), str):
                     certs.append(BackendRef(c["name"], str(c.get("namespace") or ns), None,
                                             str(c.get("kind") or "Secret"), str(c.get("group") or ""),

@@ -121,7 +121,8 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
                 continue
             sources = None
             if raw.get("from") is not None:
-                sources = tuple(MeshSource(**{attr: _strings(r, s.get("source") or LMap(s.line), key, f"{rp}.from.source")
+                sources = tuple(MeshSource(**{attr: _strings(r, s.get("source") or LMap(s.line), key,
+                                                             f"{rp}.from.source")
                                              for key, attr in _SOURCE_FIELDS.items()})
                                 for s in raw["from"] if isinstance(s, LMap))
             operations = None

@@ -138,8 +138,9 @@ def _mesh(engine: Engine, source: FlowEnd, destination: FlowEnd, port: int | Non
     return allowed if verdict.allowed else EMPTY
 
 
-def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable[[tuple[PortMatch, ...] | None], PortSet],
-               probe: PortSet, http: HttpRequest | None, steps: list[Step], subject: str, peer: str) -> bool:
+def _l7_allows(side: SideRules, match: Callable[[Rule], bool],
+               resolve: Callable[[tuple[PortMatch, ...] | None], PortSet], probe: PortSet,
+               http: HttpRequest | None, steps: list[Step], subject: str, peer: str) -> bool:
     if side.open or side.inert or side.host_network:
         return True
     policy = l7_policy(side, match, resolve, probe)
@@ -148,7 +149,8 @@ def _l7_allows(side: SideRules, match: Callable[[Rule], bool], resolve: Callable
                for r in side.np_rules if match(r)):
             first = policy.sources[0] if policy.sources else None
             steps.append(Step(Layer.CNI, side.direction, subject, StepTier.L7, Reason.L7_UNRESTRICTED, Effect.ALLOW,
-                              f"an L4-only allow covers {probe} {'to' if side.direction is Direction.EGRESS else 'from'} "
+                              f"an L4-only allow covers {probe} "
+                              f"{'to' if side.direction is Direction.EGRESS else 'from'} "
                               f"{peer}: the HTTP rules of the same port do not filter (CIL-18)",
                               first.policy if first else None, first.index if first else None, "",
                               first.line if first else 0))

@@ -317,7 +317,8 @@ def tcp_port(cluster: Cluster, w: Workload, port: int) -> bool:
     if port in SERVER_FIRST_PORTS:
         return True
     for svc in cluster.services:
-        if svc.namespace != w.namespace or not svc.selector or any(w.labels.get(k) != v for k, v in svc.selector.items()):
+        if svc.namespace != w.namespace or not svc.selector or \
+                any(w.labels.get(k) != v for k, v in svc.selector.items()):
             continue
         for sp in svc.ports:
             target = sp.target_port if sp.target_port is not None else sp.port
@@ -381,7 +382,8 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
             "plaintext connection is refused (IST-7)", pa.ref if pa else None)
         return MeshVerdict(False, steps, False)
     hop(Reason.MTLS, Effect.ALLOW, f"{destination.id} has a {dst_kind} ({dst_why}); mTLS mode {mode} ({where}): "
-        + ("mutual TLS, the client's identity is known" if mtls else "plaintext: identity-based rules cannot match (IST-16)"),
+        + ("mutual TLS, the client's identity is known" if mtls
+           else "plaintext: identity-based rules cannot match (IST-16)"),
         pa.ref if pa else None)
     principal_value = principal(options, source) if source is not None and mtls else None
     peer = MeshPeer(source, source_address, mtls, principal_value)

@@ -258,9 +258,10 @@ def attach(cluster: Cluster, route: Route, parent: ParentRef) -> Attachment:
                and route.ref.kind in (lst.allowed_kinds or _KINDS_FOR.get(lst.protocol, ()))]
     if not allowed:
         froms = sorted({lst.allowed_from for lst in candidates})
+        kinds = sorted({k for lst in candidates for k in (lst.allowed_kinds or _KINDS_FOR.get(lst.protocol, ()))})
         return Attachment(route, parent, gw, (), False, AttachmentReason.NOT_ALLOWED_BY_LISTENERS,
                           f"the listeners of {gw.ref.display} allow routes from {'/'.join(froms)} namespaces "
-                          f"(default Same) and kinds {', '.join(sorted({k for lst in candidates for k in (lst.allowed_kinds or _KINDS_FOR.get(lst.protocol, ()))}))}; "
+                          f"(default Same) and kinds {', '.join(kinds)}; "
                           f"{route.ref.display} is a {route.ref.kind} in namespace {route.ref.namespace} (GW-1)")
     matching = [lst for lst in allowed if not route.hostnames
                 or any(hostnames_intersect(lst.hostname, h) for h in route.hostnames)]
@@ -361,7 +362,8 @@ def _request_matches(m: RouteMatch, request: Request, kind: str) -> bool:
             return False
     if kind == RouteKind.GRPC:
         service, _, method = request.path.strip("/").partition("/")
-        return (m.grpc_service is None or m.grpc_service == service) and (m.grpc_method is None or m.grpc_method == method)
+        return (m.grpc_service is None or m.grpc_service == service) and \
+            (m.grpc_method is None or m.grpc_method == method)
     if kind in (RouteKind.TLS, RouteKind.TCP, RouteKind.UDP):
         return True
     if m.method and m.method != request.method:
@@ -383,7 +385,8 @@ def route_gateway(cluster: Cluster, gw: Gateway, request: Request) -> GatewayOut
     outcome = GatewayOutcome(gw)
     listener = _listener_for(gw, request)
     if listener is None:
-        outcome.message = f"{gw.ref.display} has no listener for {request.scheme} on port {request.port} and host {request.host}"
+        outcome.message = (f"{gw.ref.display} has no listener for {request.scheme} on port {request.port} "
+                           f"and host {request.host}")
         return outcome
     outcome.listener = listener
     best: tuple[tuple[object, ...], RouteChoice] | None = None

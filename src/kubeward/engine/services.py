@@ -38,7 +38,8 @@ def find_service(cluster: Cluster, namespace: str, name: str) -> Service | None:
 def service_port(service: Service, port: int | str, protocol: str | None = None) -> ServicePort | None:
     """The Service port named by number or by name (an Ingress backend may use either)."""
     for p in service.ports:
-        if (p.port == port or (isinstance(port, str) and p.name == port)) and (protocol is None or p.protocol == protocol):
+        named = p.port == port or (isinstance(port, str) and p.name == port)
+        if named and (protocol is None or p.protocol == protocol):
             return p
     return None
 

@@ -71,9 +71,11 @@ def _via(via: dict[str, object]) -> str:
     name = f"{via.get('namespace')}/{via.get('name')}" if via.get("namespace") else str(via.get("name"))
     extra = ""
     if kind == "Ingress":
-        extra = f" host {via.get('host')} path {via.get('path')} → Service {via.get('service')}:{via.get('servicePort')}"
+        extra = (f" host {via.get('host')} path {via.get('path')} → Service {via.get('service')}:"
+                 f"{via.get('servicePort')}")
     elif kind == "Gateway":
-        extra = f" listener {via.get('listener')}" + (f", {via.get('route')} rule {via.get('rule')}" if via.get("route") else "")
+        route = f", {via.get('route')} rule {via.get('rule')}" if via.get("route") else ""
+        extra = f" listener {via.get('listener')}{route}"
     elif kind == "Service":
         extra = f" port {via.get('port')} ({via.get('type')})"
     return f"{kind} {name}{extra}"
