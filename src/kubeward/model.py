@@ -1,7 +1,7 @@
 """The typed snapshot of a cluster: namespaces, workloads, services, nodes and policies.
 
-Built by the dialects from raw objects; frozen once built. Policies are already in the IR
-(:mod:`kubeward.ir`); their meaning is the engine's business.
+Filled in by the dialects from raw objects, then only read; its objects are frozen dataclasses.
+Policies are already in the IR (:mod:`kubeward.ir`); their meaning is the engine's business.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..engine.trace import StepTier
 from ..ir import Direction, Tier
 from ..model import NotModelled
-from .connectivity_map import ConnectivityMap, connectivity_map
+from .connectivity_map import ConnectivityMap, PeerType, connectivity_map
 from .lint import FROM_DIAGNOSTICS, Finding, lint
 from .session import Analysis
 from .testsuite import SuiteRun
@@ -69,17 +69,17 @@ class CheckReport:
 
     @property
     def workload_connections(self) -> int:
-        ids = {p.id for p in self.map.peers if p.type == "workload"}
+        ids = {p.id for p in self.map.peers if p.type is PeerType.WORKLOAD}
         return sum(1 for c in self.map.connections if c.src in ids and c.dst in ids)
 
     @property
     def exposed_to_networks(self) -> list[str]:
-        nets = {p.id for p in self.map.peers if p.type != "workload"}
+        nets = {p.id for p in self.map.peers if p.type is not PeerType.WORKLOAD}
         return sorted({c.dst for c in self.map.connections if c.src in nets})
 
     @property
     def reaching_networks(self) -> list[str]:
-        nets = {p.id for p in self.map.peers if p.type != "workload"}
+        nets = {p.id for p in self.map.peers if p.type is not PeerType.WORKLOAD}
         return sorted({c.src for c in self.map.connections if c.dst in nets})
 
     def to_json(self) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import msgspec
 
@@ -21,10 +22,19 @@ from .entry import EntryPoint, entry_points, service_index
 from .session import Analysis
 
 
+class PeerType(StrEnum):
+    """What a map peer is. Stable: part of the JSON contract."""
+
+    WORKLOAD = "workload"
+    NETWORK = "network"  # a piece of the address space outside the pods
+    FQDN = "fqdn"        # a DNS name (FQDN policies)
+    ENTRY = "entry"      # the outside world coming in through entry points
+
+
 @dataclass(frozen=True, slots=True)
 class MapPeer:
     id: str
-    type: str  # "workload" | "network" | "fqdn" | "entry"
+    type: PeerType
     namespace: str = ""
     name: str = ""
     kind: str = ""
@@ -32,13 +42,13 @@ class MapPeer:
     assumed: bool = False  # a stand-in not in the input (e.g. an ingress controller)
 
     def to_json(self) -> dict[str, object]:
-        if self.type == "workload":
+        if self.type is PeerType.WORKLOAD:
             out: dict[str, object] = {"id": self.id, "type": self.type, "namespace": self.namespace,
                                       "name": self.name, "kind": self.kind}
             if self.assumed:
                 out["assumed"] = True
             return out
-        if self.type == "network":
+        if self.type is PeerType.NETWORK:
             return {"id": self.id, "type": self.type, "cidrs": list(self.cidrs)}
 
         return {"id": self.id, "type": self.type}
@@ -167,11 +177,11 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     ns_of: dict[str, str] = {}
     for w in analysis.cluster.workloads:
         ns_of[w.id] = w.namespace
-        peers.append(MapPeer(w.id, "workload", w.namespace, w.name, w.kind, assumed=w.assumed))
+        peers.append(MapPeer(w.id, PeerType.WORKLOAD, w.namespace, w.name, w.kind, assumed=w.assumed))
     for ep in u.networks:
-        peers.append(MapPeer(ep.id, "network", cidrs=ep.cidrs))
+        peers.append(MapPeer(ep.id, PeerType.NETWORK, cidrs=ep.cidrs))
     for dom in u.domains:
-        peers.append(MapPeer(dom.name, "fqdn"))
+        peers.append(MapPeer(dom.name, PeerType.FQDN))
     endpoints_of: dict[str, list[int]] = {}
     for e, group in enumerate(ids):
         for i in group:
@@ -180,7 +190,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     connections = [Connection(names[s], names[d], merged[(s, d)]) for s, d in sorted(merged)]
     points = entry_points(analysis)
     if points:
-        peers.append(MapPeer(WORLD_ENTRY, "entry"))
+        peers.append(MapPeer(WORLD_ENTRY, PeerType.ENTRY))
     connections = _entry_connections(points) + connections
     _entry_origins(points, decided)
     connections = _apply_mesh(analysis, connections, decided)
@@ -189,13 +199,13 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     if wanted:
         connections = [c for c in connections if ns_of.get(c.src) in wanted or ns_of.get(c.dst) in wanted]
         used = {c.src for c in connections} | {c.dst for c in connections}
-        peers = [p for p in peers if (p.type == "workload" and p.namespace in wanted) or p.id in used]
+        peers = [p for p in peers if (p.type is PeerType.WORKLOAD and p.namespace in wanted) or p.id in used]
         points = [e for e in points if any(str(x).split("/")[0] in wanted for x in (
             f"{e.via.get('namespace')}/", *(w for w, _, _ in e.path.reached)))]
     return ConnectivityMap(peers, connections, analysis.options.describe(), points, decided)
 
 
-__all__ = ["connectivity_map", "ConnectivityMap", "Connection", "MapPeer", "Network", "Domain"]
+__all__ = ["PeerType", "connectivity_map", "ConnectivityMap", "Connection", "MapPeer", "Network", "Domain"]
 
 
 WORLD_ENTRY = "world"

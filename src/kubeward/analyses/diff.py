@@ -5,12 +5,28 @@ entry points that appeared, vanished or changed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from ..engine.evaluate import Attribution, Origin
 from ..engine.portset import EMPTY, PortSet
 from ..engine.trace import Effect
-from .connectivity_map import Connection, ConnectivityMap, connectivity_map
+from .connectivity_map import Connection, ConnectivityMap, PeerType, connectivity_map
 from .session import Analysis
+
+
+class PairCause(StrEnum):
+    """Why a pair changed. Stable: part of the JSON contract."""
+
+    CHANGED = "changed"  # both ends exist on both sides: the policies changed
+    ADDED = "added"      # an end is a workload that only exists in NEW
+    REMOVED = "removed"  # an end is a workload that only exists in OLD
+
+
+class EntryChangeKind(StrEnum):
+    APPEARED = "appeared"
+    VANISHED = "vanished"
+    OPENED = "opened"
+    CLOSED = "closed"
 
 
 @dataclass(slots=True)
@@ -22,9 +38,7 @@ class PairChange:
     l7_before: list[dict[str, object]] | None = None
     l7_after: list[dict[str, object]] | None = None
     responsible: list[str] = field(default_factory=list)
-    # "changed" when both ends exist on both sides; "added"/"removed" when an end is a
-    # workload that only exists in NEW/OLD (its connections come and go with it).
-    cause: str = "changed"
+    cause: PairCause = PairCause.CHANGED
 
     def l7_ports(self) -> PortSet:
         """The ports the NEW side's HTTP filters sit on."""
@@ -64,7 +78,7 @@ class PairChange:
 
 @dataclass(slots=True)
 class EntryChange:
-    change: str  # appeared | vanished | opened | closed
+    change: EntryChangeKind
     via: dict[str, object]
     request: str
 
@@ -157,8 +171,8 @@ def diff(old: Analysis, new: Analysis, old_label: str, new_label: str) -> Config
     and ``diff_revisions`` analyse both sides under one profile first)."""
     before: ConnectivityMap = connectivity_map(old)
     after: ConnectivityMap = connectivity_map(new)
-    old_peers = {p.id for p in before.peers if p.type == "workload"}
-    new_peers = {p.id for p in after.peers if p.type == "workload"}
+    old_peers = {p.id for p in before.peers if p.type is PeerType.WORKLOAD}
+    new_peers = {p.id for p in after.peers if p.type is PeerType.WORKLOAD}
     added, removed = new_peers - old_peers, old_peers - new_peers
     b = {(c.src, c.dst): c for c in before.connections}
     a = {(c.src, c.dst): c for c in after.connections}
@@ -171,11 +185,12 @@ def diff(old: Analysis, new: Analysis, old_label: str, new_label: str) -> Config
         l7_b, l7_a = (was.l7 if was else None), (now.l7 if now else None)
         if not opened and not closed and l7_b == l7_a:
             continue
-        cause = "added" if added & set(key) else "removed" if removed & set(key) else "changed"
+        cause = PairCause.ADDED if added & set(key) else PairCause.REMOVED if removed & set(key) \
+            else PairCause.CHANGED
         pairs.append(PairChange(key[0], key[1], opened, closed, l7_b, l7_a, cause=cause))
     # Responsibility is looked up for real policy changes, not for workloads that came or went.
     for change in pairs:
-        if change.cause == "changed":
+        if change.cause is PairCause.CHANGED:
             _attribute(change, before, after, b.get((change.src, change.dst)), a.get((change.src, change.dst)))
     entries: list[EntryChange] = []
 
@@ -187,10 +202,11 @@ def diff(old: Analysis, new: Analysis, old_label: str, new_label: str) -> Config
     for k in sorted(set(old_e) | set(new_e)):
         o, n = old_e.get(k), new_e.get(k)
         if o is None and n is not None:
-            entries.append(EntryChange("appeared", n.via, n.request))
+            entries.append(EntryChange(EntryChangeKind.APPEARED, n.via, n.request))
         elif n is None and o is not None:
-            entries.append(EntryChange("vanished", o.via, o.request))
+            entries.append(EntryChange(EntryChangeKind.VANISHED, o.via, o.request))
         elif o is not None and n is not None and o.path.allowed != n.path.allowed:
-            entries.append(EntryChange("opened" if n.path.allowed else "closed", n.via, n.request))
+            kind = EntryChangeKind.OPENED if n.path.allowed else EntryChangeKind.CLOSED
+            entries.append(EntryChange(kind, n.via, n.request))
     return ConfigDiff(old_label, new_label, pairs, entries, new.options.describe(),
                       sorted(added), sorted(removed))

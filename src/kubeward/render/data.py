@@ -7,7 +7,7 @@ import io
 
 import msgspec
 
-from ..analyses.connectivity_map import ConnectivityMap
+from ..analyses.connectivity_map import ConnectivityMap, PeerType
 
 _ENCODER = msgspec.json.Encoder()  # insertion order: "schema" first, as documented
 
@@ -46,7 +46,7 @@ def map_dot(cmap: ConnectivityMap) -> str:
     lines = ["digraph kubeward {", "  rankdir=LR;", "  node [shape=box, fontname=\"Helvetica\"];"]
     by_ns: dict[str, list[str]] = {}
     for p in cmap.peers:
-        if p.type == "workload":
+        if p.type is PeerType.WORKLOAD:
             by_ns.setdefault(p.namespace, []).append(p.id)
     for i, (ns, ids) in enumerate(sorted(by_ns.items())):
         lines.append(f"  subgraph cluster_{i} {{")
@@ -54,7 +54,7 @@ def map_dot(cmap: ConnectivityMap) -> str:
         lines.extend(f"    {_dot_id(x)} [label={_dot_id(x.split('/', 1)[1])}];" for x in ids)
         lines.append("  }")
     for p in cmap.peers:
-        if p.type != "workload":
+        if p.type is not PeerType.WORKLOAD:
             lines.append(f"  {_dot_id(p.id)} [shape=ellipse];")
     for c in cmap.connections:
         lines.append(f"  {_dot_id(c.src)} -> {_dot_id(c.dst)} [label={_dot_id(str(c.ports))}];")

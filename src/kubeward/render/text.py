@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..analyses.check import CheckReport
-from ..analyses.connectivity_map import ConnectivityMap
+from ..analyses.connectivity_map import ConnectivityMap, PeerType
 from ..analyses.diff import ConfigDiff
 from ..analyses.explain import Explanation
 from ..analyses.lint import LintReport
@@ -141,8 +141,8 @@ def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
         table.add_column(h, no_wrap=True)
     for row in rows:
         table.add_row(*row)
-    workloads = sum(1 for p in cmap.peers if p.type == "workload")
-    networks = sum(1 for p in cmap.peers if p.type == "network")
+    workloads = sum(1 for p in cmap.peers if p.type is PeerType.WORKLOAD)
+    networks = sum(1 for p in cmap.peers if p.type is PeerType.NETWORK)
     console.print(f"{_count(len(cmap.connections), 'connection')} among {_count(workloads, 'workload')} "
                   f"and {_count(networks, 'network peer')} ({', '.join(cmap.options)})")
     if cmap.connections:
