@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import msgspec
 
-from ..engine.connectivity import Connectivity, connectivity
+from ..engine.connectivity import PairOrigins, connectivity
 from ..engine.evaluate import Attribution, Origin, SideRules, resolve_ports
 from ..engine.l7 import l7_constraints
 from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership
@@ -83,7 +83,7 @@ class DecidedBy:
     """Origins of map pairs: the engine's per-block attributions of every endpoint pair behind a
     pair of map peers, merged per origin, plus what the mesh decided on the map's edges."""
 
-    def __init__(self, result: Connectivity, endpoints_of: dict[str, list[int]]) -> None:
+    def __init__(self, result: PairOrigins, endpoints_of: dict[str, list[int]]) -> None:
         self._result = result
         self._endpoints_of = endpoints_of
         # what decided the edges the engine does not compute: entry paths, the mesh layer
@@ -144,8 +144,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     engine = analysis.engine
     u = engine.universe
     wanted = set(namespaces)
-    result = connectivity(engine)
-    pairs = result.pairs
+    pairs = connectivity(engine)
 
     names = sorted({w.id for w in analysis.cluster.workloads} | {n.id for n in u.networks}
                    | {d.name for d in u.domains})
@@ -186,7 +185,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> Conn
     for e, group in enumerate(ids):
         for i in group:
             endpoints_of.setdefault(names[i], []).append(e)
-    decided = DecidedBy(result, endpoints_of)
+    decided = DecidedBy(PairOrigins(engine), endpoints_of)
     connections = [Connection(names[s], names[d], merged[(s, d)]) for s, d in sorted(merged)]
     points = entry_points(analysis)
     if points:

@@ -120,17 +120,20 @@ def _member_of(ids: frozenset[int]) -> Callable[[Rule], bool]:
 
 
 @dataclass(slots=True)
-class Connectivity:
-    """The allowed ports of every endpoint pair that allows something, and — on demand, shared
-    by every pair of a block — the rules that decided them."""
+class PairOrigins:
+    """The rules that decided each part of any endpoint pair, allowed or refused: computed on
+    demand from the same partitions the map uses (every pair of a block shares them, interned).
+    Built apart from the map's loop, so a large map holds no block once it is built."""
 
     engine: Engine
-    pairs: dict[tuple[int, int], PortSet]
-    _parts: _Partitions
+    _parts: _Partitions | None = None
 
     def attribution(self, src: int, dst: int) -> Attribution:
         """What decided each part of ``src`` → ``dst``: the source's egress side, then the
         destination's ingress side, each in evaluation order (allowed and refused parts)."""
+        if self._parts is None:
+            self._parts = _Partitions(self.engine)
+        parts = self._parts
         u = self.engine.universe
         source, destination = u.endpoints[src], u.endpoints[dst]
         dest = destination if isinstance(destination, Identity) else None
@@ -138,15 +141,15 @@ class Connectivity:
         if isinstance(source, Identity):
             side = self.engine.side(source, Direction.EGRESS)
             if not side.open:
-                out = self._parts.origins(side, self._parts.block_of(side, dst), dest)
+                out = parts.origins(side, parts.block_of(side, dst), dest)
         if dest is not None:
             side = self.engine.side(dest, Direction.INGRESS)
             if not side.open:
-                out = out + self._parts.origins(side, self._parts.block_of(side, src), dest)
+                out = out + parts.origins(side, parts.block_of(side, src), dest)
         return out
 
 
-def connectivity(engine: Engine) -> Connectivity:
+def connectivity(engine: Engine) -> dict[tuple[int, int], PortSet]:
     """Allowed ports for every ordered endpoint pair that allows something. Pairs between two
     non-pod endpoints are not computed (no policy speaks about them)."""
     u = engine.universe
@@ -227,4 +230,4 @@ def connectivity(engine: Engine) -> Connectivity:
                 conn = found
                 if conn:
                     out[(s, d)] = conn
-    return Connectivity(engine, out, parts)
+    return out
