@@ -381,10 +381,10 @@ COMPUTED_CASES = [
     Case("entry-point-blocked", "warning", ("Ingress", "app", "web"),
          _entry_blocked, docs(_entry_blocked, _ENTRY_ALLOW),
          fix="add the rule on the side that refuses (ingress of app/web): in namespace app, a NetworkPolicy with "
-             "`podSelector: {matchLabels: {app: web}}`, `policyTypes: [Ingress]`, `ingress: [{from: [{namespaceSelector: "
-             "{matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}, podSelector: {matchLabels: "
-             "{app.kubernetes.io/component: controller, app.kubernetes.io/name: ingress-nginx}}}], ports: [{protocol: "
-             "TCP, port: 80}]}]` (or that rule in a policy that already selects those pods)"),
+             "`podSelector: {matchLabels: {app: web}}`, `policyTypes: [Ingress]`, `ingress: [{from: "
+             "[{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}, podSelector: "
+             "{matchLabels: {app.kubernetes.io/component: controller, app.kubernetes.io/name: ingress-nginx}}}], "
+             "ports: [{protocol: TCP, port: 80}]}]` (or that rule in a policy that already selects those pods)"),
     Case("cilium-l3-wildcard-toports", "warning", ("CiliumNetworkPolicy", "app", "web-egress"),
          _toports_only, edit(_toports_only, "  - toPorts:", "    toPorts:"), cni="cilium"),
     Case("cilium-fqdn-without-ports", "info", ("CiliumNetworkPolicy", "app", "web-egress"),

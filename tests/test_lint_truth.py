@@ -17,6 +17,8 @@ from click.testing import CliRunner, Result
 from kubeward import Options, analyse_paths, analyse_text
 from kubeward.analyses.lint import Finding, lint
 from kubeward.cli import main
+from kubeward.diagnostics import Leans
+from kubeward.dialects.unmodelled import OPENS_TRAFFIC
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP, SHOP_FIXED = "examples/shop", "examples/shop-fixed"
@@ -53,7 +55,7 @@ def with_fix(tmp_path: Path, fix: str) -> str:
     return str(path)
 
 
-# ============================================================================ item 12: hostNetwork-only selectors
+# ================================================================= item 12: hostNetwork-only selectors
 
 HOST_ONLY = textwrap.dedent("""\
     apiVersion: v1
@@ -96,7 +98,8 @@ def test_item12_a_policy_selecting_only_hostnetwork_pods_says_so_not_fix_the_lab
 
 
 def test_item12_a_selector_matching_no_pod_at_all_still_says_fix_the_labels() -> None:
-    typo = HOST_ONLY.replace("podSelector: {matchLabels: {app: node-exporter}}", "podSelector: {matchLabels: {app: nde}}")
+    typo = HOST_ONLY.replace("podSelector: {matchLabels: {app: node-exporter}}",
+                             "podSelector: {matchLabels: {app: nde}}")
     [f] = [f for f in lint(analyse_text(typo, "x.yaml")).findings if f.name == "exporter-in"
            and f.code.startswith("policy-selects")]
     assert f.code == "policy-selects-nothing" and "fix the selector's labels" in f.fix
@@ -115,7 +118,7 @@ def test_item12_map_carries_the_hostnetwork_note_on_stderr_and_in_json(tmp_path:
     assert (note["severity"], note["line"], note["resource"]) == ("warning", 16, "NetworkPolicy app/exporter-in")
 
 
-# ============================================================================ item 17: entry points that reach no backend
+# ================================================================= item 17: entry points that reach no backend
 
 
 def test_item17_lint_reports_the_shop_ingress_that_default_deny_keeps_from_web() -> None:
@@ -157,7 +160,7 @@ def test_item17_sarif_carries_the_finding_with_its_rule(tmp_path: Path) -> None:
     assert rule["properties"] == {"source": "ING-6"}
 
 
-# ============================================================================ item 18: one-sided allows, both directions
+# ================================================================= item 18: one-sided allows, both directions
 
 
 def test_item18_an_ingress_allow_whose_source_egress_refuses_is_one_sided_not_redundant() -> None:
@@ -229,3 +232,77 @@ def test_item18_a_redundant_policy_whose_other_side_allows_it_is_still_redundant
     codes = {(f.code, f.name) for f in lint(analyse_text(text, "x.yaml")).findings if f.name.startswith("db-from")}
     assert ("policy-redundant", "db-from-web") in codes
     assert not {c for c in codes if c[0] == "one-sided-allow"}
+
+
+# ================================================================= item 16: unmodelled kinds that open traffic
+
+UNMODELLED = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: app}
+    ---
+    apiVersion: networking.istio.io/v1
+    kind: VirtualService
+    metadata: {name: web, namespace: app}
+    spec:
+      hosts: [shop.example.com]
+      gateways: [public]
+      http: [{route: [{destination: {host: web}}]}]
+    ---
+    apiVersion: projectcontour.io/v1
+    kind: HTTPProxy
+    metadata: {name: web, namespace: app}
+    spec: {virtualhost: {fqdn: shop.example.com}, routes: [{services: [{name: web, port: 80}]}]}
+    ---
+    apiVersion: networking.istio.io/v1
+    kind: Sidecar
+    metadata: {name: default, namespace: app}
+    spec: {egress: [{hosts: ["./*"]}]}
+    ---
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: c, namespace: app}
+    """)
+
+
+def test_item16_an_unmodelled_entry_point_kind_is_a_warning_that_may_allow_more() -> None:
+    notes = {d.message.split(" (")[0].removeprefix("not modelled: "): d
+             for d in analyse_text(UNMODELLED, "x.yaml").diagnostics.items if d.code == "not-modelled"}
+    for kind, line in (("VirtualService", 5), ("HTTPProxy", 13)):
+        d = notes[kind]
+        assert (d.severity, d.leans, d.line) == ("warning", Leans.MAY_ALLOW_MORE, line), kind
+        assert "entry point: it lets traffic in from outside through a proxy" in d.message
+    assert str(notes["VirtualService"]) == (
+        "x.yaml:5: warning: not-modelled: not modelled: VirtualService (networking.istio.io/v1), 1 object — Istio "
+        "entry point: it lets traffic in from outside through a proxy; what it lets through is not in this analysis "
+        "(may allow more than shown)")
+    # Kinds that only refuse more, or carry no traffic decision, stay notes.
+    for kind in ("Sidecar", "ConfigMap"):
+        assert (notes[kind].severity, notes[kind].leans) == ("info", None), kind
+
+
+def test_item16_the_text_map_shows_the_warning_without_verbose(tmp_path: Path) -> None:
+    path = tmp_path / "in.yaml"
+    path.write_text(UNMODELLED, encoding="utf-8")
+    result = run("map", str(path))
+    assert result.exit_code == 0
+    shown = [line for line in result.stderr.splitlines() if ": not-modelled: " in line]
+    assert [k for line in shown for k in re.findall(r"not modelled: (\w+) \(", line)] == ["VirtualService",
+                                                                                          "HTTPProxy"]
+    assert all(line.endswith("(may allow more than shown)") for line in shown)
+    doc: dict[str, Any] = json.loads(run("map", str(path), "--format", "json").stdout)
+    leaning = [d for d in doc["diagnostics"] if d.get("leans") == "may allow more than shown"]
+    assert [d["line"] for d in leaning] == [5, 13]
+
+
+def test_item16_a_knative_service_is_an_entry_point_not_a_service_in_the_wrong_group() -> None:
+    text = "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: hello, namespace: app}\n"
+    [d] = [d for d in analyse_text(text, "x.yaml").diagnostics.items if d.code in ("not-modelled", "unknown-group")]
+    assert (d.code, d.severity, d.leans) == ("not-modelled", "warning", Leans.MAY_ALLOW_MORE)
+
+
+def test_item16_every_kind_of_the_table_is_documented_in_lint_md() -> None:
+    doc = (ROOT / "docs" / "lint.md").read_text()
+    section = doc[doc.index("## Kinds known but not modelled"):]
+    missing = [f"{g} {k}" for (g, k) in OPENS_TRAFFIC if f"`{k}`" not in section or f"`{g}`" not in section]
+    assert missing == []
