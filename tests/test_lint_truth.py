@@ -306,3 +306,46 @@ def test_item16_every_kind_of_the_table_is_documented_in_lint_md() -> None:
     section = doc[doc.index("## Kinds known but not modelled"):]
     missing = [f"{g} {k}" for (g, k) in OPENS_TRAFFIC if f"`{k}`" not in section or f"`{g}`" not in section]
     assert missing == []
+
+
+def test_item18_an_allow_the_other_side_denies_explicitly_names_that_rule_not_a_missing_half() -> None:
+    """An AdminNetworkPolicy Deny wins over any NetworkPolicy allow: adding "the missing half" would not help."""
+    text = textwrap.dedent("""\
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: app}
+        """)
+    for name, port in (("web", 80), ("db", 3306)):
+        text += textwrap.dedent(f"""\
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {{name: {name}, namespace: app}}
+            spec:
+              selector: {{matchLabels: {{app: {name}}}}}
+              template:
+                metadata: {{labels: {{app: {name}}}}}
+                spec: {{containers: [{{name: c, image: x, ports: [{{containerPort: {port}}}]}}]}}
+            """)
+    text += textwrap.dedent("""\
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: web-egress, namespace: app}
+        spec:
+          podSelector: {matchLabels: {app: web}}
+          policyTypes: [Egress]
+          egress: [{to: [{podSelector: {matchLabels: {app: db}}}], ports: [{port: 3306}]}]
+        ---
+        apiVersion: policy.networking.k8s.io/v1alpha1
+        kind: AdminNetworkPolicy
+        metadata: {name: no-db}
+        spec:
+          priority: 10
+          subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}}
+          ingress: [{action: Deny, from: [{namespaces: {}}]}]
+        """)
+    [f] = [f for f in lint(analyse_text(text, "x.yaml")).findings if f.code == "one-sided-allow"]
+    assert f.message.endswith("but their ingress denies every flow from these pods: denied by AdminNetworkPolicy "
+                              "no-db ingress rule 0 (x.yaml:37)")
+    assert f.fix.startswith("their side denies this flow with an explicit rule") and "missing half" not in f.fix

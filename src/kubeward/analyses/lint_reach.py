@@ -215,6 +215,13 @@ def _one_sided_finding(analysis: Analysis, p: Policy, direction: Direction, r: R
     if other.anything:  # egress only: the other side allows other ports between them
         return policy_finding("one-sided-allow", p, f"{said} never accepts those ports {word} these pods{by}",
                               line=r.line)
+    refusal = other.refusal
+    if refusal is not None and refusal.rule is not None and refusal.policy.kind != "BaselineAdminNetworkPolicy":
+        # An explicit deny rule (AdminNetworkPolicy, Cilium deny, a Calico tier) wins over any allow on their side.
+        return policy_finding("one-sided-allow", p, f"{said} denies every flow {word} these pods{by}", line=r.line,
+                              fix="their side denies this flow with an explicit rule, which an allow there would not "
+                                  f"override: narrow {refusal.policy.display}'s rule ({refusal.where}) if the flow is "
+                                  "wanted, or delete this rule")
     message = f"{said} refuses every flow {word} these pods{by}; the rule has no effect until their side allows it"
     # The missing half: on the peers' side, naming the policy's own pods, on the rule's ports.
     target = other.refusers[0]
