@@ -292,6 +292,39 @@ _calico_pass = docs(namespace(), deployment("db", 3306), """\
     """)
 
 
+_SERVICE = """\
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web, namespace: app}
+    spec:
+      selector: {app: web}
+      ports: [{port: 80}]
+    """
+_ingress = docs(namespace(), WEB, _SERVICE, f"""\
+    apiVersion: networking.k8s.io/v1{'  ' + MARK}
+    kind: Ingress
+    metadata: {{name: web, namespace: app}}
+    spec:
+      ingressClassName: nginx
+      rules:
+      - host: shop.example.com
+        http:
+          paths:
+          - path: /
+            pathType: Prefix
+            backend: {{service: {{name: web, port: {{number: 80}}}}}}
+    """)
+# ING-6: default deny isolates the backend's ingress; the controller's pods are not admitted.
+_entry_blocked = docs(_ingress, netpol("deny", "podSelector: {}\npolicyTypes: [Ingress]\n"))
+_ENTRY_ALLOW = netpol("from-controller", """\
+    podSelector: {matchLabels: {app: web}}
+    ingress:
+    - from:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}
+        podSelector: {matchLabels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller}}
+      ports: [{port: 80}]
+    """)
+
 COMPUTED_CASES = [
     Case("no-default-deny-ingress", "warning", ("Namespace", "", "app"),
          _deny_out_only, edit(_deny_out_only, "[Egress]", "[Egress, Ingress]"),
@@ -345,6 +378,13 @@ COMPUTED_CASES = [
          _calico_pass, edit(_calico_pass, "action: Pass", "action: Deny"), cni="calico"),
     Case("one-sided-allow", "warning", ("NetworkPolicy", "app", "web-egress"),
          _one_sided, edit(_one_sided, "{port: 5432}", "{port: 3306}")),
+    Case("entry-point-blocked", "warning", ("Ingress", "app", "web"),
+         _entry_blocked, docs(_entry_blocked, _ENTRY_ALLOW),
+         fix="add the rule on the side that refuses (ingress of app/web): in namespace app, a NetworkPolicy with "
+             "`podSelector: {matchLabels: {app: web}}`, `policyTypes: [Ingress]`, `ingress: [{from: "
+             "[{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}, podSelector: "
+             "{matchLabels: {app.kubernetes.io/component: controller, app.kubernetes.io/name: ingress-nginx}}}], "
+             "ports: [{protocol: TCP, port: 80}]}]` (or that rule in a policy that already selects those pods)"),
     Case("cilium-l3-wildcard-toports", "warning", ("CiliumNetworkPolicy", "app", "web-egress"),
          _toports_only, edit(_toports_only, "  - toPorts:", "    toPorts:"), cni="cilium"),
     Case("cilium-fqdn-without-ports", "info", ("CiliumNetworkPolicy", "app", "web-egress"),
@@ -437,28 +477,6 @@ _gateway = docs(namespace(), namespace("infra"), WEB, """\
       - {{name: edge, namespace: infra}}  {MARK}
       rules:
       - backendRefs: [{{name: web, port: 80}}]
-    """)
-_SERVICE = """\
-    apiVersion: v1
-    kind: Service
-    metadata: {name: web, namespace: app}
-    spec:
-      selector: {app: web}
-      ports: [{port: 80}]
-    """
-_ingress = docs(namespace(), WEB, _SERVICE, f"""\
-    apiVersion: networking.k8s.io/v1{'  ' + MARK}
-    kind: Ingress
-    metadata: {{name: web, namespace: app}}
-    spec:
-      ingressClassName: nginx
-      rules:
-      - host: shop.example.com
-        http:
-          paths:
-          - path: /
-            pathType: Prefix
-            backend: {{service: {{name: web, port: {{number: 80}}}}}}
     """)
 _ingress_tls = edit(edit(_ingress, f"  {MARK}", ""), "  rules:\n",
                     f"  tls:\n  - {{hosts: [shop.example.com], secretName: web-tls}}  {MARK}\n  rules:\n")
@@ -571,6 +589,10 @@ _MTLS_DISABLE = """\
     spec: {mtls: {mode: DISABLE}}
     """
 
+_host_only = docs(namespace(), WEB, edit(deployment("agent", 9100), "spec: {containers", "spec: {hostNetwork: true, "
+                                          "containers"),
+                  netpol("agent-in", "podSelector: {matchLabels: {app: agent}}\npolicyTypes: [Ingress]\n", mark=True))
+
 DIAGNOSTIC_CASES = [
     Case("spiffe-principal", "warning", ("AuthorizationPolicy", "app", "api-allow"),
          _spiffe, edit(_spiffe, "spiffe://", "")),
@@ -641,6 +663,9 @@ DIAGNOSTIC_CASES = [
          _undefined_by_name, docs(_undefined_by_name, namespace("billing"))),
     Case("cilium-l7-under-mtls", "warning", ("CiliumNetworkPolicy", "app", "api-http"),
          _l7_meshed, docs(_l7_meshed, _MTLS_DISABLE), cni="cilium", mesh="istio"),
+    # NP-25: a policy that only hostNetwork pods would match (the near miss: the pods leave the host network).
+    Case("policy-selects-host-network", "warning", ("NetworkPolicy", "app", "agent-in"),
+         _host_only, edit(_host_only, "hostNetwork: true, ", "")),
 ]
 
 

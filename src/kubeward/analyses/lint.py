@@ -18,11 +18,15 @@ from ..ir import Action, AnyPeer, Direction, DomainPeer, EntityPeer, NetworkPeer
 from ..model import Workload
 from .connectivity_map import ConnectivityMap, connectivity_map
 from .explain import explain
+from .lint_hostnet import HOST_NETWORK_CODE
 from .session import Analysis
 
 SEVERITIES = (Severity.INFO, Severity.WARNING, Severity.ERROR)  # in ascending order
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 NODELOCAL_DNS = "169.254.20.10"  # NodeLocal DNSCache's link-local listen address
+HOST_NETWORK_CONTROLS = ("policies cannot isolate hostNetwork pods (their traffic is their node's): restrict them on "
+                         "the node (a host firewall, Cilium host policies, Calico host endpoints), match them in other "
+                         "pods' policies by the node addresses (ipBlock), or run them without hostNetwork")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,9 @@ COMPUTED: dict[str, LintRule] = {r.code: r for r in (
     LintRule("one-sided-allow", Severity.WARNING, "an allow whose other side never allows the flow",
              "add the matching ingress (or egress) rule on the other side, or delete the allow",
              "NP-1: a flow needs egress of the source and ingress of the destination"),
+    LintRule("entry-point-blocked", Severity.WARNING, "an Ingress, route or exposed Service that reaches no backend",
+             "allow the flow on the side that refuses it: the backend's ingress from the proxy pods, the proxy's "
+             "egress to the backend, or the proxy's ingress from the clients", "ING-6"),
     LintRule("mtls-strict-plaintext-client", Severity.WARNING,
              "STRICT mTLS on a workload that clients without a sidecar reach",
              "inject a sidecar into those clients, or set PERMISSIVE on the port they use (portLevelMtls)", "IST-7"),
@@ -133,6 +140,8 @@ FROM_DIAGNOSTICS: dict[str, LintRule] = {r.code: r for r in (
              "fix parentRefs, or add the Gateway", "GW-1"),
     LintRule("undefined-namespace", Severity.WARNING, "a namespace used but not defined",
              "add the Namespace with the labels selectors expect", "NP-10"),
+    LintRule(HOST_NETWORK_CODE, Severity.WARNING, "a policy whose selector matches only hostNetwork pods",
+             f"{HOST_NETWORK_CONTROLS}; delete this policy", "NP-25"),
 )}
 
 RULES: dict[str, LintRule] = {**COMPUTED, **FROM_DIAGNOSTICS}
@@ -209,7 +218,7 @@ class LintReport:
 _INPUT_ERROR_FIELDS = ("code", "message", "file", "line")  # lint's inputErrors: a part of each diagnostic
 
 
-def _policy_finding(code: str, p: Policy, message: str, line: int = 0, fix: str = "") -> Finding:
+def policy_finding(code: str, p: Policy, message: str, line: int = 0, fix: str = "") -> Finding:
     rule = RULES[code]
     return Finding(code, rule.severity, message, p.ref.kind, p.ref.namespace, p.ref.name, p.ref.file,
                    line or p.ref.line, fix or rule.fix)
@@ -302,23 +311,30 @@ def _unprotected(analysis: Analysis) -> Iterable[Finding]:
         if w.assumed or w.namespace in SYSTEM_NAMESPACES:
             continue
         idents = engine.universe.identities_of.get(w.id, [])
-        if idents and all(engine.side(idents[0], d).open for d in Direction):
+        if w.host_network:  # NP-25: no policy can select it; a default-deny would not help
+            yield _workload_finding("unprotected-workload", w,
+                                    f"{w.kind} {w.id}: runs with hostNetwork: no policy selects it, in either "
+                                    "direction, and none can (NP-25)", fix=HOST_NETWORK_CONTROLS)
+        elif idents and all(engine.side(idents[0], d).open for d in Direction):
             yield _workload_finding("unprotected-workload", w,
                                     f"{w.kind} {w.id}: no policy selects it, in either direction")
 
 
-def _enforced(analysis: Analysis) -> list[Policy]:
+def enforced_policies(analysis: Analysis) -> list[Policy]:
     kinds = analysis.options.enforced_kinds
     return [p for p in analysis.cluster.policies if p.ref.kind in kinds and not p.rejected]
 
 
 def _selectors(analysis: Analysis) -> Iterable[Finding]:
     universe = analysis.engine.universe
-    for p in _enforced(analysis):
+    host_only = {d.ref for d in analysis.diagnostics.items if d.code == HOST_NETWORK_CODE}
+    for p in enforced_policies(analysis):
         if p.selector_expr is not None or p.ref.kind in ("AuthorizationPolicy", "PeerAuthentication"):
             continue  # Calico selectors and Istio policies: reported by their own checks
+        if p.ref in host_only:
+            continue  # NP-25: it names hostNetwork pods; policy-selects-host-network says so
         if universe.subject_mask(p.subject) == 0:
-            yield _policy_finding("policy-selects-nothing", p,
+            yield policy_finding("policy-selects-nothing", p,
                                   f"{p.ref.display}: its selector ({p.subject.pod_selector}) matches no workload "
                                   "of the input: it changes nothing")
             continue
@@ -326,13 +342,13 @@ def _selectors(analysis: Analysis) -> Iterable[Finding]:
             for r in p.rules(direction):
                 pods = [peer for peer in r.peers if isinstance(peer, PodPeer)]
                 if pods and len(pods) == len(r.peers) and all(universe.peer_mask(peer) == 0 for peer in pods):
-                    yield _policy_finding("peer-selects-nothing", p,
+                    yield policy_finding("peer-selects-nothing", p,
                                           f"{p.ref.display} {r.label}: its peers ({'; '.join(map(str, pods))}) "
                                           "match no workload of the input", line=r.line)
 
 
 def _broad(analysis: Analysis) -> Iterable[Finding]:
-    for p in _enforced(analysis):
+    for p in enforced_policies(analysis):
         for direction in Direction:
             for r in p.rules(direction):
                 if r.action is not Action.ALLOW:
@@ -346,13 +362,13 @@ def _broad(analysis: Analysis) -> Iterable[Finding]:
                     if everywhere:
                         code = "allow-from-anywhere" if direction is Direction.INGRESS else "allow-to-anywhere"
                         on = f" on {_ports_text(r)}" if r.ports else " on every port"
-                        yield _policy_finding(code, p, f"{p.ref.display} {r.label}: allows "
+                        yield policy_finding(code, p, f"{p.ref.display} {r.label}: allows "
                                               f"{'from' if direction is Direction.INGRESS else 'to'} {peer}{on}",
                                               line=r.line)
                         break
                     if direction is Direction.INGRESS and isinstance(peer, PodPeer) and peer.namespace is None \
                             and peer.namespace_selector is not None and peer.namespace_selector.is_everything:
-                        yield _policy_finding("allow-from-all-namespaces", p,
+                        yield policy_finding("allow-from-all-namespaces", p,
                                               f"{p.ref.display} {r.label}: allows {peer}", line=r.line)
                         break
 
@@ -372,7 +388,7 @@ _UNESCAPED_DOT = re.compile(r"(?<!\\)\.(?![*+?])")
 
 
 def _cilium(analysis: Analysis) -> Iterable[Finding]:
-    for p in _enforced(analysis):
+    for p in enforced_policies(analysis):
         if not p.ref.kind.startswith("Cilium"):
             continue
         for direction in Direction:
@@ -382,18 +398,18 @@ def _cilium(analysis: Analysis) -> Iterable[Finding]:
                     continue
                 # CIL-11: a rule with toPorts and no L3 part allows that port to (from) anything.
                 if _l3_wildcard(direction, r, rules):
-                    yield _policy_finding("cilium-l3-wildcard-toports", p,
+                    yield policy_finding("cilium-l3-wildcard-toports", p,
                                           f"{p.ref.display} {r.label}: toPorts without an L3 selector allows "
                                           f"{_ports_text(r)} to any destination, next to narrower egress rules "
                                           "(they do not combine across rules)", line=r.line)
                 if any(isinstance(x, DomainPeer) for x in r.peers) and r.ports is None:
-                    yield _policy_finding("cilium-fqdn-without-ports", p,
+                    yield policy_finding("cilium-fqdn-without-ports", p,
                                           f"{p.ref.display} {r.label}: toFQDNs without toPorts allows every port "
                                           "to these names", line=r.line)
                 for h in r.l7.http if r.l7 is not None else ():
                     if h.path and _ANCHORED.match(h.path):
                         exact = h.path.strip("^$")
-                        yield _policy_finding(
+                        yield policy_finding(
                             "cilium-l7-regex-anchored", p,
                             f"{p.ref.display} {r.label}: path '{h.path}' matches only the exact path {exact} "
                             f"(not {exact.rstrip('/')}/1, not {exact}?q=1): the regex matches the whole path",
@@ -402,7 +418,7 @@ def _cilium(analysis: Analysis) -> Iterable[Finding]:
                                 "for a query string")
                     for value in (h.path, h.host):
                         if value and _UNESCAPED_DOT.search(value):
-                            yield _policy_finding("cilium-l7-regex-dot", p,
+                            yield policy_finding("cilium-l7-regex-dot", p,
                                                   f"{p.ref.display} {r.label}: '{value}': an unescaped '.' "
                                                   "matches any character", line=h.line or r.line)
 
@@ -412,41 +428,6 @@ def _bits(mask: int) -> Iterable[int]:
         low = mask & -mask
         yield low.bit_length() - 1
         mask ^= low
-
-
-def _one_sided(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
-    """Egress rules of a NetworkPolicy that name pods, where none of the named pods accepts any
-    flow from the policy's pods: the intent was written on one side only (NP-1)."""
-    reaches: dict[str, set[str]] = {}
-    for c in cmap.connections:
-        if c.ports:
-            reaches.setdefault(c.src, set()).add(c.dst)
-    universe = analysis.engine.universe
-    identities = universe.identities
-
-    def workload_ids(mask: int) -> set[str]:
-        return {w.id for i in _bits(mask) for w in identities[i].workloads}
-
-    for p in _enforced(analysis):
-        if p.ref.kind != "NetworkPolicy" or not p.egress:
-            continue
-        sources = workload_ids(universe.subject_mask(p.subject))
-        if not sources:
-            continue
-        for r in p.egress:
-            pods = [peer for peer in r.peers if isinstance(peer, PodPeer)]
-            if not pods or not r.ports:
-                continue
-            mask = 0
-            for peer in pods:
-                mask |= universe.peer_mask(peer)
-            targets = workload_ids(mask)
-            if not targets or targets <= sources:
-                continue
-            if not any(reaches.get(src, set()) & (targets - {src}) for src in sources):
-                yield _policy_finding("one-sided-allow", p,
-                                      f"{p.ref.display} {r.label}: allows egress to {'; '.join(map(str, pods))} "
-                                      "but their ingress never accepts it from these pods", line=r.line)
 
 
 MESH_PAIRS = 2000       # explained (client, meshed workload) pairs at most
@@ -497,7 +478,7 @@ def _redundant(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
     from ..diagnostics import Diagnostics
     from .session import analyse_objects
 
-    policies = [p for p in _enforced(analysis) if p.ref.kind not in ("PeerAuthentication",)]
+    policies = [p for p in enforced_policies(analysis) if p.ref.kind not in ("PeerAuthentication",)]
     if not policies or len({(p.ref.kind, p.ref.namespace, p.ref.name) for p in policies}) > REDUNDANCY_POLICIES:
         return
     baseline = {(c.src, c.dst): (c.ports, repr(c.l7), repr(c.mesh)) for c in cmap.connections}
@@ -517,7 +498,7 @@ def _redundant(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
         other_map = connectivity_map(analyse_objects(rest, Diagnostics(), replace(analysis.options)))
         other = {(c.src, c.dst): (c.ports, repr(c.l7), repr(c.mesh)) for c in other_map.connections}
         if other == baseline and _entry_verdicts(other_map) == entries:
-            yield _policy_finding("policy-redundant", p, f"{p.ref.display}: without it the same flows are allowed "
+            yield policy_finding("policy-redundant", p, f"{p.ref.display}: without it the same flows are allowed "
                                   "(what it allows is allowed by other policies or refused on the other side, "
                                   "and every pod it "
                                   "isolates is isolated by another policy)")
@@ -543,7 +524,7 @@ def _calico_pass(analysis: Analysis) -> Iterable[Finding]:
                     reported.add(key)
                     p = by_ref.get((r.policy.kind, r.policy.namespace, r.policy.name))
                     if p is not None:
-                        yield _policy_finding("calico-pass-in-last-tier", p,
+                        yield policy_finding("calico-pass-in-last-tier", p,
                                               f"{p.ref.display} {r.label}: Pass in tier {last.name}, the last tier "
                                               f"that applies to {ident.namespace} pods {{{_labels(ident.labels)}}}: "
                                               "the flow goes to the profiles, which allow it", line=r.line)
@@ -569,12 +550,38 @@ def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
         if not file and d.related:  # a summary ("… first at FILE:LINE"): point at its first object
             file, line = d.related[0].file, d.related[0].line
         findings.append(Finding(d.code, d.severity, d.message, kind, ns, name, file, line, rule.fix))
+    from .lint_reach import blocked_entries, one_sided  # it reads this module's rule table
+
+    computed: list[Finding] = []
     for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
-                   _cilium(analysis), _one_sided(analysis, cmap), _strict_mtls(analysis), _redundant(analysis, cmap),
-                   _calico_pass(analysis)):
-        findings.extend(source)
+                   _cilium(analysis), one_sided(analysis), _strict_mtls(analysis), _redundant(analysis, cmap),
+                   _calico_pass(analysis), blocked_entries(analysis, cmap, findings)):
+        computed.extend(source)
+    findings.extend(_explain_redundancy(computed, findings))
     findings.sort(key=lambda f: (f.file, f.line, f.code, f.message))
     return LintReport(findings, input_errors=input_errors, options=analysis.options.describe())
+
+
+_SAYS_WHY = ("one-sided-allow", "policy-selects-nothing", HOST_NETWORK_CODE)  # findings that explain a redundancy
+
+
+def _explain_redundancy(computed: list[Finding], from_diagnostics: list[Finding]) -> list[Finding]:
+    """``policy-redundant`` only where no other finding says why the policy changes nothing. A
+    policy redundant because the other side refuses its allows gets its one-sided findings, which
+    say so and name the missing half instead of "delete it"."""
+    def key(f: Finding) -> tuple[str, str, str]:
+        return f.kind, f.namespace, f.name
+
+    explained = {key(f) for f in (*computed, *from_diagnostics) if f.code in _SAYS_WHY}
+    redundant = {key(f) for f in computed if f.code == "policy-redundant"}
+    out = []
+    for f in computed:
+        if f.code == "policy-redundant" and key(f) in explained:
+            continue
+        if f.code == "one-sided-allow" and key(f) in redundant:
+            f = replace(f, message=f"{f.message}; as it stands the policy changes nothing: it lacks its other half")
+        out.append(f)
+    return out
 
 
 def select(report: LintReport, min_severity: str = Severity.INFO, disabled: Iterable[str] = (),

@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..ir import L7Kind
 from ..loader import RawObject, load_paths, load_text
 from ..model import Cluster, MtlsMode
+from .lint_hostnet import check_host_network_subjects
 
 WORLD = "world"
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9_]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9_]*[a-z0-9])?\.?$", re.I)
@@ -64,6 +65,7 @@ def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Optio
     check_mesh(cluster, options, diags)
     analysis = Analysis(objects, cluster, Engine(cluster, options, extra_domains))
     mesh_cni_checks(analysis)
+    check_host_network_subjects(analysis.engine, diags)  # NP-25: policies that select only hostNetwork pods
     return analysis
 
 

@@ -25,6 +25,7 @@ from .gateway import ROUTE_KINDS, parse_gateway, parse_gateway_class, parse_refe
 from .ingress import parse_ingress, parse_ingress_class
 from .istio import parse_authorization_policy, parse_peer_authentication
 from .networkpolicy import parse_network_policy
+from .unmodelled import opens_traffic
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ _MODELLED_GROUPS = {g for g, _ in REGISTRY}
 # API groups of other projects whose kinds are reported as not modelled (never "did you mean").
 FOREIGN_GROUPS = {"cilium.io", "projectcalico.org", "crd.projectcalico.org", "security.istio.io",
                   "networking.istio.io", "telemetry.istio.io"}
+# Kinds known but not modelled that can expose workloads or open traffic: dialects/unmodelled.py.
 
 
 def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
@@ -220,7 +222,14 @@ def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[Ra
         related = tuple(ref_of(o) for o in objs)
         cluster.not_modelled.append(NotModelled(kind, api_version, related))
         near = difflib.get_close_matches(kind, _MODELLED_KINDS, n=1, cutoff=0.8)
-        if first.group in _MODELLED_GROUPS and near and near[0] != kind:
+        count = f"{len(objs)} object{'s' if len(objs) != 1 else ''}"
+        opens = opens_traffic(first.group, kind)
+        if opens is not None:
+            # A known kind that can expose workloads or open traffic: the analysis may miss what it lets through.
+            diags.warning("not-modelled", f"not modelled: {kind} ({api_version}), {count} — {opens.product} "
+                          f"{opens.opens.value}: {opens.opens.how}; what it lets through is not in this analysis",
+                          first.file, first.line, leans=opens.leans, related=related)
+        elif first.group in _MODELLED_GROUPS and near and near[0] != kind:
             # The API server has no such kind: kubectl apply would fail.
             diags.error("unknown-kind", f"unknown kind {kind} ({api_version}): did you mean {near[0]}? "
                         f"{len(objs)} object(s) not analysed", first.file, first.data.line_of("kind"),
@@ -230,8 +239,8 @@ def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[Ra
                           f"knows for {kind}; {len(objs)} object(s) not analysed", first.file, first.line,
                           related=related)
         else:
-            diags.info("not-modelled", f"not modelled: {kind} ({api_version}), {len(objs)} object"
-                       f"{'s' if len(objs) != 1 else ''}", first.file, first.line, related=related)
+            diags.info("not-modelled", f"not modelled: {kind} ({api_version}), {count}", first.file, first.line,
+                       related=related)
 
 
 def _add_referenced_namespaces(cluster: Cluster, diags: Diagnostics) -> None:
