@@ -174,6 +174,22 @@ def test_item4_an_egress_rule_source_criteria_and_an_own_side_deny() -> None:
     assert not allowed(a, "other/client", "shop/web")
 
 
+def test_item4_an_ingress_rule_to_destination_services_applies_to_the_backends_on_their_target_ports() -> None:
+    a = cluster("""\
+apiVersion: v1
+kind: Service
+metadata: {name: api-svc, namespace: shop}
+spec: {selector: {app: api}, ports: [{port: 80, targetPort: 8080}]}
+---
+""" + policy("to-api-service", """\
+        selector: all()
+        ingress: [{action: Allow, destination: {services: {name: api-svc}}}]
+        """))
+    assert allowed(a, "other/client", "shop/api", 8080)
+    assert not allowed(a, "other/client", "shop/api", 9090)  # not a port of the Service's endpoints
+    assert not allowed(a, "other/client", "shop/web", 8080)  # web is not behind the Service
+
+
 def test_item4_an_own_side_that_depends_on_an_unknown_address_fails_closed() -> None:
     no_ip = CLUSTER.replace("status: {podIP: 10.0.0.2}\n", "")
     allow = cluster(policy("nets-allow", """\
