@@ -395,19 +395,17 @@ class ServicePeer:
 
 @dataclass(frozen=True, slots=True)
 class CalicoPeer:
-    """A Calico EntityRule's peer criteria, all ANDed (CAL-6). ``selector``/``not_selector`` and
-    ``namespace_selector`` are selector expressions (:class:`SelectorExpr`);
-    ``namespace`` is the policy's namespace when the rule selects endpoints without a
-    namespaceSelector (NetworkPolicy); None: every namespace (GlobalNetworkPolicy)."""
+    """A Calico EntityRule's peer criteria, all ANDed (CAL-6). ``selector`` is the one endpoint
+    selector Calico builds from the entity rule (CAL-4, CAL-19): the rule's ``selector``, its
+    ``serviceAccounts`` (as ``projectcalico.org/serviceaccount`` and ``pcsa.*`` labels) and its
+    namespace scope (the policy's namespace, or ``namespaceSelector`` over ``pcns.*`` labels),
+    evaluated over the labels Calico gives endpoints and network sets; None: no selector
+    criterion. ``not_selector`` is the rule's notSelector as written."""
 
     selector: SelectorExpr | None = None
     not_selector: SelectorExpr | None = None
-    namespace: str | None = None
-    namespace_selector: SelectorExpr | None = None
     nets: tuple[IPRange, ...] | None = None
     not_nets: tuple[IPRange, ...] | None = None
-    service_accounts: tuple[str, ...] | None = None
-    service_account_selector: SelectorExpr | None = None  # over ServiceAccount labels
     ip_version: int | None = None                    # a rule's ipVersion: only that address family
     text: str = ""
 
@@ -529,6 +527,14 @@ class Rule:
     # Cilium fromRequires/toRequires: requirements added to every endpoint selector of every
     # rule that selects the same endpoint.
     requires: tuple[Requirement, ...] = ()
+    # The rule applies only to the subjects this peer matches (None: to every subject of its
+    # policy): Calico's criteria on the policy's own side of a rule (CAL-18). The engine drops
+    # the rule from the sides of the other subjects.
+    subject_only: Peer | None = None
+    # The connection's source ports the rule requires (None: any source port). Flows carry no
+    # source port: the engine lets such an Allow (or Pass) rule match nothing and such a Deny
+    # rule deny whatever the source port (CAL-20).
+    source_ports: tuple[PortMatch, ...] | None = None
 
     @property
     def label(self) -> str:

@@ -493,7 +493,17 @@ class NetworkSet:
     origin: Origin
 
 
+@dataclass(frozen=True, slots=True)
+class CalicoProfile:
+    """A Calico Profile: ``labels_to_apply`` are inherited by the endpoints that carry it (CAL-21)."""
+
+    name: str
+    labels_to_apply: Mapping[str, str]
+    origin: Origin
+
+
 @dataclass(slots=True)
 class CalicoObjects:
     tiers: dict[str, CalicoTier] = field(default_factory=dict)
     network_sets: list[NetworkSet] = field(default_factory=list)
+    profiles: dict[str, CalicoProfile] = field(default_factory=dict)

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from ..diagnostics import Diagnostics, Leans
-from ..ir import NamedPort, PodPeer, Policy, PortMatch, PortRange, Requirement, ServicePeer
+from ..ir import NamedPort, PodPeer, Policy, PortMatch, PortRange, Requirement, Rule, ServicePeer
 from ..loader import RawObject
 from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
 from ._reader import ref_of
 from .adminnetworkpolicy import PARSERS as ANP_PARSERS
-from .calico import parse_calico_policy, parse_network_set, parse_tier
+from .calico import parse_calico_policy, parse_network_set, parse_profile, parse_tier
 from .cilium import parse_cilium_policy
 from .core import WORKLOAD_GROUPS, CoreBuilder
 from .gateway import GROUP as GATEWAY_GROUP
@@ -103,10 +103,9 @@ for _group, _versions in (("projectcalico.org", ("v3",)), ("crd.projectcalico.or
         register(Dialect(_group, _staged, _versions, _staged != "StagedGlobalNetworkPolicy", lambda o, b: b.diags.info(
             "not-enforced", f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}: staged policies are "
             "previews Calico reports on but never enforces", o.file, o.line)))
-    for _host in ("Profile", "HostEndpoint"):
-        register(Dialect(_group, _host, _versions, False, lambda o, b: b.diags.info(
-            "not-modelled", f"{o.kind} {o.name}: host endpoints and explicit profiles are not modelled (namespace "
-            "profiles allow everything, CAL-14)", o.file, o.line)))
+    register(Dialect(_group, "Profile", _versions, False, lambda o, b: parse_profile(o, b.cluster, b.diags)))
+    register(Dialect(_group, "HostEndpoint", _versions, False, lambda o, b: b.diags.info(
+        "not-modelled", f"{o.kind} {o.name}: host endpoints are not modelled", o.file, o.line)))
 # kubeward's own test suites (tests.yaml beside the manifests): read by `test` and `check`.
 register(Dialect("kubeward.dev", "TestSuite", ("v1",), False, lambda o, b: b.cluster.test_suites.append(o)))
 register(Dialect("networking.k8s.io", "Ingress", ("v1",), True, lambda o, b: parse_ingress(o, b.cluster, b.diags)))
@@ -193,13 +192,20 @@ def _last_of_each(objects: Iterable[RawObject], diags: Diagnostics) -> list[RawO
 
 
 def _calico_service_ports(cluster: Cluster, policy: Policy) -> Policy:
-    """CAL-6: a Calico egress rule to ``destination.services`` without ports takes the
-    Service's ports (its target ports on the pods)."""
+    """CAL-6: a Calico rule to ``destination.services`` without ports takes the Service's ports (its
+    target ports on the pods): the peer's Service in an egress rule, the policy's own endpoint's in an
+    ingress rule (CAL-18)."""
     if policy.ref.kind not in ("CalicoNetworkPolicy", "GlobalNetworkPolicy"):
         return policy
-    egress = []
-    for rule in policy.egress:
-        svc_peer = rule.peers[0] if len(rule.peers) == 1 and isinstance(rule.peers[0], ServicePeer) else None
+    return replace(policy, ingress=_service_ports(cluster, policy.ingress, own_side=True),
+                   egress=_service_ports(cluster, policy.egress, own_side=False))
+
+
+def _service_ports(cluster: Cluster, rules: tuple[Rule, ...], own_side: bool) -> tuple[Rule, ...]:
+    out = []
+    for rule in rules:
+        svc_peer = (rule.subject_only if isinstance(rule.subject_only, ServicePeer) else None) if own_side else (
+            rule.peers[0] if len(rule.peers) == 1 and isinstance(rule.peers[0], ServicePeer) else None)
         svc = next((s for s in cluster.services if svc_peer and s.namespace == svc_peer.namespace
                     and s.name == svc_peer.name), None)
         if rule.ports is None and svc is not None:
@@ -211,8 +217,8 @@ def _calico_service_ports(cluster: Cluster, policy: Policy) -> Policy:
                 else:
                     ports.append(NamedPort(str(target), sp.protocol))
             rule = replace(rule, ports=tuple(ports))
-        egress.append(rule)
-    return replace(policy, egress=tuple(egress))
+        out.append(rule)
+    return tuple(out)
 
 
 def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[RawObject]],

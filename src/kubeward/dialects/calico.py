@@ -1,4 +1,4 @@
-"""Calico policies (projectcalico.org/v3, crd.projectcalico.org/v1) → IR. Rules CAL-1 … CAL-16.
+"""Calico policies (projectcalico.org/v3, crd.projectcalico.org/v1) → IR. Rules CAL-1 … CAL-21.
 
 NetworkPolicy and GlobalNetworkPolicy lower to IR policies in the Calico tier pipeline (tier
 by order, policy by order, first Allow/Deny wins, Pass leaves the tier, end-of-tier default).
@@ -8,7 +8,8 @@ Input the Calico API server rejects (CAL-7) is an error, and the policy is not a
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+import re
+from dataclasses import dataclass
 
 from ..diagnostics import Diagnostics, Leans
 from ..ir import (
@@ -19,6 +20,7 @@ from ..ir import (
     Action,
     AnyPeer,
     CalicoPeer,
+    CompareOp,
     Direction,
     IPRange,
     NamedPort,
@@ -36,9 +38,23 @@ from ..ir import (
     TierPlacement,
 )
 from ..loader import LList, LMap, RawObject
-from ..model import CalicoTier, Cluster, NetworkSet, Origin
+from ..model import CalicoProfile, CalicoTier, Cluster, NetworkSet, Origin
 from ._reader import Reader, network_ranges
-from .calico_selector import And, Expr, Global, SelectorError, parse_selector, prefix_keys
+from .calico_selector import (
+    NAMESPACE_LABEL,
+    And,
+    Compare,
+    Expr,
+    Global,
+    Has,
+    InSet,
+    SelectorError,
+    canonical,
+    namespace_scope,
+    parse_selector,
+    prefix_keys,
+    uses_global,
+)
 
 ACTIONS = {"Allow": Action.ALLOW, "Deny": Action.DENY, "Pass": Action.PASS, "Log": Action.LOG}
 DEFAULT_TIER = "default"
@@ -77,6 +93,33 @@ def parse_network_set(obj: RawObject, cluster: Cluster, diags: Diagnostics, glob
                                                   Origin(obj.file, obj.line)))
 
 
+SERVICE_ACCOUNT_LABEL = "projectcalico.org/serviceaccount"
+# CAL-17: the protocol names Calico accepts, and the numbers they stand for.
+PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPV6": 58, "SCTP": 132, "UDPLITE": 136}
+# Names for the messages about protocols kubeward's flows do not carry (IANA protocol numbers).
+PROTOCOL_NAMES = {1: "ICMP", 2: "IGMP", 4: "IPIP", 41: "IPv6", 47: "GRE", 50: "ESP", 51: "AH", 58: "ICMPv6",
+                  89: "OSPF", 103: "PIM", 112: "VRRP", 136: "UDPLite"}
+MODELLED_PROTOCOLS = {6: "TCP", 17: "UDP", 132: "SCTP"}
+# The entity-rule fields that name endpoints or addresses (not ports).
+ENTITY_FIELDS = ("selector", "notSelector", "namespaceSelector", "nets", "notNets", "serviceAccounts", "services")
+
+
+@dataclass(frozen=True, slots=True)
+class _Protocol:
+    """A rule's ``protocol`` or ``notProtocol`` as Calico reads it: a name or a number 1-255."""
+
+    number: int  # 0: invalid (the policy is rejected)
+
+    @property
+    def modelled(self) -> str | None:
+        """TCP, UDP or SCTP, the protocols of kubeward's flows; None for every other one."""
+        return MODELLED_PROTOCOLS.get(self.number)
+
+    def __str__(self) -> str:
+        name = MODELLED_PROTOCOLS.get(self.number) or PROTOCOL_NAMES.get(self.number)
+        return f"{name} ({self.number})" if name else f"IP protocol {self.number}"
+
+
 class _Lowering:
     def __init__(self, obj: RawObject, diags: Diagnostics, global_: bool) -> None:
         self.obj = obj
@@ -87,21 +130,55 @@ class _Lowering:
                              obj.file, obj.line, obj.api_version)
         self.rejected: list[str] = []
 
+    def reject(self, code: str, message: str, line: int, why: str) -> None:
+        """Input the Calico API server refuses: an error, and the policy is not applied (CAL-7)."""
+        self.r.error(code, message, line, Leans.EITHER)
+        self.rejected.append(why)
+
     def selector(self, raw: LMap, key: str, path: str) -> Expr | None:
+        """A selector field; None when absent or empty (Calico treats ``""`` as not set)."""
         text = raw.get(key)
         if text is None:
             return None
         if not isinstance(text, str):
-            self.r.error("invalid-type", f"{path}.{key} must be a selector string", raw.line_of(key), Leans.EITHER)
-            self.rejected.append(f"{path}.{key} is not a string")
+            self.reject("invalid-type", f"{path}.{key} must be a selector string", raw.line_of(key),
+                        f"{path}.{key} is not a string")
+            return None
+        if not text.strip():
             return None
         try:
             return parse_selector(text)
         except SelectorError as exc:
             # The API server validates selectors: the policy would be refused.
-            self.r.error("invalid-selector", f"{path}.{key} {text!r}: {exc}", raw.line_of(key), Leans.EITHER)
-            self.rejected.append(f"{path}.{key} does not parse")
+            self.reject("invalid-selector", f"{path}.{key} {text!r}: {exc}", raw.line_of(key),
+                        f"{path}.{key} does not parse")
             return None
+
+    def no_global(self, expr: Expr | None, raw: LMap, key: str, path: str) -> Expr | None:
+        """CAL-19: ``global()`` is valid only in an entity rule's namespaceSelector."""
+        if expr is not None and uses_global(expr):
+            self.reject("invalid-selector", f"{path}.{key} {raw.get(key)!r}: global() can only be used in a rule's "
+                        "namespaceSelector; the Calico API server rejects this policy, so it is not applied (CAL-19)",
+                        raw.line_of(key), f"{path}.{key} uses global()")
+        return expr
+
+    def namespace_selector(self, raw: LMap, path: str) -> Expr | None:
+        """A rule's namespaceSelector, checked as Calico's validator does (CAL-19)."""
+        expr = self.selector(raw, "namespaceSelector", path)
+        if expr is None or isinstance(expr, Global) or not uses_global(expr):
+            return expr
+        text = raw.get("namespaceSelector")
+        line = raw.line_of("namespaceSelector")
+        where = f"{path}.namespaceSelector {text!r}"
+        if _GLOBAL_JOINED.search(canonical(expr)):
+            self.reject("invalid-selector", f"{where}: global() cannot be combined with other selectors by && or "
+                        "||; every Calico release rejects this policy, so it is not applied (CAL-19)", line,
+                        f"{path}.namespaceSelector combines global()")
+        else:
+            self.r.warning("calico-version-dependent", f"{where}: Calico v3.30 and later reject a namespaceSelector "
+                           "that combines global() with anything else; earlier releases accept it and evaluate "
+                           f"it as {namespace_scope(expr)}, which kubeward does (CAL-19)", line, Leans.EITHER)
+        return expr
 
     def nets(self, raw: LMap, key: str, path: str) -> tuple[IPRange, ...] | None:
         items = raw.get(key)
@@ -112,52 +189,81 @@ class _Lowering:
             try:
                 ranges.extend(network_ranges(ipaddress.ip_network(str(item), strict=False), []))
             except ValueError:
-                self.r.error("invalid-cidr", f"{path}.{key}[{i}] {item!r} is not a CIDR", raw.line_of(key),
-                             Leans.EITHER)
-                self.rejected.append(f"{path}.{key}[{i}] is not a CIDR")
+                self.reject("invalid-cidr", f"{path}.{key}[{i}] {item!r} is not a CIDR", raw.line_of(key),
+                            f"{path}.{key}[{i}] is not a CIDR")
         return tuple(ranges)
 
     def peer(self, entity: LMap | None, path: str, ip_version: int | None = None) -> Peer:
+        """An entity rule's endpoints and addresses (CAL-4, CAL-6), with one endpoint selector built
+        as Calico builds it (CAL-19)."""
         if entity is None:
             return AnyPeer() if ip_version is None else CalicoPeer(ip_version=ip_version, text=f"IPv{ip_version}")
-        selector = self.selector(entity, "selector", path)
+        selector = self.no_global(self.selector(entity, "selector", path), entity, "selector", path)
         not_selector = self.selector(entity, "notSelector", path)
-        ns_selector = self.selector(entity, "namespaceSelector", path)
+        ns_selector = self.namespace_selector(entity, path)
         nets = self.nets(entity, "nets", path)
         not_nets = self.nets(entity, "notNets", path)
-        sas = None
-        sa_selector = None
+        accounts: list[Expr] = []
         raw_sa = entity.get("serviceAccounts")
+        names: list[str] = []
         if isinstance(raw_sa, LMap):
-            if raw_sa.get("names") is not None:
-                sas = tuple(str(n) for n in (raw_sa.get("names") or []))
             sa_selector = self.selector(raw_sa, "selector", f"{path}.serviceAccounts")
+            if sa_selector is not None:
+                # The ServiceAccount's labels, which Calico gives its endpoints as pcsa.* (CAL-15).
+                accounts.append(prefix_keys(sa_selector, "pcsa."))
+            names = [str(n) for n in (raw_sa.get("names") or [])]
+            if names:
+                accounts.append(InSet(SERVICE_ACCOUNT_LABEL, tuple(names)))
         services = entity.get("services")
         if isinstance(services, LMap) and isinstance(services.get("name"), str):
             # CAL-6: the Service's endpoints; not combinable with selectors, nets or accounts.
             return ServicePeer(str(services.get("namespace") or self.ns or "default"), services["name"])
         if services is not None:
-            self.r.error("invalid-value", f"{path}.services needs a name", entity.line_of("services"), Leans.EITHER)
-            self.rejected.append(f"{path}.services has no name")
+            self.reject("invalid-value", f"{path}.services needs a name", entity.line_of("services"),
+                        f"{path}.services has no name")
             return NoPeer("services")
-        if all(x is None for x in (selector, not_selector, ns_selector, nets, not_nets, sas, sa_selector)):
+        parts = [*accounts, *([selector] if selector is not None else [])]
+        positive: Expr | None = _all_of(parts)
+        if ns_selector is not None:
+            scope: Expr | None = namespace_scope(ns_selector)  # CAL-19
+        else:
+            scope = Compare(CompareOp.EQ, NAMESPACE_LABEL, self.ns) if self.ns else None  # CAL-4
+        if scope is not None and (positive is not None or not_selector is not None or ns_selector is not None):
+            # CAL-4: any selector field keeps the rule in the policy's namespace, or in the
+            # namespaces the namespaceSelector picks.
+            positive = _all_of([scope, positive] if positive is not None else [scope])
+        if all(x is None for x in (positive, not_selector, nets, not_nets)):
             return AnyPeer() if ip_version is None else CalicoPeer(ip_version=ip_version, text=f"IPv{ip_version}")
-        scoped_ns = None if self.global_ or ns_selector is not None else self.ns  # CAL-4
         text = " and ".join(f"{k} {v}" for k, v in (("selector", entity.get("selector")),
                                                       ("notSelector", entity.get("notSelector")),
                                                       ("namespaceSelector", entity.get("namespaceSelector")),
                                                       ("nets", list(entity.get("nets") or []) or None),
                                                       ("notNets", list(entity.get("notNets") or []) or None),
-                                                      ("serviceAccounts", list(sas) if sas else None)) if v)
-        where = f" in namespace {scoped_ns}" if scoped_ns and (selector is not None or not_selector is not None) else ""
-        return CalicoPeer(selector, not_selector, scoped_ns if (selector is not None or not_selector is not None
-                                                                 or sas is not None or sa_selector is not None)
-                          else None,
-                          ns_selector, nets, not_nets, sas, sa_selector, ip_version, text + where)
+                                                      ("serviceAccounts", names or None)) if v)
+        scoped = self.ns and ns_selector is None and (selector is not None or not_selector is not None)
+        where = f" in namespace {self.ns}" if scoped else ""
+        return CalicoPeer(positive, not_selector, nets, not_nets, ip_version, text + where)
+
+    def protocol(self, raw: LMap, key: str, path: str) -> _Protocol | None:
+        """CAL-17: a protocol name (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite) or a number 1-255."""
+        value = raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool):
+            if 1 <= value <= 255:
+                return _Protocol(value)
+        elif isinstance(value, str) and value.upper() in PROTOCOL_NUMBERS:
+            return _Protocol(PROTOCOL_NUMBERS[value.upper()])
+        self.reject("invalid-value", f"{path}.{key} {value!r} is neither a protocol name (TCP, UDP, ICMP, ICMPv6, "
+                    "SCTP, UDPLite) nor a number from 1 to 255; the Calico API server rejects this policy, so it is "
+                    "not applied (CAL-17)", raw.line_of(key), f"{path}.{key} is invalid")
+        return _Protocol(0)
 
     def ports(self, entity: LMap | None, protocol: str | None, path: str,
               not_protocol: str | None = None) -> tuple[PortMatch, ...] | None:
-        protos = (protocol,) if protocol else tuple(p for p in PROTOCOLS if p != not_protocol)
+        protos = tuple(p for p in ((protocol,) if protocol else PROTOCOLS) if p != not_protocol)
         if entity is None or (entity.get("ports") is None and entity.get("notPorts") is None):
             if protocol is None and not_protocol is None:
                 return None
@@ -173,11 +279,10 @@ class _Lowering:
                 numeric = text.replace(":", "").isdigit()
                 if numeric and protocol is None:
                     # CAL-7: numeric ports need a protocol; the API server rejects the policy.
-                    self.r.error("calico-port-without-protocol",
-                                 f"{path}.{key}[{i}] {text}: rules with numeric ports must set protocol to TCP, UDP "
-                                 "or SCTP; the Calico API server rejects this policy, so it is not applied (CAL-7)",
-                                 items.line_of(i), Leans.EITHER)
-                    self.rejected.append(f"{path}.{key}: numeric port without protocol (CAL-7)")
+                    self.reject("calico-port-without-protocol",
+                                f"{path}.{key}[{i}] {text}: rules with numeric ports must set protocol to TCP, UDP "
+                                "or SCTP; the Calico API server rejects this policy, so it is not applied (CAL-7)",
+                                items.line_of(i), f"{path}.{key}: numeric port without protocol (CAL-7)")
         if protocol is None and ports is None and not_ports is None:
             return None
         matches: list[PortMatch] = []
@@ -225,20 +330,31 @@ class _Lowering:
                 continue
             action = ACTIONS.get(str(raw.get("action")))
             if action is None:
-                self.r.error("invalid-action", f"{path}.action {raw.get('action')!r} is not Allow, Deny, Pass or Log",
-                             raw.line_of("action"), Leans.EITHER)
-                self.rejected.append(f"{path}.action is invalid")
+                self.reject("invalid-action", f"{path}.action {raw.get('action')!r} is not Allow, Deny, Pass or Log",
+                            raw.line_of("action"), f"{path}.action is invalid")
                 continue
-            protocol: Any = raw.get("protocol")
-            if isinstance(protocol, str):
-                protocol = protocol.upper()
-            if protocol is not None and protocol not in PROTOCOLS:
-                self.r.info("not-modelled", f"{path}.protocol {protocol}: only TCP, UDP and SCTP are modelled; this "
-                            "rule matches nothing here", raw.line_of("protocol"))
+            source = raw.get("source") if isinstance(raw.get("source"), LMap) else None
+            dest = raw.get("destination") if isinstance(raw.get("destination"), LMap) else None
+            proto = self.protocol(raw, "protocol", path)
+            not_proto = self.protocol(raw, "notProtocol", path)
+            with_ports = [f"{path}.{side}.{k}" for side, e in (("source", source), ("destination", dest))
+                          if e is not None for k in ("ports", "notPorts") if e.get(k) is not None]
+            if proto is not None and proto.modelled is None:
+                if with_ports and proto.number:
+                    # CAL-17: only TCP, UDP and SCTP (by name or number) have ports.
+                    self.reject("calico-port-without-protocol",
+                                f"{with_ports[0]}: rules that specify ports must set protocol to TCP, UDP or SCTP, "
+                                f"not {proto}; the Calico API server rejects this policy, so it is not applied "
+                                "(CAL-17)", raw.line_of("protocol"), f"{path}: ports with protocol {proto}")
+                elif proto.number:
+                    self.r.info("not-modelled", f"{path}.protocol {proto}: kubeward's flows are TCP, UDP and SCTP, "
+                                f"none of which this rule matches; what it does to {proto} traffic is not shown "
+                                "(CAL-17)", raw.line_of("protocol"))
                 out.append(Rule(self.ref, direction, i, action, (), (), line))
                 continue
-            not_protocol = raw.get("notProtocol")
-            not_protocol = str(not_protocol).upper() if not_protocol is not None else None
+            protocol = proto.modelled if proto is not None else None
+            # CAL-17: another protocol removes nothing from TCP, UDP and SCTP flows.
+            not_protocol = not_proto.modelled if not_proto is not None else None
             ip_version = raw.get("ipVersion") if raw.get("ipVersion") in (4, 6) else None
             for unmodelled in ("icmp", "notICMP"):
                 if raw.get(unmodelled) is not None:
@@ -248,40 +364,59 @@ class _Lowering:
                 # CAL-9: only with Calico's application layer policy, ingress Allow rules only.
                 self.r.info("approximation", f"{path}.http needs Calico application layer policy; not modelled "
                             "(the rule is evaluated at L4)", raw.line_of("http"))
-            source = raw.get("source") if isinstance(raw.get("source"), LMap) else None
-            dest = raw.get("destination") if isinstance(raw.get("destination"), LMap) else None
             local, remote = (dest, source) if direction is Direction.INGRESS else (source, dest)
-            if local is not None and any(local.get(k) is not None for k in ("selector", "notSelector", "nets",
-                                                                              "notNets", "namespaceSelector")):
-                self.r.info("approximation", f"{path}: selectors on the policy's own endpoint side of a rule are not "
-                            "modelled (ignored)", local.line)
-            if source is not None and source.get("ports") is not None:
-                self.r.info("not-modelled", f"{path}.source.ports (source ports) are not modelled (ignored)",
-                            source.line_of("ports"))
+            own_side = "destination" if direction is Direction.INGRESS else "source"
+            subject_only: Peer | None = None
+            if local is not None and any(local.get(k) is not None for k in ENTITY_FIELDS):
+                # CAL-18: the own side's criteria must match the policy's endpoint itself.
+                own = self.peer(local, f"{path}.{own_side}")
+                subject_only = None if isinstance(own, AnyPeer) else own
+            source_ports = None
+            if source is not None and (source.get("ports") is not None or source.get("notPorts") is not None):
+                # CAL-20: the connection's source ports; flows carry none (the engine fails closed).
+                source_ports = self.ports(source, protocol, f"{path}.source", not_protocol)
+                self.r.warning("calico-source-ports", f"{path}.source ports restrict the rule to connections from "
+                               "some source ports, which kubeward's flows do not carry: "
+                               + ("this Deny rule is taken to deny every source port" if action is Action.DENY
+                                  else f"this {action.value.capitalize()} rule is taken to match nothing")
+                               + " (CAL-20)", source.line_of("ports" if source.get("ports") is not None
+                                                              else "notPorts"),
+                               Leans.EITHER if action is Action.PASS else Leans.MAY_ALLOW_MORE)
             ports = self.ports(dest, protocol, f"{path}.destination", not_protocol)
             peer = self.peer(remote, f"{path}.{'source' if direction is Direction.INGRESS else 'destination'}",
                              ip_version)
-            out.append(Rule(self.ref, direction, i, action, (peer,), ports, line))
+            out.append(Rule(self.ref, direction, i, action, (peer,), ports, line, subject_only=subject_only,
+                            source_ports=source_ports))
         return out
+
+
+_GLOBAL_JOINED = re.compile(r"(&&|\|\|) global\(\)|global\(\) (&&|\|\|)")  # CAL-19: before v3.30
+
+
+def _all_of(parts: list[Expr]) -> Expr | None:
+    return None if not parts else parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 def parse_calico_policy(obj: RawObject, cluster: Cluster, diags: Diagnostics, global_: bool) -> Policy | None:
     low = _Lowering(obj, diags, global_)
     r = low.r
     spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
-    selector = low.selector(spec, "selector", "spec")
-    ns_selector = low.selector(spec, "namespaceSelector", "spec") if global_ else None
-    if global_ and ns_selector is not None:
-        # CAL-15: namespaces by their labels, which Calico gives endpoints as pcns.* (CAL-14).
-        selector = _and(selector, prefix_keys(ns_selector, "pcns."))
+    selector = low.no_global(low.selector(spec, "selector", "spec"), spec, "selector", "spec")
+    ns_selector = (low.no_global(low.selector(spec, "namespaceSelector", "spec"), spec, "namespaceSelector", "spec")
+                   if global_ else None)
+    if ns_selector is not None:
+        # CAL-15: namespaces by their labels, which Calico gives endpoints as pcns.* (CAL-14);
+        # all() there means "in a namespace".
+        selector = _and(selector, prefix_keys(ns_selector, "pcns.", all_means=Has(NAMESPACE_LABEL)))
     for flag in ("doNotTrack", "preDNAT", "applyOnForward"):
         if spec.get(flag):
             r.info("approximation", f"spec.{flag}: host-level evaluation is not modelled; the policy is evaluated "
                    "as a normal workload policy", spec.line_of(flag))
-    sa_selector = low.selector(spec, "serviceAccountSelector", "spec")
+    sa_selector = low.no_global(low.selector(spec, "serviceAccountSelector", "spec"), spec,
+                                "serviceAccountSelector", "spec")
     if sa_selector is not None:
         # CAL-15: the endpoints whose service account's labels match (Calico labels them pcsa.*).
-        selector = _and(selector, prefix_keys(sa_selector, "pcsa."))
+        selector = _and(selector, prefix_keys(sa_selector, "pcsa.", all_means=Has(SERVICE_ACCOUNT_LABEL)))
     ingress = low.rules(spec, "ingress", Direction.INGRESS)
     egress = low.rules(spec, "egress", Direction.EGRESS)
     types = spec.get("types")
@@ -311,9 +446,25 @@ def parse_calico_policy(obj: RawObject, cluster: Cluster, diags: Diagnostics, gl
 
 
 def _and(a: Expr | None, b: Expr) -> Expr:
-    if a is None or isinstance(b, Global):
-        return b if a is None else a
-    return And((a, b))
+    return b if a is None else And((a, b))
 
 
-__all__ = ["parse_calico_policy", "parse_tier", "parse_network_set", "Global"]
+def parse_profile(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
+    """CAL-21: a Profile's ``labelsToApply``, inherited by the endpoints that carry the profile:
+    for Kubernetes pods, ``kns.<namespace>`` and ``ksa.<namespace>.<service account>``."""
+    r = Reader(obj, diags)
+    spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
+    labels = r.labels(spec, "labelsToApply", "spec")
+    if not obj.name.startswith(("kns.", "ksa.")):
+        r.info("not-modelled", f"Profile {obj.name}: Calico gives Kubernetes pods only the profiles kns.<namespace> "
+               "and ksa.<namespace>.<service account>, so no workload inherits its labels (CAL-21)", obj.line)
+    for key in ("ingress", "egress"):
+        rules = spec.get(key)
+        if isinstance(rules, LList) and [dict(x) if isinstance(x, LMap) else x for x in rules] != [{"action": "Allow"}]:
+            r.info("not-modelled", f"Profile {obj.name}: spec.{key} rules of profiles are not modelled (deprecated "
+                   "upstream); the namespace profile allows, as Calico's generated profiles do (CAL-14)",
+                   spec.line_of(key))
+    cluster.calico.profiles[obj.name] = CalicoProfile(obj.name, labels, Origin(obj.file, obj.line))
+
+
+__all__ = ["parse_calico_policy", "parse_tier", "parse_network_set", "parse_profile", "Global"]

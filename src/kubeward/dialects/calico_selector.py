@@ -151,9 +151,17 @@ def parse_selector(text: str) -> Expr:
     return _Build().transform(tree)
 
 
-def prefix_keys(expr: Expr, prefix: str) -> Expr:
+NAMESPACE_LABEL = "projectcalico.org/namespace"  # every namespaced endpoint and network set has it
+
+
+def prefix_keys(expr: Expr, prefix: str, all_means: Expr | None = None, global_means: Expr | None = None) -> Expr:
     """The same expression over ``prefix + key`` labels (e.g. a namespace selector evaluated on an
-    endpoint's ``pcns.*`` labels, as Calico's profiles apply them)."""
+    endpoint's ``pcns.*`` labels, as Calico's profiles apply them). ``all_means`` and
+    ``global_means``, when given, replace every ``all()`` and ``global()`` of the expression."""
+    if isinstance(expr, All) and all_means is not None:
+        return all_means
+    if isinstance(expr, Global) and global_means is not None:
+        return global_means
     if isinstance(expr, Compare):
         return Compare(expr.op, prefix + expr.key, expr.value)
     if isinstance(expr, InSet):
@@ -161,9 +169,40 @@ def prefix_keys(expr: Expr, prefix: str) -> Expr:
     if isinstance(expr, Has):
         return Has(prefix + expr.key)
     if isinstance(expr, Not):
-        return Not(prefix_keys(expr.inner, prefix))
+        return Not(prefix_keys(expr.inner, prefix, all_means, global_means))
     if isinstance(expr, And):
-        return And(tuple(prefix_keys(p, prefix) for p in expr.parts))
+        return And(tuple(prefix_keys(p, prefix, all_means, global_means) for p in expr.parts))
     if isinstance(expr, Or):
-        return Or(tuple(prefix_keys(p, prefix) for p in expr.parts))
+        return Or(tuple(prefix_keys(p, prefix, all_means, global_means) for p in expr.parts))
     return expr
+
+
+def namespace_scope(expr: Expr) -> Expr:
+    """CAL-19: a rule's ``namespaceSelector`` as Calico evaluates it on endpoints and network
+    sets: over their ``pcns.*`` labels, with every ``all()`` meaning "has a namespace" and every
+    ``global()`` meaning "has none", wherever they stand in the expression."""
+    in_a_namespace = Has(NAMESPACE_LABEL)
+    return prefix_keys(expr, "pcns.", all_means=in_a_namespace, global_means=Not(in_a_namespace))
+
+
+def uses_global(expr: Expr) -> bool:
+    """Whether ``global()`` appears anywhere in the expression."""
+    if isinstance(expr, Global):
+        return True
+    if isinstance(expr, Not):
+        return uses_global(expr.inner)
+    if isinstance(expr, (And, Or)):
+        return any(uses_global(p) for p in expr.parts)
+    return False
+
+
+def canonical(expr: Expr) -> str:
+    """The selector as Calico's parser prints it back (``&&`` and ``||`` groups in parentheses,
+    ``!`` glued to its operand): releases before v3.30 validate ``global()`` on this text."""
+    if isinstance(expr, Not):
+        return "!" + canonical(expr.inner)
+    if isinstance(expr, And):
+        return "(" + " && ".join(canonical(p) for p in expr.parts) + ")"
+    if isinstance(expr, Or):
+        return "(" + " || ".join(canonical(p) for p in expr.parts) + ")"
+    return str(expr)

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from ..diagnostics import Diagnostics, Leans
 from ..ir import (
+    Action,
     Direction,
     DomainPeer,
     L7Kind,
@@ -78,7 +79,7 @@ class Engine:
             # NP-25 / ANP-8: hostNetwork pods are never selected as subjects.
             return SideRules(direction, host_network=True)
         if self.options.cni == "calico":
-            named = self._named_tiers(direction, policies)
+            named, calico_notes = self._named_tiers(direction, policies, ident)
             rejected = tuple(SideNote(Reason.POLICY_REJECTED, m) for m in self._rejected.get(ident.index, ()))
             if not named:  # no tier applies: open, with the policies the API server rejected said
                 return self._intern(SideRules(direction, (), rejected)) if rejected else (
@@ -86,7 +87,7 @@ class Engine:
             # CAL-14: what passes every tier meets the namespace profile, which allows.
             profile = PolicyTier(StepTier.PROFILE, Matching.FIRST_MATCH, TierEnd.ALLOW, title="profile",
                                  cite_end="CAL-14")
-            return self._intern(SideRules(direction, (*named, profile), rejected))
+            return self._intern(SideRules(direction, (*named, profile), rejected + calico_notes))
         admin: list[Rule] = []
         baseline: list[Rule] = []
         deny: list[Rule] = []
@@ -142,11 +143,13 @@ class Engine:
     def _intern(self, side: SideRules) -> SideRules:
         return self._interned.setdefault(side, side)
 
-    def _named_tiers(self, direction: Direction, policies: list[Policy]) -> tuple[PolicyTier, ...]:
+    def _named_tiers(self, direction: Direction, policies: list[Policy],
+                     ident: Identity) -> tuple[tuple[PolicyTier, ...], tuple[SideNote, ...]]:
         """CAL-10, CAL-13, CAL-16 / ANP-13: kube-admin (ANPs, order 1000, Pass), the named tiers by
         order, default (order 1e6: the policies of the default tier and the Kubernetes
         NetworkPolicies at order 1000), kube-baseline (BANPs, 1e7, Pass). A tier is in the list
-        only when one of its policies applies to the endpoint in this direction."""
+        only when one of its policies applies to the endpoint in this direction. Rules that do
+        not apply to this endpoint (CAL-18, CAL-20) are left out, and the side's notes say so."""
         tiers: dict[str, tuple[float, TierEnd, list[tuple[float, str, Policy]]]] = {}
         known = self.cluster.calico.tiers
         for p in policies:
@@ -173,14 +176,56 @@ class Engine:
                 continue
             tiers.setdefault(name, (order, action, []))[2].append((policy_order, p.ref.name, p))
         out: list[PolicyTier] = []
+        unmatched: list[Rule] = []
+        notes: list[SideNote] = []
         for name, (order, action, members) in sorted(tiers.items(), key=lambda kv: (kv[1][0], kv[0])):
             members.sort(key=lambda m: (m[0], m[1]))
-            rules = tuple(r for _, _, p in members for r in p.rules(direction))
-            orders = tuple(o for o, _, p in members for _ in p.rules(direction))
-            out.append(PolicyTier(StepTier.CALICO, Matching.FIRST_MATCH, action, rules,
+            kept = [(o, r) for o, _, p in members for r in p.rules(direction)
+                    if self._applies_to(r, ident, unmatched, notes)]
+            out.append(PolicyTier(StepTier.CALICO, Matching.FIRST_MATCH, action, tuple(r for _, r in kept),
                                   tuple(p.ref for _, _, p in members), title=f"tier {name}", name=name, order=order,
-                                  rule_orders=orders, cite_rule="CAL-8", cite_end="CAL-11"))
-        return tuple(out)
+                                  rule_orders=tuple(o for o, _ in kept), cite_rule="CAL-8", cite_end="CAL-11"))
+        if unmatched:
+            side = "destination" if direction is Direction.INGRESS else "source"
+            names = ", ".join(f"{r.policy.display} {r.label} ({r.policy.file}:{r.line})" for r in unmatched[:5])
+            more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
+            verb = "does" if len(unmatched) == 1 else "do"
+            notes.insert(0, SideNote(Reason.PEER_MISMATCH, f"{names}{more} {verb} not apply to this endpoint: "
+                                     f"the rule's {side} (the endpoint itself) does not match it (CAL-18)"))
+        return tuple(out), tuple(notes)
+
+    def _applies_to(self, rule: Rule, ident: Identity, unmatched: list[Rule], notes: list[SideNote]) -> bool:
+        """Whether a rule of a policy that selects ``ident`` applies to it. CAL-18: the rule's
+        criteria on the endpoint's own side must match the endpoint; where they depend on an
+        address the input does not give, an Allow or Pass rule is taken not to apply and a Deny
+        rule to apply. CAL-20: a flow has no known source port: a rule restricted to source ports
+        matches nothing, unless it denies (then it denies every source port)."""
+        bit = 1 << ident.index
+        if rule.subject_only is not None:
+            certain, possible = self.universe.own_side_masks(rule.subject_only)
+            if (certain ^ possible) & bit:
+                taken = "to apply" if rule.action is Action.DENY else "not to apply"
+                self.diagnostics.warning(
+                    "address-unknown", f"{rule.policy.display} {rule.label}: whether it applies to "
+                    f"{ident.display} depends on its address, which the input does not give (status.podIP): this "
+                    f"{rule.action.value.capitalize()} rule is taken {taken} (CAL-18)", rule.policy.file,
+                    rule.line, rule.policy, Leans.MAY_ALLOW_MORE)
+            if not ((possible if rule.action is Action.DENY else certain) & bit):
+                unmatched.append(rule)
+                return False
+        if rule.source_ports is not None:
+            ports = ", ".join(str(p) for p in rule.source_ports) or "none"
+            where = f"{rule.policy.display} {rule.label} ({rule.policy.file}:{rule.line})"
+            if rule.action is Action.DENY:
+                notes.append(SideNote(Reason.PEER_MISMATCH, f"{where} denies only connections from source ports "
+                                      f"{ports}; flows carry no known source port, so it is taken to deny every "
+                                      "source port (CAL-20)"))
+                return True
+            notes.append(SideNote(Reason.PEER_MISMATCH, f"{where} matches only connections from source ports {ports}; "
+                                  f"flows carry no known source port, so this {rule.action.value.capitalize()} rule "
+                                  "is taken to match nothing (CAL-20)"))
+            return False
+        return True
 
     def _check_priorities(self, policies: list[Policy]) -> None:
         seen: dict[tuple[Tier, int], list[Policy]] = {}

@@ -21,17 +21,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import assert_never
 
+from ..diagnostics import Leans
 from ..ir import (
     CILIUM_KEY,
     CILIUM_NAMESPACE,
     CILIUM_NAMESPACE_LABELS,
     CILIUM_SERVICE_ACCOUNT,
-    AllExpr,
     AnyPeer,
     CalicoPeer,
     DomainPeer,
     EntityPeer,
-    GlobalExpr,
     IPRange,
     LabelSelector,
     NamePattern,
@@ -47,7 +46,7 @@ from ..ir import (
     ServicePeer,
     Subject,
 )
-from ..model import Cluster, ContainerPort, Workload
+from ..model import Cluster, ContainerPort, NetworkSet, Workload
 from .options import Options
 
 _SPACE = {4: (0, (1 << 32) - 1), 6: (0, (1 << 128) - 1)}
@@ -123,9 +122,6 @@ class Domain:
 
 
 Endpoint = Identity | Network | Domain
-
-
-_EVERY = AllExpr()
 
 
 def domain_matches(pattern: str, name: str) -> bool:
@@ -222,6 +218,9 @@ class Universe:
         self._ns_selector_cache: dict[LabelSelector, int] = {}
         self._peer_cache: dict[Peer, int] = {}
         self._calico_cache: dict[tuple[str, int, str | None], int] = {}
+        self._calico_label_cache: dict[int, Mapping[str, str]] = {}
+        self._calico_selected_cache: dict[SelectorExpr, int] = {}
+        self._own_side_cache: dict[Peer, tuple[int, int]] = {}
 
     # ---- construction ----------------------------------------------------------------
 
@@ -486,22 +485,58 @@ class Universe:
 
     # ---- Calico ----------------------------------------------------------------------
 
-    def _calico_labels(self, ident: Identity) -> dict[str, str]:
-        labels = dict(ident.labels)
+    def _calico_labels(self, ident: Identity) -> Mapping[str, str]:
+        """The labels Calico's selectors see on a pod's endpoint (CAL-21): the endpoint's own
+        (the pod's labels and Calico's projectcalico.org/* labels) first, then those of its
+        profiles in order, kns.<namespace> (pcns.*) and ksa.<namespace>.<account> (pcsa.*)."""
+        found = self._calico_label_cache.get(ident.index)
+        if found is not None:
+            return found
+        sa = self.cluster.service_accounts.get((ident.namespace, ident.service_account))
+        account = {f"pcsa.{k}": v for k, v in (sa.labels.items() if sa is not None else ())}
+        account["pcsa.projectcalico.org/name"] = ident.service_account  # Calico names the account too
+        labels = dict(self._profile_labels(f"ksa.{ident.namespace}.{ident.service_account}", account, sa is not None,
+                                           f"ServiceAccount {ident.namespace}/{ident.service_account}"))
+        labels.update(self._namespace_profile(ident.namespace))
+        labels.update(ident.labels)
         labels.update({"projectcalico.org/namespace": ident.namespace, "projectcalico.org/orchestrator": "k8s",
                        "projectcalico.org/serviceaccount": ident.service_account})
-        labels.update({f"pcns.{k}": v for k, v in self._calico_ns_labels(ident.namespace).items()})
-        sa = self.cluster.service_accounts.get((ident.namespace, ident.service_account))
-        if sa is not None:
-            labels.update({f"pcsa.{k}": v for k, v in sa.labels.items()})
-        labels["pcsa.projectcalico.org/name"] = ident.service_account  # Calico names the account too
+        self._calico_label_cache[ident.index] = labels
         return labels
 
-    def _calico_ns_labels(self, name: str) -> dict[str, str]:
+    def _namespace_profile(self, name: str) -> Mapping[str, str]:
+        """The labels of the profile kns.<name>: the namespace's labels as pcns.* (CAL-14)."""
         ns = self.namespaces.get(name)
-        labels = dict(ns.labels) if ns else {}
-        labels["projectcalico.org/name"] = name
-        return labels
+        derived = {f"pcns.{k}": v for k, v in (ns.labels.items() if ns else ())}
+        derived["pcns.projectcalico.org/name"] = name
+        return self._profile_labels(f"kns.{name}", derived, ns is not None and ns.origin is not None,
+                                    f"Namespace {name}")
+
+    def _profile_labels(self, profile: str, derived: dict[str, str], from_object: bool,
+                        owner: str) -> Mapping[str, str]:
+        """CAL-21: a profile's labels. Calico derives kns.* and ksa.* profiles from their Namespace
+        and ServiceAccount; a Profile object of the input adds its labelsToApply, and where the
+        object of the input says otherwise, the object wins (with a warning)."""
+        given = self.cluster.calico.profiles.get(profile)
+        if given is None:
+            return derived
+        if not from_object:
+            return {**derived, **given.labels_to_apply}
+        for k, v in given.labels_to_apply.items():
+            if k in derived and derived[k] != v:
+                self.cluster.diagnostics.warning(
+                    "calico-profile-conflict", f"Profile {profile} applies {k}={v}, but {owner} gives {k}="
+                    f"{derived[k]}: Calico derives the profile from the {owner.split()[0]}, so kubeward uses "
+                    f"{derived[k]} (CAL-21)", given.origin.file, given.origin.line, leans=Leans.EITHER)
+        return {**given.labels_to_apply, **derived}
+
+    def _network_set_labels(self, ns_set: NetworkSet) -> Mapping[str, str]:
+        """A network set's labels as Calico's selectors see them: its own, with a namespaced set's
+        projectcalico.org/namespace and the labels of its namespace's profile (CAL-21)."""
+        if ns_set.namespace is None:
+            return ns_set.labels
+        return {**self._namespace_profile(ns_set.namespace), **ns_set.labels,
+                "projectcalico.org/namespace": ns_set.namespace}
 
     def calico_subject_mask(self, expr: SelectorExpr, namespace: str | None) -> int:
         """Endpoints a Calico policy selector picks (CAL-4): in its namespace, or everywhere."""
@@ -517,56 +552,34 @@ class Universe:
             self._calico_cache[key] = found
         return found
 
-    def _calico_peer_mask(self, peer: CalicoPeer) -> int:
-        """CAL-6: every present criterion ANDed; selectors match endpoints and network sets."""
-        everything = self.all_mask
-        namespaces: set[str] | None
-        if peer.namespace_selector is not None:
-            glob = isinstance(peer.namespace_selector, GlobalExpr)
-            selector = peer.namespace_selector
-            namespaces = set() if glob else {n for n in self.namespaces
-                                              if selector.matches(self._calico_ns_labels(n))}
-        else:
-            glob = False
-            namespaces = None if peer.namespace is None else {peer.namespace}
-
-        def in_scope(ns: str | None) -> bool:
-            if glob:
-                return ns is None
-            return namespaces is None or (ns is not None and ns in namespaces)
-
-        def selected(expr: SelectorExpr) -> int:
-            mask = 0
+    def _calico_selected(self, expr: SelectorExpr) -> int:
+        """Endpoints and network sets (their addresses) whose Calico labels the selector matches."""
+        found = self._calico_selected_cache.get(expr)
+        if found is None:
+            found = 0
             for ident in self.identities:
-                if not ident.host_network and in_scope(ident.namespace) and \
-                        expr.matches(self._calico_labels(ident)):
-                    mask |= 1 << ident.index
+                if not ident.host_network and expr.matches(self._calico_labels(ident)):
+                    found |= 1 << ident.index
             for ns_set in self.cluster.calico.network_sets:
-                if in_scope(ns_set.namespace) and expr.matches(ns_set.labels):
-                    mask |= self._cidrs_mask(ns_set.cidrs)
-            return mask
+                if expr.matches(self._network_set_labels(ns_set)):
+                    found |= self._cidrs_mask(ns_set.cidrs)
+            self._calico_selected_cache[expr] = found
+        return found
 
-        mask = everything
-        if namespaces is not None or glob:
-            # A namespaced policy's selectors (selector or notSelector alone) stay in scope (CAL-4).
-            if peer.selector is not None or peer.not_selector is not None or peer.namespace_selector is not None:
-                mask &= selected(_EVERY)
+    def _calico_peer_mask(self, peer: CalicoPeer, unknown_in_nets: bool = False,
+                          unknown_in_not_nets: bool = False) -> int:
+        """CAL-6: every present criterion ANDed; the selector (namespace scope, service accounts
+        and selector in one, CAL-19) matches endpoints and network sets. ``unknown_in_*``: whether
+        a pod whose address the input does not give counts as inside nets / notNets."""
+        mask = self.all_mask
         if peer.selector is not None:
-            mask &= selected(peer.selector)
-        elif peer.namespace_selector is not None:
-            mask &= selected(_EVERY)
+            mask &= self._calico_selected(peer.selector)
         if peer.not_selector is not None:
-            mask &= ~selected(peer.not_selector)
+            mask &= ~self._calico_selected(peer.not_selector)
         if peer.nets is not None:
-            mask &= self._ranges_mask(peer.nets) | self._pods_in(peer.nets)
+            mask &= self._ranges_mask(peer.nets) | self._pods_in(peer.nets, unknown_in_nets)
         if peer.not_nets is not None:
-            mask &= ~(self._ranges_mask(peer.not_nets) | self._pods_in(peer.not_nets))
-        if peer.service_accounts is not None:
-            sas = 0
-            for ident in self.identities:
-                if ident.service_account in peer.service_accounts and in_scope(ident.namespace):
-                    sas |= 1 << ident.index
-            mask &= sas
+            mask &= ~(self._ranges_mask(peer.not_nets) | self._pods_in(peer.not_nets, unknown_in_not_nets))
         if peer.ip_version is not None:
             family = 0
             for atom in self.networks:
@@ -577,16 +590,21 @@ class Universe:
                 if peer.ip_version in versions:
                     family |= 1 << ident.index
             mask &= family | (self.domain_mask if peer.ip_version == 4 else 0)
-        if peer.service_account_selector is not None:
-            by_labels = 0
-            for ident in self.identities:
-                sa = self.cluster.service_accounts.get((ident.namespace, ident.service_account))
-                sa_labels = {**(sa.labels if sa is not None else {}), "projectcalico.org/name": ident.service_account}
-                if in_scope(ident.namespace) and \
-                        peer.service_account_selector.matches(sa_labels):
-                    by_labels |= 1 << ident.index
-            mask &= by_labels
-        return mask & everything
+        return mask & self.all_mask
+
+    def own_side_masks(self, peer: Peer) -> tuple[int, int]:
+        """CAL-18: the subjects a rule's own-side criteria certainly match, and those they may
+        match (they differ for pods whose address the input does not give, when the criteria
+        name addresses)."""
+        found = self._own_side_cache.get(peer)
+        if found is None:
+            if isinstance(peer, CalicoPeer) and (peer.nets is not None or peer.not_nets is not None):
+                found = (self._calico_peer_mask(peer, False, True), self._calico_peer_mask(peer, True, False))
+            else:
+                mask = self.peer_mask(peer)
+                found = (mask, mask)
+            self._own_side_cache[peer] = found
+        return found
 
     def _cidrs_mask(self, cidrs: tuple[str, ...]) -> int:
         ranges: list[IPRange] = []
@@ -595,10 +613,13 @@ class Universe:
             ranges.append(IPRange(net.version, int(net.network_address), int(net.broadcast_address)))
         return self._ranges_mask(tuple(ranges))
 
-    def _pods_in(self, ranges: tuple[IPRange, ...]) -> int:
-        """NP-18 under Calico: nets match any packet address, pod IPs included."""
+    def _pods_in(self, ranges: tuple[IPRange, ...], unknown: bool = False) -> int:
+        """NP-18 under Calico: nets match any packet address, pod IPs included. ``unknown``: pods
+        whose address is not known count as inside."""
         mask = 0
         for ident in self.identities:
+            if unknown and not ident.ips:
+                mask |= 1 << ident.index
             for ip in ident.ips:
                 a = ipaddress.ip_address(ip)
                 if any(r.version == a.version and r.first <= int(a) <= r.last for r in ranges):
