@@ -296,6 +296,7 @@ class Ingress:
     default_backend: BackendRef | None
     tls: tuple[IngressTLS, ...]
     annotations: Mapping[str, str]
+    created: str = ""  # metadata.creationTimestamp (UTC, RFC 3339), for ingress-nginx's order (ING-8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +305,7 @@ class IngressClass:
     controller: str
     is_default: bool
     origin: Origin
+    created: str = ""  # metadata.creationTimestamp: the newest default class wins (ING-9)
 
 
 @dataclass(frozen=True, slots=True)

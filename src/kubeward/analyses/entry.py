@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..engine.entrypeers import gateway_data_plane, ingress_controller
+from ..engine.entrypeers import gateway_data_plane, ingress_controller, served_ingresses
 from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..engine.l7 import HttpRequest
 from ..engine.portset import EMPTY, PortSet
@@ -115,10 +115,9 @@ def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request,
     cluster = analysis.cluster
     if request.scheme not in ("http", "https") or request.port not in (80, 443):
         return []
-    by_class: dict[str | None, list[Ingress]] = {}
-    for ing in cluster.entry.ingresses:
-        if forced is None or ing is forced.ingress:
-            by_class.setdefault(ingress_class_of(cluster, ing), []).append(ing)
+    by_class = {cls: [ing for ing in ingresses if forced is None or ing is forced.ingress]
+                for cls, ingresses in served_ingresses(cluster, analysis.options.watch_ingress_without_class).items()}
+    by_class = {cls: ingresses for cls, ingresses in by_class.items() if ingresses}
     controller = ingress_controller(cluster, analysis.options.ingress_controller)
     paths: list[EntryPath] = []
     for cls, ingresses in sorted(by_class.items(), key=lambda kv: kv[0] or ""):
@@ -322,7 +321,15 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
     cluster = analysis.cluster
     world = resolve_peer(analysis, "world", "from")
     points: list[EntryPoint] = []
+    watch_without_class = analysis.options.watch_ingress_without_class
     for ing in cluster.entry.ingresses:
+        if ingress_class_of(cluster, ing) is None and not watch_without_class:
+            ignored = EntryPath({"kind": "Ingress", "namespace": ing.ref.namespace, "name": ing.ref.name})
+            _hop(ignored, Layer.ENTRY, StepTier.INGRESS, Reason.NOT_ACCEPTED, Effect.DENY,
+                 f"{ing.ref.display} has no class and there is no default IngressClass: ingress-nginx ignores it "
+                 "unless it runs with --watch-ingress-without-class (ING-9)", ing.ref)
+            points.append(EntryPoint(ignored.via, "", ignored))
+            continue
         scheme = "https" if ing.tls else "http"
         port = 443 if scheme == "https" else 80
         regex = uses_regex(ing)

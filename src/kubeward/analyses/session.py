@@ -60,7 +60,7 @@ def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Optio
     add_entry_workloads(cluster, diags, options.ingress_controller)
     add_mesh_workloads(cluster, options, diags)
     check_services(cluster, diags)
-    check_entry(cluster, diags)
+    check_entry(cluster, diags, options.watch_ingress_without_class)
     check_mesh(cluster, options, diags)
     analysis = Analysis(objects, cluster, Engine(cluster, options, extra_domains))
     mesh_cni_checks(analysis)

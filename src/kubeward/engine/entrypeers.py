@@ -10,14 +10,26 @@ that policies can select like any other.
 from __future__ import annotations
 
 from ..diagnostics import Diagnostics, Leans
-from ..model import NAMESPACE_NAME_LABEL, Cluster, ContainerPort, Gateway, Namespace, Origin, Workload, WorkloadKind
+from ..model import (
+    NAMESPACE_NAME_LABEL,
+    Cluster,
+    ContainerPort,
+    Gateway,
+    Ingress,
+    Namespace,
+    Origin,
+    Workload,
+    WorkloadKind,
+)
 from .routing import (
     INGRESS_NGINX,
     SSL_REDIRECT,
     BackendReason,
+    IngressConflict,
     attachments,
     backend_status,
     ingress_class_of,
+    ingress_conflicts,
     reference_permitted,
 )
 from .services import find_service, service_port
@@ -81,15 +93,56 @@ def add_entry_workloads(cluster: Cluster, diags: Diagnostics, ingress_controller
     cluster.workloads.sort(key=lambda w: (w.namespace, w.name, w.kind))
 
 
-def check_entry(cluster: Cluster, diags: Diagnostics) -> None:
-    """The entry-point traps: TLS, classes, backends, route acceptance, ReferenceGrants."""
+def served_ingresses(cluster: Cluster, watch_without_class: bool) -> dict[str | None, list[Ingress]]:
+    """The Ingresses each class's controller serves, by class (None: without a class, served only
+    with ``watch_without_class``, ING-9), in input order."""
+    by_class: dict[str | None, list[Ingress]] = {}
+    for ing in cluster.entry.ingresses:
+        cls = ingress_class_of(cluster, ing)
+        if cls is not None or watch_without_class:
+            by_class.setdefault(cls, []).append(ing)
+    return by_class
+
+
+def _conflict_message(c: IngressConflict) -> str:
+    kept, lost = c.kept, c.rejected
+    where = f"host {c.host}" if c.host else "every host (no host)"
+    head = (f"{where} and path {c.path} are also defined by {kept.ref.display} ({kept.ref.file}:{c.kept_line}): "
+            f"ingress-nginx serves the path of the older Ingress, and its admission webhook rejects the newer one "
+            "(ING-8)")
+    if kept.created and lost.created and kept.created != lost.created:
+        return f"{head}; {kept.ref.display} was created at {kept.created}, this one at {lost.created}"
+    if kept.created and lost.created:
+        return (f"{head}; both were created at {kept.created}: the tie goes to the namespace/name that sorts last, "
+                f"{kept.ref.namespace}/{kept.ref.name}")
+    if kept.created:
+        return f"{head}; this one has no creationTimestamp: taken as created after {kept.ref.display}"
+    return (f"{head}; without creationTimestamps the winner depends on which is applied first: kubeward assumes "
+            f"input order, so {kept.ref.display} serves it")
+
+
+def check_entry(cluster: Cluster, diags: Diagnostics, watch_ingress_without_class: bool = False) -> None:
+    """The entry-point traps: TLS, classes, overlapping Ingresses, backends, route acceptance,
+    ReferenceGrants."""
     e = cluster.entry
+    for ingresses in served_ingresses(cluster, watch_ingress_without_class).values():
+        for c in ingress_conflicts(ingresses):
+            leans = None if c.kept.created and c.rejected.created else Leans.EITHER
+            diags.warning("ingress-conflict", _conflict_message(c), c.rejected.ref.file, c.line, c.rejected.ref,
+                          leans, related=(c.kept.ref,))
     for ing in e.ingresses:
         ref = ing.ref
         cls = ingress_class_of(cluster, ing)
-        if cls is None:
-            diags.warning("ingress-class-missing", "no ingressClassName and no default IngressClass: no "
-                          "controller is bound to serve it (ING-3)", ref.file, ref.line, ref)
+        if cls is None and watch_ingress_without_class:
+            diags.info("ingress-class-missing", "no ingressClassName, no kubernetes.io/ingress.class annotation and "
+                       "no default IngressClass: served by the ingress controller because of "
+                       "--watch-ingress-without-class (ING-9)", ref.file, ref.line, ref)
+        elif cls is None:
+            diags.warning("ingress-class-missing", "no ingressClassName, no kubernetes.io/ingress.class annotation and "
+                          "no default IngressClass: ingress-nginx ignores an Ingress without a class unless it runs "
+                          "with --watch-ingress-without-class, so no controller serves it (ING-9); set "
+                          "spec.ingressClassName (or pass --watch-ingress-without-class if your controller runs "
+                          "with it)", ref.file, ref.line, ref, Leans.MAY_ALLOW_MORE)
         elif cls not in e.ingress_classes:
             diags.warning("ingress-class-missing", f"IngressClass {cls} is not in the input; assumed to be "
                           f"served by {INGRESS_NGINX} (ING-3)", ref.file, ref.line, ref)
@@ -154,4 +207,5 @@ def check_entry(cluster: Cluster, diags: Diagnostics) -> None:
                                   f"has no port {b.port}", route.ref.file, b.line or rule.line, route.ref)
 
 
-__all__ = ["add_entry_workloads", "check_entry", "ingress_controller", "gateway_data_plane", "Gateway"]
+__all__ = ["add_entry_workloads", "check_entry", "ingress_controller", "gateway_data_plane", "served_ingresses",
+           "Gateway"]

@@ -7,6 +7,7 @@ Pure functions over the model; no policy evaluation here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ INGRESS_NGINX = "k8s.io/ingress-nginx"
 SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
 USE_REGEX = "nginx.ingress.kubernetes.io/use-regex"
 REWRITE_TARGET = "nginx.ingress.kubernetes.io/rewrite-target"
+CANARY = "nginx.ingress.kubernetes.io/canary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +125,65 @@ def path_matches(path_type: IngressPathType, pattern: str, path: str, regex: boo
 
 
 def ingress_class_of(cluster: Cluster, ingress: Ingress) -> str | None:
+    """``ingressClassName`` (or the legacy annotation), else the class the DefaultIngressClass
+    admission plugin gives a class-less Ingress when it is created: the default IngressClass, the
+    newest one when several are marked (ties: the first name) (ING-9). None: no class."""
     if ingress.class_name:
         return ingress.class_name
-    default = [c.name for c in cluster.entry.ingress_classes.values() if c.is_default]
-    return default[0] if default else None
+    default = sorted((c for c in cluster.entry.ingress_classes.values() if c.is_default),
+                     key=lambda c: (_neg(c.created or "9999"), c.name))
+    return default[0].name if default else None
+
+
+def is_canary(ingress: Ingress) -> bool:
+    return ingress.annotations.get(CANARY) == "true"
+
+
+def controller_order(ingresses: Iterable[Ingress]) -> list[Ingress]:
+    """ING-8: the order in which ingress-nginx builds its configuration, so the first Ingress to
+    define a host and path keeps it: the oldest (creationTimestamp) first, equal times in
+    descending namespace/name order. An Ingress without a timestamp counts as created after those
+    with one, in input order (as ``kubectl apply`` of the input creates them). Canary Ingresses
+    come last: the controller merges them into the primary's location instead of serving them."""
+    def key(item: tuple[int, Ingress]) -> tuple[bool, int, str, tuple[int, ...], int]:
+        index, ing = item
+        if ing.created:
+            return (is_canary(ing), 0, ing.created, _neg(f"{ing.ref.namespace}/{ing.ref.name}"), index)
+        return (is_canary(ing), 1, "", (), index)
+    return [ing for _, ing in sorted(enumerate(ingresses), key=key)]
+
+
+@dataclass(frozen=True, slots=True)
+class IngressConflict:
+    """Two Ingresses of one class define the same host and path (ING-8): ``kept`` serves it."""
+
+    kept: Ingress
+    rejected: Ingress
+    host: str   # "" = every host
+    path: str
+    line: int   # the path of ``rejected``
+    kept_line: int
+
+
+def ingress_conflicts(ingresses: Iterable[Ingress]) -> list[IngressConflict]:
+    """ING-8: the paths (host and path, as the admission webhook compares them) that an older
+    Ingress of the same class already defines. A canary Ingress beside a primary is no conflict."""
+    first: dict[tuple[str, str], tuple[Ingress, int]] = {}
+    found: list[IngressConflict] = []
+    for ing in controller_order(ingresses):
+        seen_here: set[tuple[str, str]] = set()
+        for rule in ing.rules:
+            for p in rule.paths:
+                if p.backend is None:
+                    continue
+                key = (rule.host, p.path or "/")
+                if key in seen_here:
+                    continue
+                seen_here.add(key)
+                kept = first.setdefault(key, (ing, p.line))
+                if kept[0] is not ing and is_canary(kept[0]) == is_canary(ing):
+                    found.append(IngressConflict(kept[0], ing, rule.host, key[1], p.line, kept[1]))
+    return found
 
 
 def uses_regex(ingress: Ingress) -> bool:
@@ -160,6 +217,7 @@ def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) 
             return 1
         return 2 if host == "" else -1
 
+    ingresses = controller_order(ingresses)  # ING-8: the oldest Ingress's path wins a tie
     for tier in (0, 1, 2):
         if not any(tier_of(rule.host) == tier for ing in ingresses for rule in ing.rules):
             continue
@@ -430,5 +488,6 @@ def _host_rank(hostnames: tuple[str, ...], host: str) -> tuple[int, int]:
 
 
 def _neg(text: str) -> tuple[int, ...]:
-    """Sort key that makes a smaller string rank higher."""
+    """Sort key that makes a smaller string rank higher (in an ascending sort: the larger string
+    first)."""
     return tuple(-ord(c) for c in text) + (0,)
