@@ -25,7 +25,7 @@ from ..engine.routing import (
 from ..engine.services import Translation, find_service, service_port, translate
 from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..ir import Direction, PolicyRef
-from ..model import BackendRef, Ingress, ObjectRef, RoutePathType, Service, ServiceType, Workload
+from ..model import BackendRef, ObjectRef, RoutePathType, Service, ServiceType, Workload
 from .session import Analysis, resolve_peer
 
 

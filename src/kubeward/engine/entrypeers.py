@@ -126,10 +126,10 @@ def check_entry(cluster: Cluster, diags: Diagnostics, watch_ingress_without_clas
     ReferenceGrants."""
     e = cluster.entry
     for ingresses in served_ingresses(cluster, watch_ingress_without_class).values():
-        for c in ingress_conflicts(ingresses):
-            leans = None if c.kept.created and c.rejected.created else Leans.EITHER
-            diags.warning("ingress-conflict", _conflict_message(c), c.rejected.ref.file, c.line, c.rejected.ref,
-                          leans, related=(c.kept.ref,))
+        for conflict in ingress_conflicts(ingresses):
+            kept, lost = conflict.kept, conflict.rejected
+            diags.warning("ingress-conflict", _conflict_message(conflict), lost.ref.file, conflict.line, lost.ref,
+                          None if kept.created and lost.created else Leans.EITHER, related=(kept.ref,))
     for ing in e.ingresses:
         ref = ing.ref
         cls = ingress_class_of(cluster, ing)
