@@ -13,7 +13,7 @@ from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..engine.universe import Domain
 from ..errors import UsageError
 from ..ir import PROTOCOLS, Direction
-from .entry import EntryPath, gateway_paths, ingress_paths, parse_service_spec, service_paths
+from .entry import EntryPath, gateway_paths, ingress_paths, openshift_paths, parse_service_spec, service_paths
 from .session import Analysis, cluster_dns_name, is_domain, resolve_peer
 
 
@@ -147,13 +147,15 @@ def _explain_url(analysis: Analysis, source: str, url: str, method: str,
     if request is None:
         raise UsageError(f"--to {url}: expected a URL like https://host[:port]/path")
     src = resolve_peer(analysis, source, "from")
-    paths = ingress_paths(analysis, src, request) + gateway_paths(analysis, src, request)
+    paths = (ingress_paths(analysis, src, request) + gateway_paths(analysis, src, request)
+             + openshift_paths(analysis, src, request))
     target = FlowEnd(Domain(-1, request.host), request.url)
     verdict = _combine(src, target, "TCP", request.port, paths)
     if not paths:
         verdict.steps.append(Step(Layer.ENTRY, Direction.INGRESS, request.url, StepTier.ENTRY, Reason.NO_ROUTE,
                                   Effect.DENY,
-                                  f"no Ingress or Gateway listener in the input serves {request.url}"))
+                                  f"no Ingress, Gateway listener or OpenShift Route in the input serves "
+                                  f"{request.url}"))
     return Explanation(verdict, analysis.options.describe(), paths,
                        {"peer": request.url, "type": "url", "url": request.url, "host": request.host,
                         "port": request.port, "path": request.path, "method": request.method})

@@ -78,6 +78,10 @@ def _via(via: dict[str, object]) -> str:
         extra = f" listener {via.get('listener')}{route}"
     elif kind == "Service":
         extra = f" port {via.get('port')} ({via.get('type')})"
+    elif kind == "Route" and via.get("services") is not None:
+        services = via.get("services")
+        names = ", ".join(str(x) for x in services) if isinstance(services, list) else ""
+        extra = f" host {via.get('host')} path {via.get('path')} ({via.get('termination')}) → Service {names}"
     return f"{kind} {name}{extra}"
 
 
