@@ -66,9 +66,16 @@ def test_item9_ingress_conflict_the_oldest_ingress_serves_the_path_whatever_the_
         f"host shop.example.com and path /cart are also defined by Ingress app/cart-old ({FILE}:{cart_lines[1]}): "
         "ingress-nginx serves the path of the older Ingress, and its admission webhook rejects the newer one "
         "(ING-8); Ingress app/cart-old was created at 2024-01-01T10:00:00Z, this one at 2024-06-01T10:00:00Z")
-    # The map's way in from outside goes to the older Ingress's backend only.
-    [edge] = [c for c in connectivity_map(a).connections if c.src == "world"]
+    # The map's way in from outside goes to the older Ingress's backend only; the newer Ingress's
+    # path is listed as a blocked entry point that names the older one.
+    cmap = connectivity_map(a)
+    [edge] = [c for c in cmap.connections if c.src == "world"]
     assert (edge.dst, [v["name"] for v in edge.via or []]) == ("app/old", ["cart-old"])
+    assert [(e.via["name"], e.path.allowed) for e in cmap.entries] == [("cart-new", False), ("cart-old", True)]
+    blocked = cmap.entries[0].first_failure()
+    assert blocked is not None and (blocked.line, blocked.message) == (cart_lines[0], (
+        "host shop.example.com and path /cart are served by the older Ingress app/cart-old: ingress-nginx keeps the "
+        "oldest Ingress's path and its admission webhook rejects this one (ING-8)"))
 
 
 def test_item9_ingress_conflict_equal_timestamps_go_to_the_namespace_and_name_that_sorts_last() -> None:

@@ -23,6 +23,7 @@ from ..engine.routing import (
     attachments,
     host_matches,
     ingress_class_of,
+    ingress_conflicts,
     reference_permitted,
     route_admissions,
     route_gateway,
@@ -425,6 +426,8 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
     world = resolve_peer(analysis, "world", "from")
     points: list[EntryPoint] = []
     watch_without_class = analysis.options.watch_ingress_without_class
+    lost = {(id(c.rejected), c.line): c for ingresses in served_ingresses(cluster, watch_without_class).values()
+            for c in ingress_conflicts(ingresses)}
     for ing in cluster.entry.ingresses:
         if ingress_class_of(cluster, ing) is None and not watch_without_class:
             ignored = EntryPath({"kind": "Ingress", "namespace": ing.ref.namespace, "name": ing.ref.name})
@@ -441,6 +444,16 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
                 if ipath.backend is None:
                     continue
                 request = Request(scheme, _sample_host(rule.host), port, ipath.path)
+                conflict = lost.get((id(ing), ipath.line))
+                if conflict is not None:  # ING-8: an older Ingress of the class keeps this host and path
+                    shadowed = EntryPath({"kind": "Ingress", "namespace": ing.ref.namespace, "name": ing.ref.name,
+                                          "host": request.host, "path": ipath.path})
+                    _hop(shadowed, Layer.ENTRY, StepTier.INGRESS, Reason.NOT_ACCEPTED, Effect.DENY,
+                         f"host {rule.host or '*'} and path {conflict.path} are served by the older "
+                         f"{conflict.kept.ref.display}: ingress-nginx keeps the oldest Ingress's path and its "
+                         "admission webhook rejects this one (ING-8)", ing.ref, ipath.line)
+                    points.append(EntryPoint(shadowed.via, request.url, shadowed))
+                    continue
                 forced = None
                 if regex and ipath.path_type == "ImplementationSpecific" and re.escape(ipath.path) != ipath.path:
                     # A regex path: check the rule itself rather than a request that may not match it.
