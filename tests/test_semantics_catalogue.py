@@ -40,6 +40,7 @@ SECTION_OF_PREFIX: dict[str, int] = {
     "IST": 6,  # Istio
     "GW": 7,  # Gateway API
     "ING": 7,  # Ingress
+    "ROUTE": 7,  # OpenShift Route
 }
 _PREFIXES = "|".join(SECTION_OF_PREFIX)
 RULE_ID = re.compile(rf"\b(?:{_PREFIXES})-\d+\b")

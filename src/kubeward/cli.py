@@ -46,11 +46,14 @@ _PROFILE_OPTIONS = (
     click.option("--ingress-controller", metavar="NS/NAME", default=None,
                  help="ING-6: the workload whose pods are the ingress controller "
                       "[default: found by the ingress-nginx chart's labels, else a stand-in]."),
+    click.option("--watch-ingress-without-class", is_flag=True, default=False,
+                 help="ING-9: the ingress controller serves Ingresses without a class, as ingress-nginx "
+                      "started with --watch-ingress-without-class [default: they are not served]."),
 )
 _INCLUDE_SELF = click.option("--include-self", is_flag=True,
                              help="List single-pod workloads reaching themselves (NP-7).")
 _PROFILE_FIELDS = ("cni", "ipblock_matches_pods", "mesh", "root_namespace", "trust_domain", "ingress_controller",
-                   "include_self")
+                   "watch_ingress_without_class", "include_self")
 
 
 @overload

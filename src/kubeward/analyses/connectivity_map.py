@@ -17,7 +17,7 @@ from ..engine.portset import ALL, EMPTY, PortSet
 from ..engine.trace import Effect, Step
 from ..engine.universe import Domain, Identity, Network
 from ..ir import Direction, L7Kind, PortMatch, Rule
-from ..model import ContainerPort, Workload
+from ..model import ContainerPort, ServiceType, Workload
 from .entry import EntryPoint, entry_points, service_index
 from .session import Analysis
 
@@ -63,6 +63,8 @@ class Connection:
     services: list[dict[str, object]] | None = None   # Service ports that front dst on these ports
     l7: list[dict[str, object]] | None = None         # HTTP filters on some of these ports (Cilium)
     mesh: dict[str, object] | None = None             # the destination's sidecar: mTLS and authorization
+    # the part of ``services`` on this connection's path (the text map's VIA column; not in the JSON)
+    services_on_path: list[dict[str, object]] | None = field(default=None, repr=False, compare=False)
     # for each entry of ``l7``, the origin of each of its HTTP rules (not part of the JSON)
     l7_origins: list[list[Origin]] | None = field(default=None, repr=False, compare=False)
 
@@ -239,10 +241,16 @@ def _entry_origins(points: list[EntryPoint], decided: DecidedBy) -> None:
 
 
 def _annotate_services(analysis: Analysis, connections: list[Connection]) -> None:
-    """Name the Service ports that front a destination on the ports a connection allows."""
+    """Name the Service ports that front a destination on the ports a connection allows
+    (``services``), and those of them on the path of that connection (``services_on_path``, the
+    text map's VIA column): from a workload, every one; from outside the pods (a network piece or
+    an FQDN), only NodePort and LoadBalancer Services (SVC-3: a ClusterIP is not reachable from
+    there); through an entry point (``world``), the Services its ways in name."""
     index = service_index(analysis)
     if not index:
         return
+    exposed = frozenset(f"{s.namespace}/{s.name}" for s in analysis.cluster.services
+                        if s.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER))
     cache: dict[tuple[str, int], list[dict[str, object]] | None] = {}
     for c in connections:
         fronts = index.get(c.dst)
@@ -254,7 +262,25 @@ def _annotate_services(analysis: Analysis, connections: list[Connection]) -> Non
                 {"name": svc, "port": port, "targetPort": pod_port, "protocol": proto}
                 for svc, port, pod_port, proto in fronts if c.ports.contains(proto, pod_port)]
             cache[key] = found or None
-        c.services = cache[key]
+        c.services = c.services_on_path = cache[key]
+        if c.services is None or analysis.cluster.workload(c.src) is not None:
+            continue
+        on_path = frozenset(_via_services(c.via or [])) if c.src == WORLD_ENTRY else exposed
+        c.services_on_path = [s for s in c.services if s["name"] in on_path] or None
+
+
+def _via_services(vias: list[dict[str, object]]) -> list[str]:
+    """The Services (``ns/name``) the ways in of a ``world`` edge go through."""
+    found: list[str] = []
+    for via in vias:
+        if via.get("kind") == "Service":
+            found.append(f"{via.get('namespace')}/{via.get('name')}")
+        if isinstance(via.get("service"), str):
+            found.append(str(via["service"]))
+        services = via.get("services")
+        if isinstance(services, list):
+            found.extend(str(s) for s in services)
+    return found
 
 
 def _annotate_l7(analysis: Analysis, connections: list[Connection]) -> None:

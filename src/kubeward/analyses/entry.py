@@ -1,12 +1,18 @@
 """Flows through entry points and Services, hop by hop: entry point → Service → backend pod
-port → CNI policy from the proxy (or the outside world) to the pod (ING-6, SVC-1, NP-24)."""
+port → CNI policy from the proxy (or the outside world) to the pod (ING-6, ROUTE-5, SVC-1, NP-24)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from ..engine.entrypeers import gateway_data_plane, ingress_controller
+from ..engine.entrypeers import (
+    gateway_data_plane,
+    ingress_controller,
+    openshift_router,
+    route_ports,
+    served_ingresses,
+)
 from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..engine.l7 import HttpRequest
 from ..engine.portset import EMPTY, PortSet
@@ -17,15 +23,28 @@ from ..engine.routing import (
     attachments,
     host_matches,
     ingress_class_of,
+    ingress_conflicts,
     reference_permitted,
+    route_admissions,
     route_gateway,
+    route_host,
     route_ingress,
+    route_openshift,
     uses_regex,
 )
 from ..engine.services import Translation, find_service, service_port, translate
 from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..ir import Direction, PolicyRef
-from ..model import BackendRef, Ingress, ObjectRef, RoutePathType, Service, ServiceType, Workload
+from ..model import (
+    BackendRef,
+    ObjectRef,
+    OpenShiftRoute,
+    RoutePathType,
+    RouteTermination,
+    Service,
+    ServiceType,
+    Workload,
+)
 from .session import Analysis, resolve_peer
 
 
@@ -63,8 +82,9 @@ def _workload_end(analysis: Analysis, w: Workload) -> FlowEnd:
 
 
 def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: Service, port: int | str,
-                protocol: str = "TCP", http: HttpRequest | None = None) -> None:
-    """Service hop, then the CNI verdict from ``source`` to every backend on its pod port."""
+                protocol: str = "TCP", http: HttpRequest | None = None, pod_port: int | None = None) -> None:
+    """Service hop, then the CNI verdict from ``source`` to every backend on its pod port
+    (``pod_port``: only the backends whose pod port it is, ROUTE-4)."""
     sport = service_port(service, port, protocol if isinstance(port, int) else None)
     ref = ObjectRef("Service", service.namespace, service.name, service.origin.file, service.origin.line)
     if sport is None:
@@ -72,6 +92,8 @@ def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: S
              f"Service {service.namespace}/{service.name} has no port {port}", ref)
         return
     t: Translation = translate(analysis.cluster, service, sport)
+    if pod_port is not None:
+        t = Translation(t.service, t.port, tuple(b for b in t.backends if b.pod_port == pod_port))
     live = [b for b in t.backends if b.pod_port is not None]
     if service.type == ServiceType.EXTERNAL_NAME or not live:
         why = ("an ExternalName Service has no pods" if service.type == ServiceType.EXTERNAL_NAME else
@@ -115,10 +137,9 @@ def ingress_paths(analysis: Analysis, source: FlowEnd, request: Request,
     cluster = analysis.cluster
     if request.scheme not in ("http", "https") or request.port not in (80, 443):
         return []
-    by_class: dict[str | None, list[Ingress]] = {}
-    for ing in cluster.entry.ingresses:
-        if forced is None or ing is forced.ingress:
-            by_class.setdefault(ingress_class_of(cluster, ing), []).append(ing)
+    by_class = {cls: [ing for ing in ingresses if forced is None or ing is forced.ingress]
+                for cls, ingresses in served_ingresses(cluster, analysis.options.watch_ingress_without_class).items()}
+    by_class = {cls: ingresses for cls, ingresses in by_class.items() if ingresses}
     controller = ingress_controller(cluster, analysis.options.ingress_controller)
     paths: list[EntryPath] = []
     for cls, ingresses in sorted(by_class.items(), key=lambda kv: kv[0] or ""):
@@ -253,6 +274,88 @@ def gateway_paths(analysis: Analysis, source: FlowEnd, request: Request) -> list
     return paths
 
 
+def _route_via(route: OpenShiftRoute, host: str) -> dict[str, object]:
+    return {"kind": "Route", "namespace": route.ref.namespace, "name": route.ref.name, "host": host,
+            "path": route.path or "/", "termination": route.tls.termination if route.tls else "none",
+            "services": [f"{b.namespace}/{b.name}" for b in route.backends if b.weight > 0]}
+
+
+def openshift_paths(analysis: Analysis, source: FlowEnd, request: Request) -> list[EntryPath]:
+    """The OpenShift router's way in (ROUTE-1 … ROUTE-5): which admitted Route serves the request,
+    TLS, the outside world to the router's pods, then the router's pods to each backend's pods
+    (weight > 0) on the port ``spec.port.targetPort`` names."""
+    cluster = analysis.cluster
+    if request.scheme not in ("http", "https") or request.port not in (80, 443):
+        return []
+    admitted = [a.route for a in route_admissions(cluster) if a.admitted]
+    outcome = route_openshift(admitted, request)
+    if outcome is None:
+        return []  # the router has no Route for this host: not a way in
+    router = openshift_router(cluster)
+    route = outcome.route or outcome.redirected_by
+    path = EntryPath(_route_via(route, request.host) if route else
+                     {"kind": "Router", "name": router.id if router else "", "host": request.host})
+    port = request.port
+    if outcome.redirected_by is not None:
+        r = outcome.redirected_by
+        _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.ALLOW,
+             f"plain HTTP is redirected to HTTPS by {r.ref.display} (302; insecureEdgeTerminationPolicy Redirect, "
+             "ROUTE-3); following it", r.ref, r.tls.line if r.tls else 0)
+        port = 443
+    if outcome.route is None:
+        _hop(path, Layer.ENTRY, StepTier.ROUTE, Reason.NO_ROUTE, Effect.DENY, outcome.message)
+        return [path]
+    route = outcome.route
+    backends = [b for b in route.backends if b.weight > 0]
+    _hop(path, Layer.ENTRY, StepTier.ROUTE, Reason.ROUTED, Effect.ALLOW,
+         f"{request.url} matches {route.ref.display} (host {route_host(route)}, path {route.path or '/'}"
+         + (f", {route.tls.termination} TLS" if route.tls else ", no TLS") + ") → "
+         + (", ".join(f"Service {b.namespace}/{b.name} (weight {b.weight})" for b in backends) or "no backend")
+         + " (ROUTE-1, ROUTE-2)", route.ref)
+    if port == 443 and route.tls is not None:
+        if route.tls.termination is RouteTermination.PASSTHROUGH:
+            _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.ALLOW,
+                 "passthrough: the router picks the Route by SNI and sends the TLS stream to the pod unopened; "
+                 "the pod's certificate is served (ROUTE-3)", route.ref, route.tls.line)
+        elif route.tls.certificate:
+            _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.ALLOW,
+                 f"TLS terminated by the router ({route.tls.termination}) with the Route's certificate (ROUTE-3)",
+                 route.ref, route.tls.line)
+        else:
+            _hop(path, Layer.ENTRY, StepTier.TLS, Reason.TLS, Effect.WARN,
+                 f"TLS terminated by the router ({route.tls.termination}) with its default certificate, a wildcard "
+                 "for the cluster's apps domain: clients of another host get a name mismatch (ROUTE-3)",
+                 route.ref, route.tls.line)
+    if not backends:
+        _hop(path, Layer.ENTRY, StepTier.ROUTE, Reason.NO_ENDPOINTS, Effect.DENY,
+             "every backend has weight 0: the router answers 503 (ROUTE-4)", route.ref)
+    if router is None:
+        return [path]
+    path.via["router"] = router.id
+    world_ok = _reach(analysis, path, source, router, port)
+    # Edge termination sends plain HTTP to the pods; passthrough and reencrypt send TLS.
+    http = _http_of(request) if route.tls is None or route.tls.termination is RouteTermination.EDGE else None
+    for b in backends:
+        svc = find_service(cluster, b.namespace, b.name)
+        if svc is None:
+            _hop(path, Layer.SERVICE, StepTier.SERVICE, Reason.BACKEND_INVALID, Effect.DENY,
+                 f"backend Service {b.namespace}/{b.name} is not in the input: its share of the requests gets 503",
+                 route.ref, b.line)
+            continue
+        ports = route_ports(cluster, svc, route.target_port)
+        if not ports:
+            _hop(path, Layer.SERVICE, StepTier.SERVICE, Reason.BACKEND_INVALID, Effect.DENY,
+                 f"Service {svc.namespace}/{svc.name} has no endpoint port that spec.port.targetPort "
+                 f"{route.target_port} names (ROUTE-4)", route.ref, route.port_line or b.line)
+        for sport, pod_port in ports:
+            # ROUTE-5: the router proxies to the endpoints (pod address and port), from its own pods.
+            to_backends(analysis, path, _workload_end(analysis, router), svc, sport.port, http=http, pod_port=pod_port)
+    if not world_ok or any(s.effect == Effect.DENY and s.layer == Layer.ENTRY for s in path.steps):
+        path.allowed_ports = EMPTY
+        path.reached.clear()
+    return [path]
+
+
 def service_paths(analysis: Analysis, source: FlowEnd, service: Service, port: int, protocol: str) -> list[EntryPath]:
     """A flow to a Service port: exposure (from outside), translation, then the CNI verdict."""
     path = EntryPath({"kind": "Service", "namespace": service.namespace, "name": service.name, "port": port,
@@ -285,8 +388,8 @@ def parse_service_spec(analysis: Analysis, spec: str) -> Service | None:
     return None
 
 
-__all__ = ["EntryPath", "ingress_paths", "gateway_paths", "service_paths", "parse_service_spec", "BackendRef",
-           "resolve_peer", "FlowVerdict"]
+__all__ = ["EntryPath", "ingress_paths", "gateway_paths", "openshift_paths", "service_paths", "parse_service_spec",
+           "BackendRef", "resolve_peer", "FlowVerdict"]
 
 
 @dataclass(slots=True)
@@ -322,7 +425,17 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
     cluster = analysis.cluster
     world = resolve_peer(analysis, "world", "from")
     points: list[EntryPoint] = []
+    watch_without_class = analysis.options.watch_ingress_without_class
+    lost = {(id(c.rejected), c.line): c for ingresses in served_ingresses(cluster, watch_without_class).values()
+            for c in ingress_conflicts(ingresses)}
     for ing in cluster.entry.ingresses:
+        if ingress_class_of(cluster, ing) is None and not watch_without_class:
+            ignored = EntryPath({"kind": "Ingress", "namespace": ing.ref.namespace, "name": ing.ref.name})
+            _hop(ignored, Layer.ENTRY, StepTier.INGRESS, Reason.NOT_ACCEPTED, Effect.DENY,
+                 f"{ing.ref.display} has no class and there is no default IngressClass: ingress-nginx ignores it "
+                 "unless it runs with --watch-ingress-without-class (ING-9)", ing.ref)
+            points.append(EntryPoint(ignored.via, "", ignored))
+            continue
         scheme = "https" if ing.tls else "http"
         port = 443 if scheme == "https" else 80
         regex = uses_regex(ing)
@@ -331,6 +444,16 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
                 if ipath.backend is None:
                     continue
                 request = Request(scheme, _sample_host(rule.host), port, ipath.path)
+                conflict = lost.get((id(ing), ipath.line))
+                if conflict is not None:  # ING-8: an older Ingress of the class keeps this host and path
+                    shadowed = EntryPath({"kind": "Ingress", "namespace": ing.ref.namespace, "name": ing.ref.name,
+                                          "host": request.host, "path": ipath.path})
+                    _hop(shadowed, Layer.ENTRY, StepTier.INGRESS, Reason.NOT_ACCEPTED, Effect.DENY,
+                         f"host {rule.host or '*'} and path {conflict.path} are served by the older "
+                         f"{conflict.kept.ref.display}: ingress-nginx keeps the oldest Ingress's path and its "
+                         "admission webhook rejects this one (ING-8)", ing.ref, ipath.line)
+                    points.append(EntryPoint(shadowed.via, request.url, shadowed))
+                    continue
                 forced = None
                 if regex and ipath.path_type == "ImplementationSpecific" and re.escape(ipath.path) != ipath.path:
                     # A regex path: check the rule itself rather than a request that may not match it.
@@ -372,6 +495,21 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
                     if p.via.get("namespace") == gw.namespace and p.via.get("name") == gw.name:
                         p.via.setdefault("route", f"{route.ref.kind} {route.ref.namespace}/{route.ref.name}")
                         points.append(EntryPoint(p.via, request.url, p))
+    for adm in route_admissions(cluster):
+        os_route = adm.route
+        if not adm.admitted:
+            refused = EntryPath({"kind": "Route", "namespace": os_route.ref.namespace, "name": os_route.ref.name,
+                                 "host": route_host(os_route)})
+            _hop(refused, Layer.ENTRY, StepTier.ROUTE, Reason.NOT_ACCEPTED, Effect.DENY,
+                 f"{os_route.ref.display} is not admitted by the OpenShift router: {adm.reason}: {adm.message}",
+                 os_route.ref)
+            points.append(EntryPoint(refused.via, "", refused))
+            continue
+        request = Request("https" if os_route.tls else "http", route_host(os_route), 443 if os_route.tls else 80,
+                          os_route.path or "/")
+        for p in openshift_paths(analysis, world, request):
+            if (p.via.get("namespace"), p.via.get("name")) == (os_route.ref.namespace, os_route.ref.name):
+                points.append(EntryPoint(p.via, request.url, p))
     for svc in cluster.services:
         if svc.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
             for sport in svc.ports:

@@ -13,8 +13,8 @@ from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..engine.universe import Domain
 from ..errors import UsageError
 from ..ir import PROTOCOLS, Direction
-from .entry import EntryPath, gateway_paths, ingress_paths, parse_service_spec, service_paths
-from .session import Analysis, is_domain, resolve_peer
+from .entry import EntryPath, gateway_paths, ingress_paths, openshift_paths, parse_service_spec, service_paths
+from .session import Analysis, cluster_dns_name, is_domain, resolve_peer
 
 
 @dataclass(slots=True)
@@ -81,7 +81,19 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
         return _explain_url(analysis, source, destination, method or "GET", headers)
     if destination.startswith(("service/", "svc/")):
         return _explain_service(analysis, source, destination, port, protocol or "TCP")
-    wanted = [p.lower().rstrip(".") for p in (source, destination) if is_domain(p)]
+    dns = cluster_dns_name(analysis.cluster, destination) if is_domain(destination) else None
+    if dns is not None and not dns.pod:  # SVC-7: the Service's cluster DNS name is the Service
+        svc = dns.service
+        if port is None:
+            ports = [p for p in svc.ports if protocol is None or p.protocol == protocol]
+            if len(ports) != 1:
+                raise UsageError(f"--to {destination} is Service {svc.namespace}/{svc.name}: it needs --port (one "
+                                 f"of {', '.join(f'{p.port}/{p.protocol}' for p in svc.ports) or 'none'})")
+            port, protocol = ports[0].port, ports[0].protocol
+        return _explain_service(analysis, source, f"service/{svc.namespace}/{svc.name}", port, protocol or "TCP",
+                                destination)
+    wanted = [p.lower().rstrip(".") for p in (source, destination)
+              if is_domain(p) and cluster_dns_name(analysis.cluster, p) is None]
     if any(analysis.engine.universe.domain(name) is None for name in wanted):
         # A DNS name no policy names: bind the policies again with it in the universe.
         engine = Engine(analysis.cluster, analysis.options, wanted)
@@ -135,19 +147,23 @@ def _explain_url(analysis: Analysis, source: str, url: str, method: str,
     if request is None:
         raise UsageError(f"--to {url}: expected a URL like https://host[:port]/path")
     src = resolve_peer(analysis, source, "from")
-    paths = ingress_paths(analysis, src, request) + gateway_paths(analysis, src, request)
+    paths = (ingress_paths(analysis, src, request) + gateway_paths(analysis, src, request)
+             + openshift_paths(analysis, src, request))
     target = FlowEnd(Domain(-1, request.host), request.url)
     verdict = _combine(src, target, "TCP", request.port, paths)
     if not paths:
         verdict.steps.append(Step(Layer.ENTRY, Direction.INGRESS, request.url, StepTier.ENTRY, Reason.NO_ROUTE,
                                   Effect.DENY,
-                                  f"no Ingress or Gateway listener in the input serves {request.url}"))
+                                  f"no Ingress, Gateway listener or OpenShift Route in the input serves "
+                                  f"{request.url}"))
     return Explanation(verdict, analysis.options.describe(), paths,
                        {"peer": request.url, "type": "url", "url": request.url, "host": request.host,
                         "port": request.port, "path": request.path, "method": request.method})
 
 
-def _explain_service(analysis: Analysis, source: str, spec: str, port: int | None, protocol: str) -> Explanation:
+def _explain_service(analysis: Analysis, source: str, spec: str, port: int | None, protocol: str,
+                     label: str | None = None) -> Explanation:
+    """A flow to a Service port; ``label``: how the command line named the Service (default ``spec``)."""
     service = parse_service_spec(analysis, spec)
     if service is None:
         raise UsageError(f"--to {spec}: no Service {spec.split('/', 1)[-1]} in the input (expected service/NS/NAME)")
@@ -156,9 +172,9 @@ def _explain_service(analysis: Analysis, source: str, spec: str, port: int | Non
     protocol = protocol.upper()
     src = resolve_peer(analysis, source, "from")
     paths = service_paths(analysis, src, service, port, protocol)
-    target = FlowEnd(Domain(-1, f"{service.name}.{service.namespace}.svc"), spec)
+    target = FlowEnd(Domain(-1, f"{service.name}.{service.namespace}.svc"), label or spec)
     verdict = _combine(src, target, protocol, port, paths)
     return Explanation(verdict, analysis.options.describe(), paths,
-                       {"peer": spec, "type": "service", "id": f"{service.namespace}/{service.name}",
+                       {"peer": label or spec, "type": "service", "id": f"{service.namespace}/{service.name}",
                         "namespace": service.namespace, "name": service.name, "serviceType": service.type,
                         "port": port})

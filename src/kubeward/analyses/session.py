@@ -15,13 +15,13 @@ from ..engine.flow import FlowEnd
 from ..engine.mesh import add_mesh_workloads, check_mesh
 from ..engine.options import Cni, Mesh, Options
 from ..engine.profiles import resolve_cni
-from ..engine.services import check_services
+from ..engine.services import check_services, find_service, selected_workloads
 from ..engine.trace import Effect
 from ..engine.universe import Network
 from ..errors import UsageError
 from ..ir import L7Kind
 from ..loader import RawObject, load_paths, load_text
-from ..model import Cluster, MtlsMode
+from ..model import Cluster, MtlsMode, Service, Workload, WorkloadKind
 from .lint_hostnet import check_host_network_subjects
 
 WORLD = "world"
@@ -61,7 +61,7 @@ def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Optio
     add_entry_workloads(cluster, diags, options.ingress_controller)
     add_mesh_workloads(cluster, options, diags)
     check_services(cluster, diags)
-    check_entry(cluster, diags)
+    check_entry(cluster, diags, options.watch_ingress_without_class)
     check_mesh(cluster, options, diags)
     analysis = Analysis(objects, cluster, Engine(cluster, options, extra_domains))
     mesh_cni_checks(analysis)
@@ -165,6 +165,14 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
             hint = f"; workloads there: {', '.join(near)}" if near else ""
             raise UsageError(f"--{role} {spec}: no workload {spec} in the input{hint}")
         return FlowEnd(idents[0], spec, analysis.cluster.workload(spec))
+    dns = cluster_dns_name(analysis.cluster, spec) if is_domain(spec) else None
+    if dns is not None and dns.pod:
+        w = dns.workload(analysis.cluster)
+        return FlowEnd(u.identities_of[w.id][0], f"{w.id} ({spec})", w)
+    if dns is not None:
+        svc = dns.service
+        raise UsageError(f"--{role} {spec}: the cluster DNS name of Service {svc.namespace}/{svc.name}, which "
+                         "sends no traffic of its own: name a workload (namespace/name) (SVC-7)")
     if is_domain(spec):
         domain = u.domain(spec)
         if domain is None:
@@ -173,7 +181,43 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
     raise UsageError(f"--{role} {spec!r}: expected namespace/name, an IP address, 'world' or a DNS name")
 
 
-__all__ = ["Analysis", "analyse_paths", "analyse_text", "analyse_objects", "resolve_peer", "Network"]
+@dataclass(frozen=True, slots=True)
+class ClusterDnsName:
+    """A name the cluster's DNS answers for a Service of the input (SVC-7): ``NAME.NS``,
+    ``NAME.NS.svc`` or ``NAME.NS.svc.ZONE``; with ``pod``, a headless Service's pod
+    ``POD.NAME.NS.svc[.ZONE]``."""
+
+    service: Service
+    pod: str = ""
+
+    def workload(self, cluster: Cluster) -> Workload:
+        """The workload whose pod ``pod`` is: a pod the input names, or a StatefulSet's ordinal pod
+        ``NAME-N``, among the Service's backends. Raises UsageError when there is none."""
+        svc, name = self.service, f"{self.pod}.{self.service.name}.{self.service.namespace}.svc"
+        if svc.cluster_ip != "None":
+            raise UsageError(f"--to {name}: Service {svc.namespace}/{svc.name} is not headless: the cluster DNS "
+                             "has no per-pod names under it (SVC-7)")
+        for w in selected_workloads(cluster, svc):
+            ordinal = w.kind == WorkloadKind.STATEFUL_SET and re.fullmatch(rf"{re.escape(w.name)}-(\d+)", self.pod)
+            if self.pod in w.pods or (ordinal and (w.replicas is None or int(ordinal.group(1)) < w.replicas)):
+                return w
+        raise UsageError(f"{name}: no pod {self.pod} behind headless Service {svc.namespace}/{svc.name} in the "
+                         "input (SVC-7)")
+
+
+def cluster_dns_name(cluster: Cluster, spec: str) -> ClusterDnsName | None:
+    """SVC-7: ``spec`` as a Service's cluster DNS name, when the input has that Service."""
+    labels = spec.lower().rstrip(".").split(".")
+    at = labels.index("svc", 2) if "svc" in labels[2:4] else len(labels) if len(labels) == 2 else -1
+    if at not in (2, 3):
+        return None
+    pod, name, ns = ([""] + labels[:2]) if at == 2 else labels[:3]
+    service = find_service(cluster, ns, name)
+    return ClusterDnsName(service, pod) if service is not None else None
+
+
+__all__ = ["Analysis", "analyse_paths", "analyse_text", "analyse_objects", "resolve_peer", "cluster_dns_name",
+           "ClusterDnsName", "Network"]
 
 
 def mesh_cni_checks(analysis: Analysis) -> None:

@@ -25,6 +25,8 @@ from .gateway import ROUTE_KINDS, parse_gateway, parse_gateway_class, parse_refe
 from .ingress import parse_ingress, parse_ingress_class
 from .istio import parse_authorization_policy, parse_peer_authentication
 from .networkpolicy import parse_network_policy
+from .openshift import GROUP as OPENSHIFT_ROUTE_GROUP
+from .openshift import parse_route as parse_openshift_route
 from .unmodelled import opens_traffic
 
 
@@ -120,6 +122,8 @@ register(Dialect(GATEWAY_GROUP, "ReferenceGrant", _GW_VERSIONS, True,
                  lambda o, b: parse_reference_grant(o, b.cluster, b.diags)))
 for _route in ROUTE_KINDS:
     register(Dialect(GATEWAY_GROUP, _route, _GW_VERSIONS, True, lambda o, b: parse_route(o, b.cluster, b.diags)))
+register(Dialect(OPENSHIFT_ROUTE_GROUP, "Route", ("v1",), True,
+                 lambda o, b: parse_openshift_route(o, b.cluster, b.diags)))
 
 _MODELLED_KINDS = sorted({k for _, k in REGISTRY})
 _MODELLED_GROUPS = {g for g, _ in REGISTRY}

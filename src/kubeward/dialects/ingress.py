@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from ..diagnostics import Diagnostics
@@ -25,13 +26,34 @@ DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
 
+def creation_timestamp(r: Reader, obj: RawObject) -> str:
+    """``metadata.creationTimestamp`` as UTC RFC 3339 (``2024-05-01T10:00:00Z``), comparable as a
+    string; "" when absent or unreadable (the object is then taken as not yet created)."""
+    raw = obj.metadata.get("creationTimestamp")
+    if raw is None:
+        return ""
+    when: datetime.datetime | None = raw if isinstance(raw, datetime.datetime) else None
+    if isinstance(raw, str):
+        try:
+            when = datetime.datetime.fromisoformat(raw)
+        except ValueError:
+            when = None
+    if when is None:
+        r.warning("invalid-value", f"metadata.creationTimestamp {raw!r} is not an RFC 3339 time; ignored",
+                  obj.metadata.line_of("creationTimestamp"))
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_ingress_class(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
     r = Reader(obj, diags)
     spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
     annotations = r.labels(obj.metadata, "annotations", "metadata")
     cluster.entry.ingress_classes[obj.name] = IngressClass(
         obj.name, r.get_str(spec, "controller", "spec") or "",
-        annotations.get(DEFAULT_CLASS_ANNOTATION) == "true", Origin(obj.file, obj.line))
+        annotations.get(DEFAULT_CLASS_ANNOTATION) == "true", Origin(obj.file, obj.line), creation_timestamp(r, obj))
 
 
 def _backend(r: Reader, raw: Any, path: str, ns: str, line: int) -> BackendRef | None:
@@ -103,4 +125,5 @@ def parse_ingress(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
         hosts = tuple(h.lower() for h in (raw.get("hosts") or []) if isinstance(h, str))
         tls.append(IngressTLS(hosts, r.get_str(raw, "secretName", f"spec.tls[{i}]") or "", raw.line))
     cluster.entry.ingresses.append(Ingress(ObjectRef("Ingress", ns, obj.name, obj.file, obj.line), class_name,
-                                           tuple(rules), default_backend, tuple(tls), annotations))
+                                           tuple(rules), default_backend, tuple(tls), annotations,
+                                           creation_timestamp(r, obj)))

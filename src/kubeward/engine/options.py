@@ -61,11 +61,14 @@ class Options:
     mesh: Mesh
     root_namespace: str  # IST-4: mesh-wide policies live here
     trust_domain: str    # principals: <trust-domain>/ns/<ns>/sa/<sa>
+    # ING-9: the ingress controller serves Ingresses without a class (ingress-nginx's
+    # --watch-ingress-without-class); by default it ignores them.
+    watch_ingress_without_class: bool
 
     def __init__(self, cni: Cni | str = Cni.AUTO, ipblock_matches_pods: bool | None = None,
                  include_self: bool = False, ingress_controller: str | None = None,
                  mesh: Mesh | str = Mesh.AUTO, root_namespace: str = "istio-system",
-                 trust_domain: str = "cluster.local") -> None:
+                 trust_domain: str = "cluster.local", watch_ingress_without_class: bool = False) -> None:
         set_field = object.__setattr__  # a frozen dataclass: fields are set once, here
         set_field(self, "cni", Cni(cni))
         set_field(self, "ipblock_matches_pods", ipblock_matches_pods)
@@ -74,6 +77,7 @@ class Options:
         set_field(self, "mesh", Mesh(mesh))
         set_field(self, "root_namespace", root_namespace)
         set_field(self, "trust_domain", trust_domain)
+        set_field(self, "watch_ingress_without_class", watch_ingress_without_class)
 
     @property
     def ipblocks_match_pods(self) -> bool:
@@ -91,4 +95,5 @@ class Options:
             f"ipblock-matches-pods={'yes' if self.ipblocks_match_pods else 'no'}",
             f"self-traffic={'listed' if self.include_self else 'omitted'}",
         ] + ([f"ingress-controller={self.ingress_controller}"] if self.ingress_controller else []) + (
-            [f"mesh={self.mesh}"] if self.mesh == Mesh.ISTIO else [])
+            [f"mesh={self.mesh}"] if self.mesh == Mesh.ISTIO else []) + (
+            ["ingress-without-class=served"] if self.watch_ingress_without_class else [])

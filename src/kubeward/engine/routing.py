@@ -1,5 +1,6 @@
-"""Entry points: which Ingress rule or Gateway route a request takes, and which routes their
-Gateways accept (ING-1 … ING-5, GW-1 … GW-5).
+"""Entry points: which Ingress rule, Gateway route or OpenShift Route a request takes, and which
+routes their Gateways and the OpenShift router accept (ING-1 … ING-9, GW-1 … GW-5, ROUTE-1 …
+ROUTE-6).
 
 Pure functions over the model; no policy evaluation here.
 """
@@ -7,6 +8,7 @@ Pure functions over the model; no policy evaluation here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -19,20 +21,24 @@ from ..model import (
     Ingress,
     IngressPath,
     IngressPathType,
+    InsecureEdgePolicy,
     Listener,
     ObjectRef,
+    OpenShiftRoute,
     ParentRef,
     Route,
     RouteKind,
     RouteMatch,
     RoutePathType,
     RouteRule,
+    RouteTermination,
 )
 
 INGRESS_NGINX = "k8s.io/ingress-nginx"
 SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
 USE_REGEX = "nginx.ingress.kubernetes.io/use-regex"
 REWRITE_TARGET = "nginx.ingress.kubernetes.io/rewrite-target"
+CANARY = "nginx.ingress.kubernetes.io/canary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +129,65 @@ def path_matches(path_type: IngressPathType, pattern: str, path: str, regex: boo
 
 
 def ingress_class_of(cluster: Cluster, ingress: Ingress) -> str | None:
+    """``ingressClassName`` (or the legacy annotation), else the class the DefaultIngressClass
+    admission plugin gives a class-less Ingress when it is created: the default IngressClass, the
+    newest one when several are marked (ties: the first name) (ING-9). None: no class."""
     if ingress.class_name:
         return ingress.class_name
-    default = [c.name for c in cluster.entry.ingress_classes.values() if c.is_default]
-    return default[0] if default else None
+    default = sorted((c for c in cluster.entry.ingress_classes.values() if c.is_default),
+                     key=lambda c: (_neg(c.created or "9999"), c.name))
+    return default[0].name if default else None
+
+
+def is_canary(ingress: Ingress) -> bool:
+    return ingress.annotations.get(CANARY) == "true"
+
+
+def controller_order(ingresses: Iterable[Ingress]) -> list[Ingress]:
+    """ING-8: the order in which ingress-nginx builds its configuration, so the first Ingress to
+    define a host and path keeps it: the oldest (creationTimestamp) first, equal times in
+    descending namespace/name order. An Ingress without a timestamp counts as created after those
+    with one, in input order (as ``kubectl apply`` of the input creates them). Canary Ingresses
+    come last: the controller merges them into the primary's location instead of serving them."""
+    def key(item: tuple[int, Ingress]) -> tuple[bool, int, str, tuple[int, ...], int]:
+        index, ing = item
+        if ing.created:
+            return (is_canary(ing), 0, ing.created, _neg(f"{ing.ref.namespace}/{ing.ref.name}"), index)
+        return (is_canary(ing), 1, "", (), index)
+    return [ing for _, ing in sorted(enumerate(ingresses), key=key)]
+
+
+@dataclass(frozen=True, slots=True)
+class IngressConflict:
+    """Two Ingresses of one class define the same host and path (ING-8): ``kept`` serves it."""
+
+    kept: Ingress
+    rejected: Ingress
+    host: str   # "" = every host
+    path: str
+    line: int   # the path of ``rejected``
+    kept_line: int
+
+
+def ingress_conflicts(ingresses: Iterable[Ingress]) -> list[IngressConflict]:
+    """ING-8: the paths (host and path, as the admission webhook compares them) that an older
+    Ingress of the same class already defines. A canary Ingress beside a primary is no conflict."""
+    first: dict[tuple[str, str], tuple[Ingress, int]] = {}
+    found: list[IngressConflict] = []
+    for ing in controller_order(ingresses):
+        seen_here: set[tuple[str, str]] = set()
+        for rule in ing.rules:
+            for p in rule.paths:
+                if p.backend is None:
+                    continue
+                key = (rule.host, p.path or "/")
+                if key in seen_here:
+                    continue
+                seen_here.add(key)
+                kept = first.setdefault(key, (ing, p.line))
+                if kept[0] is not ing and is_canary(kept[0]) == is_canary(ing):
+                    found.append(IngressConflict(kept[0], ing, rule.host, key[1], p.line, kept[1]))
+    return found
 
 
 def uses_regex(ingress: Ingress) -> bool:
@@ -160,6 +221,7 @@ def route_ingress(cluster: Cluster, ingresses: list[Ingress], request: Request) 
             return 1
         return 2 if host == "" else -1
 
+    ingresses = controller_order(ingresses)  # ING-8: the oldest Ingress's path wins a tie
     for tier in (0, 1, 2):
         if not any(tier_of(rule.host) == tier for ing in ingresses for rule in ing.rules):
             continue
@@ -430,5 +492,143 @@ def _host_rank(hostnames: tuple[str, ...], host: str) -> tuple[int, int]:
 
 
 def _neg(text: str) -> tuple[int, ...]:
-    """Sort key that makes a smaller string rank higher."""
+    """Sort key that makes a smaller string rank higher (in an ascending sort: the larger string
+    first)."""
     return tuple(-ord(c) for c in text) + (0,)
+
+
+# --------------------------------------------------------------------------- OpenShift Routes
+
+GENERATED_HOST_DOMAIN = "apps.example.com"  # a stand-in for the cluster's apps domain (ROUTE-1)
+
+
+class RouteAdmissionReason(StrEnum):
+    """Whether the router admits a Route: the reasons of its ``Admitted`` condition (ROUTE-1, ROUTE-6)."""
+
+    ADMITTED = "Admitted"
+    HOST_ALREADY_CLAIMED = "HostAlreadyClaimed"
+    ROUTE_NOT_ADMITTED = "RouteNotAdmitted"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAdmission:
+    route: OpenShiftRoute
+    reason: RouteAdmissionReason
+    message: str
+    holder: OpenShiftRoute | None = None  # the older Route that holds the host (and path)
+
+    @property
+    def admitted(self) -> bool:
+        return self.reason is RouteAdmissionReason.ADMITTED
+
+
+def route_host(route: OpenShiftRoute) -> str:
+    """The host a Route exposes; without ``spec.host`` the router generates NAME-NAMESPACE.<apps
+    domain> (ROUTE-1), shown with a stand-in domain."""
+    return route.host or f"{route.ref.name}-{route.ref.namespace}.{GENERATED_HOST_DOMAIN}"
+
+
+def route_serves_host(route: OpenShiftRoute, host: str) -> bool:
+    """ROUTE-1: the exact host; a generated host is NAME-NAMESPACE. under any apps domain."""
+    if route.host:
+        return route.host == host
+    return host.startswith(f"{route.ref.name}-{route.ref.namespace}.")
+
+
+def route_path_matches(pattern: str, path: str) -> bool:
+    """ROUTE-2: the router's regexp: ``""`` or ``/`` match every path; a path ending in ``/``
+    matches any continuation; otherwise the path itself or it followed by ``/``. Case-sensitive."""
+    if not pattern.rstrip("/"):
+        return True
+    if pattern.endswith("/"):
+        return path.startswith(pattern)
+    return path == pattern or path.startswith(pattern + "/")
+
+
+def _route_order(routes: Iterable[OpenShiftRoute]) -> list[OpenShiftRoute]:
+    """Oldest first (creationTimestamp; ties and Routes without one: input order, standing in for
+    the UID order the router uses)."""
+    indexed = sorted(enumerate(routes), key=lambda ir: ((0, ir[1].created) if ir[1].created else (1, ""), ir[0]))
+    return [route for _, route in indexed]
+
+
+def route_admissions(cluster: Cluster) -> list[RouteAdmission]:
+    """Which Routes the default router admits, in input order (ROUTE-1, ROUTE-6): wildcard Routes
+    are refused; the oldest Route of a host claims it for its namespace; within that namespace a
+    newer Route with the same path, or a TLS Route beside a passthrough one, is refused."""
+    found: dict[int, RouteAdmission] = {}
+    holders: dict[str, list[OpenShiftRoute]] = {}
+    for route in _route_order(cluster.entry.openshift_routes):
+        host = route_host(route)
+        if route.wildcard:
+            found[id(route)] = RouteAdmission(route, RouteAdmissionReason.ROUTE_NOT_ADMITTED,
+                                              "wildcard routes are not allowed: the default IngressController's "
+                                              "wildcardPolicy is WildcardsDisallowed (ROUTE-1)")
+            continue
+        held = holders.setdefault(host, [])
+        if held and held[0].ref.namespace != route.ref.namespace:
+            found[id(route)] = RouteAdmission(
+                route, RouteAdmissionReason.HOST_ALREADY_CLAIMED,
+                f"a route in another namespace holds {host} and is older than {route.ref.name} "
+                f"({held[0].ref.display}, ROUTE-6)", held[0])
+            continue
+        clash = next((h for h in held if h.path == route.path or (
+            h.tls is not None and route.tls is not None
+            and RouteTermination.PASSTHROUGH in (h.tls.termination, route.tls.termination))), None)
+        if clash is not None:
+            found[id(route)] = RouteAdmission(
+                route, RouteAdmissionReason.HOST_ALREADY_CLAIMED,
+                f"route {clash.ref.name} already exposes {host}" + (f" path {clash.path}" if clash.path else "")
+                + " and is older (ROUTE-6)", clash)
+            continue
+        held.append(route)
+        found[id(route)] = RouteAdmission(route, RouteAdmissionReason.ADMITTED, f"admitted for host {host}")
+    return [found[id(route)] for route in cluster.entry.openshift_routes]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOutcome:
+    """What the router does with a request for a host it has Routes for (ROUTE-2, ROUTE-3)."""
+
+    route: OpenShiftRoute | None   # the Route that serves the request (after any redirect)
+    redirected_by: OpenShiftRoute | None = None  # plain HTTP redirected to HTTPS by this Route
+    message: str = ""              # why nothing serves it (the router answers 503)
+
+
+def _longest(routes: list[OpenShiftRoute], path: str) -> OpenShiftRoute | None:
+    matching = [r for r in routes if route_path_matches(r.path, path)]
+    return max(matching, key=lambda r: len(r.path)) if matching else None
+
+
+def route_openshift(admitted: list[OpenShiftRoute], request: Request) -> RouteOutcome | None:
+    """ROUTE-2, ROUTE-3: the Route the router picks, or None when it has no Route for the host.
+
+    HTTPS: a passthrough Route takes the host by SNI (paths play no part); else the edge or
+    reencrypt Route with the longest matching path. HTTP: a Route with insecureEdgeTermination
+    Redirect redirects (302) to HTTPS; else a Route without TLS, or an edge/reencrypt one with
+    Allow, with the longest matching path. Nothing else serves plain HTTP (None: 503)."""
+    for_host = [r for r in admitted if route_serves_host(r, request.host)]
+    if not for_host:
+        return None
+    secure = [r for r in for_host if r.tls is not None]
+    if request.scheme == "https":
+        passthrough = [r for r in secure if r.tls is not None and r.tls.termination is RouteTermination.PASSTHROUGH]
+        if passthrough:
+            return RouteOutcome(passthrough[0])
+        chosen = _longest(secure, request.path)
+        return RouteOutcome(chosen) if chosen is not None else RouteOutcome(
+            None, message=f"no edge, reencrypt or passthrough Route for {request.host} matches {request.path}: "
+                          "the router answers 503 (ROUTE-3)")
+    redirect = _longest([r for r in secure if r.tls is not None and r.tls.insecure is InsecureEdgePolicy.REDIRECT],
+                        request.path)
+    if redirect is not None:
+        secure_request = Request("https", request.host, 443, request.path, request.query, request.method,
+                                 request.headers)
+        outcome = route_openshift(admitted, secure_request)
+        return RouteOutcome(outcome.route if outcome else None, redirect, outcome.message if outcome else "")
+    plain = _longest([r for r in for_host if r.tls is None or (
+        r.tls.insecure is InsecureEdgePolicy.ALLOW and r.tls.termination is not RouteTermination.PASSTHROUGH)],
+        request.path)
+    return RouteOutcome(plain) if plain is not None else RouteOutcome(
+        None, message=f"no Route for {request.host} serves plain HTTP on {request.path} "
+                      "(insecureEdgeTerminationPolicy None, the default, refuses it): the router answers 503 (ROUTE-3)")

@@ -78,6 +78,10 @@ def _via(via: dict[str, object]) -> str:
         extra = f" listener {via.get('listener')}{route}"
     elif kind == "Service":
         extra = f" port {via.get('port')} ({via.get('type')})"
+    elif kind == "Route" and via.get("services") is not None:
+        services = via.get("services")
+        names = ", ".join(str(x) for x in services) if isinstance(services, list) else ""
+        extra = f" host {via.get('host')} path {via.get('path')} ({via.get('termination')}) → Service {names}"
     return f"{kind} {name}{extra}"
 
 
@@ -122,13 +126,15 @@ def _first_failure(steps: list[Step]) -> str:
 
 
 def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
-    annotated = any(c.via or c.services or c.l7 or c.mesh for c in cmap.connections)
+    # VIA names the Services on the row's path only: not a ClusterIP Service on a row from outside.
+    annotated = any(c.via or c.services_on_path or c.l7 or c.mesh for c in cmap.connections)
     rows: list[list[str]] = []
     for c in cmap.connections:
         row = [c.src, c.dst, str(c.ports)]
         if annotated:
             row.append(", ".join([_via(v) for v in c.via or []]
-                                 + [f"Service {s['name']}:{s['port']}/{s['protocol']}" for s in c.services or []]
+                                 + [f"Service {s['name']}:{s['port']}/{s['protocol']}"
+                                    for s in c.services_on_path or []]
                                  + [_l7_text(x) for x in c.l7 or []]
                                  + ([_mesh_text(c.mesh)] if c.mesh else [])))
         rows.append(row)
