@@ -131,6 +131,7 @@ class Workload:
     pod_ips: tuple[tuple[str, ...], ...] = ()
     pods: tuple[str, ...] = ()
     assumed: bool = False  # not in the input: a documented stand-in (e.g. an ingress controller)
+    running: bool = False  # a live export's status shows pods of it running (so they were admitted)
 
     @property
     def id(self) -> str:

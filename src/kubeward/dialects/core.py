@@ -69,6 +69,7 @@ class _RawWorkload:
     owner: tuple[str, str] | None  # (kind, name) of its controller, if any
     pod_ips: list[tuple[str, ...]] = field(default_factory=list)
     pods: list[str] = field(default_factory=list)
+    running: bool = False  # its status (or a pod's) shows pods running
 
 
 def namespace_of(obj: RawObject) -> str:
@@ -197,8 +198,9 @@ class CoreBuilder:
                 owner = (str(ref["kind"]), str(ref.get("name", "")))
         raw = _RawWorkload(kind, ns, obj.name, str(obj.metadata.get("uid", "")), facts, replicas,
                            Origin(obj.file, obj.line), owner)
+        status = obj.data.get("status")
+        raw.running = isinstance(status, LMap) and _shows_running(status)
         if kind is WorkloadKind.POD:
-            status = obj.data.get("status")
             ips = _pod_ips(r, status) if isinstance(status, LMap) else ()
             if ips:
                 raw.pod_ips.append(ips)
@@ -253,10 +255,12 @@ class CoreBuilder:
             if top is not w:
                 top.pod_ips.extend(w.pod_ips)
                 top.pods.extend(w.pods)
+                top.running = top.running or w.running
         for w in sorted(tops.values(), key=lambda w: (w.namespace, w.name, w.kind)):
             self.cluster.workloads.append(Workload(
                 w.kind, w.namespace, w.name, dict(sorted(w.facts.labels.items())), w.facts.service_account,
-                w.facts.ports, w.facts.host_network, w.replicas, w.origin, tuple(w.pod_ips), tuple(w.pods)))
+                w.facts.ports, w.facts.host_network, w.replicas, w.origin, tuple(w.pod_ips), tuple(w.pods),
+                running=w.running))
         seen: dict[str, Workload] = {}
         for wl in self.cluster.workloads:
             other = seen.get(wl.id)
@@ -265,6 +269,19 @@ class CoreBuilder:
                                    f"{other.kind} at {other.origin}; their peer ids collide",
                                    wl.origin.file, wl.origin.line)
             seen[wl.id] = wl
+
+
+# Status counts of a live export that mean pods of the object run.
+_RUNNING_COUNTS = ("readyReplicas", "availableReplicas", "numberReady", "numberAvailable", "active", "ready")
+
+
+def _shows_running(status: LMap) -> bool:
+    """SVC-6: a live object's status shows that its pods run (so they were admitted): a Pod in
+    phase Running or with container statuses, a controller with ready or available replicas."""
+    if status.get("phase") == "Running" or status.get("containerStatuses"):
+        return True
+    return any(isinstance(n := status.get(key), int) and not isinstance(n, bool) and n > 0
+               for key in _RUNNING_COUNTS)
 
 
 def _dig(m: Any, *keys: str) -> Any:
