@@ -394,8 +394,8 @@ def test_port_level_mtls_without_a_selector_is_rejected_by_istiod() -> None:
     assert [(d.severity, d.line) for d in errs] == [(Severity.ERROR, line_of(objects, "portLevelMtls:"))]
     exp = flow(a, "legacy/sleep", HTTPBIN, 9090)
     assert exp.allowed
-    assert any(s.reason is Reason.POLICY_REJECTED and "PeerAuthentication foo/default" in s.message
-               for s in mesh_steps(exp))
+    assert [s.policy.display for s in mesh_steps(exp) if s.reason is Reason.POLICY_REJECTED and s.policy] == [
+        "PeerAuthentication foo/default"]
 
 
 def test_an_unset_port_level_mode_inherits_the_workload_mode() -> None:

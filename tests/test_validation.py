@@ -265,8 +265,11 @@ def test_item2_istiod_refuses_a_malformed_authorization_policy_and_it_is_not_enf
                                 "the cluster, so it is not enforced (IST-23)")
     exp = explain(a, "app/client", "app/server", 80)
     assert exp.allowed
-    [note] = rejected_steps(exp)
-    assert note.startswith(f"AuthorizationPolicy app/p ({FILE}:") and "would apply to app/server" in note
+    [step] = [s for s in exp.verdict.steps if s.reason is Reason.POLICY_REJECTED]
+    assert step.policy is not None
+    start = line_of(policy, "apiVersion: security")
+    assert (step.policy.display, step.where) == ("AuthorizationPolicy app/p", f"{FILE}:{start}")
+    assert step.message.startswith("would apply to app/server, but it is rejected (istiod's webhook refuses spec.")
 
 
 @pytest.mark.parametrize(("labels", "problem"), [
@@ -297,8 +300,8 @@ def test_item2_istiod_refuses_port_level_mtls_without_a_selector() -> None:
     [(code, line, message)] = errors(a)
     assert (code, line) == ("istio-rejected", line_of(policy, "portLevelMtls"))
     assert "cannot set port-level mTLS" in message
-    assert any("PeerAuthentication app/p" in note for note in rejected_steps(
-        explain(a, "app/client", "app/server", 80)))
+    assert [s.policy.display for s in explain(a, "app/client", "app/server", 80).verdict.steps
+            if s.reason is Reason.POLICY_REJECTED and s.policy] == ["PeerAuthentication app/p"]
 
 
 def codes(diags: Iterable[tuple[str, int, str]]) -> list[str]:

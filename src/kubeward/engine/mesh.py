@@ -361,8 +361,8 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
         if rejected.ref.namespace in (destination.namespace, options.root_namespace) and not getattr(
                 rejected, "target_refs", ()) and (rejected.selector is None or rejected.selector.matches(
                 destination.labels)):
-            hop(Reason.POLICY_REJECTED, Effect.NONE, f"{rejected.ref.display} ({rejected.ref.where}) would apply to "
-                f"{destination.id}, but it is rejected ({rejected.rejected}): it is not applied", rejected.ref)
+            hop(Reason.POLICY_REJECTED, Effect.NONE, f"would apply to {destination.id}, but it is rejected "
+                f"({rejected.rejected}): it is not applied", rejected.ref)
     dst_kind, dst_why = membership(cluster, destination)
     if dst_kind and port in NOT_CAPTURED:
         hop(Reason.MESH_INERT, Effect.ALLOW, f"port {port} is not captured by the sidecar (Istio leaves it alone): the "
