@@ -312,3 +312,28 @@ def test_item2_a_rejected_object_makes_the_analysis_exit_with_errors() -> None:
     a = analyse(netpol("{matchLabels: {app@b: client}}"))
     assert codes(errors(a)) == ["invalid-label-key"]
     assert a.diagnostics.has_errors
+
+
+def test_item2_a_deployment_or_service_with_an_invalid_label_is_not_in_the_cluster() -> None:
+    objects = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, tier: "front end"}}
+    spec: {containers: [{name: c, image: nginx}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: app}
+spec: {selector: {app@b: server}, ports: [{port: 80}]}
+"""
+    a = analyse(objects)
+    assert [(c, line) for c, line, _ in errors(a)] == [("invalid-label-value", line_of(objects, "front end")),
+                                                      ("invalid-label-key", line_of(objects, "app@b"))]
+    assert errors(a)[0][2].endswith("the API server rejects this Deployment: it never exists in the cluster, so "
+                                    "kubeward leaves it out (NP-28)")
+    assert [w.id for w in a.cluster.workloads] == ["app/client", "app/server"]
+    assert [s.name for s in a.cluster.services] == []

@@ -133,6 +133,7 @@ class Reader:
             if not isinstance(v, str):
                 self.error("invalid-type", f"{path}.{key}.{k} must be a string (quote it): "
                            f"{v!r} is {_describe(v)}", raw.line_of(k))
+            self._check_label(k, str(v), f"{path}.{key}".lstrip("."), raw.line_of(k))  # NP-27
             out[k] = str(v)
         return out
 

@@ -45,6 +45,9 @@ class Admission:
 # off on create).
 API_SERVER = Admission("the API server", "the API server rejects this {kind}: it never exists in the cluster, "
                        "so it is not enforced", "NP-28")
+# NP-27, NP-28: the same checks on the labels and selectors of the objects policies select.
+API_SERVER_OBJECT = Admission("the API server", "the API server rejects this {kind}: it never exists in the cluster, "
+                              "so kubeward leaves it out", "NP-28")
 # ANP-14: the CRDs do not check selector syntax; implementations convert each selector and cannot.
 ANP_IMPLEMENTATIONS = Admission(
     "its implementation", "the CRD accepts this {kind}, but an implementation cannot turn the selector into a "
@@ -99,5 +102,5 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
-__all__ = ["Admission", "KeySyntax", "API_SERVER", "ANP_IMPLEMENTATIONS", "CILIUM", "CRD_EXPERIMENTAL", "ISTIOD",
-           "label_key_problem", "label_value_problem"]
+__all__ = ["Admission", "KeySyntax", "API_SERVER", "API_SERVER_OBJECT", "ANP_IMPLEMENTATIONS", "CILIUM",
+           "CRD_EXPERIMENTAL", "ISTIOD", "label_key_problem", "label_value_problem"]
