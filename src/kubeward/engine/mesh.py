@@ -358,9 +358,9 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
                           line or (ref.line if ref else 0)))
 
     for rejected in cluster.mesh.rejected:  # IST-23: refused by istiod's webhook: not applied, but said
-        if rejected.ref.namespace in (destination.namespace, options.root_namespace) and not getattr(
-                rejected, "target_refs", ()) and (rejected.selector is None or rejected.selector.matches(
-                destination.labels)):
+        targeted = isinstance(rejected, AuthorizationPolicy) and bool(rejected.target_refs)
+        if rejected.ref.namespace in (destination.namespace, options.root_namespace) and not targeted and (
+                rejected.selector is None or rejected.selector.matches(destination.labels)):
             hop(Reason.POLICY_REJECTED, Effect.NONE, f"would apply to {destination.id}, but it is rejected "
                 f"({rejected.rejected}): it is not applied", rejected.ref)
     dst_kind, dst_why = membership(cluster, destination)
