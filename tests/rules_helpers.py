@@ -16,6 +16,7 @@ import yaml
 from kubeward import Analysis, Explanation, Options, analyse_paths, analyse_text, connectivity_map, explain
 from kubeward.engine.trace import Step
 from kubeward.ir import Direction
+from kubeward.loader import go_scalar
 
 ALL_PORTS = [[1, 65535]]
 EVERY_PORT = {"TCP": ALL_PORTS, "UDP": ALL_PORTS, "SCTP": ALL_PORTS}
@@ -149,8 +150,21 @@ def ns_name(name: str) -> Obj:
 # ----------------------------------------------------------------------------- analysis
 
 
+class _KubectlDumper(yaml.SafeDumper):
+    """PyYAML's dumper, quoting the strings kubectl's YAML reader (go-yaml) would not read back as
+    strings (``y``, ``n``, ``0o17``, ``1e3``: NP-26), which PyYAML's YAML 1.1 resolver leaves plain."""
+
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        if data and not isinstance(go_scalar(data), str):
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return super().represent_str(data)
+
+
+_KubectlDumper.add_representer(str, _KubectlDumper.represent_str)
+
+
 def to_yaml(objects: Iterable[Obj]) -> str:
-    return yaml.safe_dump_all(list(objects), sort_keys=False)
+    return yaml.dump_all(list(objects), Dumper=_KubectlDumper, sort_keys=False)
 
 
 def analyse(*objects: Obj, **options: Any) -> Analysis:

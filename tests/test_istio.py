@@ -385,13 +385,17 @@ def test_port_level_mtls_applies_to_the_workload_port() -> None:
     assert connected(a, "legacy/sleep", HTTPBIN).ports.to_json()["TCP"] == [[8080, 8080]]
 
 
-def test_port_level_mtls_without_a_selector_is_an_input_error_and_ignored() -> None:
-    """IST-6: "portLevelMtls requires a selector"."""
+def test_port_level_mtls_without_a_selector_is_rejected_by_istiod() -> None:
+    """IST-6, IST-23 (issue 11 item 2): istiod's webhook refuses a namespace-wide PeerAuthentication with
+    portLevelMtls, so the STRICT it sets does not exist either."""
     objects = foo(pa("foo/default", "STRICT", ports={8080: "DISABLE"}))
     a = analyse(objects)
-    errs = diags(a, "invalid-value")
+    errs = diags(a, "istio-rejected")
     assert [(d.severity, d.line) for d in errs] == [(Severity.ERROR, line_of(objects, "portLevelMtls:"))]
-    assert not flow(a, "legacy/sleep", HTTPBIN, 8080).allowed
+    exp = flow(a, "legacy/sleep", HTTPBIN, 9090)
+    assert exp.allowed
+    assert [s.policy.display for s in mesh_steps(exp) if s.reason is Reason.POLICY_REJECTED and s.policy] == [
+        "PeerAuthentication foo/default"]
 
 
 def test_an_unset_port_level_mode_inherits_the_workload_mode() -> None:

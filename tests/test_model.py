@@ -41,7 +41,7 @@ TEMPLATE = textwrap.dedent("""\
 ], ids=lambda v: v if isinstance(v, str) and " " not in v and "/" not in v else "")
 def test_every_workload_kind_yields_its_pod_template(kind: str, api: str, spec: str, replicas: int | None) -> None:
     body = textwrap.indent(spec.replace("HOSTNET", "true"), "  ")
-    [w] = _workloads(f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x, namespace: n}}\nspec:\n{body}").values()
+    [w] = _workloads(f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x, namespace: 'n'}}\nspec:\n{body}").values()
     assert (w.kind, w.id, dict(w.labels), w.service_account, w.host_network, w.replicas) == (
         kind, "n/x", {"app": "x", "tier": "t"}, "sa-x", True, replicas)
     assert [(p.name, p.port, p.protocol) for p in w.ports] == [("http", 8080, "TCP"), ("dns", 53, "UDP")]
@@ -121,15 +121,15 @@ def test_kinds_kubeward_does_not_model_are_reported_once_per_kind_with_their_cou
     analysis = analyse_text(textwrap.dedent("""\
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
-        metadata: {name: a, namespace: n}
+        metadata: {name: a, namespace: "n"}
         ---
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
-        metadata: {name: b, namespace: n}
+        metadata: {name: b, namespace: "n"}
         ---
         apiVersion: v1
         kind: ConfigMap
-        metadata: {name: c, namespace: n}
+        metadata: {name: c, namespace: "n"}
         """), "cluster.yaml")
     notes = sorted(str(d) for d in analysis.diagnostics.items if d.code == "not-modelled")
     assert notes == [
@@ -142,17 +142,17 @@ def test_pods_of_one_workload_share_one_identity_and_equal_workloads_share_it_to
     analysis = analyse_text(textwrap.dedent("""\
         apiVersion: apps/v1
         kind: Deployment
-        metadata: {name: a, namespace: n}
+        metadata: {name: a, namespace: "n"}
         spec: {replicas: 5, template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
         ---
         apiVersion: apps/v1
         kind: Deployment
-        metadata: {name: b, namespace: n}
+        metadata: {name: b, namespace: "n"}
         spec: {replicas: 3, template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
         ---
         apiVersion: apps/v1
         kind: Deployment
-        metadata: {name: c, namespace: n}
+        metadata: {name: c, namespace: "n"}
         spec: {template: {metadata: {labels: {app: other}}, spec: {containers: [{name: c}]}}}
         """), "cluster.yaml")
     u = analysis.engine.universe

@@ -777,14 +777,21 @@ def test_anp10_omitted_ports_mean_every_port() -> None:
 
 
 @pytest.mark.parametrize("peer", [
-    pytest.param(networks("10.0.0.0/8"), id="networks"),
     pytest.param({"nodes": {}}, id="nodes"),
     pytest.param({"domainNames": ["api.example.com"]}, id="domainNames"),
 ])
-def test_anp10_named_ports_with_networks_nodes_or_domain_names_peers_are_reported(peer: Obj) -> None:
-    """ANP-10: there are no named ports outside pods."""
+def test_anp10_named_ports_with_nodes_or_domain_names_peers_are_reported(peer: Obj) -> None:
+    """ANP-10: there are no named ports outside pods (ANP-15: an error, the experimental CRD rejects it)."""
     a = cluster(anp("p", 1, EVERYONE, egress=[eg("Allow", peer, ports=[{"namedPort": "http"}])]))
     assert "invalid-port" in error_codes(a)
+
+
+def test_anp10_named_ports_with_a_networks_peer_are_a_warning_of_the_experimental_channel() -> None:
+    """ANP-10, ANP-15 (issue 11 item 2): only the experimental channel's CRD rejects it: a warning."""
+    a = cluster(anp("p", 1, EVERYONE, egress=[eg("Allow", networks("10.0.0.0/8"), ports=[{"namedPort": "http"}])]))
+    assert "invalid-port" not in error_codes(a)
+    [warning] = [d for d in a.diagnostics.items if d.code == "invalid-port"]
+    assert warning.severity is Severity.WARNING and "only the experimental channel's CRD" in warning.message
 
 
 # ----------------------------------------------------------------------------- ANP-11, ANP-12

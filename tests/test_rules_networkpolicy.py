@@ -602,7 +602,7 @@ def test_np18_pods_of_one_workload_in_different_ip_blocks_are_explained_as_their
     analysis = analyse_text("""\
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, namespace: n}
+metadata: {name: web, namespace: "n"}
 spec:
   replicas: 2
   template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}
@@ -611,32 +611,32 @@ apiVersion: apps/v1
 kind: ReplicaSet
 metadata:
   name: web-1
-  namespace: n
+  namespace: "n"
   ownerReferences: [{kind: Deployment, name: web, controller: true}]
 spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: web-1-a, namespace: n, labels: {app: web},
+metadata: {name: web-1-a, namespace: "n", labels: {app: web},
            ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]}
 spec: {containers: [{name: c}]}
 status: {podIP: 10.0.0.1}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: web-1-b, namespace: n, labels: {app: web},
+metadata: {name: web-1-b, namespace: "n", labels: {app: web},
            ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]}
 spec: {containers: [{name: c}]}
 status: {podIP: 192.168.0.1}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: db, namespace: n, labels: {app: db}}
+metadata: {name: db, namespace: "n", labels: {app: db}}
 spec: {containers: [{name: c, ports: [{containerPort: 5432}]}]}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: db-from-10, namespace: n}
+metadata: {name: db-from-10, namespace: "n"}
 spec:
   podSelector: {matchLabels: {app: db}}
   ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]

@@ -4,12 +4,23 @@ Every mapping and list keeps the line it starts on and the line of each key or i
 any field can be reported as ``file:line``. YAML is parsed with PyYAML's C parser when it is
 available; JSON is read as YAML (a JSON document is valid YAML), falling back to :mod:`json`
 for the rare JSON that PyYAML's YAML 1.1 reader refuses.
+
+Scalars are typed as kubectl types them (NP-26), not as PyYAML's YAML 1.1 resolver does:
+kubectl converts YAML to JSON with sigs.k8s.io/yaml, whose go-yaml v2 resolver knows no base-60
+numbers, no timestamps (they stay strings) and no ``=``, reads ``0o17``, ``08``, ``1e3``, ``-.5``
+and ``y``/``n`` its own way, and turns mapping keys into JSON strings (``yes:`` is ``"true"``).
+:func:`go_scalar` is that resolver; :class:`_KubectlLoader` leaves it every plain scalar.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import math
 import os
+import re
+import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,7 +39,116 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_PLAIN = "tag:kubeward,2024:plain"  # an untagged, unquoted scalar: typed by go_scalar
 STDIN = "-"
+
+# ---- scalars as go-yaml v2 types them (NP-26) ------------------------------------------
+# sigs.k8s.io/yaml (kubectl, the API server's YAML input) resolves with go-yaml v2: the first
+# character says whether a plain scalar can be anything but a string.
+_HINTS = frozenset("+-0123456789.yYnNtTfFoO~")
+_GO_WORDS: dict[str, Any] = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
+}
+# strconv.ParseInt(s, 0, 64) syntax (underscores removed first): 0x, 0o, 0b prefixes, a leading 0 is octal.
+_GO_INT = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)\Z")
+_GO_OCTAL = re.compile(r"[-+]?0[0-7]+\Z")
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?\Z")  # ParseFloat of a plain starting with '.'
+_INT64 = (-(2 ** 63), 2 ** 64 - 1)  # int64 or, past it, uint64
+
+
+def go_scalar(text: str) -> Any:
+    """A plain scalar as go-yaml v2 resolves it: bool, None, int, float or the string itself.
+    Timestamps, base-60 numbers (``20:21``) and ``=`` stay strings."""
+    if text in _GO_WORDS:
+        return _GO_WORDS[text]
+    first = text[0]
+    if first == ".":
+        if _GO_DOT_FLOAT.match(text):
+            value = float(text)
+            return text if math.isinf(value) else value
+        return text
+    if first not in "+-0123456789":
+        return text
+    plain = text.replace("_", "")
+    if _GO_INT.match(plain):
+        number = int(plain, 8) if _GO_OCTAL.match(plain) else int(plain, 0)
+        if _INT64[0] <= number <= _INT64[1] or not _GO_FLOAT.match(plain):
+            return number  # past 64 bits, a decimal is read as a float, any other base as a big int
+    if _GO_FLOAT.match(plain):
+        value = float(plain)
+        return text if math.isinf(value) else value  # out of float64 range: ParseFloat fails
+    return text
+
+
+def go_key(key: Any) -> str | None:
+    """A resolved mapping key as sigs.k8s.io/yaml writes it into JSON; None when it refuses it."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key) if -(2 ** 63) <= key < 2 ** 63 else None
+    if isinstance(key, float):
+        return _go_float32_g(key)
+    return None
+
+
+def _go_float32_g(value: float) -> str:
+    """strconv.FormatFloat(value, 'g', -1, 32): the shortest float32 digits, exponent form from 1e21 or
+    below 1e-4 (Go uses exponent 6 as the limit when the precision is the shortest)."""
+    if math.isnan(value):
+        return ".nan"
+    try:
+        single = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        single = math.copysign(math.inf, value)
+    if math.isinf(single):
+        return ".inf" if single > 0 else "-.inf"
+    for precision in range(1, 10):
+        written = f"{single:.{precision - 1}e}"
+        if struct.unpack("f", struct.pack("f", float(written)))[0] == single:
+            break
+    mantissa, _, exp_text = written.partition("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    digits = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
+    exponent = int(exp_text)
+    if exponent < -4 or exponent >= 6:
+        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{body}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    point = exponent + 1
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def json_number(value: Any) -> Any:
+    """A YAML number after kubectl's JSON round trip: a whole float below 1e21 is written as an
+    integer (``80.0`` → ``80``), which the API server reads into integer fields."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    return value
+
+
+class _KubectlLoader(_Loader):  # type: ignore[misc]
+    """libyaml's parser and PyYAML's composer, with go-yaml's reading of plain scalars: every
+    untagged unquoted scalar that may be more than a string is tagged ``_PLAIN`` and typed by
+    :func:`go_scalar` when converted; the rest are strings (quoted ones always are)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            if value == "<<":
+                return _MERGE
+            return _PLAIN if not value or value[0] in _HINTS else _STR
+        return super().resolve(kind, value, implicit)
 
 
 class LMap(dict[str, Any]):
@@ -112,9 +232,9 @@ class _Converter:
 
     def convert(self, node: Node) -> Any:
         if isinstance(node, ScalarNode):
-            if node.tag == _STR:  # the common case, without the constructor's bookkeeping
+            if node.tag == _STR:  # the common case
                 return node.value
-            return self.loader.construct_object(node)
+            return self._scalar(node)
         if isinstance(node, SequenceNode):
             seq = LList(node.start_mark.line + 1)
             for item in node.value:
@@ -125,10 +245,10 @@ class _Converter:
             self.loader.flatten_mapping(node)  # merge keys (<<)
             mapping = LMap(node.start_mark.line + 1)
             for key_node, value_node in node.value:
-                key = self.convert(key_node)
                 line = key_node.start_mark.line + 1
-                if not isinstance(key, str):
-                    key = str(key)
+                key = self._key(key_node, line)
+                if key is None:
+                    continue
                 if key in mapping:
                     self.diags.warning(
                         "duplicate-key",
@@ -140,6 +260,62 @@ class _Converter:
                 mapping.key_lines[key] = line
             return mapping
         return None  # pragma: no cover
+
+    def _key(self, node: Node, line: int) -> str | None:
+        """NP-26: a key as kubectl writes it into JSON (``yes`` → ``"true"``, ``1.50`` → ``"1.5"``)."""
+        if not isinstance(node, ScalarNode):
+            kind = "list" if isinstance(node, SequenceNode) else "mapping"
+            self._refuse(f"a {kind} cannot be a mapping key", line, "leaves the entry out")
+            return None
+        if node.tag == _STR:
+            return str(node.value)
+        raw = go_scalar(node.value) if node.tag == _PLAIN else self._scalar(node)
+        key = go_key(raw)
+        if key is None:
+            read = "null" if raw is None else f"{raw!r}"
+            self._refuse(f"the mapping key {node.value!r} is {read}, which cannot be a JSON key", line,
+                         "leaves the entry out")
+        return key
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        """NP-26: a plain scalar as go-yaml types it, then as the JSON round trip leaves it; an
+        explicitly tagged one as go-yaml decodes that tag into an untyped value."""
+        line = node.start_mark.line + 1
+        text = node.value
+        if node.tag == _PLAIN:
+            value = go_scalar(text)
+        elif node.tag == "tag:yaml.org,2002:binary":
+            try:
+                return base64.b64decode("".join(text.split()), validate=True).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                self._refuse(f"!!binary {text!r} is not base64", line)
+                return text
+        elif node.tag in _TYPED_TAGS:
+            value = go_scalar(text) if text else None
+            wanted = _TYPED_TAGS[node.tag]
+            if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            elif wanted is str:  # !!timestamp: go-yaml hands an untyped timestamp back as its text
+                value = text
+            if not (type(value) is wanted or (wanted is type(None) and value is None)):
+                self._refuse(f"{text!r} cannot be decoded as !!{node.tag.rpartition(':')[2]}", line)
+                return text
+        else:
+            return text  # !!str, and tags go-yaml does not resolve (`!foo`, `!!set`): the text
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            self._refuse(f"{text!r} is not a number JSON can carry", line)
+            return text
+        return json_number(value)
+
+    def _refuse(self, what: str, line: int, kept: str = "reads it as text") -> None:
+        self.diags.error("yaml-value", f"{what}: kubectl cannot convert this document to JSON and refuses it "
+                         f"(NP-26); kubeward {kept}", self.file, line)
+
+
+_TYPED_TAGS: dict[str, type[Any]] = {
+    "tag:yaml.org,2002:int": int, "tag:yaml.org,2002:float": float, "tag:yaml.org,2002:bool": bool,
+    "tag:yaml.org,2002:null": type(None), "tag:yaml.org,2002:timestamp": str,
+}
 
 
 def _from_plain(value: Any, line: int) -> Any:
@@ -156,14 +332,14 @@ def _from_plain(value: Any, line: int) -> Any:
             seq.item_lines.append(line)
             seq.append(_from_plain(v, line))
         return seq
-    return value
+    return json_number(value)
 
 
 def parse_documents(text: str, file: str, diags: Diagnostics) -> list[tuple[Any, int]]:
     """All documents of one file as (data, line). A syntax error is a diagnostic; the
     documents before it are kept."""
     docs: list[tuple[Any, int]] = []
-    loader = _Loader(text)
+    loader = _KubectlLoader(text)
     converter = _Converter(loader, file, diags)
     try:
         while loader.check_node():

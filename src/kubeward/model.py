@@ -147,6 +147,7 @@ class Workload:
     pod_ips: tuple[tuple[str, ...], ...] = ()
     pods: tuple[str, ...] = ()
     assumed: bool = False  # not in the input: a documented stand-in (e.g. an ingress controller)
+    running: bool = False  # a live export's status shows pods of it running (so they were admitted)
 
     @property
     def id(self) -> str:
@@ -453,6 +454,7 @@ class PeerAuthentication:
     mode: MtlsMode
     port_modes: Mapping[int, MtlsMode]  # portLevelMtls: workload port → mode
     created: str = ""
+    rejected: str = ""  # why istiod's webhook refuses it (IST-23): it is not in the cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,12 +509,15 @@ class AuthorizationPolicy:
     action: MeshAction
     rules: tuple[MeshRule, ...] | None  # None: no rules field (IST-10)
     provider: str = ""
+    rejected: str = ""  # why istiod's webhook refuses it (IST-23): it is not in the cluster
 
 
 @dataclass(slots=True)
 class MeshObjects:
     peer_authentications: list[PeerAuthentication] = field(default_factory=list)
     authorization_policies: list[AuthorizationPolicy] = field(default_factory=list)
+    # IST-23: the ones istiod's webhook refuses: not in the cluster, named in the traces they would touch
+    rejected: list[PeerAuthentication | AuthorizationPolicy] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- Calico

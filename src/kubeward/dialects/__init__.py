@@ -127,6 +127,8 @@ register(Dialect(OPENSHIFT_ROUTE_GROUP, "Route", ("v1",), True,
 
 _MODELLED_KINDS = sorted({k for _, k in REGISTRY})
 _MODELLED_GROUPS = {g for g, _ in REGISTRY}
+# The namespaces every cluster has (the API server creates them): using them is no news.
+ALWAYS_PRESENT_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 # API groups of other projects whose kinds are reported as not modelled (never "did you mean").
 FOREIGN_GROUPS = {"cilium.io", "projectcalico.org", "crd.projectcalico.org", "security.istio.io",
                   "networking.istio.io", "telemetry.istio.io"}
@@ -281,6 +283,8 @@ def _add_referenced_namespaces(cluster: Cluster, diags: Diagnostics) -> None:
         if name in cluster.namespaces:
             continue
         cluster.namespaces[name] = Namespace(name, {NAMESPACE_NAME_LABEL: name}, None)
+        if name in ALWAYS_PRESENT_NAMESPACES:
+            continue  # every cluster has them (the API server creates them): no news
         diags.warning("undefined-namespace", f"namespace {name} is referenced but not defined in the "
                       f"input; assumed to exist with only the label {NAMESPACE_NAME_LABEL}={name} "
                       "(selectors on its other labels will not match it)", origin.file, origin.line)

@@ -8,7 +8,7 @@ parser can carry on with the rest of the object.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
@@ -24,6 +24,7 @@ from ..ir import (
 )
 from ..loader import LList, LMap, RawObject
 from ..refs import ObjectRef
+from .validation import Admission, label_key_problem, label_value_problem
 
 
 def ref_of(obj: RawObject) -> ObjectRef:
@@ -36,9 +37,14 @@ _TYPE_NAMES = {LMap: "a mapping", LList: "a list", str: "a string", int: "an int
 
 @dataclass(slots=True)
 class Reader:
+    """``admission``: who validates this kind's label selectors (NP-27); None: nobody checks them
+    (the dialect validates its own selectors, or the cluster accepts anything)."""
+
     obj: RawObject
     diags: Diagnostics
     failed: bool = False  # set once any error was recorded for this object
+    admission: Admission | None = None
+    rejections: list[str] = field(default_factory=list)  # why the cluster refuses the object (NP-28)
 
     @property
     def file(self) -> str:
@@ -58,6 +64,20 @@ class Reader:
 
     def info(self, code: str, message: str, line: int) -> None:
         self.diags.info(code, message, self.file, line, self.ref)
+
+    def reject(self, code: str, path: str, problem: str, line: int, admission: Admission | None = None) -> None:
+        """NP-28: a problem for which the cluster refuses the whole object: an error at its line,
+        and the object is not enforced (the engine says so on every side it would select)."""
+        by = admission or self.admission
+        if by is None:  # pragma: no cover - a dialect rejects only with an admission
+            raise ValueError("reject() needs an admission")
+        self.rejections.append(f"{by.by} refuses {path}: {problem}")
+        self.error(code, f"{path}: {problem}; {by.says(self.obj.kind)}", line)
+
+    @property
+    def rejected(self) -> str:
+        """Every reason the cluster refuses the object, for ``Policy.rejected`` ('' if none)."""
+        return "; ".join(self.rejections)
 
     # ---- typed access --------------------------------------------------------------
 
@@ -113,6 +133,7 @@ class Reader:
             if not isinstance(v, str):
                 self.error("invalid-type", f"{path}.{key}.{k} must be a string (quote it): "
                            f"{v!r} is {_describe(v)}", raw.line_of(k))
+            self._check_label(k, str(v), f"{path}.{key}".lstrip("."), raw.line_of(k))  # NP-27
             out[k] = str(v)
         return out
 
@@ -148,6 +169,7 @@ class Reader:
                                    labels.line_of(k), leans)
                         broken = True
                         continue
+                    self._check_label(k, str(v), f"{path}.matchLabels", labels.line_of(k))
                     reqs.append(Requirement(k, Operator.IN, (str(v),)))
         exprs = raw.get("matchExpressions")
         if exprs is not None:
@@ -179,6 +201,10 @@ class Reader:
         try:
             operator = Operator(str(op))
         except ValueError:
+            if self.admission is not None:  # NP-27: not a selector operator
+                self.reject("invalid-selector", f"{path}.operator", f"{op!r} is not one of In, NotIn, Exists, "
+                            "DoesNotExist", expr.line_of("operator"))
+                return None
             self.error("invalid-selector",
                        f"{path}.operator {op!r} is not one of In, NotIn, Exists, DoesNotExist; "
                        "the selector selects nothing here", expr.line_of("operator"), leans)
@@ -190,15 +216,40 @@ class Reader:
                            expr.line_of("values"), leans)
                 return None
             vals = tuple(sorted(set(values)))
+        if self.admission is not None:
+            self._check_label(key, None, path, expr.line_of("key"))
+            listed = values if isinstance(values, LList) else LList(expr.line)
+            for i, v in enumerate(listed):
+                self._check_label(None, v, f"{path}.values[{i}]", listed.line_of(i))
         if operator in (Operator.IN, Operator.NOT_IN) and not vals:
+            if self.admission is not None:  # NP-27: In and NotIn need values
+                self.reject("invalid-selector", f"{path}.values", f"operator {operator.value} needs at least one "
+                            "value", expr.line_of("operator"))
+                return Requirement(key, operator, ())  # as written: the object is not enforced anyway
             self.error("invalid-selector", f"{path}: operator {operator.value} needs values",
                        expr.line_of("operator"), leans)
             return None
         if operator in (Operator.EXISTS, Operator.DOES_NOT_EXIST) and vals:
+            if self.admission is not None:  # NP-27: Exists and DoesNotExist take no values
+                self.reject("invalid-selector", f"{path}.values", f"operator {operator.value} takes no values",
+                            expr.line_of("values"))
+                return Requirement(key, operator, ())
             self.error("invalid-selector", f"{path}: operator {operator.value} takes no values",
                        expr.line_of("values"), leans)
             return None
         return Requirement(key, operator, vals)
+
+    def _check_label(self, key: str | None, value: str | None, path: str, line: int) -> None:
+        """NP-27: a selector's label key and value as the cluster validates them (the selector is
+        kept as written: the object is rejected as a whole)."""
+        if self.admission is None:
+            return
+        problem = label_key_problem(key, self.admission.keys) if key is not None else None
+        if problem is not None:
+            self.reject("invalid-label-key", path, problem, line)
+        problem = label_value_problem(value) if value is not None else None
+        if problem is not None:
+            self.reject("invalid-label-value", path, problem, line)
 
     # ---- addresses -----------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from ..ir import (
 )
 from ..loader import LList, LMap, RawObject
 from ._reader import Reader
+from .validation import ANP_IMPLEMENTATIONS, CRD_EXPERIMENTAL
 
 _ACTIONS_V1ALPHA1 = {"Allow": Action.ALLOW, "Deny": Action.DENY, "Pass": Action.PASS}
 _ACTIONS_BANP = {"Allow": Action.ALLOW, "Deny": Action.DENY}
@@ -57,7 +58,7 @@ def parse_cluster_network_policy(obj: RawObject, diags: Diagnostics) -> Policy |
 
 
 def _parse(obj: RawObject, diags: Diagnostics, kind: str) -> Policy | None:
-    r = Reader(obj, diags)
+    r = Reader(obj, diags, admission=ANP_IMPLEMENTATIONS)  # ANP-14: selectors must convert
     ref = PolicyRef(kind, "", obj.name, obj.file, obj.line, obj.api_version)
     spec = r.get_map(obj.data, "spec", "", Leans.EITHER)
     if spec is None:
@@ -101,7 +102,7 @@ def _parse(obj: RawObject, diags: Diagnostics, kind: str) -> Policy | None:
     egress = _rules(r, spec, Direction.EGRESS, ref, actions, v2)
     # ANP-5: no implicit isolation.
     return Policy(ref, tier, subject, frozenset(), ingress, egress, priority,
-                  priority_line=spec.line_of("priority") if "priority" in spec else obj.line)
+                  priority_line=spec.line_of("priority") if "priority" in spec else obj.line, rejected=r.rejected)
 
 
 def _subject(r: Reader, spec: LMap) -> Subject:
@@ -156,13 +157,24 @@ def _rules(r: Reader, spec: LMap, direction: Direction, ref: PolicyRef,
             r.error("invalid-peer", f"{path}: domainNames peers are only allowed in "
                     f"{'Accept' if v2 else 'Allow'} rules", raw.line_of(peer_key), Leans.EITHER)
         ports = _ports_v2(r, raw, path) if v2 else _ports_v1(r, raw, path)
-        if ports and any(isinstance(p, NamedPort) for p in ports) and any(
-                isinstance(p, (NodePeer, DomainPeer, NetworkPeer)) for p in peers):
-            # ANP-10: named ports are invalid with networks/nodes/domainNames peers.
-            r.error("invalid-port", f"{path}: named ports cannot be used with networks, nodes or "
-                    "domainNames peers", raw.line_of(ports_key), Leans.EITHER)
+        if ports and any(isinstance(p, NamedPort) for p in ports):
+            _named_port_peers(r, raw, peers, path, ports_key)
         rules.append(Rule(ref, direction, i, action, peers, ports, line, name))
     return tuple(rules)
+
+
+def _named_port_peers(r: Reader, raw: LMap, peers: tuple[Peer, ...], path: str, ports_key: str) -> None:
+    """ANP-10, ANP-15: named ports with networks, nodes or domainNames peers. Only the experimental
+    channel's CRD refuses them (a CEL rule); nodes and domainNames exist only in that channel, so
+    with them the policy is rejected, while with networks alone the standard channel accepts it."""
+    line = raw.line_of(ports_key)
+    problem = "named ports cannot be used with networks, nodes or domainNames peers (ANP-10)"
+    if any(isinstance(p, (NodePeer, DomainPeer)) for p in peers):
+        r.reject("invalid-port", path, problem, line, CRD_EXPERIMENTAL)
+    elif any(isinstance(p, NetworkPeer) for p in peers):
+        r.warning("invalid-port", f"{path}: {problem}; only the experimental channel's CRD rejects this (ANP-15): "
+                  "under the standard channel the policy is accepted and the named port matches no address of "
+                  "the networks peers", line, Leans.EITHER)
 
 
 def _fail_closed(action: Action, why: str) -> Peer:

@@ -7,6 +7,7 @@ CIL-3), and its deny rules in the deny tier, which wins over every allow (CIL-23
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
@@ -46,6 +47,7 @@ from ..ir import (
 )
 from ..loader import LList, LMap, RawObject
 from ._reader import Reader
+from .validation import CILIUM
 
 ENTITIES = ("world", "cluster", "host", "remote-node", "all", "kube-apiserver", "init", "health",
             "unmanaged", "ingress", "none")
@@ -78,7 +80,7 @@ def _names_namespace(sel: LabelSelector) -> bool:
 class _Lowering:
     def __init__(self, obj: RawObject, diags: Diagnostics, clusterwide: bool) -> None:
         self.obj = obj
-        self.r = Reader(obj, diags)
+        self.r = Reader(obj, diags, admission=CILIUM)  # CIL-26: Cilium validates every selector
         self.clusterwide = clusterwide
         self.ns = "" if clusterwide else (obj.namespace or "default")
         kind = "CiliumClusterwideNetworkPolicy" if clusterwide else "CiliumNetworkPolicy"
@@ -349,6 +351,8 @@ def parse_cilium_policy(obj: RawObject, diags: Diagnostics, clusterwide: bool) -
         if deny[Direction.INGRESS] or deny[Direction.EGRESS]:
             policies.append(Policy(low.ref, Tier.DENY, subject, frozenset(), tuple(deny[Direction.INGRESS]),
                                    tuple(deny[Direction.EGRESS])))
+    if r.rejected:  # CIL-26: one invalid rule and the whole policy is refused, every spec of it
+        return [replace(p, rejected=r.rejected) for p in policies]
     return policies
 
 

@@ -29,6 +29,7 @@ from ..model import (
     WorkloadKind,
 )
 from ._reader import Reader
+from .validation import API_SERVER_OBJECT
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 
@@ -69,6 +70,7 @@ class _RawWorkload:
     owner: tuple[str, str] | None  # (kind, name) of its controller, if any
     pod_ips: list[tuple[str, ...]] = field(default_factory=list)
     pods: list[str] = field(default_factory=list)
+    running: bool = False  # its status (or a pod's) shows pods running
 
 
 def namespace_of(obj: RawObject) -> str:
@@ -86,8 +88,10 @@ class CoreBuilder:
     # ---- per kind -------------------------------------------------------------------
 
     def namespace(self, obj: RawObject) -> None:
-        r = Reader(obj, self.diags)
+        r = Reader(obj, self.diags, admission=API_SERVER_OBJECT)
         labels = r.labels(obj.metadata, "labels", "metadata")
+        if r.rejections:
+            return  # NP-28: not in the cluster
         labels[NAMESPACE_NAME_LABEL] = obj.name  # NP-20: set by the control plane, immutable
         if obj.name in self.cluster.namespaces:
             r.warning("duplicate-object", f"Namespace {obj.name} is defined twice; the last one is used",
@@ -96,7 +100,10 @@ class CoreBuilder:
 
     def service_account(self, obj: RawObject) -> None:
         ns = namespace_of(obj)
-        labels = Reader(obj, self.diags).labels(obj.metadata, "labels", "metadata")
+        r = Reader(obj, self.diags, admission=API_SERVER_OBJECT)
+        labels = r.labels(obj.metadata, "labels", "metadata")
+        if r.rejections:
+            return  # NP-28: not in the cluster
         self.cluster.service_accounts[(ns, obj.name)] = ServiceAccount(ns, obj.name, Origin(obj.file, obj.line), labels)
 
     def secret(self, obj: RawObject) -> None:
@@ -107,8 +114,10 @@ class CoreBuilder:
                                                             Origin(obj.file, obj.line))
 
     def node(self, obj: RawObject) -> None:
-        r = Reader(obj, self.diags)
+        r = Reader(obj, self.diags, admission=API_SERVER_OBJECT)
         labels = r.labels(obj.metadata, "labels", "metadata")
+        if r.rejections:
+            return  # NP-28: not in the cluster
         addresses: list[str] = []
         status = r.get_map(obj.data, "status", "")
         if status is not None:
@@ -121,7 +130,7 @@ class CoreBuilder:
         self.cluster.nodes.append(Node(obj.name, labels, tuple(addresses), Origin(obj.file, obj.line)))
 
     def service(self, obj: RawObject) -> None:
-        r = Reader(obj, self.diags)
+        r = Reader(obj, self.diags, admission=API_SERVER_OBJECT)
         spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
         ports: list[ServicePort] = []
         for i, p in enumerate(r.get_list(spec, "ports", "spec") or []):
@@ -153,14 +162,16 @@ class CoreBuilder:
             # The API server refuses any other type; analysed as ClusterIP (not exposed).
             r.error("invalid-value", f"spec.type {written!r} is not one of {', '.join(SERVICE_TYPES)}; "
                     "read as ClusterIP", spec.line_of("type"), Leans.MAY_DENY_MORE)
+        labels = r.labels(obj.metadata, "labels", "metadata")
+        if r.rejections:
+            return  # NP-28: an invalid selector or label: the Service is not in the cluster
         self.cluster.services.append(Service(
             namespace_of(obj), obj.name, service_type, selector,
             tuple(ports), r.get_str(spec, "clusterIP", "spec"), r.get_str(spec, "externalName", "spec"),
-            r.get_str(spec, "externalTrafficPolicy", "spec"), Origin(obj.file, obj.line),
-            r.labels(obj.metadata, "labels", "metadata")))
+            r.get_str(spec, "externalTrafficPolicy", "spec"), Origin(obj.file, obj.line), labels))
 
     def workload(self, obj: RawObject) -> None:
-        r = Reader(obj, self.diags)
+        r = Reader(obj, self.diags, admission=API_SERVER_OBJECT)
         kind = WorkloadKind(obj.kind)  # the registry sends only these kinds here
         ns = namespace_of(obj)
         if kind is WorkloadKind.POD:
@@ -174,6 +185,12 @@ class CoreBuilder:
                     obj.line, Leans.EITHER)
             return
         facts = self._pod_facts(r, template, "spec.template" if kind is not WorkloadKind.POD else "")
+        if kind is not WorkloadKind.POD:  # NP-27: the controller's own labels and selector
+            r.labels(obj.metadata, "labels", "metadata")
+            if isinstance(obj.data.get("spec"), LMap):
+                r.selector(obj.data["spec"], "selector", "spec", Leans.EITHER)
+        if r.rejections:
+            return  # NP-28: not in the cluster, and it runs no pod
         replicas: int | None
         raw_spec = obj.data.get("spec")
         spec: LMap = raw_spec if isinstance(raw_spec, LMap) else LMap(obj.line)
@@ -197,8 +214,9 @@ class CoreBuilder:
                 owner = (str(ref["kind"]), str(ref.get("name", "")))
         raw = _RawWorkload(kind, ns, obj.name, str(obj.metadata.get("uid", "")), facts, replicas,
                            Origin(obj.file, obj.line), owner)
+        status = obj.data.get("status")
+        raw.running = isinstance(status, LMap) and _shows_running(status)
         if kind is WorkloadKind.POD:
-            status = obj.data.get("status")
             ips = _pod_ips(r, status) if isinstance(status, LMap) else ()
             if ips:
                 raw.pod_ips.append(ips)
@@ -253,10 +271,12 @@ class CoreBuilder:
             if top is not w:
                 top.pod_ips.extend(w.pod_ips)
                 top.pods.extend(w.pods)
+                top.running = top.running or w.running
         for w in sorted(tops.values(), key=lambda w: (w.namespace, w.name, w.kind)):
             self.cluster.workloads.append(Workload(
                 w.kind, w.namespace, w.name, dict(sorted(w.facts.labels.items())), w.facts.service_account,
-                w.facts.ports, w.facts.host_network, w.replicas, w.origin, tuple(w.pod_ips), tuple(w.pods)))
+                w.facts.ports, w.facts.host_network, w.replicas, w.origin, tuple(w.pod_ips), tuple(w.pods),
+                running=w.running))
         seen: dict[str, Workload] = {}
         for wl in self.cluster.workloads:
             other = seen.get(wl.id)
@@ -265,6 +285,19 @@ class CoreBuilder:
                                    f"{other.kind} at {other.origin}; their peer ids collide",
                                    wl.origin.file, wl.origin.line)
             seen[wl.id] = wl
+
+
+# Status counts of a live export that mean pods of the object run.
+_RUNNING_COUNTS = ("readyReplicas", "availableReplicas", "numberReady", "numberAvailable", "active", "ready")
+
+
+def _shows_running(status: LMap) -> bool:
+    """SVC-6: a live object's status shows that its pods run (so they were admitted): a Pod in
+    phase Running or with container statuses, a controller with ready or available replicas."""
+    if status.get("phase") == "Running" or status.get("containerStatuses"):
+        return True
+    return any(isinstance(n := status.get(key), int) and not isinstance(n, bool) and n > 0
+               for key in _RUNNING_COUNTS)
 
 
 def _dig(m: Any, *keys: str) -> Any:

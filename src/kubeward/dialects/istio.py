@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
@@ -19,6 +20,8 @@ from ..model import (
     PeerAuthentication,
 )
 from ._reader import Reader
+from .istio_webhook import Problem, authorization_policy_problems, peer_authentication_problems
+from .validation import ISTIOD
 
 MODES = tuple(MtlsMode)
 ACTIONS = tuple(MeshAction)
@@ -67,30 +70,19 @@ def parse_peer_authentication(obj: RawObject, cluster: Cluster, diags: Diagnosti
     selector = _selector(r, spec, "spec")
     mtls = r.get_map(spec, "mtls", "spec") or LMap(spec.line)
     written = str(mtls.get("mode") or MtlsMode.UNSET).upper()
-    mode = MtlsMode.UNSET
-    if written in MODES:
-        mode = MtlsMode(written)
-    else:
-        r.error("invalid-value", f"spec.mtls.mode {written!r} is not one of {', '.join(MODES)}", mtls.line_of("mode"),
-                Leans.EITHER)
+    mode = MtlsMode(written) if written in MODES else MtlsMode.UNSET  # IST-23: another mode is refused
     ports: dict[int, MtlsMode] = {}
     port_level = r.get_map(spec, "portLevelMtls", "spec")
-    if port_level:
-        if selector is None:
-            # IST-6: portLevelMtls needs a workload selector.
-            r.error("invalid-value", "spec.portLevelMtls requires a selector; ignored", spec.line_of("portLevelMtls"),
-                    Leans.EITHER)
-        else:
-            for key, value in port_level.items():
-                m = value.get("mode") if isinstance(value, LMap) else None
-                if str(key).isdigit() and isinstance(m, str) and m.upper() in MODES:
-                    ports[int(key)] = MtlsMode(m.upper())
-                else:
-                    r.error("invalid-value", f"spec.portLevelMtls.{key}: expected a port number with a mode",
-                            port_level.line_of(key), Leans.EITHER)
-    cluster.mesh.peer_authentications.append(PeerAuthentication(
-        ObjectRef("PeerAuthentication", ns, obj.name, obj.file, obj.line), selector, mode, ports,
-        str(obj.metadata.get("creationTimestamp") or "")))
+    if port_level and selector is not None:  # IST-6, IST-23: without a selector it is refused
+        for key, value in port_level.items():
+            m = value.get("mode") if isinstance(value, LMap) else None
+            port_mode = str(m or MtlsMode.UNSET).upper()
+            if str(key).isdigit() and port_mode in MODES:  # IST-23: another port or mode is refused
+                ports[int(key)] = MtlsMode(port_mode)
+    pa = PeerAuthentication(ObjectRef("PeerAuthentication", ns, obj.name, obj.file, obj.line), selector, mode, ports,
+                            str(obj.metadata.get("creationTimestamp") or ""),
+                            rejected=_rejected(r, peer_authentication_problems(spec)))
+    (cluster.mesh.rejected if pa.rejected else cluster.mesh.peer_authentications).append(pa)
 
 
 def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
@@ -98,12 +90,7 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
     ns = obj.namespace or "default"
     spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
     written = str(spec.get("action") or MeshAction.ALLOW).upper()
-    action = MeshAction.ALLOW
-    if written in ACTIONS:
-        action = MeshAction(written)
-    else:
-        r.error("invalid-value", f"spec.action {written!r} is not one of {', '.join(ACTIONS)}", spec.line_of("action"),
-                Leans.EITHER)
+    action = MeshAction(written) if written in ACTIONS else MeshAction.ALLOW  # IST-23: another action is refused
     selector = _selector(r, spec, "spec")
     targets: list[str] = []
     for key in ("targetRef", "targetRefs"):
@@ -147,6 +134,14 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
     raw_provider = spec.get("provider")
     if action is MeshAction.CUSTOM and isinstance(raw_provider, LMap):
         provider = str(raw_provider.get("name") or "")
-    cluster.mesh.authorization_policies.append(AuthorizationPolicy(
-        ObjectRef("AuthorizationPolicy", ns, obj.name, obj.file, obj.line), selector, tuple(targets), action,
-        tuple(rules) if rules is not None else None, provider))
+    ap = AuthorizationPolicy(ObjectRef("AuthorizationPolicy", ns, obj.name, obj.file, obj.line), selector,
+                             tuple(targets), action, tuple(rules) if rules is not None else None, provider,
+                             rejected=_rejected(r, authorization_policy_problems(spec)))
+    (cluster.mesh.rejected if ap.rejected else cluster.mesh.authorization_policies).append(ap)
+
+
+def _rejected(r: Reader, problems: Iterable[Problem]) -> str:
+    """IST-23: each problem istiod's webhook refuses is an error; the reasons, '' if none."""
+    for path, problem, line in problems:
+        r.reject("istio-rejected", path, problem, line, ISTIOD)
+    return r.rejected

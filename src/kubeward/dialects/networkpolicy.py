@@ -31,13 +31,14 @@ from ..ir import (
 )
 from ..loader import LList, LMap, RawObject
 from ._reader import Reader
+from .validation import API_SERVER
 
 # A broken part of an allow-list policy can only lose allows.
 _LEANS = Leans.MAY_DENY_MORE
 
 
 def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
-    r = Reader(obj, diags)
+    r = Reader(obj, diags, admission=API_SERVER)  # NP-27: the API server validates its selectors
     ns = obj.namespace or "default"
     ref = PolicyRef("NetworkPolicy", ns, obj.name, obj.file, obj.line, obj.api_version)
     spec = r.get_map(obj.data, "spec", "", _LEANS)
@@ -96,7 +97,7 @@ def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
             ports = _ports(r, raw, path)
             rules[direction].append(Rule(ref, direction, i, Action.ALLOW, peers, ports, line))
     return Policy(ref, Tier.NETWORK_POLICY, Subject(pod_selector, namespace=ns), frozenset(isolates),
-                  tuple(rules[Direction.INGRESS]), tuple(rules[Direction.EGRESS]))
+                  tuple(rules[Direction.INGRESS]), tuple(rules[Direction.EGRESS]), rejected=r.rejected)
 
 
 def _peers(r: Reader, rule: LMap, key: str, path: str, ns: str) -> tuple[Peer, ...]:

@@ -51,22 +51,22 @@ class Engine:
         per_identity: dict[int, list[Policy]] = {}
         self._rejected: dict[int, list[str]] = {}
         for policy in policies:
-            if policy.rejected:
-                # CAL-7: the API server refused it: it is not in the cluster. Say so where it
-                # would have applied.
-                mask = (u.calico_subject_mask(policy.selector_expr, policy.subject.namespace)
-                        if policy.selector_expr is not None else 0)
-                for i in bits(mask):
-                    self._rejected.setdefault(i, []).append(
-                        f"{policy.ref.display} ({policy.ref.where}) would select this endpoint, but the Calico API "
-                        f"server rejects it ({policy.rejected}): it is not applied")
-                continue
             mask = (u.calico_subject_mask(policy.selector_expr, policy.subject.namespace)
                     if policy.selector_expr is not None else u.subject_mask(policy.subject))
+            if policy.rejected:
+                # NP-28, CAL-7: the cluster refused it, so it does not exist: not applied. Every
+                # side it would have selected says so.
+                note = (f"{policy.ref.display} ({policy.ref.where}) would select this endpoint, but it is rejected "
+                        f"({policy.rejected}): it is not applied")
+                for i in bits(mask):
+                    notes = self._rejected.setdefault(i, [])
+                    if note not in notes:  # a Cilium policy's allow and deny halves say it once
+                        notes.append(note)
+                continue
             self.subject_masks[id(policy)] = mask
             for i in bits(mask):
                 per_identity.setdefault(i, []).append(policy)
-        self._check_priorities(policies)
+        self._check_priorities([p for p in policies if not p.rejected])
         for ident in u.identities:
             for direction in (Direction.INGRESS, Direction.EGRESS):
                 self._sides[(ident.index, direction)] = self._side_for(ident, direction,
@@ -78,9 +78,9 @@ class Engine:
         if ident.host_network:
             # NP-25 / ANP-8: hostNetwork pods are never selected as subjects.
             return SideRules(direction, host_network=True)
+        rejected = tuple(SideNote(Reason.POLICY_REJECTED, m) for m in self._rejected.get(ident.index, ()))
         if self.options.cni == "calico":
             named, calico_notes = self._named_tiers(direction, policies, ident)
-            rejected = tuple(SideNote(Reason.POLICY_REJECTED, m) for m in self._rejected.get(ident.index, ()))
             if not named:  # no tier applies: open, with the policies the API server rejected said
                 return self._intern(SideRules(direction, (), rejected)) if rejected else (
                     OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS)
@@ -112,14 +112,16 @@ class Engine:
         if requires:
             np_rules = [_require(r, requires) for r in np_rules]
             deny = [_require(r, requires) for r in deny]
-        notes: tuple[SideNote, ...] = ()
+        notes: tuple[SideNote, ...] = rejected
         if direction is Direction.EGRESS:
             np_rules, found = _fqdn_visibility(np_rules, ident)
-            notes = tuple(SideNote(Reason.FQDN_INEFFECTIVE, message) for _, message in found)
+            notes += tuple(SideNote(Reason.FQDN_INEFFECTIVE, message) for _, message in found)
             for rule, message in found:
                 self.diagnostics.warning("fqdn-without-dns-visibility", message,
                                          rule.policy.file, rule.line, rule.policy, Leans.MAY_ALLOW_MORE)
         if not (admin or isolating or baseline or deny):
+            if rejected:  # open, with the policies the cluster rejected said
+                return self._intern(SideRules(direction, (), rejected))
             return OPEN_INGRESS if direction is Direction.INGRESS else OPEN_EGRESS
         tiers: list[PolicyTier] = []
         if deny:

@@ -357,6 +357,12 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
         steps.append(Step(Layer.MESH, Direction.INGRESS, label, tier, reason, effect, message, ref, rule, "",
                           line or (ref.line if ref else 0)))
 
+    for rejected in cluster.mesh.rejected:  # IST-23: refused by istiod's webhook: not applied, but said
+        targeted = isinstance(rejected, AuthorizationPolicy) and bool(rejected.target_refs)
+        if rejected.ref.namespace in (destination.namespace, options.root_namespace) and not targeted and (
+                rejected.selector is None or rejected.selector.matches(destination.labels)):
+            hop(Reason.POLICY_REJECTED, Effect.NONE, f"would apply to {destination.id}, but it is rejected "
+                f"({rejected.rejected}): it is not applied", rejected.ref)
     dst_kind, dst_why = membership(cluster, destination)
     if dst_kind and port in NOT_CAPTURED:
         hop(Reason.MESH_INERT, Effect.ALLOW, f"port {port} is not captured by the sidecar (Istio leaves it alone): the "

@@ -101,8 +101,8 @@ def check_services(cluster: Cluster, diags: Diagnostics) -> None:
                                "listen there)", *where, s.ref)
     known = set(cluster.service_accounts)
     for w in cluster.workloads:
-        if w.assumed or w.service_account == "default" or (w.namespace, w.service_account) in known:
-            continue
+        if w.assumed or w.running or w.service_account == "default" or (w.namespace, w.service_account) in known:
+            continue  # SVC-6: pods a live export shows running were admitted, so their account exists
         # SVC-6: the ServiceAccount admission plugin rejects pods naming a missing account.
         diags.warning("service-account-missing", f"{w.kind} {w.id} runs as service account "
                       f"{w.service_account}, which is not in the input: if it does not exist in the "
