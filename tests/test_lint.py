@@ -593,6 +593,73 @@ _host_only = docs(namespace(), WEB, edit(deployment("agent", 9100), "spec: {cont
                                           "containers"),
                   netpol("agent-in", "podSelector: {matchLabels: {app: agent}}\npolicyTypes: [Ingress]\n", mark=True))
 
+# ING-8: two Ingresses of class nginx define host shop.example.com and path /; without timestamps the
+# first in the input is the older, so the newer one's path is reported (the near miss renames it).
+_INGRESS_V2 = f"""\
+    apiVersion: networking.k8s.io/v1
+    kind: Ingress
+    metadata: {{name: web-v2, namespace: app}}
+    spec:
+      ingressClassName: nginx
+      rules:
+      - host: shop.example.com
+        http:
+          paths:
+          - path: /  {MARK}
+            pathType: Prefix
+            backend: {{service: {{name: web, port: {{number: 80}}}}}}
+    """
+_ingress_conflict = docs(edit(_ingress, f"  {MARK}", ""), _INGRESS_V2)
+# ROUTE-6: a newer Route of the same host and path is refused by the OpenShift router.
+_ROUTE = """\
+    apiVersion: route.openshift.io/v1
+    kind: Route
+    metadata: {name: web, namespace: app}
+    spec:
+      host: shop.apps.example.com
+      to: {kind: Service, name: web}
+      tls: {termination: edge}
+    """
+_ROUTE_V2 = edit(_ROUTE, "{name: web, namespace: app}", "{name: web-v2, namespace: app}")
+_route_refused = docs(namespace(), WEB, _SERVICE, _ROUTE, mark_at(_ROUTE_V2, "apiVersion"))
+_route_plain = docs(namespace(), WEB, _SERVICE, mark_at(edit(_ROUTE, "  tls: {termination: edge}\n", ""),
+                                                         "apiVersion"))
+
+
+def calico_policy(name: str, body: str) -> str:
+    return (f"apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: app}}\n"
+            "spec:\n" + textwrap.indent(textwrap.dedent(body), "  "))
+
+
+# CAL-20: ports under source match the client's (ephemeral) port, not the port it connects to.
+_source_ports = docs(namespace(), WEB, calico_policy("web-ingress", f"""\
+    selector: app == 'web'
+    ingress:
+    - action: Allow
+      protocol: TCP
+      source:
+        ports: [80]  {MARK}
+    """))
+# CAL-19: '!global()' in a rule's namespaceSelector: accepted before Calico v3.30, rejected since.
+_not_global = docs(namespace(), WEB, calico_policy("web-egress", f"""\
+    selector: app == 'web'
+    types: [Egress]
+    egress:
+    - action: Allow
+      destination:
+        namespaceSelector: '!global()'  {MARK}
+    """))
+# CAL-21: the Profile kns.app says env=dev, the Namespace app says env=prod: the Namespace wins.
+_profile_conflict = docs(namespace(labels={"env": "prod"}), WEB, f"""\
+    apiVersion: projectcalico.org/v3  {MARK}
+    kind: Profile
+    metadata: {{name: kns.app}}
+    spec: {{labelsToApply: {{pcns.env: dev}}}}
+    """, calico_policy("web-ingress", """\
+    selector: app == 'web'
+    ingress: [{action: Allow, source: {namespaceSelector: env == 'prod'}}]
+    """))
+
 DIAGNOSTIC_CASES = [
     Case("spiffe-principal", "warning", ("AuthorizationPolicy", "app", "api-allow"),
          _spiffe, edit(_spiffe, "spiffe://", "")),
@@ -666,6 +733,19 @@ DIAGNOSTIC_CASES = [
     # NP-25: a policy that only hostNetwork pods would match (the near miss: the pods leave the host network).
     Case("policy-selects-host-network", "warning", ("NetworkPolicy", "app", "agent-in"),
          _host_only, edit(_host_only, "hostNetwork: true, ", "")),
+    # Issue 11: entry points (ING-8, ROUTE-1, ROUTE-6, TLS) and Calico (CAL-19 … CAL-21).
+    Case("ingress-conflict", "warning", ("Ingress", "app", "web-v2"),
+         _ingress_conflict, edit(_ingress_conflict, f"- path: /  {MARK}", "- path: /v2")),
+    Case("route-not-admitted", "warning", ("Route", "app", "web-v2"),
+         _route_refused, docs(namespace(), WEB, _SERVICE, _ROUTE, edit(_ROUTE_V2, "shop.apps", "v2.apps"))),
+    Case("route-without-tls", "warning", ("Route", "app", "web"),
+         _route_plain, docs(namespace(), WEB, _SERVICE, mark_at(_ROUTE, "apiVersion"))),
+    Case("calico-source-ports", "warning", ("NetworkPolicy", "app", "web-ingress"),
+         _source_ports, edit(_source_ports, "source:", "destination:"), cni="calico"),
+    Case("calico-version-dependent", "warning", ("NetworkPolicy", "app", "web-egress"),
+         _not_global, edit(_not_global, "'!global()'", "all()"), cni="calico"),
+    Case("calico-profile-conflict", "warning", ("Profile", "", "kns.app"),
+         _profile_conflict, edit(_profile_conflict, "{pcns.env: dev}", "{pcns.env: prod}"), cni="calico"),
 ]
 
 
@@ -676,6 +756,24 @@ def test_every_rule_from_diagnostics_has_a_case() -> None:
 @pytest.mark.parametrize("case", DIAGNOSTIC_CASES, ids=str)
 def test_a_trap_found_while_reading_is_a_finding_with_its_fix(case: Case) -> None:
     check_case(case)
+
+
+def test_a_refused_route_or_an_ingress_path_an_older_ingress_keeps_is_one_finding_not_two() -> None:
+    """ING-8, ROUTE-6: the way in they block is not also reported as entry-point-blocked."""
+    on_v2 = [f.code for f in lint_text(_ingress_conflict) if f.name == "web-v2"]
+    assert "ingress-conflict" in on_v2 and "entry-point-blocked" not in on_v2
+    assert [f.code for f in lint_text(_route_refused) if f.name == "web-v2"] == ["route-not-admitted"]
+
+
+def test_an_ingress_path_an_older_ingress_keeps_does_not_hide_another_blocked_path() -> None:
+    # web-v2's first path is web's (ING-8); its second, /admin, is its own, and default deny blocks it.
+    admin = _ingress_conflict + ("      - path: /admin\n        pathType: Prefix\n"
+                                 "        backend: {service: {name: web, port: {number: 80}}}\n")
+    text = docs(admin, netpol("deny", "podSelector: {}\npolicyTypes: [Ingress]\n"))
+    [blocked] = [f for f in of(lint_text(text), "entry-point-blocked") if f.name == "web-v2"]
+    assert blocked.message.startswith("Ingress app/web-v2: no request reaches a backend through it: every way in "
+                                      "is blocked; first failing hop of http://shop.example.com/admin: ingress of "
+                                      "app/web: NetworkPolicy app/deny")
 
 
 def test_the_severity_of_a_diagnostic_finding_is_the_diagnostics() -> None:

@@ -107,6 +107,17 @@ FROM_DIAGNOSTICS: dict[str, LintRule] = {r.code: r for r in (
              "add an egress rule to kube-dns on port 53 with rules: dns: [{matchPattern: '*'}]", "CIL-21"),
     LintRule("calico-port-without-protocol", Severity.ERROR, "input the Calico API server rejects",
              "set protocol: TCP (or UDP, SCTP) on a rule with numeric ports", "CAL-7"),
+    LintRule("calico-source-ports", Severity.WARNING, "a Calico rule restricted to source ports",
+             "source ports are the client's, usually ephemeral: to match the port the connection goes to, move the "
+             "ports to destination.ports", "CAL-20"),
+    LintRule("calico-version-dependent", Severity.WARNING,
+             "a Calico namespaceSelector that combines global() with other terms (v3.30 and later reject it)",
+             "write it without global() (all() selects every namespace, which is what !global() means) or as "
+             "global() alone; to match both, write two rules", "CAL-19"),
+    LintRule("calico-profile-conflict", Severity.WARNING,
+             "a Calico Profile whose labelsToApply contradict its Namespace or ServiceAccount",
+             "set the label on the Namespace (or ServiceAccount) and remove the key from the Profile: Calico "
+             "generates the kns.* and ksa.* profiles from those objects", "CAL-21"),
     LintRule("policies-inert", Severity.WARNING, "policies under a CNI that does not enforce them",
              "run a CNI that enforces NetworkPolicy (Calico, Cilium), or set --cni to the cluster's", "CNI"),
     LintRule("not-enforced", Severity.INFO, "policies of a kind this CNI does not enforce",
@@ -126,14 +137,24 @@ FROM_DIAGNOSTICS: dict[str, LintRule] = {r.code: r for r in (
              "use a port the Service declares", "ING"),
     LintRule("ingress-class-missing", Severity.WARNING, "an IngressClass that is not in the input",
              "create the IngressClass, or fix ingressClassName", "ING-3"),
+    LintRule("ingress-conflict", Severity.WARNING, "two Ingresses of one class define the same host and path",
+             "remove or rename the newer Ingress's path: the older Ingress keeps it, and ingress-nginx's admission "
+             "webhook rejects the newer one", "ING-8"),
     LintRule("ingress-without-tls", Severity.WARNING, "an Ingress without TLS",
              "add spec.tls with the host and a certificate Secret", "checklist: TLS on entry points"),
+    LintRule("route-without-tls", Severity.WARNING, "an OpenShift Route without TLS",
+             "add spec.tls with termination: edge (or reencrypt, passthrough) and insecureEdgeTerminationPolicy: "
+             "Redirect", "checklist: TLS on entry points"),
     LintRule("tls-secret-missing", Severity.WARNING, "a TLS certificate Secret that is not in the input",
              "create the Secret (or a cert-manager Certificate that does)", "checklist: TLS on entry points"),
     LintRule("listener-without-certificate", Severity.WARNING, "an HTTPS listener without a certificate",
              "add tls.certificateRefs to the listener", "GW-3"),
     LintRule("route-not-accepted", Severity.WARNING, "a route its Gateway does not accept",
              "allow the route's namespace and kind in the listener's allowedRoutes, or move the route", "GW-1"),
+    LintRule("route-not-admitted", Severity.WARNING, "an OpenShift Route the router does not admit",
+             "give the Route a host (or path) no older Route holds — a host belongs to the namespace of its oldest "
+             "Route — or remove the older Route; the default router refuses wildcardPolicy: Subdomain",
+             "ROUTE-1, ROUTE-6"),
     LintRule("ref-not-permitted", Severity.WARNING, "a cross-namespace reference without a ReferenceGrant",
              "add a ReferenceGrant in the referenced namespace", "GW-4"),
     LintRule("no-parent", Severity.WARNING, "a route whose parent Gateway is not in the input",

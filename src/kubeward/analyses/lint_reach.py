@@ -361,15 +361,21 @@ def _entry_fix(analysis: Analysis, point: EntryPoint, step: Step) -> str:
 
 
 # Hops that a finding from the diagnostics already reports on the same object, with its fix.
-_REPORTED_HOPS = {Reason.NOT_ACCEPTED: ("route-not-accepted", "no-parent"),
+_REPORTED_HOPS = {Reason.NOT_ACCEPTED: ("route-not-accepted", "no-parent", "ingress-conflict", "route-not-admitted"),
                   Reason.BACKEND_INVALID: ("backend-not-found", "backend-port-not-found", "ref-not-permitted")}
+
+
+def _reported(step: Step | None, ref: ObjectRef, said: set[tuple[str, str, str, str]]) -> bool:
+    return step is not None and any((code, ref.kind, ref.namespace, ref.name) in said
+                                    for code in _REPORTED_HOPS.get(step.reason, ()))
 
 
 def blocked_entries(analysis: Analysis, cmap: ConnectivityMap, reported: Iterable[Finding] = ()) -> Iterable[Finding]:
     """One finding per Ingress, route or exposed Service through which some request reaches no
-    backend: the first failing hop of its first blocked way in, and the rule to add. Not when
-    that hop is a finding of ``reported`` on the same object already (a route not accepted, a
-    backend that does not exist): that finding says it, with its fix."""
+    backend: the first failing hop of its first blocked way in, and the rule to add. A way in
+    whose failing hop is a finding of ``reported`` on the same object already (a route not
+    accepted or admitted, an Ingress path an older Ingress keeps, a backend that does not exist)
+    is skipped: that finding says it, with its fix."""
     said = {(f.code, f.kind, f.namespace, f.name) for f in reported}
     by_object: dict[ObjectRef, list[EntryPoint]] = {}
     for point in cmap.entries:
@@ -379,13 +385,12 @@ def blocked_entries(analysis: Analysis, cmap: ConnectivityMap, reported: Iterabl
     rule = RULES["entry-point-blocked"]
     for ref, points in by_object.items():
         blocked = [pt for pt in points if not pt.path.allowed]
-        if not blocked:
+        # Ways in whose failing hop a finding on this object already reports are not told twice.
+        untold = [pt for pt in blocked if not _reported(pt.first_failure(), ref, said)]
+        if not untold:
             continue
-        first = blocked[0]
+        first = untold[0]
         step = first.first_failure()
-        if step is not None and any((code, ref.kind, ref.namespace, ref.name) in said
-                                    for code in _REPORTED_HOPS.get(step.reason, ())):
-            continue
         scope = "no request reaches a backend through it: every way in is blocked" if len(blocked) == len(points) \
             else f"{len(blocked)} of its {len(points)} ways in reach no backend"
         request = f" of {first.request}" if first.request else ""

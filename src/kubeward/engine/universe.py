@@ -37,6 +37,7 @@ from ..ir import (
     NetworkPeer,
     NodePeer,
     NoPeer,
+    ObjectRef,
     Operator,
     Peer,
     PodPeer,
@@ -527,7 +528,8 @@ class Universe:
                 self.cluster.diagnostics.warning(
                     "calico-profile-conflict", f"Profile {profile} applies {k}={v}, but {owner} gives {k}="
                     f"{derived[k]}: Calico derives the profile from the {owner.split()[0]}, so kubeward uses "
-                    f"{derived[k]} (CAL-21)", given.origin.file, given.origin.line, leans=Leans.EITHER)
+                    f"{derived[k]} (CAL-21)", given.origin.file, given.origin.line,
+                    ObjectRef("Profile", "", profile, given.origin.file, given.origin.line), Leans.EITHER)
         return {**given.labels_to_apply, **derived}
 
     def _network_set_labels(self, ns_set: NetworkSet) -> Mapping[str, str]:
