@@ -25,9 +25,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from random import Random
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import yaml
 
@@ -36,8 +37,8 @@ sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
 
 import fastjsonschema  # noqa: E402
 import jsonschema  # noqa: E402
-from generate import generate  # noqa: E402
 
+from generate import generate  # noqa: E402
 from kubeward.diagnostics import Diagnostics  # noqa: E402
 from kubeward.dialects import _schemas, schema  # noqa: E402
 from kubeward.loader import LMap, load_text  # noqa: E402
@@ -73,10 +74,13 @@ def cilium_policies(count: int, seed: int = 1) -> list[LMap]:
     return _located(objects)
 
 
-def _timed(action: Callable[[], object]) -> float:
+T = TypeVar("T")
+
+
+def _timed(action: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+    result = action()
+    return time.perf_counter() - start, result
 
 
 def _passes(validate: Callable[[Any], Any], value: Any) -> bool:
@@ -92,6 +96,18 @@ def _compiled(document: dict[str, Any]) -> Callable[[Any], Any]:
         document, formats=schema.FORMAT_CHECKS, use_default=False, detailed_exceptions=False))
 
 
+def _all_valid(validator: jsonschema.Draft7Validator, objects: list[LMap]) -> list[bool]:
+    return [validator.is_valid(o) for o in objects]
+
+
+def _all_errors(validator: jsonschema.Draft7Validator, objects: list[LMap]) -> list[list[Any]]:
+    return [list(validator.iter_errors(o)) for o in objects]
+
+
+def _all_pass(validate: Callable[[Any], Any], objects: list[LMap]) -> list[bool]:
+    return [_passes(validate, o) for o in objects]
+
+
 def measure(name: str, document: dict[str, Any], objects: list[LMap], repeat: int) -> list[str]:
     """Median milliseconds of: preparing the validator, a yes/no for every object, every error
     of every object, for jsonschema, fastjsonschema as kubeward compiles it (list items as
@@ -103,16 +119,16 @@ def measure(name: str, document: dict[str, Any], objects: list[LMap], repeat: in
     }
     hoisted = schema._items_as_definitions(document)
     for _ in range(repeat):
-        explainer: list[jsonschema.Draft7Validator] = []
         js = times["jsonschema"]
-        js["prepare"].append(_timed(lambda: explainer.append(
-            jsonschema.Draft7Validator(document, format_checker=schema._format_checker()))))
-        js["valid"].append(_timed(lambda: [explainer[0].is_valid(o) for o in objects]))
-        js["errors"].append(_timed(lambda: [list(explainer[0].iter_errors(o)) for o in objects]))
+        seconds, explainer = _timed(lambda: jsonschema.Draft7Validator(document,
+                                                                       format_checker=schema._format_checker()))
+        js["prepare"].append(seconds)
+        js["valid"].append(_timed(partial(_all_valid, explainer, objects))[0])
+        js["errors"].append(_timed(partial(_all_errors, explainer, objects))[0])
         for library, source in (("fastjsonschema", hoisted), ("fastjsonschema, 1 function", document)):
-            compiled: list[Callable[[Any], Any]] = []
-            times[library]["prepare"].append(_timed(lambda: compiled.append(_compiled(source))))  # noqa: B023
-            times[library]["valid"].append(_timed(lambda: [_passes(compiled[0], o) for o in objects]))  # noqa: B023
+            seconds, compiled = _timed(partial(_compiled, source))
+            times[library]["prepare"].append(seconds)
+            times[library]["valid"].append(_timed(partial(_all_pass, compiled, objects))[0])
     rows = []
     for library, columns in times.items():
         cells = [f"{statistics.median(columns[k]) * 1000:10.1f}" if k in columns else f"{'—':>10}"

@@ -386,8 +386,8 @@ class _Explainer:
 
     def _wrong_type(self, error: ValidationError) -> SchemaProblem:
         path = list(error.absolute_path)
-        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        expected = [t for t in expected if t != "null"]
+        declared: Json = error.validator_value
+        expected = [str(t) for t in (declared if isinstance(declared, list) else [declared]) if t != "null"]
         got = _json_type(error.instance)
         steps = self.steps(path)
         where = self.written(steps)
@@ -459,7 +459,9 @@ class _Explainer:
     def _constraint(self, error: ValidationError) -> SchemaProblem:
         path = list(error.absolute_path)
         where = self.written(self.steps(path))
-        value, limit, keyword = error.instance, error.validator_value, str(error.validator)
+        value: Json = error.instance
+        limit: Json = error.validator_value
+        keyword = str(error.validator)
         invalid = f"{where}: Invalid value: {_shown(value)}: {where} in body"
         if keyword == "enum":
             supported = ", ".join(_shown(v) for v in limit if v is not None)
