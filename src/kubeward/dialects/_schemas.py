@@ -15,7 +15,7 @@ Two sources, both loaded lazily and cached per (group, version, kind):
     ``additionalProperties`` makes it a map;
   * ``x-kubernetes-int-or-string`` is an integer or a string;
   * ``nullable: true`` admits null; a null field that is not nullable is pruned (dropped before
-    validation), so it is no error either;
+    validation), so it is no error either, unless the field is required (then it is missing);
   * ``x-kubernetes-list-type: set`` forbids duplicate items;
   * ``metadata`` is the Kubernetes ``ObjectMeta`` (the CRDs only say ``type: object``);
   * ``format`` is checked for ``cidr``, ``ipv4`` and ``ipv6`` (other formats are not checked);
@@ -262,7 +262,9 @@ def _crd_node(node: Json, in_junctor: bool = False) -> Json:
     int_or_string = bool(node.get("x-kubernetes-int-or-string"))
     for key, value in node.items():
         if key == "properties":
-            out[key] = {name: _nullable(_crd_node(sub)) for name, sub in value.items()}
+            required = node.get("required", [])
+            out[key] = {name: _crd_node(sub) if name in required else _nullable(_crd_node(sub))
+                        for name, sub in value.items()}
         elif key == "items":
             out[key] = _crd_node(value)
         elif key == "additionalProperties":

@@ -391,6 +391,11 @@ class _Explainer:
         got = _json_type(error.instance)
         steps = self.steps(path)
         where = self.written(steps)
+        if error.instance is None and path and isinstance(path[-1], str):
+            # A null field is no value: Go decodes it as the zero value, a CRD's pruning drops
+            # it; the API server then says that the required field is missing. (A null list
+            # item is a wrong type.)
+            return self.problem(path, Problem.REQUIRED, f"{where}: Required value")
         if self.schema.origin == SchemaOrigin.CRD or not path:
             message = f'{where}: Invalid value: "{got}": {where} in body must be of type {",".join(expected)}: "{got}"'
             return self.problem(path, Problem.WRONG_TYPE, message)
