@@ -190,9 +190,9 @@ def _items_as_definitions(document: dict[str, Json]) -> dict[str, Json]:
 
 SCHEMA_BYTES_PER_OBJECT = 250
 """A kind's fastjsonschema validator is compiled once the kind has had one object per this many
-bytes of its schema (JSON): compiling costs about 6 ms per KB of schema and then saves 1-2 ms an
+bytes of its schema (JSON): compiling costs 2-3 ms per KB of schema and then saves 0.6-0.8 ms an
 object over jsonschema, so this is about where compiling starts to pay (ARCHITECTURE.md, "Strict
-reading": 23 NetworkPolicies, 288 CiliumNetworkPolicies)."""
+reading": after 23 NetworkPolicies, 334 CiliumNetworkPolicies)."""
 
 
 @dataclass(slots=True)
