@@ -32,7 +32,8 @@ import copy
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from enum import StrEnum
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -52,7 +53,7 @@ CHECKED_FORMATS = ("cidr", "ipv4", "ipv6")
 Json = Any  # a JSON value: dict, list, str, int, float, bool or None
 
 
-class SchemaOrigin:
+class SchemaOrigin(StrEnum):
     """Where a kind's schema comes from: built-in kinds are decoded into Go structs, custom
     resources validated against their structural schema, and the API server words the errors of
     the two differently."""
@@ -64,10 +65,10 @@ class SchemaOrigin:
 @dataclass(frozen=True, slots=True)
 class KindSchema:
     """One kind's schema: ``document`` is self-contained (its ``definitions`` hold every
-    ``$ref`` target); ``origin`` is :class:`SchemaOrigin`; ``source`` names the upstream."""
+    ``$ref`` target); ``source`` names the upstream."""
 
     document: dict[str, Json]
-    origin: str
+    origin: SchemaOrigin
     source: str
 
 
@@ -325,7 +326,7 @@ def _crd_schema(group: str, version: str, kind: str) -> KindSchema | None:
     return KindSchema(_with_definitions(root, [_OBJECT_META]), SchemaOrigin.CRD, source)
 
 
-@cache
+@lru_cache(maxsize=1024)  # bounded: apiVersion and kind come from the input
 def schema_for(api_version: str, kind: str) -> KindSchema | None:
     """The schema of ``kind`` in ``api_version``, or None when kubeward has none for it."""
     group, version = _split(api_version)
