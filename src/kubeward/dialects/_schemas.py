@@ -22,8 +22,9 @@ Two sources, both loaded lazily and cached per (group, version, kind):
   * CEL rules (``x-kubernetes-validations``) and the keys of ``x-kubernetes-list-type: map``
     are not checked.
 
-Regular expressions are the API server's (RE2): ``$`` ends the text (it is ``\\Z`` in Python);
-a pattern Python cannot compile is left out rather than guessed.
+Regular expressions are the API server's (RE2): ``$`` ends the text (it is ``\\Z`` in Python)
+and the character classes ``\\d``, ``\\w``, ``\\s`` are ASCII-only; a pattern Python cannot
+compile is left out rather than guessed.
 """
 
 from __future__ import annotations
@@ -209,8 +210,8 @@ def _crd_file(file: str) -> dict[str, Json]:
 
 
 def go_pattern(pattern: str) -> str | None:
-    """An RE2 pattern as a Python one (``$`` ends the text, as in Go), or None when Python's
-    ``re`` cannot compile it."""
+    """An RE2 pattern as a Python one (``$`` ends the text and classes are ASCII, as in Go), or
+    None when Python's ``re`` cannot compile it."""
     out: list[str] = []
     in_class = False
     i = 0
@@ -229,7 +230,7 @@ def go_pattern(pattern: str) -> str | None:
             char = "\\$" if in_class else "\\Z"  # a class's "$" escaped: validators rewrite a bare one
         out.append(char)
         i += 1
-    translated = "".join(out)
+    translated = "(?a)" + "".join(out)  # RE2's \d, \w, \s and \b are ASCII-only
     try:
         re.compile(translated)
     except re.error:
