@@ -220,8 +220,9 @@ def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tc
         return m
     if http is None:
         return Match(None, ["depends on the HTTP request: " + _describe_operation(o)])
-    tests = ((o.methods, False, lambda v: http.method == v, "methods"),
-             (o.not_methods, True, lambda v: http.method == v, "notMethods"),
+    # IST-23: methods match like any Istio string (exact, prefix, suffix, "*"), case-sensitive, any name.
+    tests = ((o.methods, False, lambda v: istio_string(v, http.method), "methods"),
+             (o.not_methods, True, lambda v: istio_string(v, http.method), "notMethods"),
              (o.paths, False, lambda v: istio_path(v, http.path), "paths"),
              (o.not_paths, True, lambda v: istio_path(v, http.path), "notPaths"),
              (o.hosts, False, lambda v: istio_string(v.lower(), http.host.lower()), "hosts"),
