@@ -1,4 +1,5 @@
-"""Specification tests for issue 11's Istio items: method matching (IST-23).
+"""Specification tests for issue 11's Istio items: method matching (IST-23) and AuthorizationPolicy
+addresses in the connectivity map (IST-24).
 
 Each test goes through the public API (``analyse_text`` + ``explain`` / ``connectivity_map``) or the
 command line, and checks that the map and ``explain`` give the same answer.
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from kubeward import explain
+from kubeward import Analysis, Connection, explain
 from kubeward.engine.trace import Reason
 from rules_helpers import to_yaml
-from test_istio import AP, HTTPBIN, analyse, ap, assert_mesh, flow, foo, kubeward
+from test_istio import AP, HTTPBIN, analyse, ap, assert_mesh, flow, foo, kubeward, mapped
 
 # ============================================================================ item 6: IST-23, methods
 
@@ -63,3 +64,65 @@ def test_item6_the_command_line_explains_a_method_wildcard(tmp_path: Path) -> No
     get, post = kubeward(*args, "--method", "GET"), kubeward(*args, "--method", "POST")
     assert (get.exit_code, json.loads(get.stdout)["verdict"]) == (0, "allow")
     assert (post.exit_code, json.loads(post.stdout)["verdict"]) == (1, "deny")
+
+
+# ============================================================================ item 7: IST-24, ipBlocks in the map
+
+
+def _edge_from(analysis: Analysis, address: str, dst: str) -> Connection | None:
+    """The map's edge from the network piece that holds ``address`` to ``dst`` (mesh-governed ports)."""
+    atom = analysis.engine.universe.atom_of(address)
+    assert atom is not None
+    return mapped(analysis, atom.id, dst)
+
+
+@pytest.mark.parametrize("source, inside, outside", [
+    ({"ipBlocks": ["203.0.113.0/24"]}, ["203.0.113.5", "203.0.113.0", "203.0.113.255"],
+     ["203.0.112.255", "203.0.114.0", "8.8.8.8"]),
+    ({"remoteIpBlocks": ["203.0.113.0/24"]}, ["203.0.113.5"], ["203.0.114.0", "203.0.112.255"]),
+    ({"notIpBlocks": ["203.0.113.0/24"]}, ["203.0.114.0", "203.0.112.255"], ["203.0.113.5"]),
+    ({"notRemoteIpBlocks": ["203.0.113.5"]}, ["203.0.113.4", "203.0.113.6"], ["203.0.113.5"]),
+    ({"ipBlocks": ["2001:db8::/32"]}, ["2001:db8::5"], ["2001:db9::", "2001:db7:ffff::1"]),
+], ids=["ipBlocks", "remoteIpBlocks", "notIpBlocks", "notRemoteIpBlocks", "ipv6"])
+def test_item7_istio_ip_blocks_split_the_maps_outside_address_space(
+        source: dict[str, list[str]], inside: list[str], outside: list[str]) -> None:
+    """IST-24: an ALLOW rule's address fields cut the map's network pieces, so the edge from the
+    piece holding an address has explain's verdict for that address, and the address just outside
+    the block gets the other verdict — in the map and in explain."""
+    a = analyse(foo(ap("foo/partner", rules=[{"from": [{"source": source}]}])))
+    for address in inside:
+        assert_mesh(flow(a, address, HTTPBIN), "allow", Reason.MESH_ALLOWED, (AP, "foo/partner"), rule=0)
+        edge = _edge_from(a, address, HTTPBIN)
+        assert edge is not None and edge.ports.contains("TCP", 8080), address
+        assert edge.mesh is not None and "requires" not in edge.mesh
+    for address in outside:
+        assert_mesh(flow(a, address, HTTPBIN), "deny", Reason.MESH_NOT_ALLOWED, (AP, "foo/partner"))
+        assert _edge_from(a, address, HTTPBIN) is None, address
+
+
+def test_item7_a_deny_rule_on_a_source_ip_condition_splits_the_map_too() -> None:
+    """IST-24: ``when: source.ip`` in a DENY rule: the denied block has no edge, its neighbours do."""
+    a = analyse(foo(ap("foo/block", action="DENY",
+                       rules=[{"when": [{"key": "source.ip", "values": ["198.51.100.0/25"]}]}])))
+    assert_mesh(flow(a, "198.51.100.7", HTTPBIN), "deny", Reason.MESH_DENIED, (AP, "foo/block"), rule=0)
+    assert _edge_from(a, "198.51.100.7", HTTPBIN) is None
+    for address in ("198.51.100.128", "198.51.99.255"):
+        assert_mesh(flow(a, address, HTTPBIN), "allow", Reason.MESH_NO_ALLOW)
+        edge = _edge_from(a, address, HTTPBIN)
+        assert edge is not None and edge.ports.contains("TCP", 8080)
+
+
+def test_item7_the_command_line_map_and_explain_agree_on_an_ip_block(tmp_path: Path) -> None:
+    spec = tmp_path / "mesh.yaml"
+    spec.write_text(to_yaml(foo(ap("foo/partner", rules=[{"from": [{"source": {"ipBlocks": ["203.0.113.0/24"]}}]}]))))
+    profile = ("--mesh", "istio", "--cni", "generic")
+    doc = json.loads(kubeward("map", str(spec), *profile, "--format", "json").stdout)
+    networks = {p["id"]: p["cidrs"] for p in doc["peers"] if p["type"] == "network"}
+    assert networks["203.0.113.0/24"] == ["203.0.113.0/24"]
+    into = {c["src"]: c["protocols"]["TCP"] for c in doc["connections"] if c["dst"] == HTTPBIN}
+    assert into["203.0.113.0/24"] == [[1, 65535]]
+    for outside in ("0.0.0.0-203.0.112.255", "203.0.114.0-255.255.255.255"):
+        assert not any(lo <= 8080 <= hi for lo, hi in into[outside])  # only the ports the sidecar leaves alone
+    for address, code in (("203.0.113.5", 0), ("203.0.114.0", 1)):
+        r = kubeward("explain", str(spec), *profile, "--from", address, "--to", HTTPBIN, "--port", "8080")
+        assert r.exit_code == code, r.output

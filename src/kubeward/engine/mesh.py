@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostics, Leans
-from ..ir import Direction, LabelSelector, ObjectRef
+from ..ir import Direction, IPRange, LabelSelector, ObjectRef
 from ..model import (
     NAMESPACE_NAME_LABEL,
     AuthorizationPolicy,
@@ -193,6 +194,35 @@ def _source_matches(s: MeshSource, peer: MeshPeer, policy_ns: str = "") -> Match
     return m
 
 
+_ADDRESS_FIELDS = ("ip_blocks", "not_ip_blocks", "remote_ip_blocks", "not_remote_ip_blocks")
+_ADDRESS_KEYS = ("source.ip", "remote.ip")
+
+
+def address_ranges(cluster: Cluster, options: Options) -> list[IPRange]:
+    """IST-24: every address range an AuthorizationPolicy names (``ipBlocks``, ``remoteIpBlocks``,
+    their ``not`` forms, ``source.ip``/``remote.ip`` conditions), so that the map's outside
+    address space is split at their bounds like at any other CIDR. Unreadable values are skipped."""
+    if options.mesh != "istio":
+        return []
+    written: list[str] = []
+    for p in cluster.mesh.authorization_policies:
+        for rule in p.rules or ():
+            for s in rule.sources or ():
+                for f in _ADDRESS_FIELDS:
+                    written.extend(getattr(s, f) or ())
+            for c in rule.conditions:
+                if c.key in _ADDRESS_KEYS:
+                    written.extend((*(c.values or ()), *(c.not_values or ())))
+    found: list[IPRange] = []
+    for text in written:
+        try:
+            net = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            continue
+        found.append(IPRange(net.version, int(net.network_address), int(net.broadcast_address)))
+    return found
+
+
 def _in_cidr(address: str, cidr: str) -> bool:
     try:
         return ipaddress.ip_address(address) in ipaddress.ip_network(cidr, strict=False)
@@ -221,12 +251,13 @@ def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tc
     if http is None:
         return Match(None, ["depends on the HTTP request: " + _describe_operation(o)])
     # IST-23: methods match like any Istio string (exact, prefix, suffix, "*"), case-sensitive, any name.
-    tests = ((o.methods, False, lambda v: istio_string(v, http.method), "methods"),
-             (o.not_methods, True, lambda v: istio_string(v, http.method), "notMethods"),
-             (o.paths, False, lambda v: istio_path(v, http.path), "paths"),
-             (o.not_paths, True, lambda v: istio_path(v, http.path), "notPaths"),
-             (o.hosts, False, lambda v: istio_string(v.lower(), http.host.lower()), "hosts"),
-             (o.not_hosts, True, lambda v: istio_string(v.lower(), http.host.lower()), "notHosts"))
+    tests: tuple[tuple[tuple[str, ...] | None, bool, Callable[[str], bool], str], ...] = (
+        (o.methods, False, lambda v: istio_string(v, http.method), "methods"),
+        (o.not_methods, True, lambda v: istio_string(v, http.method), "notMethods"),
+        (o.paths, False, lambda v: istio_path(v, http.path), "paths"),
+        (o.not_paths, True, lambda v: istio_path(v, http.path), "notPaths"),
+        (o.hosts, False, lambda v: istio_string(v.lower(), http.host.lower()), "hosts"),
+        (o.not_hosts, True, lambda v: istio_string(v.lower(), http.host.lower()), "notHosts"))
     for values, negate, test, what in tests:
         if values is None:
             continue
