@@ -1,5 +1,5 @@
 """Specification tests for issue 11's Istio items: method matching (IST-23) and AuthorizationPolicy
-addresses in the connectivity map (IST-24).
+addresses in the connectivity map (IST-24) and rules no request can meet (IST-25).
 
 Each test goes through the public API (``analyse_text`` + ``explain`` / ``connectivity_map``) or the
 command line, and checks that the map and ``explain`` give the same answer.
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from kubeward import Analysis, Connection, explain
 from kubeward.engine.trace import Reason
 from rules_helpers import to_yaml
-from test_istio import AP, HTTPBIN, analyse, ap, assert_mesh, flow, foo, kubeward, mapped
+from test_istio import AP, HTTPBIN, analyse, ap, assert_mesh, connected, flow, foo, kubeward, mapped, sel
 
 # ============================================================================ item 6: IST-23, methods
 
@@ -126,3 +127,81 @@ def test_item7_the_command_line_map_and_explain_agree_on_an_ip_block(tmp_path: P
     for address, code in (("203.0.113.5", 0), ("203.0.114.0", 1)):
         r = kubeward("explain", str(spec), *profile, "--from", address, "--to", HTTPBIN, "--port", "8080")
         assert r.exit_code == code, r.output
+
+
+# ============================================================================ item 8: IST-25, impossible requests
+
+
+IMPOSSIBLE = [
+    ({"methods": ["GET"], "notMethods": ["GET"]}, "methods ['GET'] with notMethods ['GET']"),
+    ({"methods": ["GET", "POST"], "notMethods": ["G*", "*T"]}, "methods ['GET', 'POST'] with notMethods ['G*', '*T']"),
+    ({"paths": ["/admin/*"], "notPaths": ["/admin*"]}, "paths ['/admin/*'] with notPaths ['/admin*']"),
+    ({"notPaths": ["*"]}, "notPaths ['*']"),
+    ({"hosts": ["API.example.com"], "notHosts": ["*.EXAMPLE.com"]},
+     "hosts ['API.example.com'] with notHosts ['*.EXAMPLE.com']"),
+]
+
+
+@pytest.mark.parametrize("operation, why", IMPOSSIBLE, ids=["methods", "method-wildcards", "paths", "no-path",
+                                                            "hosts"])
+def test_item8_an_allow_rule_no_request_can_meet_denies_in_the_map_and_in_explain(
+        operation: dict[str, list[str]], why: str) -> None:
+    """IST-25: the rule cannot match any request, so the ALLOW policy allows nothing: explain with
+    and without a request, and the map, all deny (the map used to keep every TCP port "allowed if")."""
+    a = analyse(foo(ap("foo/impossible", selector=sel(app="httpbin"), rules=[{"to": [{"operation": operation}]}])))
+    exp = flow(a, "foo/sleep", HTTPBIN)
+    assert_mesh(exp, "deny", Reason.MESH_NOT_ALLOWED, (AP, "foo/impossible"))
+    mismatch = [s for s in exp.verdict.steps if s.reason is Reason.MESH_RULE_MISMATCH]
+    assert [m.message for m in mismatch] == [f"AuthorizationPolicy foo/impossible rule 0: no request can meet {why} "
+                                             "(IST-25)"]
+    for method, path, host in (("GET", "/admin/x", "API.example.com"), ("POST", "/", "api.example.com")):
+        assert not flow(a, "foo/sleep", HTTPBIN, method=method, path=path, host=host).allowed
+    assert mapped(a, "foo/sleep", HTTPBIN) is None
+
+
+def test_item8_a_rule_some_request_can_meet_stays_conditional() -> None:
+    """IST-25 only removes rules no request meets: ``methods: [G*]`` without ``GET`` leaves GETX."""
+    a = analyse(foo(ap("foo/p", selector=sel(app="httpbin"),
+                       rules=[{"to": [{"operation": {"methods": ["G*"], "notMethods": ["GET"]}}]}])))
+    assert_mesh(flow(a, "foo/sleep", HTTPBIN), "allow", Reason.MESH_CONDITIONAL)
+    assert flow(a, "foo/sleep", HTTPBIN, method="GETX").allowed
+    mesh = cast("dict[str, Any]", connected(a, "foo/sleep", HTTPBIN).mesh)
+    assert mesh["requires"] == ["allowed if depends on the HTTP request: methods G*; not methods GET "
+                                "(AuthorizationPolicy foo/p rule 0)"]
+
+
+def test_item8_an_impossible_deny_rule_denies_nothing_and_leaves_no_condition() -> None:
+    """IST-25: a DENY rule no request meets never matches: no "denied if" note, every port passes."""
+    a = analyse(foo(ap("foo/never", action="DENY", rules=[{"to": [{"operation": {"methods": ["GET"],
+                                                                                  "notMethods": ["*"]}}]}])))
+    assert_mesh(flow(a, "foo/sleep", HTTPBIN), "allow", Reason.MESH_NO_ALLOW)
+    assert flow(a, "foo/sleep", HTTPBIN, method="GET").allowed
+    assert connected(a, "foo/sleep", HTTPBIN).mesh == {"mtls": True}
+
+
+def test_item8_header_conditions_no_request_can_meet_together_deny() -> None:
+    """IST-25: all ``when`` conditions must hold; two that want different values of one header cannot."""
+    when = [{"key": "request.headers[X-Tenant]", "values": ["a"]},
+            {"key": "request.headers[x-tenant]", "values": ["b"]}]
+    a = analyse(foo(ap("foo/p", selector=sel(app="httpbin"), rules=[{"when": when}])))
+    exp = flow(a, "foo/sleep", HTTPBIN)
+    assert_mesh(exp, "deny", Reason.MESH_NOT_ALLOWED, (AP, "foo/p"))
+    assert any("request.headers[x-tenant] together (IST-25)" in s.message for s in exp.verdict.steps)
+    assert mapped(a, "foo/sleep", HTTPBIN) is None
+    only_not = analyse(foo(ap("foo/p", selector=sel(app="httpbin"),
+                              rules=[{"when": [{"key": "request.headers[x-tenant]", "notValues": ["*"]}]}])))
+    assert_mesh(flow(only_not, "foo/sleep", HTTPBIN), "allow", Reason.MESH_CONDITIONAL)  # a request without it
+
+
+def test_item8_the_command_line_map_and_explain_agree_on_an_impossible_rule(tmp_path: Path) -> None:
+    spec = tmp_path / "mesh.yaml"
+    spec.write_text(to_yaml(foo(ap("foo/impossible", selector=sel(app="httpbin"),
+                                   rules=[{"to": [{"operation": {"methods": ["GET"], "notMethods": ["GET"]}}]}]))))
+    profile = ("--mesh", "istio", "--cni", "generic")
+    doc = json.loads(kubeward("map", str(spec), *profile, "--format", "json").stdout)
+    edge = [c for c in doc["connections"] if (c["src"], c["dst"]) == ("foo/sleep", HTTPBIN)]
+    assert [c["protocols"]["TCP"] for c in edge] == [[[22, 22], [15000, 15001], [15004, 15004], [15006, 15006],
+                                                      [15008, 15009], [15020, 15021], [15053, 15053], [15090, 15090]]]
+    assert "requires" not in edge[0]["mesh"]
+    r = kubeward("explain", str(spec), *profile, "--from", "foo/sleep", "--to", HTTPBIN, "--port", "8080")
+    assert r.exit_code == 1 and "no request can meet methods ['GET'] with notMethods ['GET'] (IST-25)" in r.stdout

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
 
 from ..diagnostics import Diagnostics, Leans
 from ..ir import Direction, IPRange, LabelSelector, ObjectRef
@@ -19,6 +22,7 @@ from ..model import (
     Cluster,
     ContainerPort,
     MeshAction,
+    MeshCondition,
     MeshOperation,
     MeshRule,
     MeshSource,
@@ -126,6 +130,86 @@ def istio_path(pattern: str, path: str) -> bool:
         regex = re.escape(pattern).replace(r"\{\*\*\}", ".*").replace(r"\{\*\}", "[^/]+")
         return re.fullmatch(regex, path) is not None
     return istio_string(pattern, path)
+
+
+# Characters a witness request may use between a prefix and a suffix: the first one that appears in
+# no pattern of the field separates them from every pattern (IST-25).
+_FILLERS = string.ascii_lowercase + string.ascii_uppercase + string.digits
+
+
+class RequestField(StrEnum):
+    """The parts of an HTTP request an AuthorizationPolicy compares, each with its own matching."""
+
+    METHOD = "method"  # IST-23: case-sensitive Istio string
+    PATH = "path"      # IST-13: path templates, query removed
+    HOST = "host"      # IST-13: case-insensitive
+    HEADER = "header"  # IST-19: request.headers[…]
+
+
+def _field_match(kind: RequestField, pattern: str, value: str) -> bool:
+    if kind is RequestField.PATH:
+        return istio_path(pattern, value)
+    if kind is RequestField.HOST:
+        return istio_string(pattern.lower(), value.lower())
+    return istio_string(pattern, value)
+
+
+@lru_cache(maxsize=4096)
+def satisfiable(kind: RequestField, required: tuple[tuple[str, ...], ...], excluded: tuple[str, ...]) -> bool | None:
+    """IST-25: whether some value of a request field matches a pattern of every ``required`` group
+    and none of ``excluded``: True, False, or None when kubeward cannot tell (path templates).
+
+    Complete for exact, ``x*``, ``*x`` and ``*`` patterns: a value that satisfies them has, for the
+    patterns it matches, a longest prefix P and a longest suffix S; P + c + S, with a character c
+    that no pattern contains, matches the same required patterns and no more excluded ones. So
+    trying the patterns' own texts and every P + c + S decides."""
+    patterns = [p for group in required for p in group] + list(excluded)
+    if kind is RequestField.HOST:
+        patterns = [p.lower() for p in patterns]
+    used = set("".join(patterns))
+    filler = next((c for c in _FILLERS if c not in used), None)
+    templates = any("{*}" in p or "{**}" in p for p in patterns)
+    if filler is None:
+        return None
+    prefixes = {""} | {p[:-1] for p in patterns if p.endswith("*") and not p.startswith("*")}
+    suffixes = {""} | {p[1:] for p in patterns if p.startswith("*") and p != "*"}
+    candidates = {*patterns, *(p.strip("*") for p in patterns), *(a + filler + b for a in prefixes for b in suffixes),
+                  *(p.replace("{**}", filler).replace("{*}", filler) for p in patterns if templates)}
+    for value in sorted(candidates):
+        if value and all(any(_field_match(kind, p, value) for p in group) for group in required) and \
+                not any(_field_match(kind, p, value) for p in excluded):
+            return True
+    return None if templates else False
+
+
+def _impossible_operation(o: MeshOperation) -> str | None:
+    """IST-25: why no HTTP request can meet this operation's fields, or None if some may."""
+    for kind, values, not_values, what in ((RequestField.METHOD, o.methods, o.not_methods, "methods"),
+                                           (RequestField.PATH, o.paths, o.not_paths, "paths"),
+                                           (RequestField.HOST, o.hosts, o.not_hosts, "hosts")):
+        if values is None and not not_values:
+            continue
+        if satisfiable(kind, () if values is None else (values,), not_values or ()) is False:
+            written = [f"{what} {list(values)}"] if values is not None else []
+            written += [f"not{what[0].upper()}{what[1:]} {list(not_values)}"] if not_values else []
+            return f"no request can meet {' with '.join(written)} (IST-25)"
+    return None
+
+
+def _impossible_conditions(conditions: tuple[MeshCondition, ...]) -> str | None:
+    """IST-25: why no request can meet the rule's ``request.headers[…]`` conditions together (all of
+    a rule's conditions must hold; a header the request lacks meets only ``notValues``)."""
+    by_header: dict[str, tuple[list[tuple[str, ...]], list[str]]] = {}
+    for c in conditions:
+        if c.key.startswith("request.headers[") and c.key.endswith("]"):
+            required, excluded = by_header.setdefault(c.key[len("request.headers["):-1].lower(), ([], []))
+            if c.values is not None:
+                required.append(c.values)
+            excluded.extend(c.not_values or ())
+    for name, (required, excluded) in sorted(by_header.items()):
+        if required and satisfiable(RequestField.HEADER, tuple(required), tuple(excluded)) is False:
+            return f"no request can meet the conditions on request.headers[{name}] together (IST-25)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +333,9 @@ def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tc
     if not uses_http:
         return m
     if http is None:
+        impossible = _impossible_operation(o)
+        if impossible is not None:
+            return Match(False, [impossible])
         return Match(None, ["depends on the HTTP request: " + _describe_operation(o)])
     # IST-23: methods match like any Istio string (exact, prefix, suffix, "*"), case-sensitive, any name.
     tests: tuple[tuple[tuple[str, ...] | None, bool, Callable[[str], bool], str], ...] = (
@@ -317,6 +404,10 @@ def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | 
     if tcp and http_only and action is MeshAction.ALLOW:
         # IST-14: an HTTP-only attribute anywhere makes the whole ALLOW rule invalid on TCP.
         return Match(False, ["HTTP-only attributes on TCP traffic: Istio ignores this ALLOW rule (IST-14)"])
+    if http is None and not tcp:
+        impossible = _impossible_conditions(rule.conditions)
+        if impossible is not None:
+            return Match(False, [impossible])
     parts: list[tuple[str, list[Match] | None]] = [
         ("from", None if rule.sources is None else [_source_matches(s, peer, policy_ns) for s in rule.sources]),
         ("to", None if rule.operations is None else [_operation_matches(o, port, http, tcp, action)
