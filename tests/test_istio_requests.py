@@ -16,7 +16,7 @@ import pytest
 from kubeward import Analysis, Connection, explain
 from kubeward.engine.trace import Reason
 from rules_helpers import to_yaml
-from test_istio import AP, HTTPBIN, analyse, ap, assert_mesh, connected, flow, foo, kubeward, mapped, sel
+from test_istio import AP, HTTPBIN, analyse, ap, assert_mesh, connected, flow, foo, kubeward, mapped, pod, sel
 
 # ============================================================================ item 6: IST-23, methods
 
@@ -205,3 +205,75 @@ def test_item8_the_command_line_map_and_explain_agree_on_an_impossible_rule(tmp_
     assert "requires" not in edge[0]["mesh"]
     r = kubeward("explain", str(spec), *profile, "--from", "foo/sleep", "--to", HTTPBIN, "--port", "8080")
     assert r.exit_code == 1 and "no request can meet methods ['GET'] with notMethods ['GET'] (IST-25)" in r.stdout
+
+
+def test_item8_an_allow_rule_whose_every_request_meets_a_deny_rule_denies_in_the_map_and_in_explain() -> None:
+    """IST-25 across policies: every request ``methods: [GET]`` lets in also meets ``methods: [G*]``
+    of a DENY policy, so nothing passes — found by the map-agrees-with-explain property."""
+    a = analyse(foo(ap("foo/p", rules=[{"to": [{"operation": {"methods": ["GET"]}}]}]),
+                    ap("foo/d", action="DENY", rules=[{"to": [{"operation": {"methods": ["G*"]}}]}])))
+    step = assert_mesh(flow(a, "foo/sleep", HTTPBIN), "deny", Reason.MESH_DENIED, (AP, "foo/d"), rule=0)
+    assert step.message == ("every request that AuthorizationPolicy foo/p rule 0 allows also meets the DENY rules "
+                            "(AuthorizationPolicy foo/d rule 0): denied whatever the request (IST-25)")
+    assert not flow(a, "foo/sleep", HTTPBIN, method="GET").allowed
+    assert mapped(a, "foo/sleep", HTTPBIN) is None
+    narrower = analyse(foo(ap("foo/p", rules=[{"to": [{"operation": {"methods": ["G*"]}}]}]),
+                           ap("foo/d", action="DENY", rules=[{"to": [{"operation": {"methods": ["GET"]}}]}])))
+    assert_mesh(flow(narrower, "foo/sleep", HTTPBIN), "allow", Reason.MESH_CONDITIONAL)  # GETX passes
+    assert flow(narrower, "foo/sleep", HTTPBIN, method="GETX").allowed
+    assert connected(narrower, "foo/sleep", HTTPBIN).ports.contains("TCP", 8080)
+
+
+def test_item8_deny_rules_that_every_request_meets_deny_without_allow_policies() -> None:
+    """IST-25: two DENY operations ``methods: [G*]`` and ``notMethods: [G*]`` cover every request."""
+    a = analyse(foo(ap("foo/d", action="DENY", rules=[{"to": [{"operation": {"methods": ["G*"]}},
+                                                              {"operation": {"notMethods": ["G*"]}}]}])))
+    step = assert_mesh(flow(a, "foo/sleep", HTTPBIN), "deny", Reason.MESH_DENIED, (AP, "foo/d"), rule=0)
+    assert step.message.startswith("every request also meets the DENY rules (AuthorizationPolicy foo/d rule 0)")
+    assert mapped(a, "foo/sleep", HTTPBIN) is None
+
+
+def test_item8_a_request_to_a_server_first_port_is_still_tcp_traffic() -> None:
+    """IST-14, IST-22: on MySQL's port the mesh sees TCP whatever request explain is given, so an ALLOW
+    rule with ``methods`` never matches there — as the map says (explain used to evaluate it as HTTP)."""
+    objects = foo(pod("foo/db", ports=(3306,)),
+                  ap("foo/p", selector=sel(app="db"), rules=[{"to": [{"operation": {"methods": ["GET"]}}]}]))
+    a = analyse(objects)
+    assert_mesh(flow(a, "foo/sleep", "foo/db", 3306, method="GET"), "deny", Reason.MESH_NOT_ALLOWED, (AP, "foo/p"))
+    assert not connected(a, "foo/sleep", "foo/db").ports.contains("TCP", 3306)
+
+
+def test_item8_explain_takes_the_address_of_the_workload_it_is_given() -> None:
+    """IST-24: two workloads with the same labels, account and ports share an identity; explain
+    used the identity's first address (the other workload's) for ``ipBlocks``, the map each one's own."""
+    objects = foo(pod("foo/c1", labels={"app": "client"}, sa="client", ip="10.1.0.8"),
+                  pod("foo/c2", labels={"app": "client"}, sa="client", ip="10.1.0.9"),
+                  ap("foo/p", selector=sel(app="httpbin"), rules=[{"from": [{"source": {"ipBlocks": ["10.1.0.9"]}}]}]))
+    a = analyse(objects)
+    assert_mesh(flow(a, "foo/c2", HTTPBIN), "allow", Reason.MESH_ALLOWED, (AP, "foo/p"), rule=0)
+    assert_mesh(flow(a, "foo/c1", HTTPBIN), "deny", Reason.MESH_NOT_ALLOWED, (AP, "foo/p"))
+    assert connected(a, "foo/c2", HTTPBIN).ports.contains("TCP", 8080)
+    assert mapped(a, "foo/c1", HTTPBIN) is None
+
+
+def test_item8_the_map_treats_a_pod_port_a_tcp_named_service_port_reaches_as_tcp() -> None:
+    """IST-14 with Istio's protocol selection: Service port ``tcp-pg`` → pod port 5432, which the pod
+    does not declare. A DENY rule with only ``methods`` denies all TCP there; the map probed that port
+    as HTTP ("denied if methods POST") and kept it."""
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "pg", "namespace": "foo"},
+           "spec": {"selector": {"app": "httpbin"}, "ports": [{"name": "tcp-pg", "port": 5432}]}}
+    a = analyse(foo(svc, ap("foo/d", action="DENY", rules=[{"to": [{"operation": {"methods": ["POST"]}}]}])))
+    assert_mesh(flow(a, "foo/sleep", HTTPBIN, 5432), "deny", Reason.MESH_DENIED, (AP, "foo/d"), rule=0)
+    assert not connected(a, "foo/sleep", HTTPBIN).ports.contains("TCP", 5432)
+    assert connected(a, "foo/sleep", HTTPBIN).ports.contains("TCP", 8080)  # HTTP: denied if POST
+
+
+def test_item8_the_map_lists_only_the_conditions_of_the_ports_it_keeps() -> None:
+    """A DENY rule scoped to port 8080 makes 8080 "denied if …" while the ALLOW policy keeps only
+    9090, unconditionally: the edge carries no condition (it listed the dropped port's)."""
+    a = analyse(foo(ap("foo/p", rules=[{"to": [{"operation": {"ports": ["9090"]}}]}]),
+                    ap("foo/d", action="DENY",
+                       rules=[{"to": [{"operation": {"ports": ["8080"], "methods": ["POST"]}}]}])))
+    c = connected(a, "foo/sleep", HTTPBIN)
+    assert c.ports.to_json()["TCP"] == [[9090, 9090]] and c.mesh == {"mtls": True}
+    assert flow(a, "foo/sleep", HTTPBIN, 9090, method="POST").allowed
