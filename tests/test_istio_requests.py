@@ -1,5 +1,5 @@
-"""Specification tests for issue 11's Istio items: method matching (IST-23) and AuthorizationPolicy
-addresses in the connectivity map (IST-24) and rules no request can meet (IST-25).
+"""Specification tests for issue 11's Istio items: method matching (IST-24) and AuthorizationPolicy
+addresses in the connectivity map (IST-25) and rules no request can meet (IST-26).
 
 Each test goes through the public API (``analyse_text`` + ``explain`` / ``connectivity_map``) or the
 command line, and checks that the map and ``explain`` give the same answer.
@@ -18,12 +18,12 @@ from kubeward.engine.trace import Reason
 from rules_helpers import to_yaml
 from test_istio import AP, HTTPBIN, analyse, ap, assert_mesh, connected, flow, foo, kubeward, mapped, pod, sel
 
-# ============================================================================ item 6: IST-23, methods
+# ============================================================================ item 6: IST-24, methods
 
 
 @pytest.mark.parametrize("method, allowed", [("GET", False), ("GETX", False), ("POST", True), ("PURGE", True)])
 def test_item6_not_methods_with_a_prefix_wildcard_refuses_get(method: str, allowed: bool) -> None:
-    """IST-23: ``notMethods: ["G*"]`` in an ALLOW rule refuses every method starting with G
+    """IST-24: ``notMethods: ["G*"]`` in an ALLOW rule refuses every method starting with G
     (case-sensitive, like Envoy's header match on ``:method``)."""
     a = analyse(foo(ap("foo/p", rules=[{"to": [{"operation": {"notMethods": ["G*"]}}]}])))
     exp = explain(a, "foo/sleep", HTTPBIN, 8080, "TCP", method=method)
@@ -36,13 +36,13 @@ def test_item6_not_methods_with_a_prefix_wildcard_refuses_get(method: str, allow
 @pytest.mark.parametrize("method, allowed", [("HEAD", True), ("DELETE", True), ("OPTIONS", True), ("TRACE", True),
                                              ("PATCH", True), ("GET", False), ("POST", False), ("PUT", False)])
 def test_item6_methods_with_suffix_wildcards_match_like_every_istio_string(method: str, allowed: bool) -> None:
-    """IST-23: the suffix patterns of network-config-analyzer's Istio test configuration."""
+    """IST-24: the suffix patterns of network-config-analyzer's Istio test configuration."""
     a = analyse(foo(ap("foo/p", rules=[{"to": [{"operation": {"methods": ["*AD", "*E", "*S", "TRACE", "*CH"]}}]}])))
     assert flow(a, "foo/sleep", HTTPBIN, method=method).allowed is allowed
 
 
 def test_item6_a_deny_rule_with_not_methods_g_star_spares_get_only() -> None:
-    """IST-23: a DENY rule ``notMethods: ["G*"]`` matches every request whose method is not G…"""
+    """IST-24: a DENY rule ``notMethods: ["G*"]`` matches every request whose method is not G…"""
     a = analyse(foo(ap("foo/no-g", action="DENY", rules=[{"to": [{"operation": {"notMethods": ["G*"]}}]}])))
     assert_mesh(flow(a, "foo/sleep", HTTPBIN, method="GET"), "allow", Reason.MESH_NO_ALLOW)
     assert_mesh(flow(a, "foo/sleep", HTTPBIN, method="POST"), "deny", Reason.MESH_DENIED, (AP, "foo/no-g"), rule=0)
@@ -50,7 +50,7 @@ def test_item6_a_deny_rule_with_not_methods_g_star_spares_get_only() -> None:
 
 @pytest.mark.parametrize("pattern", ["PURGE", "PUR*", "*RGE", "*"])
 def test_item6_any_method_name_matches_not_only_the_nine_standard_ones(pattern: str) -> None:
-    """IST-23: methods are not limited to GET … PATCH: an extension method such as PURGE matches."""
+    """IST-24: methods are not limited to GET … PATCH: an extension method such as PURGE matches."""
     a = analyse(foo(ap("foo/p", rules=[{"to": [{"operation": {"methods": [pattern]}}]}])))
     assert_mesh(flow(a, "foo/sleep", HTTPBIN, method="PURGE"), "allow", Reason.MESH_ALLOWED, (AP, "foo/p"), rule=0)
     assert flow(a, "foo/sleep", HTTPBIN, method="GET").allowed is (pattern == "*")
@@ -67,7 +67,7 @@ def test_item6_the_command_line_explains_a_method_wildcard(tmp_path: Path) -> No
     assert (post.exit_code, json.loads(post.stdout)["verdict"]) == (1, "deny")
 
 
-# ============================================================================ item 7: IST-24, ipBlocks in the map
+# ============================================================================ item 7: IST-25, ipBlocks in the map
 
 
 def _edge_from(analysis: Analysis, address: str, dst: str) -> Connection | None:
@@ -87,7 +87,7 @@ def _edge_from(analysis: Analysis, address: str, dst: str) -> Connection | None:
 ], ids=["ipBlocks", "remoteIpBlocks", "notIpBlocks", "notRemoteIpBlocks", "ipv6"])
 def test_item7_istio_ip_blocks_split_the_maps_outside_address_space(
         source: dict[str, list[str]], inside: list[str], outside: list[str]) -> None:
-    """IST-24: an ALLOW rule's address fields cut the map's network pieces, so the edge from the
+    """IST-25: an ALLOW rule's address fields cut the map's network pieces, so the edge from the
     piece holding an address has explain's verdict for that address, and the address just outside
     the block gets the other verdict — in the map and in explain."""
     a = analyse(foo(ap("foo/partner", rules=[{"from": [{"source": source}]}])))
@@ -102,7 +102,7 @@ def test_item7_istio_ip_blocks_split_the_maps_outside_address_space(
 
 
 def test_item7_a_deny_rule_on_a_source_ip_condition_splits_the_map_too() -> None:
-    """IST-24: ``when: source.ip`` in a DENY rule: the denied block has no edge, its neighbours do."""
+    """IST-25: ``when: source.ip`` in a DENY rule: the denied block has no edge, its neighbours do."""
     a = analyse(foo(ap("foo/block", action="DENY",
                        rules=[{"when": [{"key": "source.ip", "values": ["198.51.100.0/25"]}]}])))
     assert_mesh(flow(a, "198.51.100.7", HTTPBIN), "deny", Reason.MESH_DENIED, (AP, "foo/block"), rule=0)
@@ -129,7 +129,7 @@ def test_item7_the_command_line_map_and_explain_agree_on_an_ip_block(tmp_path: P
         assert r.exit_code == code, r.output
 
 
-# ============================================================================ item 8: IST-25, impossible requests
+# ============================================================================ item 8: IST-26, impossible requests
 
 
 IMPOSSIBLE = [
@@ -146,21 +146,21 @@ IMPOSSIBLE = [
                                                             "hosts"])
 def test_item8_an_allow_rule_no_request_can_meet_denies_in_the_map_and_in_explain(
         operation: dict[str, list[str]], why: str) -> None:
-    """IST-25: the rule cannot match any request, so the ALLOW policy allows nothing: explain with
+    """IST-26: the rule cannot match any request, so the ALLOW policy allows nothing: explain with
     and without a request, and the map, all deny (the map used to keep every TCP port "allowed if")."""
     a = analyse(foo(ap("foo/impossible", selector=sel(app="httpbin"), rules=[{"to": [{"operation": operation}]}])))
     exp = flow(a, "foo/sleep", HTTPBIN)
     assert_mesh(exp, "deny", Reason.MESH_NOT_ALLOWED, (AP, "foo/impossible"))
     mismatch = [s for s in exp.verdict.steps if s.reason is Reason.MESH_RULE_MISMATCH]
     assert [m.message for m in mismatch] == [f"AuthorizationPolicy foo/impossible rule 0: no request can meet {why} "
-                                             "(IST-25)"]
+                                             "(IST-26)"]
     for method, path, host in (("GET", "/admin/x", "API.example.com"), ("POST", "/", "api.example.com")):
         assert not flow(a, "foo/sleep", HTTPBIN, method=method, path=path, host=host).allowed
     assert mapped(a, "foo/sleep", HTTPBIN) is None
 
 
 def test_item8_a_rule_some_request_can_meet_stays_conditional() -> None:
-    """IST-25 only removes rules no request meets: ``methods: [G*]`` without ``GET`` leaves GETX."""
+    """IST-26 only removes rules no request meets: ``methods: [G*]`` without ``GET`` leaves GETX."""
     a = analyse(foo(ap("foo/p", selector=sel(app="httpbin"),
                        rules=[{"to": [{"operation": {"methods": ["G*"], "notMethods": ["GET"]}}]}])))
     assert_mesh(flow(a, "foo/sleep", HTTPBIN), "allow", Reason.MESH_CONDITIONAL)
@@ -171,7 +171,7 @@ def test_item8_a_rule_some_request_can_meet_stays_conditional() -> None:
 
 
 def test_item8_an_impossible_deny_rule_denies_nothing_and_leaves_no_condition() -> None:
-    """IST-25: a DENY rule no request meets never matches: no "denied if" note, every port passes."""
+    """IST-26: a DENY rule no request meets never matches: no "denied if" note, every port passes."""
     a = analyse(foo(ap("foo/never", action="DENY", rules=[{"to": [{"operation": {"methods": ["GET"],
                                                                                   "notMethods": ["*"]}}]}])))
     assert_mesh(flow(a, "foo/sleep", HTTPBIN), "allow", Reason.MESH_NO_ALLOW)
@@ -180,13 +180,13 @@ def test_item8_an_impossible_deny_rule_denies_nothing_and_leaves_no_condition() 
 
 
 def test_item8_header_conditions_no_request_can_meet_together_deny() -> None:
-    """IST-25: all ``when`` conditions must hold; two that want different values of one header cannot."""
+    """IST-26: all ``when`` conditions must hold; two that want different values of one header cannot."""
     when = [{"key": "request.headers[X-Tenant]", "values": ["a"]},
             {"key": "request.headers[x-tenant]", "values": ["b"]}]
     a = analyse(foo(ap("foo/p", selector=sel(app="httpbin"), rules=[{"when": when}])))
     exp = flow(a, "foo/sleep", HTTPBIN)
     assert_mesh(exp, "deny", Reason.MESH_NOT_ALLOWED, (AP, "foo/p"))
-    assert any("request.headers[x-tenant] together (IST-25)" in s.message for s in exp.verdict.steps)
+    assert any("request.headers[x-tenant] together (IST-26)" in s.message for s in exp.verdict.steps)
     assert mapped(a, "foo/sleep", HTTPBIN) is None
     only_not = analyse(foo(ap("foo/p", selector=sel(app="httpbin"),
                               rules=[{"when": [{"key": "request.headers[x-tenant]", "notValues": ["*"]}]}])))
@@ -204,17 +204,17 @@ def test_item8_the_command_line_map_and_explain_agree_on_an_impossible_rule(tmp_
                                                       [15008, 15009], [15020, 15021], [15053, 15053], [15090, 15090]]]
     assert "requires" not in edge[0]["mesh"]
     r = kubeward("explain", str(spec), *profile, "--from", "foo/sleep", "--to", HTTPBIN, "--port", "8080")
-    assert r.exit_code == 1 and "no request can meet methods ['GET'] with notMethods ['GET'] (IST-25)" in r.stdout
+    assert r.exit_code == 1 and "no request can meet methods ['GET'] with notMethods ['GET'] (IST-26)" in r.stdout
 
 
 def test_item8_an_allow_rule_whose_every_request_meets_a_deny_rule_denies_in_the_map_and_in_explain() -> None:
-    """IST-25 across policies: every request ``methods: [GET]`` lets in also meets ``methods: [G*]``
+    """IST-26 across policies: every request ``methods: [GET]`` lets in also meets ``methods: [G*]``
     of a DENY policy, so nothing passes — found by the map-agrees-with-explain property."""
     a = analyse(foo(ap("foo/p", rules=[{"to": [{"operation": {"methods": ["GET"]}}]}]),
                     ap("foo/d", action="DENY", rules=[{"to": [{"operation": {"methods": ["G*"]}}]}])))
     step = assert_mesh(flow(a, "foo/sleep", HTTPBIN), "deny", Reason.MESH_DENIED, (AP, "foo/d"), rule=0)
     assert step.message == ("every request that AuthorizationPolicy foo/p rule 0 allows also meets the DENY rules "
-                            "(AuthorizationPolicy foo/d rule 0): denied whatever the request (IST-25)")
+                            "(AuthorizationPolicy foo/d rule 0): denied whatever the request (IST-26)")
     assert not flow(a, "foo/sleep", HTTPBIN, method="GET").allowed
     assert mapped(a, "foo/sleep", HTTPBIN) is None
     narrower = analyse(foo(ap("foo/p", rules=[{"to": [{"operation": {"methods": ["G*"]}}]}]),
@@ -225,7 +225,7 @@ def test_item8_an_allow_rule_whose_every_request_meets_a_deny_rule_denies_in_the
 
 
 def test_item8_deny_rules_that_every_request_meets_deny_without_allow_policies() -> None:
-    """IST-25: two DENY operations ``methods: [G*]`` and ``notMethods: [G*]`` cover every request."""
+    """IST-26: two DENY operations ``methods: [G*]`` and ``notMethods: [G*]`` cover every request."""
     a = analyse(foo(ap("foo/d", action="DENY", rules=[{"to": [{"operation": {"methods": ["G*"]}},
                                                               {"operation": {"notMethods": ["G*"]}}]}])))
     step = assert_mesh(flow(a, "foo/sleep", HTTPBIN), "deny", Reason.MESH_DENIED, (AP, "foo/d"), rule=0)
@@ -244,7 +244,7 @@ def test_item8_a_request_to_a_server_first_port_is_still_tcp_traffic() -> None:
 
 
 def test_item8_explain_takes_the_address_of_the_workload_it_is_given() -> None:
-    """IST-24: two workloads with the same labels, account and ports share an identity; explain
+    """IST-25: two workloads with the same labels, account and ports share an identity; explain
     used the identity's first address (the other workload's) for ``ipBlocks``, the map each one's own."""
     objects = foo(pod("foo/c1", labels={"app": "client"}, sa="client", ip="10.1.0.8"),
                   pod("foo/c2", labels={"app": "client"}, sa="client", ip="10.1.0.9"),

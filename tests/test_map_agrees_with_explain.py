@@ -8,10 +8,10 @@ PeerAuthentications from a small grammar, and checks every pair of map peers on 
 * a port the map leaves out is refused by ``explain`` for every sampled HTTP request;
 * a port the map keeps without a mesh condition is allowed for every sampled request, and one
   it keeps "allowed if …" is allowed for at least one request of the sample, which holds a request
-  of every kind the grammar's patterns can tell apart (IST-12, IST-23, IST-25).
+  of every kind the grammar's patterns can tell apart (IST-12, IST-24, IST-26).
 
 The run is bounded (derandomized, no example database) so that it takes seconds in CI; the
-``@example`` inputs are disagreements the property found before they were fixed (IST-25).
+``@example`` inputs are disagreements the property found before they were fixed (IST-26).
 """
 
 from __future__ import annotations

@@ -333,7 +333,7 @@ def _apply_mesh(analysis: Analysis, connections: list[Connection], decided: Deci
             continue
         src = workloads.get(c.src)
         net = networks.get(c.src)
-        # IST-24: every address of a network piece gets the same answer (AuthorizationPolicy
+        # IST-25: every address of a network piece gets the same answer (AuthorizationPolicy
         # addresses cut the pieces), so its first address speaks for it, in either IP version.
         address = (src.pod_ips[0][0] if src is not None and src.pod_ips and src.pod_ips[0] else None) if src else (
             str(ipaddress.ip_address(net.first)) if net is not None else None)

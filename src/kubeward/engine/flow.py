@@ -124,7 +124,7 @@ def _mesh(engine: Engine, source: FlowEnd, destination: FlowEnd, port: int | Non
     dst_workload = destination.workload or dst.workloads[0]
     src = source.endpoint
     src_workload = source.workload or (src.workloads[0] if isinstance(src, Identity) else None)
-    # The client's own address (IST-24), as the map takes it: identical pods of several workloads
+    # The client's own address (IST-25), as the map takes it: identical pods of several workloads
     # share an identity, whose first address may be another workload's.
     own = src_workload.pod_ips[0][0] if src_workload is not None and src_workload.pod_ips and \
         src_workload.pod_ips[0] else None

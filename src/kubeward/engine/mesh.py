@@ -135,14 +135,14 @@ def istio_path(pattern: str, path: str) -> bool:
 
 
 # Characters a witness request may use between a prefix and a suffix: the first one that appears in
-# no pattern of the field separates them from every pattern (IST-25).
+# no pattern of the field separates them from every pattern (IST-26).
 _FILLERS = string.ascii_lowercase + string.ascii_uppercase + string.digits
 
 
 class RequestField(StrEnum):
     """The parts of an HTTP request an AuthorizationPolicy compares, each with its own matching."""
 
-    METHOD = "method"  # IST-23: case-sensitive Istio string
+    METHOD = "method"  # IST-24: case-sensitive Istio string
     PATH = "path"      # IST-13: path templates, query removed
     HOST = "host"      # IST-13: case-insensitive
     HEADER = "header"  # IST-19: request.headers[…]
@@ -158,7 +158,7 @@ def _field_match(kind: RequestField, pattern: str, value: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def representatives(kind: RequestField, patterns: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
-    """IST-25: values of a request field, one for every way of matching and missing ``patterns``,
+    """IST-26: values of a request field, one for every way of matching and missing ``patterns``,
     and whether that is certain (False: path templates, or no fresh character left).
 
     A value that no pattern names exactly has, among the patterns it matches, a longest prefix P
@@ -179,7 +179,7 @@ def representatives(kind: RequestField, patterns: tuple[str, ...]) -> tuple[tupl
 
 
 def satisfiable(kind: RequestField, required: tuple[tuple[str, ...], ...], excluded: tuple[str, ...]) -> bool | None:
-    """IST-25: whether some value of a request field matches a pattern of every ``required`` group
+    """IST-26: whether some value of a request field matches a pattern of every ``required`` group
     and none of ``excluded``: True, False, or None when kubeward cannot tell."""
     values, certain = representatives(kind, tuple(sorted({p for g in required for p in g} | set(excluded))))
     for value in values:
@@ -190,7 +190,7 @@ def satisfiable(kind: RequestField, required: tuple[tuple[str, ...], ...], exclu
 
 
 def _impossible_operation(o: MeshOperation) -> str | None:
-    """IST-25: why no HTTP request can meet this operation's fields, or None if some may."""
+    """IST-26: why no HTTP request can meet this operation's fields, or None if some may."""
     for kind, values, not_values, what in ((RequestField.METHOD, o.methods, o.not_methods, "methods"),
                                            (RequestField.PATH, o.paths, o.not_paths, "paths"),
                                            (RequestField.HOST, o.hosts, o.not_hosts, "hosts")):
@@ -199,12 +199,12 @@ def _impossible_operation(o: MeshOperation) -> str | None:
         if satisfiable(kind, () if values is None else (values,), not_values or ()) is False:
             written = [f"{what} {list(values)}"] if values is not None else []
             written += [f"not{what[0].upper()}{what[1:]} {list(not_values)}"] if not_values else []
-            return f"no request can meet {' with '.join(written)} (IST-25)"
+            return f"no request can meet {' with '.join(written)} (IST-26)"
     return None
 
 
 def _impossible_conditions(conditions: tuple[MeshCondition, ...]) -> str | None:
-    """IST-25: why no request can meet the rule's ``request.headers[…]`` conditions together (all of
+    """IST-26: why no request can meet the rule's ``request.headers[…]`` conditions together (all of
     a rule's conditions must hold; a header the request lacks meets only ``notValues``)."""
     by_header: dict[str, tuple[list[tuple[str, ...]], list[str]]] = {}
     for c in conditions:
@@ -215,7 +215,7 @@ def _impossible_conditions(conditions: tuple[MeshCondition, ...]) -> str | None:
             excluded.extend(c.not_values or ())
     for name, (required, excluded) in sorted(by_header.items()):
         if required and satisfiable(RequestField.HEADER, tuple(required), tuple(excluded)) is False:
-            return f"no request can meet the conditions on request.headers[{name}] together (IST-25)"
+            return f"no request can meet the conditions on request.headers[{name}] together (IST-26)"
     return None
 
 
@@ -290,7 +290,7 @@ _ADDRESS_KEYS = ("source.ip", "remote.ip")
 
 
 def address_ranges(cluster: Cluster, options: Options) -> list[IPRange]:
-    """IST-24: every address range an AuthorizationPolicy names (``ipBlocks``, ``remoteIpBlocks``,
+    """IST-25: every address range an AuthorizationPolicy names (``ipBlocks``, ``remoteIpBlocks``,
     their ``not`` forms, ``source.ip``/``remote.ip`` conditions), so that the map's outside
     address space is split at their bounds like at any other CIDR. Unreadable values are skipped."""
     if options.mesh != "istio":
@@ -344,7 +344,7 @@ def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tc
         if impossible is not None:
             return Match(False, [impossible])
         return Match(None, ["depends on the HTTP request: " + _describe_operation(o)])
-    # IST-23: methods match like any Istio string (exact, prefix, suffix, "*"), case-sensitive, any name.
+    # IST-24: methods match like any Istio string (exact, prefix, suffix, "*"), case-sensitive, any name.
     tests: tuple[tuple[tuple[str, ...] | None, bool, Callable[[str], bool], str], ...] = (
         (o.methods, False, lambda v: istio_string(v, http.method), "methods"),
         (o.not_methods, True, lambda v: istio_string(v, http.method), "notMethods"),
@@ -453,7 +453,7 @@ _MAX_REQUESTS = 4096  # beyond this many kinds of request, the answer stays cond
 
 
 def _requests_to_try(rules: list[MeshRule]) -> tuple[list[HttpRequest], bool]:
-    """IST-25: one request of every kind the rules' patterns tell apart (methods, paths, hosts,
+    """IST-26: one request of every kind the rules' patterns tell apart (methods, paths, hosts,
     ``request.headers[…]`` values or the header's absence), and whether that covers every request."""
     patterns: dict[RequestField, set[str]] = {f: set() for f in RequestField}
     headers: dict[str, set[str]] = {}
@@ -487,7 +487,7 @@ def _requests_to_try(rules: list[MeshRule]) -> tuple[list[HttpRequest], bool]:
 
 
 def _some_request_passes(pending: list[Pending], allow_policies: bool, peer: MeshPeer, port: int) -> bool | None:
-    """IST-25: whether some HTTP request passes the rules that depend on the request — no pending
+    """IST-26: whether some HTTP request passes the rules that depend on the request — no pending
     DENY rule matches it and (when ALLOW policies apply) some pending ALLOW rule may — trying one
     request of every kind their patterns tell apart. None: kubeward cannot tell."""
     requests, certain = _requests_to_try([x.rule for x in pending])
@@ -504,7 +504,7 @@ def _some_request_passes(pending: list[Pending], allow_policies: bool, peer: Mes
 
 def _every_request_denied(pending: list[Pending], steps: list[Step], mtls: bool,
                           hop: Callable[..., None]) -> MeshVerdict:
-    """IST-25: every request that an ALLOW rule lets in (every request, without ALLOW policies)
+    """IST-26: every request that an ALLOW rule lets in (every request, without ALLOW policies)
     meets a DENY rule: the connection is denied whatever is sent."""
     denies = [x for x in pending if x.policy.action is MeshAction.DENY]
     allows = [x for x in pending if x.policy.action is MeshAction.ALLOW]
@@ -513,7 +513,7 @@ def _every_request_denied(pending: list[Pending], steps: list[Step], mtls: bool,
             + " allows") if allows else "every request"
     first = denies[0]
     hop(Reason.MESH_DENIED, Effect.DENY, f"{what} also meets the DENY rules ({named}): denied whatever the "
-        "request (IST-25)", first.policy.ref, first.rule.index, first.rule.line)
+        "request (IST-26)", first.policy.ref, first.rule.index, first.rule.line)
     return MeshVerdict(False, steps, mtls)
 
 

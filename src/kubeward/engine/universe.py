@@ -181,7 +181,7 @@ class Universe:
         self.identities: list[Identity] = []
         self.identities_of: dict[str, list[Identity]] = {}
         self._build_identities(cluster.workloads)
-        # IST-24: the addresses of AuthorizationPolicies split the outside space too (no pod matching).
+        # IST-25: the addresses of AuthorizationPolicies split the outside space too (no pod matching).
         mesh_cuts = [NetworkPeer("istio", (), (r,), never_pods=True) for r in address_ranges(cluster, options)]
         self.networks: list[Network] = self._build_atoms(networks + mesh_cuts)
         offset = len(self.identities)
