@@ -12,7 +12,7 @@ import msgspec
 from ..engine.connectivity import PairOrigins, connectivity
 from ..engine.evaluate import Attribution, Origin, SideRules, resolve_ports
 from ..engine.l7 import l7_constraints
-from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership
+from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership, named_tcp_ports
 from ..engine.portset import ALL, EMPTY, PortSet
 from ..engine.trace import Effect, Step
 from ..engine.universe import Domain, Identity, Network
@@ -359,8 +359,10 @@ def _apply_mesh(analysis: Analysis, connections: list[Connection], decided: Deci
             continue
         src = workloads.get(c.src)
         net = networks.get(c.src)
+        # IST-25: every address of a network piece gets the same answer (AuthorizationPolicy
+        # addresses cut the pieces), so its first address speaks for it, in either IP version.
         address = (src.pod_ips[0][0] if src is not None and src.pod_ips and src.pod_ips[0] else None) if src else (
-            str(ipaddress.ip_address(net.first)) if net is not None and net.version == 4 else None)
+            str(ipaddress.ip_address(net.first)) if net is not None else None)
         mentioned = _mesh_ports(analysis, dst)
         allowed = EMPTY
         info: dict[str, object] = {}
@@ -375,7 +377,8 @@ def _apply_mesh(analysis: Analysis, connections: list[Connection], decided: Deci
                 for port in probes:
                     verdict = evaluate_mesh(cluster, options, src, address, dst, port, None, dst.id)
                     info.setdefault("mtls", verdict.mtls)
-                    conditions.extend(x for x in verdict.conditional if x not in conditions)
+                    if verdict.allowed:  # the notes of ports the map keeps, not of those it drops
+                        conditions.extend(x for x in verdict.conditional if x not in conditions)
                     if port in mentioned:
                         decides = PortSet.of(proto, port, port)
                     else:
@@ -409,5 +412,6 @@ def _mesh_ports(analysis: Analysis, dst: Workload) -> set[int]:
     for pa in analysis.cluster.mesh.peer_authentications:
         ports.update(pa.port_modes)
     ports.update(SERVER_FIRST_PORTS | NOT_CAPTURED)  # ports the mesh treats apart (IST-22)
+    ports.update(named_tcp_ports(analysis.cluster, dst))  # TCP by a Service port's name (IST-14)
     ports.update(cp.port for cp in dst.ports)
     return ports

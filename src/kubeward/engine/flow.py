@@ -124,7 +124,11 @@ def _mesh(engine: Engine, source: FlowEnd, destination: FlowEnd, port: int | Non
     dst_workload = destination.workload or dst.workloads[0]
     src = source.endpoint
     src_workload = source.workload or (src.workloads[0] if isinstance(src, Identity) else None)
-    address = source.address or (src.ips[0] if isinstance(src, Identity) and src.ips else None)
+    # The client's own address (IST-25), as the map takes it: identical pods of several workloads
+    # share an identity, whose first address may be another workload's.
+    own = src_workload.pod_ips[0][0] if src_workload is not None and src_workload.pod_ips and \
+        src_workload.pod_ips[0] else None
+    address = source.address or own or (src.ips[0] if isinstance(src, Identity) and src.ips else None)
     if address is None and not isinstance(src, Identity) and hasattr(src, "first"):
         address = str(ipaddress.ip_address(src.first)) if getattr(src, "version", 4) == 4 else None
     if port is None:

@@ -7,17 +7,24 @@ decides. Policies act only where a proxy runs (IST-3).
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import math
 import re
+import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
 
 from ..diagnostics import Diagnostics, Leans
-from ..ir import Direction, LabelSelector, ObjectRef
+from ..ir import Direction, IPRange, LabelSelector, ObjectRef
 from ..model import (
     NAMESPACE_NAME_LABEL,
     AuthorizationPolicy,
     Cluster,
     ContainerPort,
     MeshAction,
+    MeshCondition,
     MeshOperation,
     MeshRule,
     MeshSource,
@@ -127,6 +134,91 @@ def istio_path(pattern: str, path: str) -> bool:
     return istio_string(pattern, path)
 
 
+# Characters a witness request may use between a prefix and a suffix: the first one that appears in
+# no pattern of the field separates them from every pattern (IST-26).
+_FILLERS = string.ascii_lowercase + string.ascii_uppercase + string.digits
+
+
+class RequestField(StrEnum):
+    """The parts of an HTTP request an AuthorizationPolicy compares, each with its own matching."""
+
+    METHOD = "method"  # IST-24: case-sensitive Istio string
+    PATH = "path"      # IST-13: path templates, query removed
+    HOST = "host"      # IST-13: case-insensitive
+    HEADER = "header"  # IST-19: request.headers[…]
+
+
+def _field_match(kind: RequestField, pattern: str, value: str) -> bool:
+    if kind is RequestField.PATH:
+        return istio_path(pattern, value)
+    if kind is RequestField.HOST:
+        return istio_string(pattern.lower(), value.lower())
+    return istio_string(pattern, value)
+
+
+@lru_cache(maxsize=4096)
+def representatives(kind: RequestField, patterns: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """IST-26: values of a request field, one for every way of matching and missing ``patterns``,
+    and whether that is certain (False: path templates, or no fresh character left).
+
+    A value that no pattern names exactly has, among the patterns it matches, a longest prefix P
+    and a longest suffix S; P + c + S, with a character c that no pattern contains, matches
+    exactly the same patterns. So the patterns' own texts and every P + c + S are enough."""
+    if kind is RequestField.HOST:
+        patterns = tuple(p.lower() for p in patterns)
+    used = set("".join(patterns))
+    filler = next((c for c in _FILLERS if c not in used), None)
+    templates = any("{*}" in p or "{**}" in p for p in patterns)
+    if filler is None:
+        return tuple(sorted({*patterns, "GET" if kind is RequestField.METHOD else "/"} - {""})), False
+    prefixes = {""} | {p[:-1] for p in patterns if p.endswith("*") and not p.startswith("*")}
+    suffixes = {""} | {p[1:] for p in patterns if p.startswith("*") and p != "*"}
+    found = {*patterns, *(p.strip("*") for p in patterns), *(a + filler + b for a in prefixes for b in suffixes),
+             *(p.replace("{**}", filler).replace("{*}", filler) for p in patterns if templates)}
+    return tuple(sorted(found - {""})), not templates
+
+
+def satisfiable(kind: RequestField, required: tuple[tuple[str, ...], ...], excluded: tuple[str, ...]) -> bool | None:
+    """IST-26: whether some value of a request field matches a pattern of every ``required`` group
+    and none of ``excluded``: True, False, or None when kubeward cannot tell."""
+    values, certain = representatives(kind, tuple(sorted({p for g in required for p in g} | set(excluded))))
+    for value in values:
+        if all(any(_field_match(kind, p, value) for p in group) for group in required) and \
+                not any(_field_match(kind, p, value) for p in excluded):
+            return True
+    return False if certain else None
+
+
+def _impossible_operation(o: MeshOperation) -> str | None:
+    """IST-26: why no HTTP request can meet this operation's fields, or None if some may."""
+    for kind, values, not_values, what in ((RequestField.METHOD, o.methods, o.not_methods, "methods"),
+                                           (RequestField.PATH, o.paths, o.not_paths, "paths"),
+                                           (RequestField.HOST, o.hosts, o.not_hosts, "hosts")):
+        if values is None and not not_values:
+            continue
+        if satisfiable(kind, () if values is None else (values,), not_values or ()) is False:
+            written = [f"{what} {list(values)}"] if values is not None else []
+            written += [f"not{what[0].upper()}{what[1:]} {list(not_values)}"] if not_values else []
+            return f"no request can meet {' with '.join(written)} (IST-26)"
+    return None
+
+
+def _impossible_conditions(conditions: tuple[MeshCondition, ...]) -> str | None:
+    """IST-26: why no request can meet the rule's ``request.headers[…]`` conditions together (all of
+    a rule's conditions must hold; a header the request lacks meets only ``notValues``)."""
+    by_header: dict[str, tuple[list[tuple[str, ...]], list[str]]] = {}
+    for c in conditions:
+        if c.key.startswith("request.headers[") and c.key.endswith("]"):
+            required, excluded = by_header.setdefault(c.key[len("request.headers["):-1].lower(), ([], []))
+            if c.values is not None:
+                required.append(c.values)
+            excluded.extend(c.not_values or ())
+    for name, (required, excluded) in sorted(by_header.items()):
+        if required and satisfiable(RequestField.HEADER, tuple(required), tuple(excluded)) is False:
+            return f"no request can meet the conditions on request.headers[{name}] together (IST-26)"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class MeshPeer:
     """What the destination's proxy knows of the client."""
@@ -193,6 +285,35 @@ def _source_matches(s: MeshSource, peer: MeshPeer, policy_ns: str = "") -> Match
     return m
 
 
+_ADDRESS_FIELDS = ("ip_blocks", "not_ip_blocks", "remote_ip_blocks", "not_remote_ip_blocks")
+_ADDRESS_KEYS = ("source.ip", "remote.ip")
+
+
+def address_ranges(cluster: Cluster, options: Options) -> list[IPRange]:
+    """IST-25: every address range an AuthorizationPolicy names (``ipBlocks``, ``remoteIpBlocks``,
+    their ``not`` forms, ``source.ip``/``remote.ip`` conditions), so that the map's outside
+    address space is split at their bounds like at any other CIDR. Unreadable values are skipped."""
+    if options.mesh != "istio":
+        return []
+    written: list[str] = []
+    for p in cluster.mesh.authorization_policies:
+        for rule in p.rules or ():
+            for s in rule.sources or ():
+                for f in _ADDRESS_FIELDS:
+                    written.extend(getattr(s, f) or ())
+            for c in rule.conditions:
+                if c.key in _ADDRESS_KEYS:
+                    written.extend((*(c.values or ()), *(c.not_values or ())))
+    found: list[IPRange] = []
+    for text in written:
+        try:
+            net = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            continue
+        found.append(IPRange(net.version, int(net.network_address), int(net.broadcast_address)))
+    return found
+
+
 def _in_cidr(address: str, cidr: str) -> bool:
     try:
         return ipaddress.ip_address(address) in ipaddress.ip_network(cidr, strict=False)
@@ -219,13 +340,18 @@ def _operation_matches(o: MeshOperation, port: int, http: HttpRequest | None, tc
     if not uses_http:
         return m
     if http is None:
+        impossible = _impossible_operation(o)
+        if impossible is not None:
+            return Match(False, [impossible])
         return Match(None, ["depends on the HTTP request: " + _describe_operation(o)])
-    tests = ((o.methods, False, lambda v: http.method == v, "methods"),
-             (o.not_methods, True, lambda v: http.method == v, "notMethods"),
-             (o.paths, False, lambda v: istio_path(v, http.path), "paths"),
-             (o.not_paths, True, lambda v: istio_path(v, http.path), "notPaths"),
-             (o.hosts, False, lambda v: istio_string(v.lower(), http.host.lower()), "hosts"),
-             (o.not_hosts, True, lambda v: istio_string(v.lower(), http.host.lower()), "notHosts"))
+    # IST-24: methods match like any Istio string (exact, prefix, suffix, "*"), case-sensitive, any name.
+    tests: tuple[tuple[tuple[str, ...] | None, bool, Callable[[str], bool], str], ...] = (
+        (o.methods, False, lambda v: istio_string(v, http.method), "methods"),
+        (o.not_methods, True, lambda v: istio_string(v, http.method), "notMethods"),
+        (o.paths, False, lambda v: istio_path(v, http.path), "paths"),
+        (o.not_paths, True, lambda v: istio_path(v, http.path), "notPaths"),
+        (o.hosts, False, lambda v: istio_string(v.lower(), http.host.lower()), "hosts"),
+        (o.not_hosts, True, lambda v: istio_string(v.lower(), http.host.lower()), "notHosts"))
     for values, negate, test, what in tests:
         if values is None:
             continue
@@ -285,6 +411,10 @@ def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | 
     if tcp and http_only and action is MeshAction.ALLOW:
         # IST-14: an HTTP-only attribute anywhere makes the whole ALLOW rule invalid on TCP.
         return Match(False, ["HTTP-only attributes on TCP traffic: Istio ignores this ALLOW rule (IST-14)"])
+    if http is None and not tcp:
+        impossible = _impossible_conditions(rule.conditions)
+        if impossible is not None:
+            return Match(False, [impossible])
     parts: list[tuple[str, list[Match] | None]] = [
         ("from", None if rule.sources is None else [_source_matches(s, peer, policy_ns) for s in rule.sources]),
         ("to", None if rule.operations is None else [_operation_matches(o, port, http, tcp, action)
@@ -311,11 +441,91 @@ def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | 
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An AuthorizationPolicy rule whose answer depends on the HTTP request, none being given."""
+
+    policy: AuthorizationPolicy
+    rule: MeshRule
+
+
+_MAX_REQUESTS = 4096  # beyond this many kinds of request, the answer stays conditional
+
+
+def _requests_to_try(rules: list[MeshRule]) -> tuple[list[HttpRequest], bool]:
+    """IST-26: one request of every kind the rules' patterns tell apart (methods, paths, hosts,
+    ``request.headers[…]`` values or the header's absence), and whether that covers every request."""
+    patterns: dict[RequestField, set[str]] = {f: set() for f in RequestField}
+    headers: dict[str, set[str]] = {}
+    for rule in rules:
+        for o in rule.operations or ():
+            for f, fields in ((RequestField.METHOD, (o.methods, o.not_methods)),
+                              (RequestField.PATH, (o.paths, o.not_paths)),
+                              (RequestField.HOST, (o.hosts, o.not_hosts))):
+                for values in fields:
+                    patterns[f].update(values or ())
+        for c in rule.conditions:
+            if c.key.startswith("request.headers[") and c.key.endswith("]"):
+                headers.setdefault(c.key[len("request.headers["):-1].lower(), set()).update(
+                    (*(c.values or ()), *(c.not_values or ())))
+    certain = True
+    choices: list[tuple[str | None, ...]] = []
+    for f, default in ((RequestField.METHOD, "GET"), (RequestField.PATH, "/"), (RequestField.HOST, "")):
+        values, sure = representatives(f, tuple(sorted(patterns[f]))) if patterns[f] else ((default,), True)
+        certain = certain and sure
+        choices.append(values)
+    for name in sorted(headers):
+        values, sure = representatives(RequestField.HEADER, tuple(sorted(headers[name])))
+        certain = certain and sure
+        choices.append((None, *values))  # None: the request does not carry the header
+    if math.prod(len(c) for c in choices) > _MAX_REQUESTS:
+        return [], False
+    names = sorted(headers)
+    return [HttpRequest(str(m), str(p), str(h),
+                        tuple((n, v) for n, v in zip(names, rest, strict=True) if v is not None))
+            for m, p, h, *rest in itertools.product(*choices)], certain
+
+
+def _some_request_passes(pending: list[Pending], allow_policies: bool, peer: MeshPeer, port: int) -> bool | None:
+    """IST-26: whether some HTTP request passes the rules that depend on the request — no pending
+    DENY rule matches it and (when ALLOW policies apply) some pending ALLOW rule may — trying one
+    request of every kind their patterns tell apart. None: kubeward cannot tell."""
+    requests, certain = _requests_to_try([x.rule for x in pending])
+    for http in requests:
+        if any(rule_matches(x.rule, peer, port, http, False, MeshAction.DENY, x.policy.ref.namespace).value is True
+               for x in pending if x.policy.action is MeshAction.DENY):
+            continue
+        if not allow_policies or any(
+                rule_matches(x.rule, peer, port, http, False, MeshAction.ALLOW, x.policy.ref.namespace).value
+                is not False for x in pending if x.policy.action is MeshAction.ALLOW):
+            return True
+    return False if certain else None
+
+
+def _every_request_denied(pending: list[Pending], steps: list[Step], mtls: bool,
+                          hop: Callable[..., None]) -> MeshVerdict:
+    """IST-26: every request that an ALLOW rule lets in (every request, without ALLOW policies)
+    meets a DENY rule: the connection is denied whatever is sent."""
+    denies = [x for x in pending if x.policy.action is MeshAction.DENY]
+    allows = [x for x in pending if x.policy.action is MeshAction.ALLOW]
+    named = ", ".join(f"{x.policy.ref.display} rule {x.rule.index}" for x in denies)
+    what = ("every request that " + ", ".join(f"{x.policy.ref.display} rule {x.rule.index}" for x in allows)
+            + " allows") if allows else "every request"
+    first = denies[0]
+    hop(Reason.MESH_DENIED, Effect.DENY, f"{what} also meets the DENY rules ({named}): denied whatever the "
+        "request (IST-26)", first.policy.ref, first.rule.index, first.rule.line)
+    return MeshVerdict(False, steps, mtls)
+
+
 def tcp_port(cluster: Cluster, w: Workload, port: int) -> bool:
     """IST-22 and Istio's protocol selection: server-first ports, and Service ports named
     ``tcp``/``mysql``/``mongo``/``redis``/``tls`` (``<protocol>[-<suffix>]``) that reach this pod port."""
-    if port in SERVER_FIRST_PORTS:
-        return True
+    return port in SERVER_FIRST_PORTS or port in named_tcp_ports(cluster, w)
+
+
+def named_tcp_ports(cluster: Cluster, w: Workload) -> set[int]:
+    """The pod ports of ``w`` that a Service port named for a TCP protocol reaches."""
+    found: set[int] = set()
     for svc in cluster.services:
         if svc.namespace != w.namespace or not svc.selector or \
                 any(w.labels.get(k) != v for k, v in svc.selector.items()):
@@ -324,9 +534,9 @@ def tcp_port(cluster: Cluster, w: Workload, port: int) -> bool:
             target = sp.target_port if sp.target_port is not None else sp.port
             pod_port = target if isinstance(target, int) else next(
                 (cp.port for cp in w.ports if cp.name == target), None)
-            if pod_port == port and sp.name.split("-", 1)[0].lower() in TCP_PORT_NAMES:
-                return True
-    return False
+            if pod_port is not None and sp.name.split("-", 1)[0].lower() in TCP_PORT_NAMES:
+                found.add(pod_port)
+    return found
 
 
 def applicable(cluster: Cluster, options: Options, w: Workload) -> list[AuthorizationPolicy]:
@@ -393,7 +603,7 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
         pa.ref if pa else None)
     principal_value = principal(options, source) if source is not None and mtls else None
     peer = MeshPeer(source, source_address, mtls, principal_value)
-    tcp = tcp_port(cluster, destination, port) and http is None
+    tcp = tcp_port(cluster, destination, port)
     policies = applicable(cluster, options, destination)
     if dst_kind == "ambient":
         for p in policies:
@@ -405,6 +615,7 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
                     "workload without a waypoint: ztunnel enforces it as DENY (IST-2)", p.ref)
                 return MeshVerdict(False, steps, mtls)
     conditional: list[str] = []
+    pending: list[Pending] = []  # rules whose answer depends on the request (none given)
     # IST-8: CUSTOM → DENY → ALLOW; AUDIT never decides.
     for p in policies:
         if p.action is MeshAction.CUSTOM:
@@ -422,8 +633,11 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
                 return MeshVerdict(False, steps, mtls)
             if m.value is None:
                 conditional.append(f"denied if {'; '.join(m.why)} ({p.ref.display} rule {rule.index})")
+                pending.append(Pending(p, rule))
     allows = [p for p in policies if p.action is MeshAction.ALLOW]
     if not allows:
+        if pending and http is None and not tcp and _some_request_passes(pending, False, peer, port) is False:
+            return _every_request_denied(pending, steps, mtls, hop)
         hop(Reason.MESH_NO_ALLOW, Effect.ALLOW,
             f"no ALLOW AuthorizationPolicy applies to {destination.id}: allowed (IST-8)")
         return MeshVerdict(True, steps, mtls, conditional)
@@ -441,12 +655,16 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
                 return MeshVerdict(True, steps, mtls, conditional)
             if m.value is None:
                 conditional.append(f"allowed if {'; '.join(m.why)} ({p.ref.display} rule {rule.index})")
+                pending.append(Pending(p, rule))
                 hop(Reason.MESH_CONDITIONAL, Effect.NONE, f"{p.ref.display} rule {rule.index} " + "; ".join(m.why),
                     p.ref, rule.index, rule.line)
             else:
                 hop(Reason.MESH_RULE_MISMATCH, Effect.NONE, f"{p.ref.display} rule {rule.index}: " + "; ".join(m.why),
                     p.ref, rule.index, rule.line)
     if any(c.startswith("allowed if") for c in conditional):
+        if any(x.policy.action is MeshAction.DENY for x in pending) and http is None and not tcp and \
+                _some_request_passes(pending, True, peer, port) is False:
+            return _every_request_denied(pending, steps, mtls, hop)
         hop(Reason.MESH_CONDITIONAL, Effect.ALLOW, "only requests that meet these ALLOW rules pass; others get 403 "
             "RBAC: access denied: " + " | ".join(c for c in conditional if c.startswith("allowed if")))
         return MeshVerdict(True, steps, mtls, conditional)

@@ -48,6 +48,7 @@ from ..ir import (
     Subject,
 )
 from ..model import Cluster, ContainerPort, NetworkSet, Workload
+from .mesh import address_ranges
 from .options import Options
 
 _SPACE = {4: (0, (1 << 32) - 1), 6: (0, (1 << 128) - 1)}
@@ -177,7 +178,9 @@ class Universe:
         self.identities: list[Identity] = []
         self.identities_of: dict[str, list[Identity]] = {}
         self._build_identities(cluster.workloads)
-        self.networks: list[Network] = self._build_atoms(networks)
+        # IST-25: the addresses of AuthorizationPolicies split the outside space too (no pod matching).
+        mesh_cuts = [NetworkPeer("istio", (), (r,), never_pods=True) for r in address_ranges(cluster, options)]
+        self.networks: list[Network] = self._build_atoms(networks + mesh_cuts)
         offset = len(self.identities)
         self._atom_starts = {v: [a.first for a in self.networks if a.version == v] for v in (4, 6)}
         self._atoms_by_version = {v: [a for a in self.networks if a.version == v] for v in (4, 6)}
