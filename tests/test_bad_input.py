@@ -35,6 +35,7 @@ GOOD = APP + "---\n" + textwrap.dedent("""\
     kind: Deployment
     metadata: {name: other, namespace: app}
     spec:
+      selector: {matchLabels: {app: other}}
       template:
         metadata: {labels: {app: other}}
         spec: {containers: [{name: c, image: x}]}
@@ -151,6 +152,7 @@ def test_a_yaml_syntax_error_in_one_file_of_a_folder_is_located_and_the_other_fi
         kind: Deployment
         metadata: {name: early, namespace: app}
         spec:
+          selector: {matchLabels: {app: early}}
           template:
             metadata: {labels: {app: early}}
             spec: {containers: [{name: c, image: x}]}

@@ -159,7 +159,7 @@ def _rules(r: Reader, spec: LMap, direction: Direction, ref: PolicyRef,
         ports = _ports_v2(r, raw, path) if v2 else _ports_v1(r, raw, path)
         if ports and any(isinstance(p, NamedPort) for p in ports):
             _named_port_peers(r, raw, peers, path, ports_key)
-        rules.append(Rule(ref, direction, i, action, peers, ports, line, name))
+        rules.append(Rule(ref, direction, i, action, peers, ports, line, name, path=path))
     return tuple(rules)
 
 

@@ -293,7 +293,7 @@ class _Lowering:
             listed_in = key if deny else ""
             if not to_ports:
                 out.append(Rule(self.ref, direction, i, action, tuple(peers), None, line,
-                                requires=extra, section=listed_in))
+                                requires=extra, section=listed_in, path=rp))
                 continue
             for k, entry in enumerate(to_ports):
                 if not isinstance(entry, LMap):
@@ -302,7 +302,7 @@ class _Lowering:
                 l7 = self._l7(entry, f"{rp}.toPorts[{k}]", deny)
                 name = f"toPorts[{k}]" if len(to_ports) > 1 else ""
                 out.append(Rule(self.ref, direction, i, action, tuple(peers), ports,
-                                to_ports.line_of(k), name, l7, section=listed_in, requires=extra))
+                                to_ports.line_of(k), name, l7, section=listed_in, requires=extra, path=rp))
         return out
 
 

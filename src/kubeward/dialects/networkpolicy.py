@@ -95,7 +95,7 @@ def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
             r.unknown_keys(raw, {peer_key, "ports"}, path)
             peers = _peers(r, raw, peer_key, path, ns)
             ports = _ports(r, raw, path)
-            rules[direction].append(Rule(ref, direction, i, Action.ALLOW, peers, ports, line))
+            rules[direction].append(Rule(ref, direction, i, Action.ALLOW, peers, ports, line, path=path))
     return Policy(ref, Tier.NETWORK_POLICY, Subject(pod_selector, namespace=ns), frozenset(isolates),
                   tuple(rules[Direction.INGRESS]), tuple(rules[Direction.EGRESS]), rejected=r.rejected)
 

@@ -1,0 +1,352 @@
+"""Strict reading: what the analysis does with the problems the upstream schema
+(:mod:`.schema`) and the API server's format rules find in an object.
+
+Every problem is an error at its file:line, in the API server's words (an unknown field: kubectl's
+strict field validation rejects the object, other clients prune the field, with "did you mean").
+Then, so that a malformed part never widens an allow-list and never narrows a deny
+(docs/semantics.md, NP-29):
+
+- a problem inside an *allow* rule of a policy (or inside a list of allow rules) makes that rule
+  allow nothing; the rest of the policy stays enforced, its isolation included;
+- any other problem in a policy — inside a deny (or pass) rule, the subject, the spec, metadata,
+  an action — makes the whole policy rejected: not enforced, and every trace it would have
+  touched says so;
+- a fatal problem in any other object (workload, Service, Ingress, route …) leaves the object
+  out of the model, as the API server never creates it (NP-28); an unknown field in one is read
+  as pruned (the object without the field), as the API server stores it for a client that does
+  not ask for strict field validation.
+
+Which parts of a kind are allow rules is :data:`RULE_LAYOUTS`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from ..diagnostics import Diagnostics, Leans
+from ..ir import NoPeer, Policy, Rule
+from ..loader import LList, LMap, RawObject
+from ..model import AuthorizationPolicy, PeerAuthentication
+from ._reader import ref_of
+from .schema import Problem, SchemaProblem, check_object
+from .validation import port_name_problem
+
+__all__ = ["Outcome", "RuleSite", "StrictReading", "read_strictly"]
+
+
+class Outcome(StrEnum):
+    """What the analysis does with one problem."""
+
+    RULE_ALLOWS_NOTHING = "rule-allows-nothing"  # inside an allow rule: the rule allows nothing (NP-29)
+    POLICY_REJECTED = "policy-rejected"          # elsewhere in a policy: the policy is not enforced (NP-29)
+    LEFT_OUT = "left-out"                        # a fatal problem of another object: not created (NP-28)
+    PRUNED = "pruned"                            # an unknown field of another object: read without it
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSite:
+    """The allow rule (``spec.ingress[0]``) or list of allow rules (``spec.ingress``) a problem lies in."""
+
+    path: str
+
+    def holds(self, rule_path: str) -> bool:
+        return rule_path == self.path or rule_path.startswith(self.path + "[")
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where a policy kind keeps its rules, and which of them allow.
+
+    ``sections``: the rule lists under a spec; ``allow_sections``: those whose every rule allows
+    (a problem in the list itself then makes the whole list allow nothing); ``action``: the key
+    of a rule's own action, or of the spec's action (``spec_action``), and the values that allow.
+    """
+
+    sections: tuple[str, ...]
+    allow_sections: tuple[str, ...] = ()
+    action: str = ""
+    spec_action: str = ""
+    allowing: frozenset[str] = frozenset()
+    default_action: str = ""
+    multi_spec: bool = False  # Cilium: ``specs[k]`` as well as ``spec``
+
+
+_NP = _Layout(("ingress", "egress"), allow_sections=("ingress", "egress"))
+# ANP-16: Allow (Accept in v1alpha2) rules allow; Deny and Pass rules decide against later rules.
+_ANP = _Layout(("ingress", "egress"), action="action", allowing=frozenset({"Allow"}))
+_CNP = _Layout(("ingress", "egress"), action="action", allowing=frozenset({"Accept"}))
+# CIL-27: ingress/egress allow; ingressDeny/egressDeny deny.
+_CILIUM = _Layout(("ingress", "egress", "ingressDeny", "egressDeny"), allow_sections=("ingress", "egress"),
+                  multi_spec=True)
+# CAL-22: Allow and Log rules never deny; Deny and Pass rules do.
+_CALICO = _Layout(("ingress", "egress"), action="action", allowing=frozenset({"Allow", "Log"}))
+# IST-24: the rules of an ALLOW (or AUDIT) policy allow; DENY and CUSTOM ones deny.
+_ISTIO = _Layout(("rules",), spec_action="action", allowing=frozenset({"ALLOW", "AUDIT"}), default_action="ALLOW")
+
+RULE_LAYOUTS: dict[tuple[str, str], _Layout] = {
+    ("networking.k8s.io", "NetworkPolicy"): _NP,
+    ("policy.networking.k8s.io", "AdminNetworkPolicy"): _ANP,
+    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"): _ANP,
+    ("policy.networking.k8s.io", "ClusterNetworkPolicy"): _CNP,
+    ("cilium.io", "CiliumNetworkPolicy"): _CILIUM,
+    ("cilium.io", "CiliumClusterwideNetworkPolicy"): _CILIUM,
+    ("projectcalico.org", "NetworkPolicy"): _CALICO,
+    ("projectcalico.org", "GlobalNetworkPolicy"): _CALICO,
+    ("crd.projectcalico.org", "NetworkPolicy"): _CALICO,
+    ("crd.projectcalico.org", "GlobalNetworkPolicy"): _CALICO,
+    ("security.istio.io", "AuthorizationPolicy"): _ISTIO,
+    ("security.istio.io", "PeerAuthentication"): _Layout(()),
+}
+"""The policy kinds: every problem of one of these decides between "this rule allows nothing"
+and "the policy is rejected"; every other kind is an object the cluster has or has not."""
+
+_RULE_PATH = re.compile(r"(?P<spec>spec|specs\[\d+\])\.(?P<section>\w+)(?:\[(?P<index>\d+)\])?(?=$|[.\[])")
+
+
+def rule_site(obj: RawObject, path: str) -> RuleSite | None:
+    """The allow rule, or list of allow rules, of ``obj`` that ``path`` lies in; None when the
+    path is elsewhere (or in a rule that denies, passes, or whose action cannot be read)."""
+    layout = RULE_LAYOUTS.get((obj.group, obj.kind))
+    found = _RULE_PATH.match(path)
+    if layout is None or found is None or found["section"] not in layout.sections:
+        return None
+    if found["spec"] != "spec" and not layout.multi_spec:
+        return None
+    section = f"{found['spec']}.{found['section']}"
+    if found["index"] is None:
+        if found["section"] in layout.allow_sections:
+            return RuleSite(section)
+        if layout.spec_action and _spec_action(obj, layout) in layout.allowing:
+            return RuleSite(section)
+        return None
+    rule = f"{section}[{found['index']}]"
+    if found["section"] in layout.allow_sections:
+        return RuleSite(rule)
+    if layout.spec_action:
+        return RuleSite(rule) if _spec_action(obj, layout) in layout.allowing else None
+    if layout.action:
+        item = _at(obj.data, rule)
+        action = item.get(layout.action) if isinstance(item, LMap) else None
+        return RuleSite(rule) if isinstance(action, str) and action in layout.allowing else None
+    return None
+
+
+def _spec_action(obj: RawObject, layout: _Layout) -> object:
+    spec = obj.data.get("spec")
+    action = spec.get(layout.spec_action) if isinstance(spec, LMap) else None
+    return layout.default_action if action is None else action
+
+
+_STEP = re.compile(r"\.?([^.\[\]]+)|\[([^\]]*)\]")
+
+
+def _at(data: LMap, path: str) -> object:
+    """The value at ``path`` (``spec.ingress[0]``) in ``data``, None when it has none."""
+    node: object = data
+    for name, index in _STEP.findall(path):
+        if isinstance(node, LMap) and name and name in node:
+            node = node[name]
+        elif isinstance(node, LList) and index.isdigit() and int(index) < len(node):
+            node = node[int(index)]
+        elif isinstance(node, LMap) and index in node:
+            node = node[index]
+        else:
+            return None
+    return node
+
+
+# --- format rules the schema cannot say --------------------------------------------------------
+
+_POD_SPECS = {"Pod": "spec", "Deployment": "spec.template.spec", "ReplicaSet": "spec.template.spec",
+              "StatefulSet": "spec.template.spec", "DaemonSet": "spec.template.spec",
+              "ReplicationController": "spec.template.spec", "Job": "spec.template.spec",
+              "CronJob": "spec.jobTemplate.spec.template.spec"}
+
+
+def _items(data: LMap, path: str) -> Iterator[tuple[str, LMap]]:
+    items = _at(data, path)
+    if isinstance(items, LList):
+        for i, item in enumerate(items):
+            if isinstance(item, LMap):
+                yield f"{path}[{i}]", item
+
+
+def _port_names(obj: RawObject) -> Iterator[tuple[str, LMap, str]]:
+    """Every (path, parent, key) of ``obj`` where a string must be a port name (IANA_SVC_NAME)."""
+    if obj.group == "networking.k8s.io" and obj.kind == "NetworkPolicy":
+        for section in ("spec.ingress", "spec.egress"):
+            for rule_path, _ in _items(obj.data, section):
+                for port_path, port in _items(obj.data, f"{rule_path}.ports"):
+                    yield port_path, port, "port"  # NP-30: a quoted number is a port name
+    elif obj.group == "" and obj.kind == "Service":
+        for port_path, port in _items(obj.data, "spec.ports"):
+            yield port_path, port, "targetPort"  # SVC-8: likewise a Service's targetPort
+    elif obj.kind in _POD_SPECS and obj.group in ("", "apps", "batch"):
+        for key in ("initContainers", "containers"):
+            for container_path, _ in _items(obj.data, f"{_POD_SPECS[obj.kind]}.{key}"):
+                for port_path, port in _items(obj.data, f"{container_path}.ports"):
+                    yield port_path, port, "name"
+
+
+def format_problems(obj: RawObject) -> list[SchemaProblem]:
+    """What the API server's validation code refuses and the schema cannot say: port names."""
+    found: list[SchemaProblem] = []
+    for path, parent, key in _port_names(obj):
+        value = parent.get(key)
+        if not isinstance(value, str) or value == "":
+            continue
+        problem = port_name_problem(value)
+        if problem is not None:
+            where = f"{path}.{key}"
+            found.append(SchemaProblem(where, parent.line_of(key), Problem.FORMAT,
+                                       f"{where}: Invalid value: {_quoted(value)}: {problem}", True))
+    return found
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --- the reading of one object ------------------------------------------------------------------
+
+@dataclass(slots=True)
+class StrictReading:
+    """The problems of one object and what the analysis does with them."""
+
+    obj: RawObject
+    problems: list[SchemaProblem]
+    policy: bool  # a policy kind (RULE_LAYOUTS)
+    sites: dict[int, RuleSite] = field(default_factory=dict)  # index into problems → the allow rule it is in
+
+    @property
+    def left_out(self) -> bool:
+        """A fatal problem of an object that is not a policy: the API server never creates it."""
+        return not self.policy and any(p.fatal for p in self.problems)
+
+    def outcome(self, index: int) -> Outcome:
+        problem = self.problems[index]
+        if not self.policy:
+            return Outcome.LEFT_OUT if self.left_out or problem.fatal else Outcome.PRUNED
+        return Outcome.RULE_ALLOWS_NOTHING if index in self.sites else Outcome.POLICY_REJECTED
+
+    @property
+    def broken_rules(self) -> dict[str, str]:
+        """Each allow rule (or list of allow rules) read as allowing nothing, and why."""
+        out: dict[str, list[str]] = {}
+        for index, site in self.sites.items():
+            out.setdefault(site.path, []).append(_summary(self.problems[index]))
+        return {path: f"{path} allows nothing: {'; '.join(why)}" for path, why in out.items()}
+
+    @property
+    def rejected(self) -> str:
+        """Why the policy is read as rejected ('' when it is not)."""
+        if not self.policy:
+            return ""
+        reasons = [_rejection(p) for i, p in enumerate(self.problems) if i not in self.sites]
+        return "; ".join(dict.fromkeys(reasons))
+
+    def report(self, diags: Diagnostics, rejected_anyway: bool = False) -> None:
+        """One error per problem, with what the analysis does with it. ``rejected_anyway``: the
+        dialect's own checks reject the policy (then no rule is said to allow nothing)."""
+        kind = self.obj.kind
+        for index, problem in enumerate(self.problems):
+            outcome = self.outcome(index)
+            if outcome is Outcome.RULE_ALLOWS_NOTHING and (rejected_anyway or self.rejected):
+                outcome = Outcome.POLICY_REJECTED
+            if outcome is Outcome.RULE_ALLOWS_NOTHING:
+                # NP-29: whether the cluster rejects the object or prunes the field, it allows more.
+                then, leans = (f"; kubeward reads {self.sites[index].path} as allowing nothing (a malformed allow "
+                               "rule never allows more)"), Leans.MAY_ALLOW_MORE
+            elif outcome is Outcome.POLICY_REJECTED:
+                who = "the API server rejects" if problem.fatal else "kubeward reads as rejected"
+                then, leans = f"; {who} this {kind}: it is not enforced", None if problem.fatal else Leans.EITHER
+            elif outcome is Outcome.LEFT_OUT:
+                then, leans = (f"; the API server rejects this {kind}: it never exists in the cluster, so kubeward "
+                               "leaves it out"), None
+            else:
+                then, leans = "; kubeward reads the object without it", Leans.EITHER
+            code = "unknown-field" if problem.problem is Problem.UNKNOWN_FIELD else "schema-invalid"
+            diags.error(code, problem.message + then, self.obj.file, problem.line, ref_of(self.obj), leans)
+
+
+def _summary(problem: SchemaProblem) -> str:
+    if problem.problem is Problem.UNKNOWN_FIELD:
+        hint = f' (did you mean "{problem.suggestion}"?)' if problem.suggestion else ""
+        return f'unknown field "{problem.path}"{hint}'
+    return problem.message
+
+
+def _rejection(problem: SchemaProblem) -> str:
+    if problem.problem is Problem.UNKNOWN_FIELD:
+        return f"kubectl's strict field validation refuses the {_summary(problem)}"
+    return f"the API server refuses {problem.message}"
+
+
+def read_strictly(obj: RawObject) -> StrictReading:
+    """The problems of ``obj`` — its schema's and the format rules' — and where each lies.
+    ``status`` is left out: it is what the cluster reports, never what a client creates."""
+    problems = [p for p in (*check_object(obj), *format_problems(obj))
+                if p.path != "status" and not p.path.startswith(("status.", "status["))]
+    problems.sort(key=lambda p: (p.line, p.path))
+    policy = (obj.group, obj.kind) in RULE_LAYOUTS
+    reading = StrictReading(obj, problems, policy)
+    if policy:
+        for index, problem in enumerate(problems):
+            site = rule_site(obj, problem.path)
+            if site is not None:
+                reading.sites[index] = site
+    return reading
+
+
+# --- applying it to what a dialect built ------------------------------------------------------
+
+def allow_nothing(policy: Policy, broken: dict[str, str]) -> Policy:
+    """``policy`` with each rule written at a path of ``broken`` (or inside it) matching nothing,
+    its reason as its one peer: a malformed allow rule allows nothing (NP-29)."""
+    if not broken:
+        return policy
+    sites = [(RuleSite(path), why) for path, why in broken.items()]
+
+    def fixed(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        out: list[Rule] = []
+        for rule in rules:
+            why = next((w for site, w in sites if rule.path and site.holds(rule.path)), "")
+            out.append(replace(rule, peers=(NoPeer(why),), ports=(), l7=None) if why else rule)
+        return tuple(out)
+
+    return replace(policy, ingress=fixed(policy.ingress), egress=fixed(policy.egress))
+
+
+def apply_to_policies(policies: Iterable[Policy], reading: StrictReading) -> list[Policy]:
+    """The policies a dialect built from ``reading.obj``, read strictly."""
+    out: list[Policy] = []
+    rejected = reading.rejected
+    broken = reading.broken_rules
+    for policy in policies:
+        if rejected:
+            policy = replace(policy, rejected="; ".join(r for r in (policy.rejected, rejected) if r))
+        elif not policy.rejected:
+            policy = allow_nothing(policy, broken)
+        out.append(policy)
+    return out
+
+
+def apply_to_mesh(policy: AuthorizationPolicy | PeerAuthentication,
+                  reading: StrictReading) -> AuthorizationPolicy | PeerAuthentication:
+    """An Istio policy read strictly: rejected, or its malformed ALLOW rules matching nothing (IST-24)."""
+    rejected = reading.rejected
+    if rejected:
+        return replace(policy, rejected="; ".join(r for r in (policy.rejected, rejected) if r))
+    broken = reading.broken_rules
+    if policy.rejected or not broken or not isinstance(policy, AuthorizationPolicy) or policy.rules is None:
+        return policy
+    sites = [(RuleSite(path), why) for path, why in broken.items()]
+    rules = []
+    for rule in policy.rules:
+        path = f"spec.rules[{rule.index}]"
+        why = next((w for site, w in sites if site.holds(path)), "")
+        rules.append(replace(rule, unreadable=why) if why else rule)
+    return replace(policy, rules=tuple(rules))
