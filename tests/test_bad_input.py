@@ -27,6 +27,7 @@ from manifests import APP
 
 DENY_MORE = Leans.MAY_DENY_MORE.value
 EITHER = Leans.EITHER.value
+ALLOW_MORE = Leans.MAY_ALLOW_MORE.value
 
 # Namespace app: client, server (port 80 "http") and other. Only `other` is isolated: it admits
 # client on TCP 8080. That connection is the witness that the good file was analysed.
@@ -153,9 +154,8 @@ def test_a_yaml_syntax_error_in_one_file_of_a_folder_is_located_and_the_other_fi
         metadata: {name: early, namespace: app}
         spec:
           selector: {matchLabels: {app: early}}
-          template:
-            metadata: {labels: {app: early}}
-            spec: {containers: [{name: c, image: x}]}
+          template: {metadata: {labels: {app: early}},
+                     spec: {containers: [{name: c, image: x}]}}
         ---
         apiVersion: v1
         kind: Service
@@ -328,18 +328,21 @@ def test_documents_that_are_not_mappings_are_reported_at_their_lines_and_the_res
 # ---------------------------------------------------------------------------- NetworkPolicy fields
 
 
-def test_a_port_of_the_wrong_type_is_located_and_only_that_port_is_lost() -> None:
+def test_a_port_of_the_wrong_type_is_located_and_its_rule_allows_nothing() -> None:
+    """Issue 12 (NP-29): the API server rejects the policy; read strictly, the malformed allow
+    rule allows nothing (before, only that port was lost and port 443 stayed allowed)."""
     bad = write("bad.yaml", server_policy(from_client("""\
           - port: [1]
           - port: 443
         """)))
     code, doc, _ = run_map("good.yaml", bad)
     assert code == 2
-    diag = only(doc, "invalid-type")
+    diag = only(doc, "schema-invalid")
     assert (diag["severity"], diag["file"], diag["line"]) == ("error", bad, line_of(bad, "port: [1]"))
-    assert diag["message"].startswith("spec.ingress[0].ports[0].port must be a number or a port name")
-    assert diag["leans"] == DENY_MORE
-    assert ports(doc, "app/client", "app/server") == {"TCP": [[443, 443]]}
+    assert diag["message"].startswith("json: cannot unmarshal array into Go struct field "
+                                      "NetworkPolicyPort.spec.ingress.ports.port of type intstr.IntOrString")
+    assert diag["leans"] == ALLOW_MORE
+    assert ports(doc, "app/client", "app/server") is None
     assert_good_file_analysed(doc)
 
 
@@ -486,7 +489,7 @@ BROKEN_ONLY_PART = [
     ("an ipBlock whose cidr is missing", """\
         - from:
           - ipBlock: {except: [10.0.0.0/8]}
-        """, "ipBlock: {except", "invalid-cidr"),
+        """, "ipBlock: {except", "schema-invalid"),
     ("an ipBlock combined with a selector", """\
         - from:
           - {ipBlock: {cidr: 0.0.0.0/0}, namespaceSelector: {}}
@@ -498,14 +501,14 @@ BROKEN_ONLY_PART = [
     ("a peer that is not a mapping", """\
         - from:
           - app=client
-        """, "app=client", "invalid-type"),
+        """, "app=client", "schema-invalid"),
     ("a from that is not a list", """\
         - from: {podSelector: {}}
-        """, "from: {podSelector", "invalid-type"),
+        """, "from: {podSelector", "schema-invalid"),
     ("a ports list whose only entry is broken", """\
         - ports:
           - port: [80]
-        """, "port: [80]", "invalid-type"),
+        """, "port: [80]", "schema-invalid"),
 ]
 
 
@@ -518,7 +521,9 @@ def test_a_broken_part_of_an_allow_rule_never_widens_what_the_policy_allows(rule
     assert exit_code == 2
     diag = only(doc, code)
     assert (diag["severity"], diag["file"], diag["line"]) == ("error", bad, line_of(bad, marker))
-    assert diag["leans"] == DENY_MORE
+    # What the schema finds is read strictly (issue 12, NP-29): the cluster, which rejects the
+    # policy or prunes the field, may allow more than the rule that allows nothing.
+    assert diag["leans"] == (ALLOW_MORE if code == "schema-invalid" else DENY_MORE)
     assert into(doc, "app/server") == []  # neither pods nor any network: the rule allows nothing
     assert verdict("good.yaml", bad, src="world", dst="app/server") == (2, "deny")
     assert_good_file_analysed(doc)
@@ -574,8 +579,10 @@ def test_admin_policies_with_different_priorities_are_not_ambiguous() -> None:
     assert_good_file_analysed(doc)
 
 
-def test_an_invalid_network_in_an_admin_deny_rule_fails_closed_like_an_empty_one() -> None:
-    """ANP-9: an unusable peer of a Deny rule matches everything; it must not let traffic through."""
+def test_an_invalid_network_in_an_admin_deny_rule_fails_closed_and_an_empty_one_is_rejected() -> None:
+    """ANP-9: an unusable peer of a Deny rule matches everything; it must not let traffic through.
+    An empty ``networks`` list is no peer the CRD accepts (minItems 1): read strictly, the policy is
+    rejected, and the trace says so (issue 12, ANP-16)."""
     anp = textwrap.dedent("""\
         apiVersion: policy.networking.k8s.io/v1alpha1
         kind: AdminNetworkPolicy
@@ -590,7 +597,10 @@ def test_an_invalid_network_in_an_admin_deny_rule_fails_closed_like_an_empty_one
             - networks: [%s]
         """)
     write("empty-networks.yaml", anp % "")
-    assert verdict("good.yaml", "empty-networks.yaml", src="app/client", dst="8.8.8.8", port="443") == (2, "deny")
+    empty = kubeward("explain", "good.yaml", "empty-networks.yaml", "--from", "app/client", "--to", "8.8.8.8",
+                     "--port", "443", "--format", "json")
+    assert (empty.exit_code, json.loads(empty.stdout)["verdict"]) == (2, "allow")
+    assert "policy-rejected" in [step["reason"] for step in json.loads(empty.stdout)["trace"]]
     bad = write("bad-network.yaml", anp % "300.0.0.0/8")
     code, doc, _ = run_map("good.yaml", bad)
     assert code == 2

@@ -174,9 +174,9 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
         if reading.left_out:
             reading.report(diags)  # NP-28: the API server never creates it
             continue
-        before = _Counts.of(build.cluster)
+        before, first = _Counts.of(build.cluster), len(diags.items)
         dialect.handler(obj, build)
-        reading.report(diags, rejected_anyway=_read_strictly(build.cluster, before, reading))
+        reading.report(diags, _read_strictly(build.cluster, before, reading), first)
     build.core.finish()
     build.cluster.policies = [_calico_service_ports(build.cluster, p) for p in build.cluster.policies]
     _report_not_modelled(build.cluster, not_modelled, diags)

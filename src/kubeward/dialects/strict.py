@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from ..diagnostics import Diagnostics, Leans
+from ..diagnostics import Diagnostics, Leans, Severity
 from ..ir import NoPeer, Policy, Rule
 from ..loader import LList, LMap, RawObject
 from ..model import AuthorizationPolicy, PeerAuthentication
@@ -248,11 +248,17 @@ class StrictReading:
         reasons = [_rejection(p) for i, p in enumerate(self.problems) if i not in self.sites]
         return "; ".join(dict.fromkeys(reasons))
 
-    def report(self, diags: Diagnostics, rejected_anyway: bool = False) -> None:
+    def report(self, diags: Diagnostics, rejected_anyway: bool = False, first: int | None = None) -> None:
         """One error per problem, with what the analysis does with it. ``rejected_anyway``: the
-        dialect's own checks reject the policy (then no rule is said to allow nothing)."""
+        dialect's own checks reject the policy (then no rule is said to allow nothing). ``first``:
+        where the dialect's diagnostics of this object begin in ``diags``: one problem is said
+        once, so at a line both found a problem on, the dialect's rejection (which names its rule)
+        stands if it rejected the policy, and this reading's error otherwise."""
         kind = self.obj.kind
+        said = self._settle(diags, first, rejected_anyway)
         for index, problem in enumerate(self.problems):
+            if problem.line in said:
+                continue
             outcome = self.outcome(index)
             if outcome is Outcome.RULE_ALLOWS_NOTHING and (rejected_anyway or self.rejected):
                 outcome = Outcome.POLICY_REJECTED
@@ -270,6 +276,21 @@ class StrictReading:
                 then, leans = "; kubeward reads the object without it", Leans.EITHER
             code = "unknown-field" if problem.problem is Problem.UNKNOWN_FIELD else "schema-invalid"
             diags.error(code, problem.message + then, self.obj.file, problem.line, ref_of(self.obj), leans)
+
+
+    def _settle(self, diags: Diagnostics, first: int | None, rejected_anyway: bool) -> set[int]:
+        """The lines the dialect's diagnostics keep (when it rejected the policy); otherwise drop
+        the dialect's errors and unknown-field warnings at the lines this reading reports."""
+        if first is None or not self.problems:
+            return set()
+        lines = {p.line for p in self.problems}
+        mine = [(i, d) for i, d in enumerate(diags.items[first:], first) if d.file == self.obj.file and
+                d.line in lines and (d.severity is Severity.ERROR or d.code == "unknown-field")]
+        if rejected_anyway:
+            return {d.line for _, d in mine if d.severity is Severity.ERROR}
+        for i, _ in reversed(mine):
+            del diags.items[i]
+        return set()
 
 
 def _summary(problem: SchemaProblem) -> str:
