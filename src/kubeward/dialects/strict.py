@@ -253,9 +253,10 @@ class StrictReading:
         dialect's own checks reject the policy (then no rule is said to allow nothing). ``first``:
         where the dialect's diagnostics of this object begin in ``diags``: one problem is said
         once, so at a line both found a problem on, the dialect's rejection (which names its rule)
-        stands if it rejected the policy, and this reading's error otherwise."""
+        stands if it rejected the policy; otherwise this reading's error replaces the dialect's,
+        keeping its code (``invalid-type``, ``invalid-cidr`` …; else ``schema-invalid``)."""
         kind = self.obj.kind
-        said = self._settle(diags, first, rejected_anyway)
+        said, codes = self._settle(diags, first, rejected_anyway)
         for index, problem in enumerate(self.problems):
             if problem.line in said:
                 continue
@@ -267,30 +268,36 @@ class StrictReading:
                 then, leans = (f"; kubeward reads {self.sites[index].path} as allowing nothing (a malformed allow "
                                "rule never allows more)"), Leans.MAY_ALLOW_MORE
             elif outcome is Outcome.POLICY_REJECTED:
-                who = "the API server rejects" if problem.fatal else "kubeward reads as rejected"
-                then, leans = f"; {who} this {kind}: it is not enforced", None if problem.fatal else Leans.EITHER
+                who = "the API server rejects this" if problem.fatal else "kubeward reads as rejected the"
+                then, leans = f"; {who} {kind}: it is not enforced", None if problem.fatal else Leans.EITHER
             elif outcome is Outcome.LEFT_OUT:
                 then, leans = (f"; the API server rejects this {kind}: it never exists in the cluster, so kubeward "
                                "leaves it out"), None
             else:
                 then, leans = "; kubeward reads the object without it", Leans.EITHER
-            code = "unknown-field" if problem.problem is Problem.UNKNOWN_FIELD else "schema-invalid"
+            code = ("unknown-field" if problem.problem is Problem.UNKNOWN_FIELD
+                    else codes.get(problem.line, "schema-invalid"))
             diags.error(code, problem.message + then, self.obj.file, problem.line, ref_of(self.obj), leans)
 
 
-    def _settle(self, diags: Diagnostics, first: int | None, rejected_anyway: bool) -> set[int]:
+    def _settle(self, diags: Diagnostics, first: int | None, rejected_anyway: bool) -> tuple[set[int], dict[int, str]]:
         """The lines the dialect's diagnostics keep (when it rejected the policy); otherwise drop
-        the dialect's errors and unknown-field warnings at the lines this reading reports."""
+        the dialect's errors and unknown-field warnings at the lines this reading reports, and
+        say the code of the dialect's first error at each."""
         if first is None or not self.problems:
-            return set()
+            return set(), {}
         lines = {p.line for p in self.problems}
         mine = [(i, d) for i, d in enumerate(diags.items[first:], first) if d.file == self.obj.file and
                 d.line in lines and (d.severity is Severity.ERROR or d.code == "unknown-field")]
         if rejected_anyway:
-            return {d.line for _, d in mine if d.severity is Severity.ERROR}
+            return {d.line for _, d in mine if d.severity is Severity.ERROR}, {}
+        codes: dict[int, str] = {}
+        for _, d in mine:
+            if d.severity is Severity.ERROR and d.code != "unknown-field":
+                codes.setdefault(d.line, d.code)
         for i, _ in reversed(mine):
             del diags.items[i]
-        return set()
+        return set(), codes
 
 
 def _summary(problem: SchemaProblem) -> str:
