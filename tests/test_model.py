@@ -65,7 +65,8 @@ def test_pods_owned_by_a_replicaset_owned_by_a_deployment_collapse_into_the_depl
         metadata:
           name: web-7d4b9
           namespace: shop
-          ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u-web, controller: true}]
+          ownerReferences:
+          - {apiVersion: apps/v1, kind: Deployment, name: web, uid: u-web, controller: true}
         spec:
           selector: {matchLabels: {app: web, pod-template-hash: 7d4b9}}
           template:
@@ -90,7 +91,8 @@ def test_pods_owned_by_a_replicaset_owned_by_a_deployment_collapse_into_the_depl
             name: orphan-from-elsewhere
             namespace: shop
             labels: {app: batch}
-            ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: not-in-the-input, uid: u-x, controller: true}]
+            ownerReferences:
+            - {apiVersion: apps/v1, kind: ReplicaSet, name: not-in-the-input, uid: u-x, controller: true}
           spec: {containers: [{name: c}]}
         """)
     assert sorted(workloads) == ["shop/orphan-from-elsewhere", "shop/web"]
@@ -146,17 +148,20 @@ def test_pods_of_one_workload_share_one_identity_and_equal_workloads_share_it_to
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: a, namespace: "n"}
-        spec: {replicas: 5, selector: {matchLabels: {app: same}}, template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
+        spec: {replicas: 5, selector: {matchLabels: {app: same}},
+              template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
         ---
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: b, namespace: "n"}
-        spec: {replicas: 3, selector: {matchLabels: {app: same}}, template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
+        spec: {replicas: 3, selector: {matchLabels: {app: same}},
+              template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
         ---
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: c, namespace: "n"}
-        spec: {selector: {matchLabels: {app: other}}, template: {metadata: {labels: {app: other}}, spec: {containers: [{name: c}]}}}
+        spec: {selector: {matchLabels: {app: other}},
+              template: {metadata: {labels: {app: other}}, spec: {containers: [{name: c}]}}}
         """), "cluster.yaml")
     u = analysis.engine.universe
     assert len(u.identities) == 2

@@ -22,7 +22,7 @@ Which parts of a kind are allow rules is :data:`RULE_LAYOUTS`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -210,6 +210,35 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# --- fields a newer release removed ------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Removed:
+    """A field the schema's release refuses but older releases, still served, read."""
+
+    group: str
+    path: re.Pattern[str]
+    note: str
+
+
+_REMOVED = (
+    # CIL-28: Cilium 1.19 keeps fromRequires/toRequires in its CRD only to refuse them.
+    _Removed("cilium.io", re.compile(r"(spec|specs\[\d+\])\.(ingress|ingressDeny)\[\d+\]\.fromRequires(?=$|\[)"
+                                     r"|(spec|specs\[\d+\])\.(egress|egressDeny)\[\d+\]\.toRequires(?=$|\[)"),
+             "removed in Cilium 1.19, whose CRD refuses any entry; Cilium 1.18 and earlier enforce it, and "
+             "kubeward reads it as they do (CIL-28)"),
+)
+
+
+def _removed(obj: RawObject, problem: SchemaProblem) -> tuple[str, str] | None:
+    """(the removed field's path, the note) when ``problem`` is only that a newer release removed it."""
+    for removed in _REMOVED:
+        found = removed.path.match(problem.path)
+        if obj.group == removed.group and found is not None:
+            return found.group(0), removed.note
+    return None
+
+
 # --- the reading of one object ------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -220,6 +249,7 @@ class StrictReading:
     problems: list[SchemaProblem]
     policy: bool  # a policy kind (RULE_LAYOUTS)
     sites: dict[int, RuleSite] = field(default_factory=dict)  # index into problems → the allow rule it is in
+    removed: dict[str, tuple[int, str]] = field(default_factory=dict)  # a field newer releases refuse: line, note
 
     @property
     def left_out(self) -> bool:
@@ -255,30 +285,34 @@ class StrictReading:
         once, so at a line both found a problem on, the dialect's rejection (which names its rule)
         stands if it rejected the policy; otherwise this reading's error replaces the dialect's,
         keeping its code (``invalid-type``, ``invalid-cidr`` …; else ``schema-invalid``)."""
-        kind = self.obj.kind
+        for path, (line, note) in self.removed.items():
+            diags.warning("removed-field", f"{path}: {note}", self.obj.file, line, ref_of(self.obj), Leans.EITHER)
         said, codes = self._settle(diags, first, rejected_anyway)
+        rejected = rejected_anyway or bool(self.rejected)
         for index, problem in enumerate(self.problems):
             if problem.line in said:
                 continue
-            outcome = self.outcome(index)
-            if outcome is Outcome.RULE_ALLOWS_NOTHING and (rejected_anyway or self.rejected):
-                outcome = Outcome.POLICY_REJECTED
-            if outcome is Outcome.RULE_ALLOWS_NOTHING:
-                # NP-29: whether the cluster rejects the object or prunes the field, it allows more.
-                then, leans = (f"; kubeward reads {self.sites[index].path} as allowing nothing (a malformed allow "
-                               "rule never allows more)"), Leans.MAY_ALLOW_MORE
-            elif outcome is Outcome.POLICY_REJECTED:
-                who = "the API server rejects this" if problem.fatal else "kubeward reads as rejected the"
-                then, leans = f"; {who} {kind}: it is not enforced", None if problem.fatal else Leans.EITHER
-            elif outcome is Outcome.LEFT_OUT:
-                then, leans = (f"; the API server rejects this {kind}: it never exists in the cluster, so kubeward "
-                               "leaves it out"), None
-            else:
-                then, leans = "; kubeward reads the object without it", Leans.EITHER
+            then, leans = self._consequence(index, rejected)
             code = ("unknown-field" if problem.problem is Problem.UNKNOWN_FIELD
                     else codes.get(problem.line, "schema-invalid"))
             diags.error(code, problem.message + then, self.obj.file, problem.line, ref_of(self.obj), leans)
 
+    def _consequence(self, index: int, rejected: bool) -> tuple[str, Leans | None]:
+        """What the analysis does with problem ``index``, in words, and which way the cluster may differ."""
+        problem, kind = self.problems[index], self.obj.kind
+        outcome = self.outcome(index)
+        if outcome is Outcome.RULE_ALLOWS_NOTHING and not rejected:
+            # NP-29: whether the cluster rejects the object or prunes the field, it allows more.
+            return (f"; kubeward reads {self.sites[index].path} as allowing nothing (a malformed allow rule never "
+                    "allows more)"), Leans.MAY_ALLOW_MORE
+        if outcome in (Outcome.RULE_ALLOWS_NOTHING, Outcome.POLICY_REJECTED):
+            if problem.fatal:
+                return f"; the API server rejects this {kind}: it is not enforced", None
+            return f"; kubeward reads as rejected the {kind}: it is not enforced", Leans.EITHER
+        if outcome is Outcome.LEFT_OUT:
+            return (f"; the API server rejects this {kind}: it never exists in the cluster, so kubeward leaves it "
+                    "out"), None
+        return "; kubeward reads the object without it", Leans.EITHER
 
     def _settle(self, diags: Diagnostics, first: int | None, rejected_anyway: bool) -> tuple[set[int], dict[int, str]]:
         """The lines the dialect's diagnostics keep (when it rejected the policy); otherwise drop
@@ -316,11 +350,19 @@ def _rejection(problem: SchemaProblem) -> str:
 def read_strictly(obj: RawObject) -> StrictReading:
     """The problems of ``obj`` — its schema's and the format rules' — and where each lies.
     ``status`` is left out: it is what the cluster reports, never what a client creates."""
-    problems = [p for p in (*check_object(obj), *format_problems(obj))
-                if p.path != "status" and not p.path.startswith(("status.", "status["))]
+    problems: list[SchemaProblem] = []
+    removed: dict[str, tuple[int, str]] = {}
+    for problem in (*check_object(obj), *format_problems(obj)):
+        if problem.path == "status" or problem.path.startswith(("status.", "status[")):
+            continue
+        if (gone := _removed(obj, problem)) is not None:
+            path, note = gone
+            removed.setdefault(path, (problem.line, note))
+            continue
+        problems.append(problem)
     problems.sort(key=lambda p: (p.line, p.path))
     policy = (obj.group, obj.kind) in RULE_LAYOUTS
-    reading = StrictReading(obj, problems, policy)
+    reading = StrictReading(obj, problems, policy, removed=removed)
     if policy:
         for index, problem in enumerate(problems):
             site = rule_site(obj, problem.path)
