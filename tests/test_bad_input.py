@@ -431,8 +431,9 @@ def test_an_except_outside_its_cidr_is_located_at_the_except_entry() -> None:
     assert_good_file_analysed(doc)
 
 
-def test_a_selector_with_an_unknown_operator_is_located_at_the_operator_and_the_policy_is_rejected() -> None:
-    # Issue 11 item 2 (NP-27, NP-28): the API server rejects the NetworkPolicy, so it does not isolate.
+def test_a_selector_with_an_unknown_operator_is_located_at_the_operator_and_its_allow_rule_allows_nothing() -> None:
+    # Issue 11 item 2 (NP-27, NP-28): the API server rejects the NetworkPolicy. Issue 12 (NP-29): in an
+    # allow rule, read strictly, the refused selector makes that rule allow nothing; the policy isolates.
     bad = write("bad.yaml", server_policy("""\
         - from:
           - podSelector:
@@ -446,9 +447,10 @@ def test_a_selector_with_an_unknown_operator_is_located_at_the_operator_and_the_
     diag = only(doc, "invalid-selector")
     assert (diag["file"], diag["line"]) == (bad, line_of(bad, "operator: Equals"))
     assert "operator: 'Equals' is not one of In, NotIn, Exists, DoesNotExist" in diag["message"]
-    assert "the API server rejects this NetworkPolicy" in diag["message"]
-    assert "leans" not in diag  # the map is what the cluster does: the policy does not exist
-    assert sorted(into(doc, "app/server")) == ["0.0.0.0/0", "app/client", "app/other"]  # not isolated
+    assert "the API server refuses the NetworkPolicy (NP-28), and kubeward reads spec.ingress[0] as allowing " \
+           "nothing" in diag["message"]
+    assert diag["leans"] == ALLOW_MORE  # the cluster, without the policy, allows more
+    assert into(doc, "app/server") == []  # isolated, and the rule allows nothing
     assert_good_file_analysed(doc)
 
 

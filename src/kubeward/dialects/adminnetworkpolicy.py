@@ -101,8 +101,8 @@ def _parse(obj: RawObject, diags: Diagnostics, kind: str) -> Policy | None:
     ingress = _rules(r, spec, Direction.INGRESS, ref, actions, v2)
     egress = _rules(r, spec, Direction.EGRESS, ref, actions, v2)
     # ANP-5: no implicit isolation.
-    return Policy(ref, tier, subject, frozenset(), ingress, egress, priority,
-                  priority_line=spec.line_of("priority") if "priority" in spec else obj.line, rejected=r.rejected)
+    return r.finish(Policy(ref, tier, subject, frozenset(), ingress, egress, priority,
+                           priority_line=spec.line_of("priority") if "priority" in spec else obj.line))
 
 
 def _subject(r: Reader, spec: LMap) -> Subject:
