@@ -184,7 +184,8 @@ class StrictReading:
             then, leans = self._consequence(index, rejected)
             code = ("unknown-field" if problem.problem is Problem.UNKNOWN_FIELD
                     else codes.get(problem.line, "schema-invalid"))
-            diags.error(code, problem.message + then, self.obj.file, problem.line, ref_of(self.obj), leans)
+            diags.error(code, problem.message + _hint(problem) + then, self.obj.file, problem.line, ref_of(self.obj),
+                        leans)
 
     def _consequence(self, index: int, rejected: bool) -> tuple[str, Leans | None]:
         """What the analysis does with problem ``index``, in words, and which way the cluster may differ."""
@@ -213,6 +214,11 @@ class StrictReading:
         mine = [(i, d) for i, d in enumerate(diags.items[first:], first) if d.file == self.obj.file and
                 d.line in lines and (d.severity is Severity.ERROR or d.code == "unknown-field")]
         if rejected_anyway:
+            for i, d in mine:  # the dialect's words stand, with the schema's "did you mean" after the problem
+                hints = "".join(dict.fromkeys(_hint(p) for p in self.problems if p.line == d.line))
+                if hints and d.severity is Severity.ERROR:
+                    problem, sep, then = d.message.partition("; ")
+                    diags.items[i] = replace(d, message=problem + hints + sep + then)
             return {d.line for _, d in mine if d.severity is Severity.ERROR}, {}
         codes: dict[int, str] = {}
         for _, d in mine:
@@ -221,6 +227,14 @@ class StrictReading:
         for i, _ in reversed(mine):
             del diags.items[i]
         return set(), codes
+
+
+def _hint(problem: SchemaProblem) -> str:
+    """'; did you mean "DENY"?' for a value outside an enum with a close choice ('' otherwise: an
+    unknown field's message says it already)."""
+    if problem.problem is Problem.ENUM and problem.suggestion:
+        return f'; did you mean "{problem.suggestion}"?'
+    return ""
 
 
 def _summary(problem: SchemaProblem) -> str:
