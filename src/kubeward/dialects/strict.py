@@ -16,7 +16,10 @@ Then, so that a malformed part never widens an allow-list and never narrows a de
   as pruned (the object without the field), as the API server stores it for a client that does
   not ask for strict field validation.
 
-Which parts of a kind are allow rules is :data:`RULE_LAYOUTS`.
+Which parts of a kind are allow rules is :data:`.rule_sites.RULE_LAYOUTS`. ``build_cluster``
+(``dialects/__init__.py``) reads every modelled object with :func:`read_strictly` before its
+dialect builds it, leaves out what the API server never creates, and applies the reading to the
+policies the dialect built (:func:`apply_to_policies`, :func:`apply_to_mesh`).
 """
 
 from __future__ import annotations
