@@ -5,7 +5,7 @@ Each repro of the issue's "Fail-open" and "fail-closed misreadings" lists: the e
 its line, the API server's words and "did you mean"), the verdict of a flow through ``explain``
 — never more permissive than the same input without the broken rule — and what the trace says:
 the rule that allows nothing, or ``policy-rejected``. Per dialect: NP-29, NP-30, SVC-8, ANP-16,
-CIL-27, CIL-28, CAL-22, IST-24.
+CIL-27, CIL-28, CAL-22, IST-27.
 """
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ spec:
 ])
 def test_misreading_an_istio_allow_rule_that_cannot_be_read_matches_nothing(rule: str, marker: str,
                                                                            words: str) -> None:
-    """IST-24: the ALLOW policy still applies; its malformed rule matches no request."""
+    """IST-27: the ALLOW policy still applies; its malformed rule matches no request."""
     policy = authz("  action: ALLOW\n  rules:\n" + rule)
     a = analyse(policy, mesh="istio")
     diag = the_error(a, "unknown-field")

@@ -138,7 +138,7 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
     ap = AuthorizationPolicy(ObjectRef("AuthorizationPolicy", ns, obj.name, obj.file, obj.line), selector,
                              tuple(targets), action, tuple(rules) if rules is not None else None, provider,
                              rejected=_rejected(r, authorization_policy_problems(spec)))
-    ap = mesh_rules_match_nothing(ap, r.broken_rules)  # IST-24: a refused part of an ALLOW rule
+    ap = mesh_rules_match_nothing(ap, r.broken_rules)  # IST-27: a refused part of an ALLOW rule
     (cluster.mesh.rejected if ap.rejected else cluster.mesh.authorization_policies).append(ap)
 
 

@@ -55,7 +55,7 @@ _CILIUM = _Layout(("ingress", "egress", "ingressDeny", "egressDeny"), allow_sect
                   multi_spec=True)
 # CAL-22: Allow and Log rules never deny; Deny and Pass rules do.
 _CALICO = _Layout(("ingress", "egress"), action="action", allowing=frozenset({"Allow", "Log"}))
-# IST-24: the rules of an ALLOW (or AUDIT) policy allow; DENY and CUSTOM ones deny.
+# IST-27: the rules of an ALLOW (or AUDIT) policy allow; DENY and CUSTOM ones deny.
 _ISTIO = _Layout(("rules",), spec_action="action", allowing=frozenset({"ALLOW", "AUDIT"}), default_action="ALLOW")
 
 RULE_LAYOUTS: dict[tuple[str, str], _Layout] = {
@@ -149,7 +149,7 @@ def allow_nothing(policy: Policy, broken: dict[str, str]) -> Policy:
 
 def mesh_rules_match_nothing(policy: AuthorizationPolicy, broken: dict[str, str]) -> AuthorizationPolicy:
     """``policy`` with each rule written at (or inside) a path of ``broken`` matching no request,
-    its reason said by the trace (IST-24)."""
+    its reason said by the trace (IST-27)."""
     if not broken or policy.rules is None:
         return policy
     sites = [(RuleSite(path), why) for path, why in broken.items()]

@@ -295,7 +295,7 @@ def apply_to_policies(policies: Iterable[Policy], reading: StrictReading) -> lis
 
 def apply_to_mesh(policy: AuthorizationPolicy | PeerAuthentication,
                   reading: StrictReading) -> AuthorizationPolicy | PeerAuthentication:
-    """An Istio policy read strictly: rejected, or its malformed ALLOW rules matching nothing (IST-24)."""
+    """An Istio policy read strictly: rejected, or its malformed ALLOW rules matching nothing (IST-27)."""
     rejected = reading.rejected
     if rejected:
         return replace(policy, rejected="; ".join(r for r in (policy.rejected, rejected) if r))
