@@ -72,7 +72,8 @@ def deployment(ns: str, name: str, labels: Mapping[str, str],
                                **({"protocol": p[2]} if len(p) > 2 else {})} for p in ports]
     spec = {"containers": [container], **({"serviceAccountName": sa} if sa else {})}
     return (f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {flow({'name': name, 'namespace': ns})}\nspec:\n"
-            f"  replicas: {replicas}\n  template:\n    metadata: {flow({'labels': labels})}\n    spec: {flow(spec)}\n")
+            f"  replicas: {replicas}\n  selector: {flow({'matchLabels': labels})}\n"
+            f"  template:\n    metadata: {flow({'labels': labels})}\n    spec: {flow(spec)}\n")
 
 
 def service(ns: str, name: str, selector: Mapping[str, str] | None, ports: Sequence[Mapping[str, Any]],

@@ -14,6 +14,7 @@ APP = textwrap.dedent("""\
     kind: Deployment
     metadata: {name: client, namespace: app}
     spec:
+      selector: {matchLabels: {app: client}}
       template:
         metadata: {labels: {app: client}}
         spec: {containers: [{name: c, image: x}]}
@@ -22,6 +23,7 @@ APP = textwrap.dedent("""\
     kind: Deployment
     metadata: {name: server, namespace: app}
     spec:
+      selector: {matchLabels: {app: server}}
       template:
         metadata: {labels: {app: server}}
         spec: {containers: [{name: c, image: x, ports: [{containerPort: 80, name: http}]}]}

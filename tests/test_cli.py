@@ -738,6 +738,7 @@ KUBECTL_LIST = textwrap.dedent("""\
         name: client
         namespace: app
       spec:
+        selector: {matchLabels: {app: client}}
         template:
           metadata:
             labels: {app: client}
@@ -771,6 +772,7 @@ DEPLOYMENT_LIST = textwrap.dedent("""\
         name: server
         namespace: app
       spec:
+        selector: {matchLabels: {app: server}}
         template:
           metadata:
             labels: {app: server}

@@ -131,6 +131,7 @@ metadata: {name: db, namespace: app}
 spec:
   serviceName: db
   replicas: 3
+  selector: {matchLabels: {app: db}}
   template:
     metadata: {labels: {app: db}}
     spec: {containers: [{name: c, image: x, ports: [{containerPort: 5432}]}]}

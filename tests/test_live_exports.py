@@ -47,6 +47,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: app}
 spec:
+  selector: {matchLabels: {app: web}}
   template:
     metadata: {labels: {app: web}}
     spec: {serviceAccountName: robot, containers: [{name: c, image: nginx}]}
@@ -54,7 +55,7 @@ spec:
     assert codes(analyse_text(NAMESPACE + deployment, "d.yaml"), "service-account-missing") == [("app/web", 5)]
     ready = deployment + "status: {replicas: 2, readyReplicas: 2}\n"
     assert codes(analyse_text(NAMESPACE + ready, "d.yaml"), "service-account-missing") == []
-    owner = "ownerReferences: [{kind: Deployment, name: web, controller: true}]"
+    owner = "ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u-web, controller: true}]"
     owned = pod("status: {phase: Running}\n").replace("labels: {app: web}}", f"labels: {{app: web}}, {owner}}}")
     both = analyse_text(NAMESPACE + deployment + "---\n" + owned, "d.yaml")
     assert [w.id for w in both.cluster.workloads] == ["app/web"]

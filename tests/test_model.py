@@ -27,13 +27,14 @@ TEMPLATE = textwrap.dedent("""\
           - {containerPort: 8080, name: http}
           - {containerPort: 53, name: dns, protocol: UDP}
 """)
+SELECTOR = "selector: {matchLabels: {app: x}}\n"  # apps/v1 controllers require one
 
 
 @pytest.mark.parametrize(("kind", "api", "spec", "replicas"), [
-    ("Deployment", "apps/v1", "replicas: 3\n" + TEMPLATE, 3),
-    ("ReplicaSet", "apps/v1", TEMPLATE, 1),
-    ("StatefulSet", "apps/v1", "replicas: 2\n" + TEMPLATE, 2),
-    ("DaemonSet", "apps/v1", TEMPLATE, None),
+    ("Deployment", "apps/v1", "replicas: 3\n" + SELECTOR + TEMPLATE, 3),
+    ("ReplicaSet", "apps/v1", SELECTOR + TEMPLATE, 1),
+    ("StatefulSet", "apps/v1", "replicas: 2\n" + SELECTOR + TEMPLATE, 2),
+    ("DaemonSet", "apps/v1", SELECTOR + TEMPLATE, None),
     ("ReplicationController", "v1", "replicas: 4\n" + TEMPLATE, 4),
     ("Job", "batch/v1", "parallelism: 5\n" + TEMPLATE, 5),
     ("CronJob", "batch/v1", "schedule: '* * * * *'\njobTemplate:\n  spec:\n"
@@ -54,6 +55,7 @@ def test_pods_owned_by_a_replicaset_owned_by_a_deployment_collapse_into_the_depl
         metadata: {name: web, namespace: shop}
         spec:
           replicas: 2
+          selector: {matchLabels: {app: web}}
           template:
             metadata: {labels: {app: web}}
             spec: {containers: [{name: c}]}
@@ -63,8 +65,10 @@ def test_pods_owned_by_a_replicaset_owned_by_a_deployment_collapse_into_the_depl
         metadata:
           name: web-7d4b9
           namespace: shop
-          ownerReferences: [{kind: Deployment, name: web, controller: true}]
+          ownerReferences:
+          - {apiVersion: apps/v1, kind: Deployment, name: web, uid: u-web, controller: true}
         spec:
+          selector: {matchLabels: {app: web, pod-template-hash: 7d4b9}}
           template:
             metadata: {labels: {app: web, pod-template-hash: 7d4b9}}
             spec: {containers: [{name: c}]}
@@ -78,7 +82,7 @@ def test_pods_owned_by_a_replicaset_owned_by_a_deployment_collapse_into_the_depl
             name: web-7d4b9-a
             namespace: shop
             labels: {app: web, pod-template-hash: 7d4b9}
-            ownerReferences: [{kind: ReplicaSet, name: web-7d4b9, controller: true}]
+            ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-7d4b9, uid: u-rs, controller: true}]
           spec: {containers: [{name: c}]}
           status: {podIP: 10.0.0.5, podIPs: [{ip: 10.0.0.5}, {ip: "fd00::5"}]}
         - apiVersion: v1
@@ -87,7 +91,8 @@ def test_pods_owned_by_a_replicaset_owned_by_a_deployment_collapse_into_the_depl
             name: orphan-from-elsewhere
             namespace: shop
             labels: {app: batch}
-            ownerReferences: [{kind: ReplicaSet, name: not-in-the-input, controller: true}]
+            ownerReferences:
+            - {apiVersion: apps/v1, kind: ReplicaSet, name: not-in-the-input, uid: u-x, controller: true}
           spec: {containers: [{name: c}]}
         """)
     assert sorted(workloads) == ["shop/orphan-from-elsewhere", "shop/web"]
@@ -143,17 +148,20 @@ def test_pods_of_one_workload_share_one_identity_and_equal_workloads_share_it_to
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: a, namespace: "n"}
-        spec: {replicas: 5, template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
+        spec: {replicas: 5, selector: {matchLabels: {app: same}},
+              template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
         ---
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: b, namespace: "n"}
-        spec: {replicas: 3, template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
+        spec: {replicas: 3, selector: {matchLabels: {app: same}},
+              template: {metadata: {labels: {app: same}}, spec: {containers: [{name: c}]}}}
         ---
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: c, namespace: "n"}
-        spec: {template: {metadata: {labels: {app: other}}, spec: {containers: [{name: c}]}}}
+        spec: {selector: {matchLabels: {app: other}},
+              template: {metadata: {labels: {app: other}}, spec: {containers: [{name: c}]}}}
         """), "cluster.yaml")
     u = analysis.engine.universe
     assert len(u.identities) == 2

@@ -329,11 +329,13 @@ def test_anp3_an_admin_allow_cannot_be_blocked_by_a_networkpolicy_or_the_baselin
 
 
 def test_anp3_baseline_admin_network_policy_has_no_pass_action() -> None:
-    """ANP-3: BANP actions are Allow and Deny only; a Pass rule is reported and ignored."""
+    """ANP-3: BANP actions are Allow and Deny only; the CRD refuses a Pass rule, so the policy is
+    rejected (issue 12, ANP-16): not enforced, and the trace says so."""
     a = cluster(banp(EVERYONE, ingress=[ing("Pass", EVERYONE), ing("Deny", pods(app="client"))]))
     assert "invalid-action" in error_codes(a)
-    assert_rule(flow(a, "a/client", "a/web", 80), INGRESS, "BaselineAdminNetworkPolicy", "default", 1,
-                "deny", "baseline")
+    exp = flow(a, "a/client", "a/web", 80)
+    assert exp.allowed
+    assert [s.reason for s in side_steps(exp, INGRESS)][0] is Reason.POLICY_REJECTED
 
 
 @pytest.mark.parametrize("kind,action", [
@@ -621,7 +623,9 @@ def test_anp9_domain_names_in_a_deny_rule_are_reported() -> None:
 
 
 # Fail closed (ANP-9): an empty or unusable peer makes an Allow match nothing and a Deny/Pass
-# match everything.
+# match everything. The peers below the CRD's schema refuses (read strictly, issue 12: an Allow
+# with one allows nothing, a Deny or Pass with one makes the policy rejected); an invalid CIDR
+# only its CEL rule does, which kubeward does not run, so ANP-9 decides.
 BAD_EGRESS_PEERS = [
     pytest.param([{}], id="empty-peer"),
     pytest.param([{"futurePeer": {"x": "y"}}], id="unknown-field"),
@@ -644,8 +648,20 @@ def test_anp9_an_allow_rule_with_an_invalid_peer_matches_nothing(peers: list[Obj
     assert mapped(a, "a/client", "a/web") is None
 
 
-@pytest.mark.parametrize("peers", [*BAD_EGRESS_PEERS,
-                                   pytest.param(INVALID_CIDR, id="invalid-cidr")])
+@pytest.mark.parametrize("action", ["Deny", "Pass"])
+@pytest.mark.parametrize("peers", BAD_EGRESS_PEERS)
+def test_anp9_a_deny_or_pass_rule_whose_peer_the_crd_refuses_rejects_the_policy(peers: list[Obj], action: str) -> None:
+    """ANP-16 (issue 12): the CRD refuses these peers; a malformed part of a rule that is not an
+    Allow makes the whole policy rejected, and every trace it would touch says so."""
+    a = cluster(anp("p", 1, pods(app="client"), egress=[{"action": action, "to": peers}]))
+    assert error_codes(a)
+    exp = flow(a, "a/client", "a/web", 80)
+    assert exp.allowed
+    [note] = [s.message for s in exp.verdict.steps if s.reason is Reason.POLICY_REJECTED]
+    assert note.startswith("AdminNetworkPolicy p (") and "but it is rejected (" in note
+
+
+@pytest.mark.parametrize("peers", [pytest.param(INVALID_CIDR, id="invalid-cidr")])
 def test_anp9_a_deny_rule_with_an_invalid_peer_denies_everything(peers: list[Obj]) -> None:
     """ANP-9 fail closed: Deny ⇒ matches every peer, pods and external alike."""
     a = cluster(anp("p", 1, pods(app="client"), egress=[{"action": "Deny", "to": peers}]))
@@ -658,8 +674,7 @@ def test_anp9_a_deny_rule_with_an_invalid_peer_denies_everything(peers: list[Obj
     assert mapped(a, "a/client", "0.0.0.0/0") is None
 
 
-@pytest.mark.parametrize("peers", [*BAD_EGRESS_PEERS,
-                                   pytest.param(INVALID_CIDR, id="invalid-cidr")])
+@pytest.mark.parametrize("peers", [pytest.param(INVALID_CIDR, id="invalid-cidr")])
 def test_anp9_a_pass_rule_with_an_invalid_peer_passes_everything(peers: list[Obj]) -> None:
     """ANP-9 fail closed: Pass ⇒ matches everything, so a later admin Allow is skipped."""
     a = cluster(anp("p", 1, pods(app="client"), egress=[{"action": "Pass", "to": peers}]),
@@ -674,16 +689,16 @@ def test_anp9_a_pass_rule_with_an_invalid_peer_passes_everything(peers: list[Obj
 
 @pytest.mark.parametrize("action", ["Allow", "Deny"])
 def test_anp9_an_egress_only_peer_kind_in_an_ingress_rule_fails_closed(action: str) -> None:
-    """ANP-9: ingress peers are namespaces | pods only; `networks` there is unusable."""
+    """ANP-9: ingress peers are namespaces | pods only; `networks` there is an unknown field. Read
+    strictly (issue 12, ANP-16): the Allow rule allows nothing; a Deny rule makes the policy rejected."""
     a = cluster(anp("p", 1, pods(app="web"), ingress=[ing(action, networks("0.0.0.0/0"))]),
                 banp(EVERYONE, ingress=[ing("Deny", EVERYONE)]))
-    assert "invalid-peer" in error_codes(a)
+    assert "unknown-field" in error_codes(a)
     exp = flow(a, "a/client", "a/web", 80)
-    assert not exp.allowed  # Allow matched nothing (BANP denies) / Deny matched everything
-    if action == "Allow":
-        assert_rule(exp, INGRESS, "BaselineAdminNetworkPolicy", "default", 0, "deny", "baseline")
-    else:
-        assert_rule(exp, INGRESS, "AdminNetworkPolicy", "p", 0, "deny", "admin")
+    assert not exp.allowed  # Allow matched nothing / the rejected policy decides nothing: the BANP denies
+    assert_rule(exp, INGRESS, "BaselineAdminNetworkPolicy", "default", 0, "deny", "baseline")
+    rejected = [s for s in exp.verdict.steps if s.reason is Reason.POLICY_REJECTED]
+    assert bool(rejected) is (action == "Deny")
 
 
 def test_anp9_a_cluster_network_policy_accept_with_an_empty_peer_matches_nothing() -> None:

@@ -605,6 +605,7 @@ kind: Deployment
 metadata: {name: web, namespace: "n"}
 spec:
   replicas: 2
+  selector: {matchLabels: {app: web}}
   template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}
 ---
 apiVersion: apps/v1
@@ -612,20 +613,20 @@ kind: ReplicaSet
 metadata:
   name: web-1
   namespace: "n"
-  ownerReferences: [{kind: Deployment, name: web, controller: true}]
-spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u-web, controller: true}]
+spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}
 ---
 apiVersion: v1
 kind: Pod
 metadata: {name: web-1-a, namespace: "n", labels: {app: web},
-           ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]}
+           ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: u-rs, controller: true}]}
 spec: {containers: [{name: c}]}
 status: {podIP: 10.0.0.1}
 ---
 apiVersion: v1
 kind: Pod
 metadata: {name: web-1-b, namespace: "n", labels: {app: web},
-           ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]}
+           ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: u-rs, controller: true}]}
 spec: {containers: [{name: c}]}
 status: {podIP: 192.168.0.1}
 ---

@@ -5,6 +5,9 @@ NetworkPolicy (NP-27, NP-28), Cilium reject its policies (CIL-26), and ANP imple
 apply theirs (ANP-14); istiod's webhook refuses malformed AuthorizationPolicy and PeerAuthentication
 (IST-23). Each such object gets an error at its file:line, is not enforced (as in the cluster,
 where it never exists), and every trace through a side it would select says ``policy-rejected``.
+
+Issue 12 (NP-29): a refused part inside an *allow* rule makes that rule allow nothing instead,
+and the rest of the policy stays enforced: a malformed allow rule never allows more.
 """
 
 from __future__ import annotations
@@ -91,23 +94,31 @@ INVALID_SELECTORS = [
 
 
 @pytest.mark.parametrize(("selector", "marker", "code", "problem"), INVALID_SELECTORS)
-def test_item2_a_networkpolicy_with_an_invalid_selector_is_rejected_and_not_enforced(
+def test_item2_a_networkpolicy_with_an_invalid_selector_in_an_allow_rule_is_refused_and_the_rule_allows_nothing(
         selector: str, marker: str, code: str, problem: str) -> None:
     policy = netpol(selector)
     a = analyse(policy)
     [(got_code, line, message)] = errors(a)
     assert (got_code, line) == (code, line_of(policy, marker))
     assert problem in message
-    assert message.endswith("the API server rejects this NetworkPolicy: it never exists in the cluster, so it "
-                            "is not enforced (NP-28)")
-    # not enforced: nothing isolates app/server, and the trace says why
+    assert message.endswith("the API server refuses the NetworkPolicy (NP-28), and kubeward reads spec.ingress[0] "
+                            "as allowing nothing (a malformed allow rule never allows more, NP-29)")
+    # issue 12: the policy isolates app/server, its one rule allows nothing, and the trace says why
     exp = explain(a, "app/client", "app/server", 80)
-    assert exp.allowed
-    [note] = rejected_steps(exp)
-    assert note.startswith(f"NetworkPolicy app/server-in ({FILE}:{line_of(policy, 'kind: NetworkPolicy') - 1}) "
-                           "would select this endpoint, but it is rejected (the API server refuses "
-                           "spec.ingress[0].from[0].podSelector")
-    assert explain(a, "app/client", "app/server", 8080).allowed
+    assert not exp.allowed
+    assert rejected_steps(exp) == []
+    [mismatch] = [s.message for s in exp.verdict.steps if s.reason is Reason.PEER_MISMATCH]
+    assert "spec.ingress[0] allows nothing: the API server refuses spec.ingress[0].from[0].podSelector" in mismatch
+    assert not explain(a, "app/client", "app/server", 8080).allowed
+
+
+def rejected_netpol(name: str = "server-in") -> str:
+    """A NetworkPolicy whose subject selector the API server refuses (a value with a space), though
+    it would select app/server: rejected (NP-28), it admits only app/client on port 80."""
+    return netpol("{matchLabels: {app: client}}").replace(
+        "name: server-in", f"name: {name}").replace(
+        "podSelector: {matchLabels: {app: server}}",
+        "podSelector: {matchLabels: {app: server}, matchExpressions: [{key: tier, operator: NotIn, values: ['a b']}]}")
 
 
 @pytest.mark.parametrize("selector", [
@@ -124,7 +135,7 @@ def test_item2_valid_selectors_are_not_rejected(selector: str) -> None:
 
 
 def test_item2_a_rejected_networkpolicy_is_said_under_every_profile() -> None:
-    policy = netpol("{matchLabels: {app@b: client}}")
+    policy = rejected_netpol()
     for cni in ("generic", "calico", "cilium"):
         exp = explain(analyse(policy, cni=cni), "app/client", "app/server", 80)
         assert exp.allowed, cni
@@ -132,7 +143,7 @@ def test_item2_a_rejected_networkpolicy_is_said_under_every_profile() -> None:
 
 
 def test_item2_a_rejected_policy_leaves_the_others_enforced() -> None:
-    a = analyse(netpol('{matchLabels: {app: "$b"}}') + "---\n" + netpol("{matchLabels: {app: client}}").replace(
+    a = analyse(rejected_netpol() + "---\n" + netpol("{matchLabels: {app: client}}").replace(
         "server-in", "server-in-2"))
     exp = explain(a, "app/client", "app/server", 8080)
     assert not exp.allowed  # server-in-2 isolates server; only port 80 from client is allowed
@@ -209,12 +220,20 @@ spec:
     pytest.param("{matchLabels: {k-8s:app: client}}", "invalid-label-key", "the source 'k-8s'", id="bad-source"),
 ])
 def test_item2_cilium_rejects_a_policy_with_an_invalid_selector(selector: str, code: str, problem: str) -> None:
-    a = analyse(cnp(selector), cni="cilium")
+    # in a deny rule: the whole policy is refused (CIL-26)
+    denying = cnp("{matchLabels: {app: client}}") + f"  ingressDeny:\n  - fromEndpoints: [{selector}]\n"
+    a = analyse(denying, cni="cilium")
     [(got, _, message)] = errors(a)
     assert got == code and problem in message and message.endswith("(CIL-26)")
     exp = explain(a, "app/client", "app/server", 8080)
     assert exp.allowed
     assert len(rejected_steps(exp)) == 1  # once, though the policy has an allow and a deny half
+    # in an allow rule (issue 12, NP-29): that rule allows nothing, the policy isolates app/server
+    a = analyse(cnp(selector), cni="cilium")
+    [(got, _, message)] = errors(a)
+    assert got == code and "kubeward reads spec.ingress[0] as allowing nothing" in message
+    exp = explain(a, "app/client", "app/server", 80)
+    assert not exp.allowed and rejected_steps(exp) == []
 
 
 def test_item2_cilium_source_prefixed_keys_are_valid() -> None:

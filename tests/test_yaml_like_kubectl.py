@@ -109,7 +109,9 @@ def test_item1_y_and_n_are_booleans_as_go_yaml_reads_them(word: str) -> None:
   - from: [{{podSelector: {{matchLabels: {{app: {word}}}}}}}]
     ports:"""))
     [error] = errors(a)
-    assert error.startswith("21: invalid-type: spec.ingress[0].from[0].podSelector.matchLabels.app must be a string")
+    # In the API server's words (issue 12): the label value is a boolean, not a string.
+    assert error.startswith("21: invalid-type: json: cannot unmarshal bool into Go struct field "
+                            "LabelSelector.spec.ingress.from.podSelector.matchLabels of type string")
 
 
 def test_item1_an_equals_sign_is_a_string_not_a_yaml_value_tag() -> None:

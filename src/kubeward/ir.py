@@ -535,6 +535,9 @@ class Rule:
     # source port: the engine lets such an Allow (or Pass) rule match nothing and such a Deny
     # rule deny whatever the source port (CAL-20).
     source_ports: tuple[PortMatch, ...] | None = None
+    # Where the rule is written in its object (``spec.ingress[0]``, ``specs[1].egressDeny[2]``): strict
+    # reading finds by it the rule a malformed part lies in.
+    path: str = ""
 
     @property
     def label(self) -> str:

@@ -499,6 +499,7 @@ class MeshRule:
     conditions: tuple[MeshCondition, ...]
     index: int
     line: int
+    unreadable: str = ""  # why a malformed ALLOW rule is read as matching nothing (strict reading); "" if readable
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,12 @@ optionally, the policy expected to decide it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree
 
+from ..dialects.schema import did_you_mean
 from ..engine.options import CNI_CHOICES, MESH_CHOICES, Cni, Mesh, Options
 from ..engine.trace import Effect, Step
 from ..errors import UsageError
@@ -98,19 +99,73 @@ def is_suite(obj: RawObject) -> bool:
     return obj.api_version == SUITE_API and obj.kind == SUITE_KIND
 
 
+# --- the TestSuite's own schema (docs/tests.md): read as strictly as the kinds it tests ----------
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """A field of a TestSuite: its type, the values it may take, and a mapping's own fields (None:
+    any keys) or a list's items."""
+
+    kind: type
+    choices: tuple[str, ...] = ()
+    fields: Mapping[str, _Field] | None = None
+    items: _Field | None = None
+
+
+_TEXT = _Field(str)
+_ANY_MAP = _Field(LMap)
+_CASE = _Field(LMap, fields={
+    "name": _TEXT, "from": _TEXT, "to": _TEXT, "port": _Field(int), "protocol": _TEXT, "expect": _TEXT,
+    "http": _Field(LMap, fields={"method": _TEXT, "path": _TEXT, "host": _TEXT, "headers": _ANY_MAP}),
+    "decidedBy": _Field(LMap, fields={"kind": _TEXT, "namespace": _TEXT, "name": _TEXT})})
+SUITE_SCHEMA = _Field(LMap, fields={
+    "apiVersion": _TEXT, "kind": _TEXT, "metadata": _ANY_MAP,
+    "spec": _Field(LMap, fields={"cni": _Field(str, CNI_CHOICES), "mesh": _Field(str, MESH_CHOICES),
+                                 "cases": _Field(LList, items=_CASE)})})
+_TYPE_NAMES = {str: "a string", int: "an integer", LMap: "a mapping", LList: "a list"}
+
+
+def schema_problems(value: Any, schema: _Field, path: str, line: int) -> Iterator[tuple[str, int, str]]:
+    """Each (path, line, message) where ``value`` does not follow ``schema``: an unknown field (with
+    "did you mean"), a value of another type, a value outside its choices."""
+    where = path or "the TestSuite"
+    if value is None:
+        return
+    if not isinstance(value, schema.kind) or (schema.kind is int and isinstance(value, bool)):
+        yield path, line, f"{where} must be {_TYPE_NAMES[schema.kind]}"
+        return
+    if schema.choices and value not in schema.choices:
+        near = did_you_mean(str(value), schema.choices)
+        hint = f"; did you mean {near!r}?" if near else ""
+        yield path, line, f"{where}: expected one of {', '.join(schema.choices)}, not {value!r}{hint}"
+    if isinstance(value, LMap) and schema.fields is not None:
+        for key in value:
+            sub = f"{path}.{key}" if path else str(key)
+            known = schema.fields.get(str(key))
+            if known is None:
+                near = did_you_mean(str(key), list(schema.fields))
+                hint = f'; did you mean "{near}"?' if near else ""
+                yield sub, value.line_of(key), f'unknown field "{sub}"{hint}'
+            else:
+                yield from schema_problems(value[key], known, sub, value.line_of(key))
+    if isinstance(value, LList) and schema.items is not None:
+        for i, item in enumerate(value):
+            yield from schema_problems(item, schema.items, f"{path}[{i}]", value.line_of(i))
+
+
 def read_cases(obj: RawObject) -> tuple[list[TestCase], dict[str, object], list[str]]:
     """The cases of one TestSuite document, its options (cni, mesh) and the problems found."""
     problems: list[str] = []
     spec = obj.data.get("spec")
     if not isinstance(spec, LMap):
         return [], {}, [f"{obj.file}:{obj.line}: a TestSuite needs a spec with cases"]
+    found = list(schema_problems(obj.data, SUITE_SCHEMA, "", obj.line))
+    problems.extend(f"{obj.file}:{line}: {message}" for _, line, message in found)
+    broken = {path for path, _, _ in found}
     options: dict[str, object] = {}
     for key, choices in (("cni", CNI_CHOICES), ("mesh", MESH_CHOICES)):
         value = spec.get(key)
-        if isinstance(value, str) and value not in choices:
-            problems.append(f"{obj.file}:{spec.line_of(key)}: spec.{key}: expected one of {', '.join(choices)}, "
-                            f"not {value!r}")
-        elif isinstance(value, str):
+        if isinstance(value, str) and value in choices:
             options[key] = value
     cases: list[TestCase] = []
     raw_cases = spec.get("cases")
@@ -118,8 +173,9 @@ def read_cases(obj: RawObject) -> tuple[list[TestCase], dict[str, object], list[
         line = raw_cases.line_of(i) if isinstance(raw_cases, LList) else obj.line
         where = f"{obj.file}:{line}"
         if not isinstance(raw, LMap):
-            problems.append(f"{where}: a case must be a mapping")
-            continue
+            continue  # said by the schema
+        if any(p == f"spec.cases[{i}]" or p.startswith(f"spec.cases[{i}].") for p in broken):
+            continue  # a case that cannot be read as written is not run
         missing = [k for k in ("name", "from", "to", "expect") if raw.get(k) is None]
         if missing:
             problems.append(f"{where}: case needs {', '.join(missing)}")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
 from ..ir import NamedPort, PodPeer, Policy, PortMatch, PortRange, Requirement, Rule, ServicePeer
 from ..loader import RawObject
-from ..model import NAMESPACE_NAME_LABEL, Cluster, Namespace, NotModelled, Origin
+from ..model import NAMESPACE_NAME_LABEL, AuthorizationPolicy, Cluster, Namespace, NotModelled, Origin
 from ._reader import ref_of
 from .adminnetworkpolicy import PARSERS as ANP_PARSERS
 from .calico import parse_calico_policy, parse_network_set, parse_profile, parse_tier
@@ -27,6 +28,7 @@ from .istio import parse_authorization_policy, parse_peer_authentication
 from .networkpolicy import parse_network_policy
 from .openshift import GROUP as OPENSHIFT_ROUTE_GROUP
 from .openshift import parse_route as parse_openshift_route
+from .strict import StrictReading, apply_to_mesh, apply_to_policies, read_strictly
 from .unmodelled import opens_traffic
 
 
@@ -167,12 +169,59 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
             diags.warning("unknown-version", f"{obj.kind} {obj.api_version} is not a version kubeward "
                           f"knows ({', '.join(dialect.versions)}); read as "
                           f"{dialect.versions[-1]}", obj.file, obj.line)
+        # NP-29: every modelled object read as strictly as the API server reads it.
+        reading = read_strictly(obj)
+        if reading.left_out:
+            reading.report(diags)  # NP-28: the API server never creates it
+            continue
+        before, first = _Counts.of(build.cluster), len(diags.items)
         dialect.handler(obj, build)
+        reading.report(diags, _read_strictly(build.cluster, before, reading), first)
     build.core.finish()
     build.cluster.policies = [_calico_service_ports(build.cluster, p) for p in build.cluster.policies]
     _report_not_modelled(build.cluster, not_modelled, diags)
     _add_referenced_namespaces(build.cluster, diags)
     return build.cluster
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """How many policies of each store the cluster had before an object was read."""
+
+    policies: int
+    authorization_policies: int
+    peer_authentications: int
+    mesh_rejected: int
+
+    @classmethod
+    def of(cls, cluster: Cluster) -> _Counts:
+        mesh = cluster.mesh
+        return cls(len(cluster.policies), len(mesh.authorization_policies), len(mesh.peer_authentications),
+                   len(mesh.rejected))
+
+
+def _read_strictly(cluster: Cluster, before: _Counts, reading: StrictReading) -> bool:
+    """Apply the strict reading to the policies the object just read became (NP-29); whether the
+    dialect's own checks already reject them."""
+    built = cluster.policies[before.policies:]
+    rejected_anyway = any(p.rejected for p in built)
+    cluster.policies[before.policies:] = apply_to_policies(built, reading)
+    mesh = cluster.mesh
+    stores: list[list[Any]] = [mesh.authorization_policies, mesh.peer_authentications, mesh.rejected]
+    counts = (before.authorization_policies, before.peer_authentications, before.mesh_rejected)
+    rejected_anyway = rejected_anyway or len(mesh.rejected) > before.mesh_rejected
+    new_mesh = [p for store, count in zip(stores, counts, strict=True) for p in store[count:]]
+    for store, count in zip(stores, counts, strict=True):
+        del store[count:]
+    for policy in new_mesh:
+        read = apply_to_mesh(policy, reading)
+        if read.rejected:
+            mesh.rejected.append(read)
+        elif isinstance(read, AuthorizationPolicy):
+            mesh.authorization_policies.append(read)
+        else:
+            mesh.peer_authentications.append(read)
+    return rejected_anyway
 
 
 def _last_of_each(objects: Iterable[RawObject], diags: Diagnostics) -> list[RawObject]:

@@ -8,7 +8,7 @@ parser can carry on with the rest of the object.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
@@ -20,10 +20,12 @@ from ..ir import (
     NetworkPeer,
     NoPeer,
     Operator,
+    Policy,
     Requirement,
 )
 from ..loader import LList, LMap, RawObject
 from ..refs import ObjectRef
+from .rule_sites import allow_nothing, rule_site
 from .validation import Admission, label_key_problem, label_value_problem
 
 
@@ -45,6 +47,8 @@ class Reader:
     failed: bool = False  # set once any error was recorded for this object
     admission: Admission | None = None
     rejections: list[str] = field(default_factory=list)  # why the cluster refuses the object (NP-28)
+    # NP-29: the allow rules a refused part lies in, read as allowing nothing, and why
+    broken_rules: dict[str, str] = field(default_factory=dict)
 
     @property
     def file(self) -> str:
@@ -71,6 +75,16 @@ class Reader:
         by = admission or self.admission
         if by is None:  # pragma: no cover - a dialect rejects only with an admission
             raise ValueError("reject() needs an admission")
+        site = rule_site(self.obj, path)
+        if site is not None:
+            # NP-29: inside an allow rule, the refused part makes the rule allow nothing instead.
+            why = f"{by.by} refuses {path}: {problem}"
+            before = self.broken_rules.get(site.path)
+            self.broken_rules[site.path] = f"{before}; {why}" if before else f"{site.path} allows nothing: {why}"
+            self.error(code, f"{path}: {problem}; {by.by} refuses the {self.obj.kind} ({by.rule}), and kubeward reads "
+                       f"{site.path} as allowing nothing (a malformed allow rule never allows more, NP-29)", line,
+                       Leans.MAY_ALLOW_MORE)
+            return
         self.rejections.append(f"{by.by} refuses {path}: {problem}")
         self.error(code, f"{path}: {problem}; {by.says(self.obj.kind)}", line)
 
@@ -78,6 +92,11 @@ class Reader:
     def rejected(self) -> str:
         """Every reason the cluster refuses the object, for ``Policy.rejected`` ('' if none)."""
         return "; ".join(self.rejections)
+
+    def finish(self, policy: Policy) -> Policy:
+        """``policy`` as the cluster's checks leave it: rejected (NP-28), or with the allow rules a
+        check refused a part of allowing nothing (NP-29)."""
+        return allow_nothing(replace(policy, rejected=self.rejected), self.broken_rules)
 
     # ---- typed access --------------------------------------------------------------
 

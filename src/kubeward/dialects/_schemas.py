@@ -16,6 +16,7 @@ Two sources, both loaded lazily and cached per (group, version, kind):
   * ``x-kubernetes-int-or-string`` is an integer or a string;
   * ``nullable: true`` admits null; a null field that is not nullable is pruned (dropped before
     validation), so it is no error either, unless the field is required (then it is missing);
+  * a field with a ``default`` is never missing: the API server defaults it before validating;
   * ``x-kubernetes-list-type: set`` forbids duplicate items;
   * ``metadata`` is the Kubernetes ``ObjectMeta`` (the CRDs only say ``type: object``);
   * ``format`` is checked for ``cidr``, ``ipv4`` and ``ipv6`` (other formats are not checked);
@@ -262,9 +263,12 @@ def _crd_node(node: Json, in_junctor: bool = False) -> Json:
     out: dict[str, Json] = {}
     preserve = bool(node.get("x-kubernetes-preserve-unknown-fields"))
     int_or_string = bool(node.get("x-kubernetes-int-or-string"))
+    # The API server applies a field's default before it validates: a required field with a
+    # default is never missing (nor null: a null is pruned, then defaulted).
+    defaulted = {name for name, sub in node.get("properties", {}).items() if isinstance(sub, dict) and "default" in sub}
+    required = [name for name in node.get("required", []) if name not in defaulted]
     for key, value in node.items():
         if key == "properties":
-            required = node.get("required", [])
             out[key] = {name: _crd_node(sub) if name in required else _nullable(_crd_node(sub))
                         for name, sub in value.items()}
         elif key == "items":
@@ -295,7 +299,10 @@ def _crd_node(node: Json, in_junctor: bool = False) -> Json:
         elif key == "x-kubernetes-list-type":
             if value == "set":
                 out["uniqueItems"] = True
-        elif key in ("type", "enum", "required", "minLength", "maxLength", "minItems", "maxItems",
+        elif key == "required":
+            if required:
+                out[key] = required
+        elif key in ("type", "enum", "minLength", "maxLength", "minItems", "maxItems",
                      "minProperties", "maxProperties", "uniqueItems", "multipleOf"):
             out[key] = value
         # else: default, nullable (below), x-kubernetes-* markers and CEL rules: not checked

@@ -101,8 +101,8 @@ def _parse(obj: RawObject, diags: Diagnostics, kind: str) -> Policy | None:
     ingress = _rules(r, spec, Direction.INGRESS, ref, actions, v2)
     egress = _rules(r, spec, Direction.EGRESS, ref, actions, v2)
     # ANP-5: no implicit isolation.
-    return Policy(ref, tier, subject, frozenset(), ingress, egress, priority,
-                  priority_line=spec.line_of("priority") if "priority" in spec else obj.line, rejected=r.rejected)
+    return r.finish(Policy(ref, tier, subject, frozenset(), ingress, egress, priority,
+                           priority_line=spec.line_of("priority") if "priority" in spec else obj.line))
 
 
 def _subject(r: Reader, spec: LMap) -> Subject:
@@ -159,7 +159,7 @@ def _rules(r: Reader, spec: LMap, direction: Direction, ref: PolicyRef,
         ports = _ports_v2(r, raw, path) if v2 else _ports_v1(r, raw, path)
         if ports and any(isinstance(p, NamedPort) for p in ports):
             _named_port_peers(r, raw, peers, path, ports_key)
-        rules.append(Rule(ref, direction, i, action, peers, ports, line, name))
+        rules.append(Rule(ref, direction, i, action, peers, ports, line, name, path=path))
     return tuple(rules)
 
 

@@ -350,7 +350,7 @@ class _Lowering:
                     self.r.info("not-modelled", f"{path}.protocol {proto}: kubeward's flows are TCP, UDP and SCTP, "
                                 f"none of which this rule matches; what it does to {proto} traffic is not shown "
                                 "(CAL-17)", raw.line_of("protocol"))
-                out.append(Rule(self.ref, direction, i, action, (), (), line))
+                out.append(Rule(self.ref, direction, i, action, (), (), line, path=path))
                 continue
             protocol = proto.modelled if proto is not None else None
             # CAL-17: another protocol removes nothing from TCP, UDP and SCTP flows.
@@ -386,7 +386,7 @@ class _Lowering:
             peer = self.peer(remote, f"{path}.{'source' if direction is Direction.INGRESS else 'destination'}",
                              ip_version)
             out.append(Rule(self.ref, direction, i, action, (peer,), ports, line, subject_only=subject_only,
-                            source_ports=source_ports))
+                            source_ports=source_ports, path=path))
         return out
 
 

@@ -7,7 +7,6 @@ CIL-3), and its deny rules in the deny tier, which wins over every allow (CIL-23
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
@@ -293,7 +292,7 @@ class _Lowering:
             listed_in = key if deny else ""
             if not to_ports:
                 out.append(Rule(self.ref, direction, i, action, tuple(peers), None, line,
-                                requires=extra, section=listed_in))
+                                requires=extra, section=listed_in, path=rp))
                 continue
             for k, entry in enumerate(to_ports):
                 if not isinstance(entry, LMap):
@@ -302,7 +301,7 @@ class _Lowering:
                 l7 = self._l7(entry, f"{rp}.toPorts[{k}]", deny)
                 name = f"toPorts[{k}]" if len(to_ports) > 1 else ""
                 out.append(Rule(self.ref, direction, i, action, tuple(peers), ports,
-                                to_ports.line_of(k), name, l7, section=listed_in, requires=extra))
+                                to_ports.line_of(k), name, l7, section=listed_in, requires=extra, path=rp))
         return out
 
 
@@ -351,9 +350,9 @@ def parse_cilium_policy(obj: RawObject, diags: Diagnostics, clusterwide: bool) -
         if deny[Direction.INGRESS] or deny[Direction.EGRESS]:
             policies.append(Policy(low.ref, Tier.DENY, subject, frozenset(), tuple(deny[Direction.INGRESS]),
                                    tuple(deny[Direction.EGRESS])))
-    if r.rejected:  # CIL-26: one invalid rule and the whole policy is refused, every spec of it
-        return [replace(p, rejected=r.rejected) for p in policies]
-    return policies
+    # CIL-26: one invalid selector and the whole policy is refused, every spec of it (NP-29: in an
+    # allow rule, that rule allows nothing instead)
+    return [r.finish(p) for p in policies]
 
 
 __all__ = ["parse_cilium_policy", "cilium_selector", "EVERYTHING", "NoPeer"]

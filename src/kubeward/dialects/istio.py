@@ -21,6 +21,7 @@ from ..model import (
 )
 from ._reader import Reader
 from .istio_webhook import Problem, authorization_policy_problems, peer_authentication_problems
+from .rule_sites import mesh_rules_match_nothing
 from .validation import ISTIOD
 
 MODES = tuple(MtlsMode)
@@ -137,6 +138,7 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
     ap = AuthorizationPolicy(ObjectRef("AuthorizationPolicy", ns, obj.name, obj.file, obj.line), selector,
                              tuple(targets), action, tuple(rules) if rules is not None else None, provider,
                              rejected=_rejected(r, authorization_policy_problems(spec)))
+    ap = mesh_rules_match_nothing(ap, r.broken_rules)  # IST-27: a refused part of an ALLOW rule
     (cluster.mesh.rejected if ap.rejected else cluster.mesh.authorization_policies).append(ap)
 
 

@@ -95,9 +95,9 @@ def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
             r.unknown_keys(raw, {peer_key, "ports"}, path)
             peers = _peers(r, raw, peer_key, path, ns)
             ports = _ports(r, raw, path)
-            rules[direction].append(Rule(ref, direction, i, Action.ALLOW, peers, ports, line))
-    return Policy(ref, Tier.NETWORK_POLICY, Subject(pod_selector, namespace=ns), frozenset(isolates),
-                  tuple(rules[Direction.INGRESS]), tuple(rules[Direction.EGRESS]), rejected=r.rejected)
+            rules[direction].append(Rule(ref, direction, i, Action.ALLOW, peers, ports, line, path=path))
+    return r.finish(Policy(ref, Tier.NETWORK_POLICY, Subject(pod_selector, namespace=ns), frozenset(isolates),
+                           tuple(rules[Direction.INGRESS]), tuple(rules[Direction.EGRESS])))
 
 
 def _peers(r: Reader, rule: LMap, key: str, path: str, ns: str) -> tuple[Peer, ...]:

@@ -76,7 +76,8 @@ class SchemaProblem:
     """One problem of one object: where (``path`` as the API server writes it, ``line`` in the
     object's file), what (``problem``), the API server's words (``message``), and whether the
     API server rejects the object whichever client sends it (``fatal``). ``suggestion`` is the
-    field an unknown one most likely meant ("" when none is close)."""
+    field an unknown one most likely meant, or the value an unsupported one most likely meant ("" when
+    none is close)."""
 
     path: str
     line: int
@@ -475,8 +476,10 @@ class _Explainer:
         invalid = f"{where}: Invalid value: {_shown(value)}: {where} in body"
         if keyword == "enum":
             supported = ", ".join(_shown(v) for v in limit if v is not None)
+            choices = [str(v) for v in limit if isinstance(v, str)]
+            near = did_you_mean(value, choices) if isinstance(value, str) else ""
             return self.problem(path, Problem.ENUM, f"{where}: Unsupported value: {_shown(value)}: "
-                                f"supported values: {supported}")
+                                f"supported values: {supported}", suggestion=near)
         if keyword == "required":
             missing = [name for name in limit if not isinstance(value, dict) or name not in value]
             target = [*path, missing[0]] if missing else path

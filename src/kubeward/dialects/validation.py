@@ -102,5 +102,28 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
+_PORT_NAME_CHARSET = re.compile(r"[-a-z0-9]+\Z")
+_PORT_NAME_LETTER = re.compile(r"[a-z]")
+MAX_PORT_NAME = 15
+
+
+def port_name_problem(name: str) -> str | None:
+    """NP-30: why ``name`` is not a port name (IANA_SVC_NAME), in the API server's words, or None.
+    A quoted number (``"8080"``) is a name to the API server, and no valid one: it has no letter."""
+    problems = []
+    if len(name.encode()) > MAX_PORT_NAME:
+        problems.append(f"must be no more than {MAX_PORT_NAME} bytes")
+    if not _PORT_NAME_CHARSET.match(name):
+        problems.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not _PORT_NAME_LETTER.search(name):
+        problems.append("must contain at least one letter (a-z)")
+    if "--" in name:
+        problems.append("must not contain consecutive hyphens")
+    if name.startswith("-") or name.endswith("-"):
+        problems.append("must not begin or end with a hyphen")
+    return ", ".join(problems) or None
+
+
 __all__ = ["Admission", "KeySyntax", "API_SERVER", "API_SERVER_OBJECT", "ANP_IMPLEMENTATIONS", "CILIUM",
-           "CRD_EXPERIMENTAL", "ISTIOD", "label_key_problem", "label_value_problem"]
+           "CRD_EXPERIMENTAL", "ISTIOD", "label_key_problem", "label_value_problem",
+           "port_name_problem"]

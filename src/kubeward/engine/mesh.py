@@ -405,6 +405,8 @@ def _condition_matches(key: str, values: tuple[str, ...] | None, not_values: tup
 def rule_matches(rule: MeshRule, peer: MeshPeer, port: int, http: HttpRequest | None, tcp: bool,
                  action: MeshAction, policy_ns: str = "") -> Match:
     """IST-11: some source AND some operation AND every condition."""
+    if rule.unreadable:  # IST-27: a malformed ALLOW rule matches nothing
+        return Match(False, [rule.unreadable])
     result = Match(True)
     http_only = any(getattr(o, f) is not None for o in rule.operations or () for f in _HTTP_FIELDS) or any(
         c.key.startswith("request.") for c in rule.conditions)
