@@ -213,3 +213,18 @@ def test_item2_leans_gateway_selector_missing_may_allow_more() -> None:
           - {name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: Selector}}}
         """)
     assert only(a, "missing-field").leans is ALLOW_MORE
+
+
+def test_item2_leans_address_unknown_allow_may_allow_more_and_pass_either_way() -> None:
+    """CAL-18: an own side that depends on an address the input lacks. An Allow rule is taken not
+    to apply (fail closed: the cluster may allow more); a Pass rule taken not to apply leaves the
+    flow to the tier's next policy instead of the next tier — either may decide more or less."""
+    from test_calico_issue11 import CLUSTER, cluster, policy
+
+    no_ip = CLUSTER.replace("status: {podIP: 10.0.0.2}\n", "")
+    for action, leans in (("Allow", ALLOW_MORE), ("Pass", Leans.EITHER)):
+        a = cluster(policy("nets", f"""\
+            selector: app == 'api'
+            ingress: [{{action: {action}, destination: {{nets: [10.0.0.0/24]}}}}]
+            """), no_ip)
+        assert [d.leans for d in a.diagnostics.items if d.code == "address-unknown"] == [leans], action
