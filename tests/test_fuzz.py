@@ -602,12 +602,19 @@ def by_api() -> st.SearchStrategy[Seed]:
     return st.sampled_from(sorted(seeds_by_api())).flatmap(lambda api: st.sampled_from(seeds_by_api()[api]))
 
 
+def _json_type(value: Json) -> type:
+    return next((t for t in (bool, dict, list, str, int, float) if isinstance(value, t)), type(None))
+
+
 def _mutation(draw: st.DrawFn, target: Json, places: list[Path_]) -> Mutation:
     path = draw(st.sampled_from(places))
     op = draw(st.sampled_from(ops_at(target, path)))
     value: Json = None
     if op is Op.REPLACE:
-        value = draw(st.sampled_from(VALUES))
+        # Mostly a value of another JSON type than the one there: where readers trip.
+        node = _parent(target, path)[path[-1]]
+        other = [v for v in VALUES if _json_type(v) is not _json_type(node)]
+        value = draw(st.sampled_from(other if draw(st.integers(0, 3)) else VALUES))
     elif op is Op.RENAME:
         value = draw(st.integers(0, 2))
     return Mutation(path, op, value)
@@ -664,9 +671,17 @@ FAST = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 
 
-@FAST
+@settings(FAST, max_examples=200)
+@given(mutants().filter(not_known_open))
+def test_fuzz_a_mutant_is_read_without_raising(m: Mutant) -> None:
+    """Reading and analysing (the dialects, the model, the engine): many mutants, cheaply."""
+    analyse_text(m.text, "fuzz.yaml", m.seed.options)
+
+
+@settings(FAST, max_examples=30)
 @given(mutants().filter(not_known_open))
 def test_fuzz_a_mutant_never_raises_in_the_analyses(m: Mutant) -> None:
+    """Everything the commands compute: map, check, lint, explain."""
     analyses(m.text, m.seed.options)
 
 
