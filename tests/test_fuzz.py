@@ -2,31 +2,35 @@
 the command line exit with anything but 0, 1 or 2, and a malformed allow rule never allows more
 than the same input without that rule.
 
-The manifests start from every object of ``examples/`` and of the truth tables
-(``tests/truthtables``, ``tests/entrytables``), each in its own cluster (the example's folder, the
-table's fixture and objects). A mutant changes one place of one object in one way (``Op``):
-delete a key, rename a key by one letter, replace a value by a number, a string, a list, a map,
-null, a huge string or a string of control characters, duplicate a list item, nest a value one
-level deeper. Hypothesis draws the mutants; ``derandomize=True`` makes every run draw the same
-ones, and ``max_examples`` keeps the run to a few seconds.
+The manifests start from every object of ``examples/`` (plus an OpenShift Route, ``EXTRA``) and of
+the truth tables (``tests/truthtables``, ``tests/entrytables``), each in its own cluster (the
+example's folder, the table's fixture and objects); a kind is drawn first, then one of its
+objects. A mutant changes one place of one object in one way (``Op``): delete a key, rename a key
+by one letter, replace a value (mostly by one of another JSON type: a number, a string, a list, a
+map, null, a huge string, control characters, rich markup), duplicate a list item, nest a value
+one level deeper. Hypothesis draws the mutants; ``derandomize=True`` makes every run draw the same
+ones, and ``max_examples`` keeps the whole module to a few seconds.
 
-Three properties:
+The properties:
 
-- **no traceback**: ``analyse_text`` and ``connectivity_map``, ``check``, ``lint`` and ``explain``
-  on the mutant raise nothing but kubeward's documented ``UsageError``;
-- **exit codes**: ``kubeward check`` and ``kubeward map --format json`` on the mutant exit 0, 1 or
-  2 without an exception;
+- **no traceback**: ``analyse_text`` on 200 mutants; ``connectivity_map``, ``check``, ``lint`` and
+  ``explain`` as well on 30; reading a mutated ``.kubeward.yaml``: nothing raises but kubeward's
+  documented ``UsageError``;
+- **exit codes**: ``kubeward check`` and ``kubeward map --format json`` exit 0, 1 or 2 without an
+  exception;
 - **a malformed allow rule never widens**: for an allow rule of a NetworkPolicy, a Cilium policy,
   a Calico policy or an AdminNetworkPolicy, a mutant inside the rule that the strict reading
-  (``kubeward.dialects.schema``) or kubeward itself reports as malformed (a schema problem or an
-  error inside the rule) allows no workload pair a port that the input with that rule replaced by
-  a rule matching nothing does not allow. ``policyTypes`` (Calico ``types``) is written out in
-  the base input, so that the rule never decides it (NP-2). When kubeward reports that the API
-  server rejects the whole policy (NP-28), the reference is the input without the policy.
+  (``kubeward.dialects.schema``) or kubeward itself reports as malformed (a schema problem inside
+  the rule, or an error on its lines) allows no workload pair a port that the input does not allow
+  with that rule replaced by one matching nothing. ``policyTypes`` (Calico ``types``) is written
+  out in the base input, so that removing a rule never changes it (NP-2, CAL-12). When kubeward
+  reports that the API server rejects the whole policy (NP-28), the reference is the input
+  without the policy.
 
 ``KNOWN_OPEN`` lists the failure classes other changes of issue 12 fix; the strategies leave
 their mutants out (Hypothesis has no skip inside a property) and say so once per class with a
-warning. The lead removes the list once those changes are merged.
+warning; ``test_fuzz_known_open_reproducer_still_fails`` fails once a class is fixed. The lead
+removes the list once those changes are merged.
 """
 
 from __future__ import annotations
