@@ -2,8 +2,9 @@
 
 For every kind of broken input: a diagnostic with a stable code, the right file and the line of
 the problem; the rest of the input is still analysed (a good file in the same run keeps its
-verdicts); the command exits non-zero. A broken part of an allow rule fails closed — it "may deny
-more than shown" — and never widens what a policy allows.
+verdicts); the command exits non-zero. A broken part of an allow rule fails closed and never widens
+what a policy allows; its diagnostic says the cluster "may allow more than shown" (it rejects the
+policy, or prunes the field, and so never allows less than kubeward shows).
 
 Each test writes its input into a fresh ``tmp_path`` and runs the command line from there, so
 diagnostics name files as a user typed them (``bad.yaml``).
@@ -25,7 +26,7 @@ from kubeward.cli import main
 from kubeward.diagnostics import Leans
 from manifests import APP
 
-DENY_MORE = Leans.MAY_DENY_MORE.value
+ALLOW_MORE = Leans.MAY_ALLOW_MORE.value  # fail closed: the cluster may allow more
 EITHER = Leans.EITHER.value
 ALLOW_MORE = Leans.MAY_ALLOW_MORE.value
 
@@ -357,7 +358,7 @@ def test_an_unknown_protocol_is_located_and_matches_no_port() -> None:
     diag = only(doc, "unknown-protocol")
     assert (diag["file"], diag["line"]) == (bad, line_of(bad, "protocol: ICMP"))
     assert "'ICMP' is not TCP, UDP or SCTP" in diag["message"]
-    assert diag["leans"] == DENY_MORE
+    assert diag["leans"] == ALLOW_MORE
     assert ports(doc, "app/client", "app/server") == {"TCP": [[443, 443]]}
     assert_good_file_analysed(doc)
 
@@ -373,7 +374,7 @@ def test_an_end_port_below_its_port_is_located_at_end_port() -> None:
     diag = only(doc, "invalid-port")
     assert (diag["file"], diag["line"]) == (bad, line_of(bad, "endPort: 8000"))
     assert "endPort 8000 is below port 8080" in diag["message"]
-    assert diag["leans"] == DENY_MORE
+    assert diag["leans"] == ALLOW_MORE
     assert ports(doc, "app/client", "app/server") == {"TCP": [[443, 443]]}
     assert_good_file_analysed(doc)
 
@@ -389,7 +390,7 @@ def test_an_end_port_with_a_named_port_is_located_at_end_port() -> None:
     diag = only(doc, "invalid-port")
     assert (diag["file"], diag["line"]) == (bad, line_of(bad, "endPort: 90"))
     assert "endPort cannot be used with the named port 'http'" in diag["message"]
-    assert diag["leans"] == DENY_MORE
+    assert diag["leans"] == ALLOW_MORE
     assert ports(doc, "app/client", "app/server") == {"TCP": [[443, 443]]}  # not port 80 ("http")
     assert_good_file_analysed(doc)
 
@@ -406,7 +407,7 @@ def test_an_invalid_cidr_is_located_and_its_peer_matches_nothing() -> None:
     diag = only(doc, "invalid-cidr")
     assert (diag["file"], diag["line"]) == (bad, line_of(bad, "cidr: 10.0.0.0/33"))
     assert "'10.0.0.0/33' is not a valid CIDR" in diag["message"]
-    assert diag["leans"] == DENY_MORE
+    assert diag["leans"] == ALLOW_MORE
     assert into(doc, "app/server") == ["app/client"]  # the selector peer of the same rule still works
     assert_good_file_analysed(doc)
 
@@ -426,7 +427,7 @@ def test_an_except_outside_its_cidr_is_located_at_the_except_entry() -> None:
     diag = only(doc, "except-outside-cidr")
     assert (diag["file"], diag["line"]) == (bad, line_of(bad, "- 192.168.0.0/16"))
     assert "except[1] 192.168.0.0/16 is not inside 10.0.0.0/8" in diag["message"]
-    assert diag["leans"] == DENY_MORE
+    assert diag["leans"] == ALLOW_MORE
     assert into(doc, "app/server") == ["app/client"]
     assert_good_file_analysed(doc)
 
@@ -463,11 +464,11 @@ def test_diagnostics_on_stderr_give_file_line_code_resource_and_leans() -> None:
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f"{bad}:{line_of(bad, 'endPort: 8000')}: error: invalid-port: spec.ingress[0].ports[0].endPort 8000 "
-        "is below port 8080 [NetworkPolicy app/server-in] (may deny more than shown)"
+        "is below port 8080 [NetworkPolicy app/server-in] (may allow more than shown)"
     ]
     check = kubeward("check", "good.yaml", bad, "--format", "json")
     [diag] = json.loads(check.stdout)["diagnostics"]
-    assert (diag["resource"], diag["leans"]) == ("NetworkPolicy app/server-in", DENY_MORE)
+    assert (diag["resource"], diag["leans"]) == ("NetworkPolicy app/server-in", ALLOW_MORE)
 
 
 # A rule whose only peer (or only port) is broken: (id, the rule, a marker on the bad line, code).
@@ -531,7 +532,7 @@ def test_a_broken_part_of_an_allow_rule_never_widens_what_the_policy_allows(rule
     # words, and the cluster, which rejects the policy, may allow more than the rule that allows nothing.
     strict = diag["message"].endswith("as allowing nothing (a malformed allow rule never allows more)")
     assert strict is (marker in SCHEMA_FINDS)
-    assert diag["leans"] == (ALLOW_MORE if strict else DENY_MORE)
+    assert diag["leans"] == ALLOW_MORE
     assert into(doc, "app/server") == []  # neither pods nor any network: the rule allows nothing
     assert verdict("good.yaml", bad, src="world", dst="app/server") == (2, "deny")
     assert_good_file_analysed(doc)

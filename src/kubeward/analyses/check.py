@@ -9,7 +9,7 @@ from ..engine.trace import StepTier
 from ..ir import Direction, Tier
 from ..model import NotModelled
 from .connectivity_map import ConnectivityMap, PeerType, connectivity_map
-from .lint import FROM_DIAGNOSTICS, Finding, lint
+from .lint import FROM_DIAGNOSTICS, Finding, aggregate, lint
 from .session import Analysis
 from .testsuite import SuiteRun
 
@@ -144,7 +144,7 @@ def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
         protection=protection,
         map=cmap,
         options=analysis.options.describe(),
-        findings=lint(analysis, cmap).findings,
+        findings=aggregate(lint(analysis, cmap).findings),
         tests=tests,
     )
 

@@ -486,6 +486,8 @@ def entry_points(analysis: Analysis) -> list[EntryPoint]:
                 continue
             host = _sample_host(route.hostnames[0] if route.hostnames else lst.hostname)
             for route_rule in route.rules:
+                if not route_rule.matches:
+                    continue  # every match of the rule unreadable: it matches no request (GW-5 defaults an absent one)
                 m = route_rule.matches[0]
                 path_value = m.path if m.path_type != RoutePathType.REGULAR_EXPRESSION else "/"
                 request = Request(listener_scheme, host, lst.port, path_value, "", m.method or "GET",

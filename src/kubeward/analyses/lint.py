@@ -165,7 +165,15 @@ FROM_DIAGNOSTICS: dict[str, LintRule] = {r.code: r for r in (
              f"{HOST_NETWORK_CONTROLS}; delete this policy", "NP-25"),
 )}
 
-RULES: dict[str, LintRule] = {**COMPUTED, **FROM_DIAGNOSTICS}
+# Notes about the run itself.
+CHECK_LIMITED = "check-limited"
+NOTES: dict[str, LintRule] = {r.code: r for r in (
+    LintRule(CHECK_LIMITED, Severity.INFO, "a check that stopped at its size limit: its findings are incomplete",
+             "lint a part of the input at a time (a folder, a namespace) to get that check's complete answer",
+             "lint size limits (docs/lint.md)"),
+)}
+
+RULES: dict[str, LintRule] = {**COMPUTED, **FROM_DIAGNOSTICS, **NOTES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +187,7 @@ class Finding:
     file: str
     line: int
     fix: str
+    about: str = ""  # check-limited: the code of the check that stopped
 
     @property
     def resource(self) -> str:
@@ -243,6 +252,12 @@ def policy_finding(code: str, p: Policy, message: str, line: int = 0, fix: str =
     rule = RULES[code]
     return Finding(code, rule.severity, message, p.ref.kind, p.ref.namespace, p.ref.name, p.ref.file,
                    line or p.ref.line, fix or rule.fix)
+
+
+def limit_note(code: str, message: str) -> Finding:
+    """``check-limited``: the check ``code`` stopped at its size limit; ``message`` says where."""
+    rule = RULES[CHECK_LIMITED]
+    return Finding(CHECK_LIMITED, rule.severity, f"{code}: {message}", "", "", "", "", 0, rule.fix, about=code)
 
 
 def _workload_finding(code: str, w: Workload, message: str, fix: str = "") -> Finding:
@@ -467,13 +482,17 @@ def _strict_mtls(analysis: Analysis) -> Iterable[Finding]:
     meshed = [w for w in cluster.workloads if membership(cluster, w)[0] == "sidecar"]
     plain = [w for w in cluster.workloads if not membership(cluster, w)[0] and not w.host_network]
     budget = MESH_PAIRS
-    for dst in meshed:
-        port = next((p.port for p in dst.ports if p.protocol == "TCP"), None)
-        if port is None:
-            continue
+    targets = [(dst, port) for dst in meshed
+               if (port := next((p.port for p in dst.ports if p.protocol == "TCP"), None)) is not None]
+    for k, (dst, port) in enumerate(targets):
         refused = []
         for src in plain:
             if budget <= 0:
+                left = len(targets) - k
+                yield limit_note("mtls-strict-plaintext-client",
+                                 f"stopped after {MESH_PAIRS:,} (client, meshed workload) pairs of "
+                                 f"{len(targets) * len(plain):,}: {left:,} meshed workload(s) not checked or checked "
+                                 f"in part, from {dst.kind} {dst.id} on")
                 return
             budget -= 1
             try:
@@ -500,7 +519,13 @@ def _redundant(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
     from .session import analyse_objects
 
     policies = [p for p in enforced_policies(analysis) if p.ref.kind not in ("PeerAuthentication",)]
-    if not policies or len({(p.ref.kind, p.ref.namespace, p.ref.name) for p in policies}) > REDUNDANCY_POLICIES:
+    count = len({(p.ref.kind, p.ref.namespace, p.ref.name) for p in policies})
+    if count > REDUNDANCY_POLICIES:
+        yield limit_note("policy-redundant", f"not checked: {count:,} enforced policies, more than "
+                                             f"{REDUNDANCY_POLICIES} (the check analyses the input again without "
+                                             "each policy)")
+        return
+    if not policies:
         return
     baseline = {(c.src, c.dst): (c.ports, repr(c.l7), repr(c.mesh)) for c in cmap.connections}
     entries = _entry_verdicts(cmap)
@@ -615,11 +640,42 @@ def select(report: LintReport, min_severity: str = Severity.INFO, disabled: Iter
     kept: list[Finding] = []
     quiet: list[tuple[Finding, str]] = []
     for f in report.findings:
-        if f.code in off or SEVERITIES.index(f.severity) < floor:
+        # A check-limited note goes wherever the findings of the check it qualifies go.
+        severity = RULES[f.about].severity if f.about else f.severity
+        if f.code in off or f.about in off or SEVERITIES.index(severity) < floor:
             continue
         reason = next((s.reason for s in rules if s.covers(f)), None)
         if reason is None:
             kept.append(f)
         else:
             quiet.append((f, reason))
-    return LintReport(kept, quiet, report.input_errors, report.options)
+    return LintReport(aggregate(kept), quiet, report.input_errors, report.options)
+
+
+# Per-workload findings summed up per namespace when a namespace has more than AGGREGATE_ABOVE of
+# them (a real cluster: 1,000 unprotected workloads are one finding per namespace, with the list).
+AGGREGATE_ABOVE = 5
+AGGREGATED = {"unprotected-workload": "workloads no policy selects, in either direction"}
+
+
+def aggregate(findings: list[Finding]) -> list[Finding]:
+    """``findings`` with each namespace's AGGREGATED findings (those with the rule's own fix)
+    replaced by one finding about the namespace listing them, when there are more than
+    AGGREGATE_ABOVE; at the first one's file:line."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.code in AGGREGATED and f.kind != "Namespace" and f.fix == RULES[f.code].fix:
+            groups.setdefault((f.code, f.namespace), []).append(f)
+    merged = {id(f) for group in groups.values() if len(group) > AGGREGATE_ABOVE for f in group}
+    if not merged:
+        return findings
+    out = [f for f in findings if id(f) not in merged]
+    for (code, ns), group in groups.items():
+        if len(group) <= AGGREGATE_ABOVE:
+            continue
+        first = min(group, key=lambda f: (f.file, f.line))
+        names = ", ".join(sorted(f"{f.kind} {f.name}" for f in group))
+        out.append(Finding(code, first.severity, f"namespace {ns}: {len(group):,} {AGGREGATED[code]}: {names}",
+                           "Namespace", "", ns, first.file, first.line, first.fix))
+    out.sort(key=lambda f: (f.file, f.line, f.code, f.message))
+    return out

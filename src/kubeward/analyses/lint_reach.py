@@ -40,7 +40,7 @@ from ..ir import (
 from ..model import NAMESPACE_NAME_LABEL, ContainerPort, ObjectRef, Service, Workload
 from .connectivity_map import ConnectivityMap
 from .entry import EntryPoint
-from .lint import RULES, Finding, enforced_policies, policy_finding
+from .lint import RULES, Finding, enforced_policies, limit_note, policy_finding
 from .session import Analysis
 
 ONE_SIDED_PAIRS = 20_000  # (subject, peer) pairs evaluated at most for one-sided-allow
@@ -117,13 +117,14 @@ def missing_rule(namespace: str, selector: LabelSelector | Mapping[str, str], di
 class _OtherSide:
     """What the other side of a rule's flows does: ``accepts`` whether it allows some of the
     rule's ports for some pair, ``anything`` whether it allows any port for some pair, ``refusal``
-    the first rule or policy that refused."""
+    the first rule or policy that refused; ``stopped`` whether the pair budget ran out first."""
 
     accepts: bool = False
     anything: bool = False
     refusal: Origin | None = None
     pairs: int = 0
     refusers: tuple[Identity, ...] = ()
+    stopped: bool = False
 
 
 def _matcher(engine: Engine, bit: int) -> Callable[[Rule], bool]:
@@ -149,7 +150,7 @@ def _other_side(engine: Engine, direction: Direction, rule: Rule, subjects: list
             if not rule_ports:
                 continue  # a named port the destination lacks: the rule itself allows nothing here
             if out.pairs >= budget:
-                out.accepts = True  # out of budget: say nothing rather than guess
+                out.accepts = out.stopped = True  # out of budget: say nothing rather than guess
                 return out
             out.pairs += 1
             origins: list[tuple[Origin, PortSet]] = []
@@ -175,29 +176,35 @@ def one_sided(analysis: Analysis) -> Iterable[Finding]:
     engine = analysis.engine
     u = engine.universe
     budget = ONE_SIDED_PAIRS
-    for p in enforced_policies(analysis):
-        if p.ref.kind != "NetworkPolicy":
-            continue
-        subjects = [u.identities[i] for i in bits(engine.subject_masks.get(id(p), 0) & u.identity_mask)]
+    candidates = [(p, direction, r) for p in enforced_policies(analysis) if p.ref.kind == "NetworkPolicy"
+                  for direction in Direction for r in p.rules(direction)
+                  if r.action is Action.ALLOW and r.ports and any(isinstance(peer, PodPeer) for peer in r.peers)]
+    subjects_of: dict[int, list[Identity]] = {}
+    for k, (p, direction, r) in enumerate(candidates):
+        subjects = subjects_of.get(id(p))
+        if subjects is None:
+            subjects = subjects_of[id(p)] = [u.identities[i] for i in
+                                             bits(engine.subject_masks.get(id(p), 0) & u.identity_mask)]
         if not subjects:
             continue
         subject_workloads = {w.id for s in subjects for w in s.workloads}
-        for direction in Direction:
-            for r in p.rules(direction):
-                pods = [peer for peer in r.peers if isinstance(peer, PodPeer)]
-                if r.action is not Action.ALLOW or not pods or not r.ports:
-                    continue
-                mask = 0
-                for peer in pods:
-                    mask |= engine.universe.peer_mask(peer)
-                peers = [u.identities[i] for i in bits(mask & u.identity_mask)]
-                if not peers or {w.id for t in peers for w in t.workloads} <= subject_workloads:
-                    continue
-                other = _other_side(engine, direction, r, subjects, peers, budget)
-                budget -= other.pairs
-                if other.accepts or not other.pairs or (other.anything and direction is Direction.INGRESS):
-                    continue
-                yield _one_sided_finding(analysis, p, direction, r, pods, other)
+        pods = [peer for peer in r.peers if isinstance(peer, PodPeer)]
+        mask = 0
+        for peer in pods:
+            mask |= engine.universe.peer_mask(peer)
+        peers = [u.identities[i] for i in bits(mask & u.identity_mask)]
+        if not peers or {w.id for t in peers for w in t.workloads} <= subject_workloads:
+            continue
+        other = _other_side(engine, direction, r, subjects, peers, budget)
+        budget -= other.pairs
+        if other.stopped:
+            yield limit_note("one-sided-allow", f"stopped after {ONE_SIDED_PAIRS:,} (subject, peer) pairs: "
+                                                f"{len(candidates) - k:,} of {len(candidates):,} allow rules not "
+                                                f"checked or checked in part, from {p.ref.display} {r.label} on")
+            return
+        if other.accepts or not other.pairs or (other.anything and direction is Direction.INGRESS):
+            continue
+        yield _one_sided_finding(analysis, p, direction, r, pods, other)
 
 
 def _one_sided_finding(analysis: Analysis, p: Policy, direction: Direction, r: Rule, pods: list[PodPeer],

@@ -242,7 +242,7 @@ def mesh_cni_checks(analysis: Analysis) -> None:
                 where = f" ({deny.policy.display}, {deny.where})" if deny and deny.policy else ""
                 diags.warning("sidecar-cut-off", f"{w.id} runs a sidecar but its egress to {control.id}:15012 (xDS and "
                               f"certificates) is denied{where}: its proxy never gets configuration (IST-21)",
-                              w.origin.file, w.origin.line, w.ref, Leans.MAY_ALLOW_MORE)
+                              w.origin.file, w.origin.line, w.ref, Leans.MAY_DENY_MORE)  # an unconfigured proxy drops
     if options.cni == Cni.CILIUM:
         for p in cluster.policies:
             if p.ref.kind not in options.enforced_kinds:

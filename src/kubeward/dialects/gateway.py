@@ -79,7 +79,7 @@ def parse_gateway(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
             selector = r.selector(namespaces, "selector", f"{path}.allowedRoutes.namespaces", Leans.EITHER)
             if selector is None:
                 r.error("missing-field", f"{path}.allowedRoutes.namespaces.selector is required with "
-                        "from: Selector", namespaces.line, Leans.MAY_DENY_MORE)
+                        "from: Selector", namespaces.line, Leans.MAY_ALLOW_MORE)  # read as admitting none
         elif written not in ALLOWED_FROM:  # read as Same
             r.error("invalid-value", f"{path}.allowedRoutes.namespaces.from {written!r} is not "
                     "Same, All or Selector", namespaces.line_of("from"))

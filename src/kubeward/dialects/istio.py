@@ -130,7 +130,7 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
                         r.warning("spiffe-principal", f"{rp}.from.source.principals {p!r}: Istio adds "
                                   "'spiffe://' itself, so this principal becomes 'spiffe://spiffe://…' and never "
                                   f"matches (IST-17); write {p.removeprefix('spiffe://')!r}", raw.line,
-                                  Leans.MAY_ALLOW_MORE if action is not MeshAction.ALLOW else Leans.MAY_DENY_MORE)
+                                  _spiffe_leans(action, p in (source.principals or ())))
     provider = ""
     raw_provider = spec.get("provider")
     if action is MeshAction.CUSTOM and isinstance(raw_provider, LMap):
@@ -147,3 +147,14 @@ def _rejected(r: Reader, problems: Iterable[Problem]) -> str:
     for path, problem, line in problems:
         r.reject("istio-rejected", path, problem, line, ISTIOD)
     return r.rejected
+
+
+def _spiffe_leans(action: MeshAction, in_principals: bool) -> Leans | None:
+    """IST-17: kubeward, like Istio, never matches a ``spiffe://`` principal. Were it to match after
+    all, a ``principals`` entry would widen an ALLOW rule (the cluster may allow more than shown)
+    and a DENY or CUSTOM rule (it may deny more); a ``notPrincipals`` entry the other way round.
+    AUDIT decides nothing."""
+    if action is MeshAction.AUDIT:
+        return None
+    widens = (action is MeshAction.ALLOW) == in_principals
+    return Leans.MAY_ALLOW_MORE if widens else Leans.MAY_DENY_MORE

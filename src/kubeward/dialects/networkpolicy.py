@@ -33,8 +33,9 @@ from ..loader import LList, LMap, RawObject
 from ._reader import Reader
 from .validation import API_SERVER
 
-# A broken part of an allow-list policy can only lose allows.
-_LEANS = Leans.MAY_DENY_MORE
+# A broken part of an allow-list policy is read as allowing nothing: the cluster (which rejects the
+# policy, or prunes an unknown field) may allow more than shown, never less.
+_LEANS = Leans.MAY_ALLOW_MORE
 
 
 def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
@@ -72,8 +73,11 @@ def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
             elif t == "Egress":
                 isolates.add(Direction.EGRESS)
             else:
+                # Read without it; the API server rejects the policy: a valid type kept isolates where the
+                # cluster does not; with none kept the reading is the most open one.
                 r.error("invalid-value", f"spec.policyTypes[{i}] {t!r} is neither Ingress nor Egress",
-                        types.line_of(i), Leans.MAY_ALLOW_MORE)
+                        types.line_of(i), Leans.MAY_ALLOW_MORE if any(v in ("Ingress", "Egress") for v in types)
+                        else Leans.MAY_DENY_MORE)
     for direction, section in ((Direction.INGRESS, ingress), (Direction.EGRESS, egress)):
         if section and direction not in isolates:
             r.warning("rules-without-policy-type",

@@ -211,7 +211,7 @@ class Engine:
                     "address-unknown", f"{rule.policy.display} {rule.label}: whether it applies to "
                     f"{ident.display} depends on its address, which the input does not give (status.podIP): this "
                     f"{rule.action.value.capitalize()} rule is taken {taken} (CAL-18)", rule.policy.file,
-                    rule.line, rule.policy, Leans.MAY_ALLOW_MORE)
+                    rule.line, rule.policy, Leans.EITHER if rule.action is Action.PASS else Leans.MAY_ALLOW_MORE)
             if not ((possible if rule.action is Action.DENY else certain) & bit):
                 unmatched.append(rule)
                 return False

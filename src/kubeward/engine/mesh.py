@@ -726,4 +726,4 @@ def check_mesh(cluster: Cluster, options: Options, diags: Diagnostics) -> None:
                    else "it selects no workload in the input")
             diags.warning("mesh-policy-inert", f"{ref.display}: {why}: it has no effect (IST-3); label the "
                           f"namespace {INJECTION}=enabled to inject sidecars", ref.file, ref.line, ref,
-                          Leans.MAY_ALLOW_MORE)
+                          Leans.MAY_DENY_MORE)  # ignored; with sidecars after all, the mesh can only refuse more

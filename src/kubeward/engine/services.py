@@ -107,4 +107,4 @@ def check_services(cluster: Cluster, diags: Diagnostics) -> None:
         diags.warning("service-account-missing", f"{w.kind} {w.id} runs as service account "
                       f"{w.service_account}, which is not in the input: if it does not exist in the "
                       "cluster, its pods are never created (SVC-6)", w.origin.file, w.origin.line,
-                      w.ref, Leans.MAY_ALLOW_MORE)
+                      w.ref, Leans.MAY_DENY_MORE)  # shown with its pods: without them its flows do not exist
