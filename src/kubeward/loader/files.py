@@ -5,6 +5,7 @@ followed), its ``.yaml``, ``.yml`` and ``.json`` files in any case, in name orde
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -58,7 +59,7 @@ def _read(path: Path, shown: str, diags: Diagnostics, budget: _Budget) -> str | 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        diags.error("unreadable", f"cannot read: {exc.strerror or exc}", shown)
+        _cannot_read(exc, shown, diags)
         return None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
@@ -85,6 +86,13 @@ def _limited(data: bytes, shown: str, diags: Diagnostics, budget: _Budget) -> st
     except UnicodeDecodeError as exc:
         diags.error("unreadable", f"cannot read: {exc}", shown)
         return None
+
+
+def _cannot_read(exc: OSError, shown: str, diags: Diagnostics) -> None:
+    if exc.errno == errno.ELOOP:
+        diags.error("symlink-loop", "cannot read: a symlink loop (too many levels of symbolic links)", shown)
+    else:
+        diags.error("unreadable", f"cannot read: {exc.strerror or exc}", shown)
 
 
 def _file_type(mode: int) -> str:
@@ -130,7 +138,7 @@ def load_paths(paths: Iterable[str], diags: Diagnostics,
             mode = path.stat().st_mode
         except OSError as exc:
             if os.path.lexists(path):  # a broken symlink, a symlink loop, no permission
-                diags.error("unreadable", f"cannot read: {exc.strerror or exc}", _display(given))
+                _cannot_read(exc, _display(given), diags)
             else:
                 diags.error("no-such-path", "no such file or folder", _display(given))
             continue
