@@ -342,6 +342,17 @@ def test_crash_authorizationpolicy_when_a_number_in_a_deny_rule_rejects_the_poli
            "AuthorizationPolicy: it never exists in the cluster, so it is not enforced (IST-23)" in messages
 
 
+def test_crash_pod_owner_references_a_number_is_a_located_error() -> None:
+    write("pod.yaml", """\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p, namespace: app, ownerReferences: 5}
+        spec: {containers: [{name: c, image: x}]}
+        """)
+    doc = check_json("pod.yaml")
+    assert error_at(doc, "invalid-type", "pod.yaml", 3) == "metadata.ownerReferences must be a list, not an integer"
+
+
 def test_crash_kubeward_yaml_lint_ignore_a_number_is_a_usage_error_with_its_line() -> None:
     write("ok.yaml", APP)
     write(".kubeward.yaml", "lint:\n  ignore: 5\n")

@@ -88,7 +88,7 @@ def _paths(func: Command) -> Command:
 
 
 def _fail(command: str, message: object) -> NoReturn:
-    click.echo(f"kubeward {command}: {message}", err=True)
+    click.echo(escape(f"kubeward {command}: {message}"), err=True)
     sys.exit(EXIT_INPUT)
 
 
@@ -260,7 +260,7 @@ def test_(paths: tuple[str, ...], options: Options, cases_file: str | None, juni
         _fail("test", exc)
     _stderr_diagnostics(run.analysis, False)
     for p in run.problems:
-        click.echo(f"kubeward test: {p}", err=True)
+        click.echo(escape(f"kubeward test: {p}"), err=True)
     if junit_file:
         with open(junit_file, "w", encoding="utf-8") as out:
             out.write(run.result.junit())
@@ -303,7 +303,7 @@ def diff_(paths: tuple[str, ...], options: Options, git_range: str | None, fmt: 
     for name, analysis in (("old", run.old), ("new", run.new)):
         for d in analysis.diagnostics.sorted():
             if d.severity is not Severity.INFO or verbose:
-                click.echo(f"{name}: {d}", err=True)
+                click.echo(f"{name}: {d}", err=True)  # a Diagnostic prints escaped
     if fmt == "json":
         click.echo(data.to_json(run.result.to_json()), nl=False)
     elif fmt == "md":

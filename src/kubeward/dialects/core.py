@@ -212,7 +212,7 @@ class CoreBuilder:
                 rep = None
             replicas = 1 if rep is None else rep
         owner = None
-        for ref in obj.metadata.get("ownerReferences") or []:
+        for ref in r.get_items(obj.metadata, "ownerReferences", "metadata"):
             if isinstance(ref, LMap) and ref.get("controller") and isinstance(ref.get("kind"), str):
                 owner = (str(ref["kind"]), str(ref.get("name", "")))
         raw = _RawWorkload(kind, ns, obj.name, str(obj.metadata.get("uid", "")), facts, replicas,
