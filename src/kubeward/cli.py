@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -124,6 +125,10 @@ class _Kubeward(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # the reader went away (`kubeward map … | head`): what a shell does on SIGPIPE
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(128 + 13)
         except Exception as exc:  # an internal error: any exception the commands did not turn into an exit code
             if ctx.params.get("debug"):
                 click.echo(traceback.format_exc(), err=True, nl=False)
