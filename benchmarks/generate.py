@@ -14,6 +14,16 @@ NetworkPolicies. The shape scales with --pods (pods = sum of Deployment replicas
   UDP/SCTP, a few rules with empty from/to).
 
 Only random.Random(seed) is used, so a given (pods, seed) always yields the same bytes.
+
+--shape picks other clusters that once made kubeward slow (issue 12), to keep them measured:
+
+* ``no-policies``: the same workloads without any NetworkPolicy: everything reaches everything,
+  so the map lists workloads² connections (``--pods 2500``: 500 Deployments, 250,000 rows; the
+  text map took 112 s with a rich Table);
+* ``bare-pods``: N bare Pods with the same labels in one namespace, no policy (5,000 took more
+  than 120 s and 6 GB as 5,000 workloads; alike Pods are now one workload).
+
+Measure the text map with ``benchmarks/run.py --cmd "python -m kubeward map {file}"``.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import argparse
 import sys
 import time
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from random import Random
 from typing import Any, TextIO
 
@@ -437,13 +448,36 @@ def _dns_policy(ns: str) -> Obj:
     return doc
 
 
-def generate(pods: int, seed: int = 1) -> tuple[list[Obj], Stats]:
+class Shape(StrEnum):
+    """Which synthetic cluster: the benchmark's, or a case that once made kubeward slow."""
+
+    DEFAULT = "default"
+    NO_POLICIES = "no-policies"
+    BARE_PODS = "bare-pods"
+
+
+def _bare_pods(pods: int) -> tuple[list[Obj], Stats]:
+    """``pods`` bare Pods with the same labels, service account and port in one namespace."""
+    docs: list[Obj] = [_namespace("bare", {"kubernetes.io/metadata.name": "bare"})]
+    for i in range(pods):
+        doc = _meta("v1", "Pod", f"worker-{i}", "bare")
+        doc["metadata"]["labels"] = {"app": "worker"}
+        doc["spec"] = {"containers": [{"name": "main", "image": "registry.example.com/worker:v1",
+                                       "ports": [{"name": "http", "containerPort": 8080}]}]}
+        docs.append(doc)
+    return docs, Stats(pods=pods, workloads=pods, namespaces=1, services=0, service_accounts=0, policies=0,
+                       documents=len(docs))
+
+
+def generate(pods: int, seed: int = 1, shape: Shape = Shape.DEFAULT) -> tuple[list[Obj], Stats]:
     """The documents of a synthetic cluster with exactly `pods` pods, and their counts."""
     if pods < 1:
         raise ValueError("pods must be >= 1")
+    if shape is Shape.BARE_PODS:
+        return _bare_pods(pods)
     gen = _Generator(pods, seed)
     docs = gen.cluster()
-    policies = gen.policies()
+    policies = gen.policies() if shape is Shape.DEFAULT else []
     stats = Stats(
         pods=sum(w.replicas for w in gen.workloads),
         workloads=len(gen.workloads),
@@ -465,9 +499,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pods", type=int, required=True, help="total pods (sum of replicas)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="-", help="output file, or - for stdout (default)")
+    ap.add_argument("--shape", choices=[s.value for s in Shape], default=Shape.DEFAULT.value,
+                    help="default, no-policies (every workload open) or bare-pods (alike bare Pods)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    docs, stats = generate(args.pods, args.seed)
+    docs, stats = generate(args.pods, args.seed, Shape(args.shape))
     if args.out == "-":
         write(docs, sys.stdout)
     else:

@@ -96,9 +96,9 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text[-lines:]) or "(stderr is empty)"
 
 
-def _prepare(pods: int, seed: int, workdir: Path) -> tuple[Path, dict[str, int], float]:
+def _prepare(pods: int, seed: int, workdir: Path, shape: str = "default") -> tuple[Path, dict[str, int], float]:
     path = workdir / f"cluster-{pods}.yaml"
-    gen = [sys.executable, str(HERE / "generate.py"), "--pods", str(pods), "--seed", str(seed)]
+    gen = [sys.executable, str(HERE / "generate.py"), "--pods", str(pods), "--seed", str(seed), "--shape", shape]
     t0 = time.perf_counter()
     done = subprocess.run([*gen, "--out", str(path)], capture_output=True, text=True)
     took = time.perf_counter() - t0
@@ -114,7 +114,7 @@ def _prepare(pods: int, seed: int, workdir: Path) -> tuple[Path, dict[str, int],
 
 
 def bench(pods: int, args: argparse.Namespace, workdir: Path) -> Result:
-    path, stats, mb = _prepare(pods, args.seed, workdir)
+    path, stats, mb = _prepare(pods, args.seed, workdir, args.shape)
     res = Result(pods, stats, mb)
     argv = _command(args.cmd, path)
     out, err = workdir / f"out-{pods}.json", workdir / f"err-{pods}.txt"
@@ -208,7 +208,7 @@ def profile(pods: int, args: argparse.Namespace, workdir: Path) -> int:
             file=sys.stderr,
         )
         return 2
-    path, _, _ = _prepare(pods, args.seed, workdir)
+    path, _, _ = _prepare(pods, args.seed, workdir, args.shape)
     cli_args = ["map", str(path), "--format", "json"]
     takes_argv = bool(inspect.signature(main).parameters)
     profiler = cProfile.Profile()
@@ -237,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="1000,5000,10000", help="pod counts, comma-separated")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--shape", default="default", choices=["default", "no-policies", "bare-pods"],
+                    help="the generated cluster (generate.py --shape)")
     ap.add_argument(
         "--cmd",
         type=shlex.split,

@@ -2,14 +2,17 @@
 arguments, calls the API (``kubeward`` / ``kubeward.analyses``), calls a renderer and sets the
 exit code; what a result means lives in the analyses.
 
-Exit codes: 0 = clean / allowed, 1 = findings / denied, 2 = usage or input error.
+Exit codes: 0 = clean / allowed, 1 = findings / denied, 2 = usage or input error, 3 = internal
+error (a short message; the traceback with ``--debug``).
 """
 
 from __future__ import annotations
 
 import functools
 import gc
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn, overload
 
@@ -20,14 +23,14 @@ from .analyses.commands import check_paths, run_tests
 from .analyses.connectivity_map import connectivity_map
 from .analyses.explain import explain as run_explain
 from .analyses.session import Analysis, analyse_paths, is_domain, unknown_namespaces
-from .diagnostics import Severity
+from .diagnostics import Severity, escape
 from .engine.options import CNI_CHOICES, MESH_CHOICES, Options
 from .errors import UsageError
 from .render import data, text
 
 Command = Callable[..., Any]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 # The options where implementations disagree, in the order --help lists them; each sets the
 # field of `Options` with its name.
@@ -86,7 +89,7 @@ def _paths(func: Command) -> Command:
 
 
 def _fail(command: str, message: object) -> NoReturn:
-    click.echo(f"kubeward {command}: {message}", err=True)
+    click.echo(escape(f"kubeward {command}: {message}"), err=True)
     sys.exit(EXIT_INPUT)
 
 
@@ -113,9 +116,33 @@ def _progress(what: str) -> Any:
     return Console(stderr=True).status(f"kubeward: {what}…")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Kubeward(click.Group):
+    """The command group, turning an internal error into a short message and exit code 3 (the
+    traceback only with ``--debug``): a bug never reads as "findings" (1) or "input error" (2)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:  # the reader went away (`kubeward map … | head`): what a shell does on SIGPIPE
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(128 + 13)
+        except Exception as exc:  # an internal error: any exception the commands did not turn into an exit code
+            if ctx.params.get("debug"):
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            what = escape(f"{type(exc).__name__}: {exc}")
+            what = what if len(what) <= 300 else what[:300] + "…"
+            click.echo(f"kubeward: internal error: {what} — please report it; run with --debug for the traceback",
+                       err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=_Kubeward, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kubeward")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="On an internal error (exit code 3), print the traceback.")
+def main(debug: bool) -> None:
     """kubeward: what your Kubernetes network security configuration allows, and why."""
     # A short-lived process that builds millions of small acyclic objects: the cyclic garbage
     # collector only costs time here (it halves the run time of a 10,000-pod map).
@@ -238,7 +265,7 @@ def test_(paths: tuple[str, ...], options: Options, cases_file: str | None, juni
         _fail("test", exc)
     _stderr_diagnostics(run.analysis, False)
     for p in run.problems:
-        click.echo(f"kubeward test: {p}", err=True)
+        click.echo(escape(f"kubeward test: {p}"), err=True)
     if junit_file:
         with open(junit_file, "w", encoding="utf-8") as out:
             out.write(run.result.junit())
@@ -281,7 +308,7 @@ def diff_(paths: tuple[str, ...], options: Options, git_range: str | None, fmt: 
     for name, analysis in (("old", run.old), ("new", run.new)):
         for d in analysis.diagnostics.sorted():
             if d.severity is not Severity.INFO or verbose:
-                click.echo(f"{name}: {d}", err=True)
+                click.echo(f"{name}: {d}", err=True)  # a Diagnostic prints escaped
     if fmt == "json":
         click.echo(data.to_json(run.result.to_json()), nl=False)
     elif fmt == "md":

@@ -14,6 +14,16 @@ from enum import StrEnum
 from .refs import ObjectRef
 
 
+def escape(text: str) -> str:
+    """Text from the input made safe for one line of a terminal or a CI log: every character that
+    is not printable — newlines, escape sequences, other control characters, line separators,
+    zero-width and bidirectional formatting characters — is written as its Python escape
+    (``\\n``, ``\\x1b``, ``\\u202e``); the rest (letters of any script, spaces) is unchanged."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -55,9 +65,10 @@ class Diagnostic:
         return f"{self.file}:{self.line}" if self.line else self.file
 
     def __str__(self) -> str:
+        """One line, whatever the input's strings hold (they are escaped)."""
         what = f" [{self.resource}]" if self.resource else ""
         lean = f" ({self.leans.value})" if self.leans else ""
-        return f"{self.where}: {self.severity.value}: {self.code}: {self.message}{what}{lean}"
+        return escape(f"{self.where}: {self.severity.value}: {self.code}: {self.message}{what}{lean}")
 
     def to_json(self) -> dict[str, object]:
         """The diagnostic as every command prints it in JSON (docs/json.md, "diagnostic")."""

@@ -7,8 +7,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Diagnostics, Severity
 from ..errors import UsageError
+from ..loader import LList, LMap, parse_documents, read_regular_file
 from .connectivity_map import ConnectivityMap
 from .lint import FROM_DIAGNOSTICS, RULES, LintReport, Suppression, select
 from .lint import lint as all_findings
@@ -39,27 +40,41 @@ def default_config_path(folder: str = ".") -> str | None:
 
 def read_lint_config(path: str) -> LintConfig:
     """The ``lint:`` section of the config file ``path``. A suppression needs a reason; an
-    unreadable file, a wrong shape or an unknown code raises ``UsageError``."""
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"{path}: cannot read the config: {exc}") from exc
-    section = doc.get("lint", {}) if isinstance(doc, dict) else None
-    if not isinstance(section, dict):
+    unreadable file, a wrong shape or an unknown code raises ``UsageError`` (with the line).
+    The file is read as manifests are, within the same limits (a regular file, nesting, aliases)."""
+    diags = Diagnostics()
+    text = read_regular_file(path, diags)
+    docs = parse_documents(text, path, diags) if text is not None else []
+    errors = [d for d in diags.items if d.severity is Severity.ERROR]
+    if errors:
+        raise UsageError(f"cannot read the config: {errors[0]}")
+    doc = docs[0][0] if docs else None
+    if doc is None:  # an empty file
+        return LintConfig()
+    section = doc.get("lint", LMap(doc.line)) if isinstance(doc, LMap) else None
+    if not isinstance(section, LMap):
         raise UsageError(f"{path}: expected a mapping with a 'lint:' section")
-    disabled = section.get("disable", []) or []
-    if not isinstance(disabled, list) or not all(isinstance(c, str) for c in disabled):
-        raise UsageError(f"{path}: lint.disable must be a list of finding codes")
+
+    def wrong(key: str, what: str) -> UsageError:
+        return UsageError(f"{path}:{section.line_of(key)}: lint.{key} must be {what}")
+
+    disabled = section.get("disable") or LList(section.line)
+    if not isinstance(disabled, LList) or not all(isinstance(c, str) for c in disabled):
+        raise wrong("disable", "a list of finding codes")
+    ignore = section.get("ignore") or LList(section.line)
+    if not isinstance(ignore, LList):
+        raise wrong("ignore", "a list of suppressions ({code, resource, reason})")
     suppressions: list[Suppression] = []
-    for i, item in enumerate(section.get("ignore", []) or []):
-        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
-            raise UsageError(f"{path}: lint.ignore[{i}]: needs a code")
+    for i, item in enumerate(ignore):
+        where = f"{path}:{ignore.line_of(i)}: lint.ignore[{i}]"
+        if not isinstance(item, LMap) or not isinstance(item.get("code"), str):
+            raise UsageError(f"{where}: needs a code")
         if not isinstance(item.get("reason"), str) or not item["reason"].strip():
-            raise UsageError(f"{path}: lint.ignore[{i}] ({item['code']}): a suppression needs a reason")
-        suppressions.append(Suppression(item["code"], str(item.get("resource", "")), item["reason"].strip()))
+            raise UsageError(f"{where} ({item['code']}): a suppression needs a reason")
+        resource = item.get("resource", "")
+        if not isinstance(resource, str):
+            raise UsageError(f"{where} ({item['code']}): resource must be a string (Kind ns/name)")
+        suppressions.append(Suppression(item["code"], resource, item["reason"].strip()))
     unknown = sorted(set(unknown_codes(disabled)) | {s.code for s in suppressions
                                                      if s.code not in RULES and s.code != "*"})
     if unknown:

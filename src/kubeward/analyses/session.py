@@ -17,7 +17,7 @@ from ..engine.options import Cni, Mesh, Options
 from ..engine.profiles import resolve_cni
 from ..engine.services import check_services, find_service, selected_workloads
 from ..engine.trace import Effect
-from ..engine.universe import Network
+from ..engine.universe import Identity, Network
 from ..errors import UsageError
 from ..ir import L7Kind
 from ..loader import RawObject, load_paths, load_text
@@ -159,6 +159,9 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
         if "/" in name or not ns or not name:
             raise UsageError(f"--{role} {spec!r}: expected namespace/name, an IP address, 'world' or a DNS name")
         idents = u.identities_of.get(spec)
+        grouped = None if idents else _pod_of_group(analysis, ns, name)
+        if grouped is not None:  # a pod of a group of alike bare pods (one workload, named after the first)
+            return FlowEnd(grouped[0], spec, grouped[1])
         if not idents:
             known = sorted(u.identities_of)
             near = [k for k in known if k.endswith("/" + name) or k.startswith(ns + "/")][:5]
@@ -179,6 +182,18 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
             raise UsageError(f"--{role} {spec}: internal error: domain not in the universe")
         return FlowEnd(domain, spec)
     raise UsageError(f"--{role} {spec!r}: expected namespace/name, an IP address, 'world' or a DNS name")
+
+
+def _pod_of_group(analysis: Analysis, ns: str, pod: str) -> tuple[Identity, Workload] | None:
+    """The identity and workload of the pod ``ns/pod`` when it is one of a group of alike Pods
+    (one workload named after the first): the identity of its own addresses, if it has any."""
+    u = analysis.engine.universe
+    for w in analysis.cluster.workloads:
+        if w.namespace == ns and pod in w.pods and w.id in u.identities_of:
+            idents = u.identities_of[w.id]
+            ips = w.pod_ips[w.pods.index(pod)] if len(w.pod_ips) == len(w.pods) else ()
+            return next((i for i in idents if ips and set(ips) & set(i.ips)), idents[0]), w
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,7 +111,7 @@ class Reader:
         if not ok:
             self.error("invalid-type",
                        f"{path}.{key} must be {_TYPE_NAMES.get(kind, kind.__name__)}, "
-                       f"not {_describe(value)}", parent.line_of(key), leans)
+                       f"not {describe(value)}", parent.line_of(key), leans)
             return None
         return value
 
@@ -131,6 +131,24 @@ class Reader:
         value: int | None = self.field(parent, key, int, path, leans)
         return value
 
+    def get_items(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> LList:
+        """The items of a list field: empty when absent or null, and empty with an ``invalid-type``
+        error when it is not a list (a string is never iterated character by character)."""
+        return self.get_list(parent, key, path, leans) or LList(parent.line_of(key))
+
+    def string_list(self, parent: LMap, key: str, path: str, leans: Leans | None = None) -> tuple[str, ...] | None:
+        """A list of strings: ``()`` when absent or null; None (and an ``invalid-type`` error at the
+        field) when it is not a list or an item is not a string, so the caller can fail closed."""
+        items = self.get_list(parent, key, path, leans)
+        if items is None:
+            return None if key in parent and parent[key] is not None else ()
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                self.error("invalid-type", f"{path}.{key}[{i}] must be a string, not {describe(item)}",
+                           items.line_of(i), leans)
+                return None
+        return tuple(items)
+
     def unknown_keys(self, parent: LMap, known: set[str], path: str) -> None:
         for key in parent:
             if key not in known:
@@ -146,12 +164,12 @@ class Reader:
         out: dict[str, str] = {}
         for k, v in raw.items():
             if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-                self.error("invalid-type", f"{path}.{key}.{k} must be a string, not {_describe(v)}",
+                self.error("invalid-type", f"{path}.{key}.{k} must be a string, not {describe(v)}",
                            raw.line_of(k))
                 continue
             if not isinstance(v, str):
                 self.error("invalid-type", f"{path}.{key}.{k} must be a string (quote it): "
-                           f"{v!r} is {_describe(v)}", raw.line_of(k))
+                           f"{v!r} is {describe(v)}", raw.line_of(k))
             self._check_label(k, str(v), f"{path}.{key}".lstrip("."), raw.line_of(k))  # NP-27
             out[k] = str(v)
         return out
@@ -163,7 +181,7 @@ class Reader:
         raw = parent[key]
         if not isinstance(raw, LMap):
             self.error("invalid-type", f"{path}.{key} must be a label selector mapping, "
-                       f"not {_describe(raw)}; it selects nothing here", parent.line_of(key), leans)
+                       f"not {describe(raw)}; it selects nothing here", parent.line_of(key), leans)
             return NOTHING
         return self.selector_value(raw, f"{path}.{key}", leans)
 
@@ -328,7 +346,8 @@ def network_ranges(net: ipaddress.IPv4Network | ipaddress.IPv6Network,
     return tuple(IPRange(net.version, a, b) for a, b in ranges)
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A value's JSON type in a message: "a list", "an integer", "null", …"""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -341,4 +360,4 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-__all__ = ["Reader", "network_ranges", "EVERYTHING"]
+__all__ = ["Reader", "describe", "network_ranges", "EVERYTHING"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
 from ..ir import (
@@ -39,7 +40,7 @@ from ..ir import (
 )
 from ..loader import LList, LMap, RawObject
 from ..model import CalicoProfile, CalicoTier, Cluster, NetworkSet, Origin
-from ._reader import Reader, network_ranges
+from ._reader import Reader, describe, network_ranges
 from .calico_selector import (
     NAMESPACE_LABEL,
     And,
@@ -185,7 +186,12 @@ class _Lowering:
         if items is None:
             return None
         ranges: list[IPRange] = []
-        for i, item in enumerate(items if isinstance(items, LList) else []):
+        if not isinstance(items, LList):
+            self.reject("invalid-type", f"{path}.{key} must be a list of CIDRs, not {describe(items)}; the Calico API "
+                        "server rejects this policy, so it is not applied (CAL-7)", raw.line_of(key),
+                        f"{path}.{key} is not a list")
+            return ()
+        for i, item in enumerate(items):
             try:
                 ranges.extend(network_ranges(ipaddress.ip_network(str(item), strict=False), []))
             except ValueError:
@@ -211,7 +217,13 @@ class _Lowering:
             if sa_selector is not None:
                 # The ServiceAccount's labels, which Calico gives its endpoints as pcsa.* (CAL-15).
                 accounts.append(prefix_keys(sa_selector, "pcsa."))
-            names = [str(n) for n in (raw_sa.get("names") or [])]
+            raw_names = raw_sa.get("names")
+            if raw_names is not None and not isinstance(raw_names, LList):
+                self.reject("invalid-type", f"{path}.serviceAccounts.names must be a list of names, not "
+                            f"{describe(raw_names)}; the Calico API server rejects this policy, so it is not applied "
+                            "(CAL-7)", raw_sa.line_of("names"), f"{path}.serviceAccounts.names is not a list")
+                return NoPeer("serviceAccounts.names")
+            names = [str(n) for n in raw_names or ()]
             if names:
                 accounts.append(InSet(SERVICE_ACCOUNT_LABEL, tuple(names)))
         services = entity.get("services")
@@ -237,8 +249,8 @@ class _Lowering:
         text = " and ".join(f"{k} {v}" for k, v in (("selector", entity.get("selector")),
                                                       ("notSelector", entity.get("notSelector")),
                                                       ("namespaceSelector", entity.get("namespaceSelector")),
-                                                      ("nets", list(entity.get("nets") or []) or None),
-                                                      ("notNets", list(entity.get("notNets") or []) or None),
+                                                      ("nets", _written(entity, "nets")),
+                                                      ("notNets", _written(entity, "notNets")),
                                                       ("serviceAccounts", names or None)) if v)
         scoped = self.ns and ns_selector is None and (selector is not None or not_selector is not None)
         where = f" in namespace {self.ns}" if scoped else ""
@@ -274,7 +286,12 @@ class _Lowering:
         for key, items in (("ports", ports), ("notPorts", not_ports)):
             if items is None:
                 continue
-            for i, item in enumerate(items if isinstance(items, LList) else []):
+            if not isinstance(items, LList):
+                self.reject("invalid-type", f"{path}.{key} must be a list of ports, not {describe(items)}; the Calico "
+                            "API server rejects this policy, so it is not applied (CAL-7)", entity.line_of(key),
+                            f"{path}.{key} is not a list")
+                continue
+            for i, item in enumerate(items):
                 text = str(item)
                 numeric = text.replace(":", "").isdigit()
                 if numeric and protocol is None:
@@ -391,6 +408,12 @@ class _Lowering:
 
 
 _GLOBAL_JOINED = re.compile(r"(&&|\|\|) global\(\)|global\(\) (&&|\|\|)")  # CAL-19: before v3.30
+
+
+def _written(entity: LMap, key: str) -> list[Any] | None:
+    """A list field as written, for a peer's text (None when absent, empty or not a list)."""
+    value = entity.get(key)
+    return list(value) if isinstance(value, LList) and value else None
 
 
 def _all_of(parts: list[Expr]) -> Expr | None:

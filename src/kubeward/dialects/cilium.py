@@ -52,6 +52,8 @@ ENTITIES = ("world", "cluster", "host", "remote-node", "all", "kube-apiserver", 
             "unmanaged", "ingress", "none")
 _ALLOW = Leans.MAY_DENY_MORE
 _SPECIAL = (CILIUM_NAMESPACE, CILIUM_SERVICE_ACCOUNT)
+# An http list none of whose rules could be read (an empty one would admit every request, CIL-15).
+_UNREADABLE_HTTP = L7(L7Kind.HTTP, protocol="unreadable")
 
 
 def _key(key: str) -> str:
@@ -217,15 +219,24 @@ class _Lowering:
             return None
         if isinstance(rules.get("http"), LList):
             http: list[HttpRule] = []
-            for h in rules["http"]:
+            written = rules["http"]
+            for n, h in enumerate(written):
+                hp = f"{path}.rules.http[{n}]"
                 if not isinstance(h, LMap):
+                    self.r.error("invalid-type", f"{hp} must be a mapping; it admits no request", written.line_of(n),
+                                 _ALLOW)
                     continue
-                headers = tuple(str(x) for x in (h.get("headers") or []) if isinstance(x, str))
-                for hm in h.get("headerMatches") or []:
+                headers = self.r.string_list(h, "headers", hp, _ALLOW)
+                header_matches = self.r.get_list(h, "headerMatches", hp, _ALLOW)
+                if headers is None or (header_matches is None and h.get("headerMatches") is not None):
+                    continue  # unreadable: this HTTP rule admits no request (fails closed)
+                for hm in header_matches or ():
                     if isinstance(hm, LMap) and hm.get("name"):
                         headers += (f"{hm['name']}: {hm.get('value', '')}" if hm.get("value") else str(hm["name"]),)
                 http.append(HttpRule(str(h.get("method") or ""), str(h.get("path") or ""), str(h.get("host") or ""),
                                      headers, h.line))
+            if written and not http:
+                return _UNREADABLE_HTTP
             return L7(L7Kind.HTTP, tuple(http))
         if isinstance(rules.get("dns"), LList):
             patterns: list[str] = []
@@ -299,6 +310,8 @@ class _Lowering:
                     continue
                 ports = self._ports(entry, f"{rp}.toPorts[{k}]")
                 l7 = self._l7(entry, f"{rp}.toPorts[{k}]", deny)
+                if l7 is _UNREADABLE_HTTP:  # no HTTP rule could be read: the entry allows no port
+                    ports, l7 = (), None
                 name = f"toPorts[{k}]" if len(to_ports) > 1 else ""
                 out.append(Rule(self.ref, direction, i, action, tuple(peers), ports,
                                 to_ports.line_of(k), name, l7, section=listed_in, requires=extra, path=rp))

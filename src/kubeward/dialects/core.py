@@ -73,6 +73,9 @@ class _RawWorkload:
     running: bool = False  # its status (or a pod's) shows pods running
 
 
+MAX_ALIKE_PODS = 10  # more alike Pods without a controller are one workload (see CoreBuilder.finish)
+
+
 def namespace_of(obj: RawObject) -> str:
     return obj.namespace or "default"
 
@@ -209,7 +212,7 @@ class CoreBuilder:
                 rep = None
             replicas = 1 if rep is None else rep
         owner = None
-        for ref in obj.metadata.get("ownerReferences") or []:
+        for ref in r.get_items(obj.metadata, "ownerReferences", "metadata"):
             if isinstance(ref, LMap) and ref.get("controller") and isinstance(ref.get("kind"), str):
                 owner = (str(ref["kind"]), str(ref.get("name", "")))
         raw = _RawWorkload(kind, ns, obj.name, str(obj.metadata.get("uid", "")), facts, replicas,
@@ -265,13 +268,36 @@ class CoreBuilder:
             parent = by_key.get((w.namespace, w.owner[0], w.owner[1]))
             return w if parent is None else top_of(parent, depth + 1)
 
+        alike: dict[tuple[object, ...], list[_RawWorkload]] = {}
         for w in self.raw_workloads:
             top = top_of(w)
+            if top.kind is WorkloadKind.POD and top is w:
+                facts = w.facts
+                alike.setdefault((w.namespace, tuple(sorted(facts.labels.items())), facts.service_account,
+                                  facts.ports, facts.host_network, w.owner), []).append(w)
+                continue
             tops[(top.namespace, top.kind, top.name)] = top
             if top is not w:
                 top.pod_ips.extend(w.pod_ips)
                 top.pods.extend(w.pods)
                 top.running = top.running or w.running
+        for group in alike.values():
+            group.sort(key=lambda p: p.name)
+            if len(group) <= MAX_ALIKE_PODS:
+                tops.update(((pod.namespace, pod.kind, pod.name), pod) for pod in group)
+                continue
+            # More Pods than MAX_ALIKE_PODS that no controller of the input collapses and that no policy
+            # can tell apart (namespace, labels, service account, ports, hostNetwork, owner) are one
+            # workload, named after the first: N workloads would make N² pairs to map.
+            head = group[0]
+            head.pod_ips = [pod.pod_ips[0] if pod.pod_ips else () for pod in group]  # aligned with pods
+            head.pods = [pod.name for pod in group]
+            head.running = any(pod.running for pod in group)
+            head.replicas = len(group)
+            tops[(head.namespace, head.kind, head.name)] = head
+            self.diags.info("alike-pods", f"{len(group)} Pods of namespace {head.namespace} that no policy can tell "
+                            f"apart ({head.name} … {group[-1].name}) are one workload, {head.namespace}/{head.name}; "
+                            "explain still takes each pod's name", head.origin.file, head.origin.line)
         for w in sorted(tops.values(), key=lambda w: (w.namespace, w.name, w.kind)):
             self.cluster.workloads.append(Workload(
                 w.kind, w.namespace, w.name, dict(sorted(w.facts.labels.items())), w.facts.service_account,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
 from ..ir import LabelSelector
-from ..loader import LList, LMap, RawObject
+from ..loader import LMap, RawObject
 from ..model import (
     AllowedRoutesFrom,
     BackendRef,
@@ -83,8 +83,10 @@ def parse_gateway(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
         elif written not in ALLOWED_FROM:  # read as Same
             r.error("invalid-value", f"{path}.allowedRoutes.namespaces.from {written!r} is not "
                     "Same, All or Selector", namespaces.line_of("from"))
-        kinds = tuple(str(k.get("kind")) for k in (allowed.get("kinds") or [])
-                      if isinstance(k, LMap) and k.get("kind"))
+        raw_kinds = r.get_list(allowed, "kinds", f"{path}.allowedRoutes", Leans.MAY_DENY_MORE)
+        if raw_kinds is None and allowed.get("kinds") is not None:
+            continue  # unreadable: the listener admits no route (fails closed)
+        kinds = tuple(str(k.get("kind")) for k in raw_kinds or () if isinstance(k, LMap) and k.get("kind"))
         listeners.append(Listener(str(raw.get("name") or f"listener-{i}"), protocol, port,
                                   str(raw.get("hostname") or "").lower(), tls_mode, tuple(certs),
                                   allowed_from, selector, kinds, raw.line))
@@ -107,16 +109,23 @@ def _backend(r: Reader, raw: Any, path: str, ns: str, line: int) -> BackendRef |
 
 def _matches(r: Reader, raw: LMap, path: str, kind: str) -> tuple[RouteMatch, ...]:
     matches: list[RouteMatch] = []
-    section = raw.get("matches")
-    if not isinstance(section, LList) or not section:
+    section = r.get_list(raw, "matches", path, Leans.MAY_DENY_MORE)
+    if section is None and raw.get("matches") is not None:
+        return ()  # unreadable: the rule matches no request (fails closed)
+    if not section:
         return (RouteMatch(),)  # GW-5: default match is PathPrefix "/"
     for k, m in enumerate(section):
         mp = f"{path}.matches[{k}]"
         if not isinstance(m, LMap):
             continue
+        raw_headers = r.get_list(m, "headers", mp, Leans.MAY_DENY_MORE)
+        raw_query = r.get_list(m, "queryParams", mp, Leans.MAY_DENY_MORE)
+        if any(raw is None and m.get(key) is not None for raw, key in ((raw_headers, "headers"),
+                                                                       (raw_query, "queryParams"))):
+            continue  # unreadable: this match matches no request (fails closed)
         headers = tuple(HeaderMatch(str(h.get("name", "")).lower(), str(h.get("value", "")),
                                     str(h.get("type") or "Exact"))
-                        for h in (m.get("headers") or []) if isinstance(h, LMap))
+                        for h in raw_headers or () if isinstance(h, LMap))
         if kind == RouteKind.GRPC:
             raw_method = m.get("method")
             method: LMap = raw_method if isinstance(raw_method, LMap) else LMap(m.line)
@@ -132,7 +141,7 @@ def _matches(r: Reader, raw: LMap, path: str, kind: str) -> tuple[RouteMatch, ..
                     p.line_of("type"))
         value = str(p.get("value") or "/")
         query = tuple(HeaderMatch(str(q.get("name", "")), str(q.get("value", "")), str(q.get("type") or "Exact"))
-                      for q in (m.get("queryParams") or []) if isinstance(q, LMap))
+                      for q in raw_query or () if isinstance(q, LMap))
         method_value = m.get("method")
         matches.append(RouteMatch(path_type, value, str(method_value) if method_value else None, headers, query))
     return tuple(matches)
@@ -156,13 +165,15 @@ def parse_route(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
         path = f"spec.rules[{i}]"
         if not isinstance(raw, LMap):
             continue
-        backends = [ref for j, item in enumerate(raw.get("backendRefs") or [])
+        backends = [ref for j, item in enumerate(r.get_items(raw, "backendRefs", path, Leans.MAY_DENY_MORE))
                     if (ref := _backend(r, item, f"{path}.backendRefs[{j}]", ns, raw.line)) is not None]
         rules.append(RouteRule(_matches(r, raw, path, obj.kind), tuple(backends), i, raw.line))
-    hostnames = tuple(h.lower() for h in (spec.get("hostnames") or []) if isinstance(h, str))
+    hostnames = r.string_list(spec, "hostnames", "spec", Leans.MAY_DENY_MORE)
+    if hostnames is None:  # unreadable: the route serves no host (fails closed)
+        return
     created = str(obj.metadata.get("creationTimestamp") or "")
     cluster.entry.routes.append(Route(ObjectRef(obj.kind, ns, obj.name, obj.file, obj.line),
-                                      tuple(parents), hostnames, tuple(rules), created))
+                                      tuple(parents), tuple(h.lower() for h in hostnames), tuple(rules), created))
 
 
 def parse_reference_grant(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:

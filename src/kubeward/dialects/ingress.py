@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from ..diagnostics import Diagnostics
+from ..diagnostics import Diagnostics, Leans
 from ..loader import LMap, RawObject
 from ..model import (
     BackendRef,
@@ -121,9 +121,14 @@ def parse_ingress(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
     tls: list[IngressTLS] = []
     for i, raw in enumerate(r.get_list(spec, "tls", "spec") or []):
         if not isinstance(raw, LMap):
+            r.error("invalid-type", f"spec.tls[{i}] must be a mapping; ignored", spec.line_of("tls"),
+                    Leans.MAY_DENY_MORE)
             continue
-        hosts = tuple(h.lower() for h in (raw.get("hosts") or []) if isinstance(h, str))
-        tls.append(IngressTLS(hosts, r.get_str(raw, "secretName", f"spec.tls[{i}]") or "", raw.line))
+        hosts = r.string_list(raw, "hosts", f"spec.tls[{i}]", Leans.MAY_DENY_MORE)
+        if hosts is None:  # unreadable: this entry terminates TLS for no host (fails closed)
+            continue
+        tls.append(IngressTLS(tuple(h.lower() for h in hosts), r.get_str(raw, "secretName", f"spec.tls[{i}]") or "",
+                              raw.line))
     cluster.entry.ingresses.append(Ingress(ObjectRef("Ingress", ns, obj.name, obj.file, obj.line), class_name,
                                            tuple(rules), default_backend, tuple(tls), annotations,
                                            creation_timestamp(r, obj)))

@@ -19,7 +19,7 @@ from ..model import (
     ObjectRef,
     PeerAuthentication,
 )
-from ._reader import Reader
+from ._reader import Reader, describe
 from .istio_webhook import Problem, authorization_policy_problems, peer_authentication_problems
 from .rule_sites import mesh_rules_match_nothing
 from .validation import ISTIOD
@@ -107,6 +107,17 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
             if not isinstance(raw, LMap):
                 rules.append(MeshRule(None, None, (), i, raw_rules.line_of(i)))
                 continue
+            unreadable = _unreadable_parts(raw)
+            for part, value, line in unreadable:
+                problem = f"must be {'a list' if '[' not in part else 'a mapping'}, not {describe(value)}"
+                if action is MeshAction.ALLOW:
+                    r.error("invalid-type", f"{rp}.{part} {problem}; this ALLOW rule allows nothing", line,
+                            Leans.MAY_DENY_MORE)
+                else:  # a deny that cannot be read is not narrowed: the object is refused, as the cluster does
+                    r.reject("invalid-type", f"{rp}.{part}", problem, line, ISTIOD)
+            if unreadable:
+                rules.append(MeshRule((), None, (), i, raw_rules.line_of(i)))  # no source matches it
+                continue
             sources = None
             if raw.get("from") is not None:
                 sources = tuple(MeshSource(**{attr: _strings(r, s.get("source") or LMap(s.line), key,
@@ -121,7 +132,7 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
                                    for o in raw["to"] if isinstance(o, LMap))
             conditions = tuple(MeshCondition(str(c.get("key")), _strings(r, c, "values", f"{rp}.when"),
                                              _strings(r, c, "notValues", f"{rp}.when"))
-                               for c in (raw.get("when") or []) if isinstance(c, LMap))
+                               for c in raw.get("when") or ())
             rules.append(MeshRule(sources, operations, conditions, i, raw_rules.line_of(i)))
             for source in sources or ():
                 for p in (source.principals or ()) + (source.not_principals or ()):
@@ -140,6 +151,26 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
                              rejected=_rejected(r, authorization_policy_problems(spec)))
     ap = mesh_rules_match_nothing(ap, r.broken_rules)  # IST-27: a refused part of an ALLOW rule
     (cluster.mesh.rejected if ap.rejected else cluster.mesh.authorization_policies).append(ap)
+
+
+def _unreadable_parts(raw: LMap) -> list[tuple[str, Any, int]]:
+    """The parts of one AuthorizationPolicy rule that are not of their type, as (path in the rule,
+    value, line): ``from``, ``to`` and ``when`` are lists of mappings, ``source`` and ``operation``
+    mappings."""
+    out: list[tuple[str, Any, int]] = []
+    for key, inner in (("from", "source"), ("to", "operation"), ("when", "")):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, LList):
+            out.append((key, value, raw.line_of(key)))
+            continue
+        for j, item in enumerate(value):
+            if not isinstance(item, LMap):
+                out.append((f"{key}[{j}]", item, value.line_of(j)))
+            elif inner and item.get(inner) is not None and not isinstance(item[inner], LMap):
+                out.append((f"{key}[{j}].{inner}", item[inner], item.line_of(inner)))
+    return out
 
 
 def _rejected(r: Reader, problems: Iterable[Problem]) -> str:

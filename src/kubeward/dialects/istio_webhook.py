@@ -103,7 +103,8 @@ def _rule_problems(rule: LMap, path: str, line: int, custom: bool) -> Iterator[P
                 yield from _source_problems(body, f"{where}.source", at, custom)
             else:
                 yield from _operation_problems(body, f"{where}.operation", at)
-    for j, condition in enumerate(rule.get("when") or ()):
+    conditions = rule.get("when")
+    for j, condition in enumerate(conditions if isinstance(conditions, LList) else ()):
         if isinstance(condition, LMap):
             yield from _condition_problems(condition, f"{path}.when[{j}]", custom)
 

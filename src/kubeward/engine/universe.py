@@ -282,6 +282,7 @@ class Universe:
 
     def _build_identities(self, workloads: list[Workload]) -> None:
         by_key: dict[tuple[object, ...], Identity] = {}
+        addresses: dict[int, set[str]] = {}  # per identity, gathered first: a sorted union per workload is quadratic
         for w in workloads:
             groups: dict[tuple[int, ...], list[str]] = {}
             for pod_ips in w.pod_ips or ((),):
@@ -298,9 +299,11 @@ class Universe:
                     self.identities.append(ident)
                 ident.workloads.append(w)
                 if ips:
-                    ident.ips = tuple(sorted(set(ident.ips) | set(ips)))
+                    addresses.setdefault(ident.index, set()).update(ips)
                 idents.append(ident)
             self.identities_of[w.id] = idents
+        for index, ips_of in addresses.items():
+            self.identities[index].ips = tuple(sorted(ips_of))
         profiles: dict[tuple[ContainerPort, ...], int] = {}
         for ident in self.identities:
             ident.port_profile = profiles.setdefault(ident.ports, len(profiles))

@@ -1,10 +1,16 @@
-"""Text for people: explain traces, map tables, check reports, diagnostics."""
+"""Text for people: explain traces, map tables, check reports, diagnostics.
+
+Every string from the input is printed safely: each line is escaped as a whole (``escape``:
+control characters, newlines and other unprintable characters written as ``\\n``, ``\\x1b``), so
+an object name or a label value cannot forge a line of a CI log. Lines are escaped where they are
+emitted — ``_lines`` for the line-list renderers, ``_say`` and table cells for the console ones."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -14,7 +20,7 @@ from ..analyses.diff import ConfigDiff
 from ..analyses.explain import Explanation
 from ..analyses.lint import LintReport
 from ..analyses.testsuite import SuiteResult
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, escape
 from ..engine.portset import PortSet
 from ..engine.trace import Effect, Layer, Step, StepTier
 from ..ir import Direction
@@ -28,6 +34,21 @@ def _console(width: int | None) -> tuple[Console, io.StringIO]:
     # markup=False: names, paths and regexes from the input ([a-z]+) are text, never rich tags.
     return Console(file=buf, width=width or 120, color_system=None, highlight=False,
                    soft_wrap=True, emoji=False, markup=False), buf
+
+
+def _lines(lines: Iterable[str]) -> str:
+    """Lines of text, each escaped as one line (a newline inside one is written ``\\n``)."""
+    return "".join(escape(line) + "\n" for line in lines)
+
+
+def _say(console: Console, line: str, end: str = "\n") -> None:
+    """One line on a console, escaped."""
+    console.print(escape(line), end=end)
+
+
+def _block(console: Console, text: str) -> None:
+    """Text a renderer of this module made (its lines are escaped already)."""
+    console.file.write(text)
 
 
 def diagnostics(diags: Iterable[Diagnostic]) -> str:
@@ -102,16 +123,16 @@ def explanation(exp: Explanation) -> str:
                 lines.append(f"    first failing hop: {first}")
         lines.append(f"  verdict: {v.verdict}" + ("" if v.allowed or not exp.paths
                                                    else " — no way in reaches the destination"))
-        return "\n".join(lines) + "\n"
+        return _lines(lines)
     lines.extend(_steps_lines(v.steps, "  "))
     reason = _first_failure(v.steps)
     if v.port is None:
         lines.append(f"  allowed: {v.allowed_ports}")
         if v.allowed and reason:
             lines.append(f"  verdict: allow for {v.allowed_ports} only; the rest is denied — {reason}")
-            return "\n".join(lines) + "\n"
+            return _lines(lines)
     lines.append(f"  verdict: {v.verdict}" + (f" — {reason}" if reason else ""))
-    return "\n".join(lines) + "\n"
+    return _lines(lines)
 
 
 def _first_failure(steps: list[Step]) -> str:
@@ -126,58 +147,56 @@ def _first_failure(steps: list[Step]) -> str:
 
 
 def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
+    """The map as a table, one connection a line (columns as wide as their longest cell, so no
+    cell wraps: easy to read and to grep). Formatted directly: a rich Table of 250,000 rows (500
+    workloads, nothing isolated) takes minutes."""
     # VIA names the Services on the row's path only: not a ClusterIP Service on a row from outside.
     annotated = any(c.via or c.services_on_path or c.l7 or c.mesh for c in cmap.connections)
     rows: list[list[str]] = []
     for c in cmap.connections:
-        row = [c.src, c.dst, str(c.ports)]
+        row = [escape(c.src), escape(c.dst), str(c.ports)]
         if annotated:
-            row.append(", ".join([_via(v) for v in c.via or []]
-                                 + [f"Service {s['name']}:{s['port']}/{s['protocol']}"
-                                    for s in c.services_on_path or []]
-                                 + [_l7_text(x) for x in c.l7 or []]
-                                 + ([_mesh_text(c.mesh)] if c.mesh else [])))
+            row.append(escape(", ".join([_via(v) for v in c.via or []]
+                                        + [f"Service {s['name']}:{s['port']}/{s['protocol']}"
+                                           for s in c.services_on_path or []]
+                                        + [_l7_text(x) for x in c.l7 or []]
+                                        + ([_mesh_text(c.mesh)] if c.mesh else []))))
         rows.append(row)
     headers = ["FROM", "TO", "ALLOWED"] + (["VIA"] if annotated else [])
-    # Wide enough that no cell wraps: a row is one line, easy to read and to grep.
-    needed = sum(max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)) + 2 * len(headers)
-    console, buf = _console(max(width or 120, needed))
-    table = Table(title=None, show_lines=False, box=None, pad_edge=False)
-    for h in headers:
-        table.add_column(h, no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
+    widths = [max([cell_len(h)] + [cell_len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     workloads = sum(1 for p in cmap.peers if p.type is PeerType.WORKLOAD)
     networks = sum(1 for p in cmap.peers if p.type is PeerType.NETWORK)
-    console.print(f"{_count(len(cmap.connections), 'connection')} among {_count(workloads, 'workload')} "
-                  f"and {_count(networks, 'network peer')} ({', '.join(cmap.options)})")
+    out = [escape(f"{_count(len(cmap.connections), 'connection')} among {_count(workloads, 'workload')} "
+                  f"and {_count(networks, 'network peer')} ({', '.join(cmap.options)})") + "\n"]
     if cmap.connections:
-        console.print(table)
+        for row in (headers, *rows):
+            out.append("  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True))
+                       .rstrip() + "\n")
     if cmap.entries:
-        console.print()
-        console.print(entry_points(cmap), end="")
-    return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
+        out.append("\n")
+        out.append(entry_points(cmap))
+    return "".join(out)
 
 
 def check_report(report: CheckReport, width: int | None = None) -> str:
     console, buf = _console(width)
     for d in report.diagnostics:
         if d.code in ("policies-inert", "cni-ambiguous"):
-            console.print(f"!!! {d.message}")
+            _say(console, f"!!! {d.message}")
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.kinds.items()))
-    console.print(f"Inventory: {kinds or 'no objects'}")
+    _say(console, f"Inventory: {kinds or 'no objects'}")
     defined = [n for n, d in report.namespaces if d]
     assumed = [n for n, d in report.namespaces if not d]
-    console.print(f"Namespaces: {', '.join(defined) or 'none defined'}"
+    _say(console, f"Namespaces: {', '.join(defined) or 'none defined'}"
                   + (f" (assumed: {', '.join(assumed)})" if assumed else ""))
     pol = ", ".join(f"{k} {n}" for k, n in sorted(report.policies.items()))
-    console.print(f"Workloads: {report.workloads}; policies analysed: {pol or 'none'}")
+    _say(console, f"Workloads: {report.workloads}; policies analysed: {pol or 'none'}")
     if report.assumed:
-        console.print(f"Assumed (not in the input): {', '.join(report.assumed)}")
+        _say(console, f"Assumed (not in the input): {', '.join(report.assumed)}")
     for nm in report.not_modelled:
-        console.print(f"Not modelled: {nm.kind} ({nm.api_version}), {nm.count} object"
+        _say(console, f"Not modelled: {nm.kind} ({nm.api_version}), {nm.count} object"
                       f"{'s' if nm.count != 1 else ''} — first at {nm.first.where}")
-    console.print(f"Options: {', '.join(report.options)}")
+    _say(console, f"Options: {', '.join(report.options)}")
     console.print()
     if report.protection:
         table = Table(box=None, pad_edge=False)
@@ -186,69 +205,69 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
         table.add_column("EGRESS", overflow="fold")
         for p in report.protection:
             if p.host_network:
-                table.add_row(p.workload, "hostNetwork: not selectable", "hostNetwork: not selectable")
+                table.add_row(escape(p.workload), "hostNetwork: not selectable", "hostNetwork: not selectable")
                 continue
-            table.add_row(p.workload,
-                          ", ".join(_short(x) for x in p.ingress_isolated_by) or "OPEN (no policy isolates it)",
-                          ", ".join(_short(x) for x in p.egress_isolated_by) or "OPEN (no policy isolates it)")
-        console.print("Isolation (NetworkPolicies that select each workload):")
+            table.add_row(escape(p.workload),
+                          escape(", ".join(_short(x) for x in p.ingress_isolated_by) or "OPEN (no policy isolates it)"),
+                          escape(", ".join(_short(x) for x in p.egress_isolated_by) or "OPEN (no policy isolates it)"))
+        _say(console, "Isolation (NetworkPolicies that select each workload):")
         console.print(table)
         console.print()
-    console.print(f"Connectivity: {report.workload_connections} workload-to-workload connections allow traffic")
+    _say(console, f"Connectivity: {report.workload_connections} workload-to-workload connections allow traffic")
     exposed = report.exposed_to_networks
-    console.print(f"  reachable from outside the cluster's pods: {', '.join(exposed) or 'none'}")
+    _say(console, f"  reachable from outside the cluster's pods: {', '.join(exposed) or 'none'}")
     reaching = report.reaching_networks
-    console.print(f"  can reach addresses outside the pods: {', '.join(reaching) or 'none'}")
+    _say(console, f"  can reach addresses outside the pods: {', '.join(reaching) or 'none'}")
     if 0 < len(report.map.connections) <= CHECK_TABLE_LIMIT:
         console.print()
-        console.print(connectivity_table(report.map, width), end="")
+        _block(console, connectivity_table(report.map, width))
     elif report.map.connections:
-        console.print(f"  ({len(report.map.connections)} connections in all: `kubeward map` lists them)")
+        _say(console, f"  ({len(report.map.connections)} connections in all: `kubeward map` lists them)")
         if report.map.entries:
             console.print()
-            console.print(entry_points(report.map), end="")
+            _block(console, entry_points(report.map))
     console.print()
     if report.findings:
         fcount = {s: sum(1 for f in report.findings if f.severity == s) for s in ("error", "warning", "info")}
-        console.print(f"Findings: {fcount['error']} error(s), {fcount['warning']} warning(s), {fcount['info']} info "
+        _say(console, f"Findings: {fcount['error']} error(s), {fcount['warning']} warning(s), {fcount['info']} info "
                       "(`kubeward lint` for SARIF, --disable and suppressions)")
         for f in report.findings:
-            console.print(f"  {f.where}: {f.severity}: {f.code}: {f.message}"
-                          + (f" [{f.resource}]" if f.resource else ""), markup=False)
-            console.print(f"      fix: {f.fix}", markup=False)
+            _say(console, f"  {f.where}: {f.severity}: {f.code}: {f.message}"
+                          + (f" [{f.resource}]" if f.resource else ""))
+            _say(console, f"      fix: {f.fix}")
         console.print()
     if report.tests is not None:
         run = report.tests
-        console.print(f"Tests: {run.result.passed} passed, {run.result.failed} failed "
-                      f"({', '.join(run.analysis.options.describe())})", markup=False)
+        _say(console, f"Tests: {run.result.passed} passed, {run.result.failed} failed "
+                      f"({', '.join(run.analysis.options.describe())})")
         for r in run.result.results:
             if not r.passed:
-                console.print(f"  FAIL  {r.case.name}  ({r.case.file}:{r.case.line})", markup=False)
-                console.print(f"        {r.message}", markup=False)
+                _say(console, f"  FAIL  {r.case.name}  ({r.case.file}:{r.case.line})")
+                _say(console, f"        {r.message}")
         for problem in run.problems:
-            console.print(f"  error: {problem}", markup=False)
+            _say(console, f"  error: {problem}")
         console.print()
     problems = report.input_problems
     counts = {s: sum(1 for d in problems if d.severity is s) for s in Severity}
-    console.print(f"Diagnostics: {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+    _say(console, f"Diagnostics: {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
                   f"{counts[Severity.INFO]} note(s)")
     for d in problems:
-        console.print(f"  {d}", markup=False)
+        _say(console, f"  {d}")
     return buf.getvalue()
 
 
 def entry_points(cmap: ConnectivityMap) -> str:
     """Every way in, with what it reaches or the hop that blocks it."""
     console, buf = _console(None)
-    console.print(f"Entry points ({len(cmap.entries)}):")
+    _say(console, f"Entry points ({len(cmap.entries)}):")
     for e in cmap.entries:
         reached = ", ".join(f"{w} {p}/{n}" for w, p, n in e.path.reached)
         head = f"  {'✓' if e.path.allowed else '✗'} {_via(e.via)}" + (f" [{e.request}]" if e.request else "")
         if e.path.allowed:
-            console.print(f"{head} → {reached}")
+            _say(console, f"{head} → {reached}")
         else:
             failure = e.first_failure()
-            console.print(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
+            _say(console, f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
     return buf.getvalue()
 
 
@@ -290,7 +309,7 @@ def test_report(result: SuiteResult, options: list[str]) -> str:
                              if s.effect in (Effect.DENY, Effect.ALLOW)
                              and (s.policy is not None or s.effect == Effect.DENY))
     lines.append(f"{result.passed} passed, {result.failed} failed")
-    return "\n".join(lines) + "\n"
+    return _lines(lines)
 
 
 def _ports_or_none(p: PortSet) -> str:
@@ -301,7 +320,7 @@ def config_diff(d: ConfigDiff) -> str:
     lines = [f"diff {d.old} → {d.new} ({', '.join(d.options)})"]
     if not d.changed:
         lines.append("no change in what is allowed")
-        return "\n".join(lines) + "\n"
+        return _lines(lines)
     lines.extend(f"+ workload {w}" for w in d.peers_added)
     lines.extend(f"- workload {w}" for w in d.peers_removed)
     for c in d.pairs:
@@ -324,14 +343,14 @@ def config_diff(d: ConfigDiff) -> str:
         lines.append(f"entry {e.change}: {_via(e.via)}" + (f" [{e.request}]" if e.request else ""))
     lines.append(f"{len(d.pairs)} pair(s) changed, {len(d.entries)} entry point(s) changed, "
                  f"{len(d.peers_added)} workload(s) added, {len(d.peers_removed)} removed")
-    return "\n".join(lines) + "\n"
+    return _lines(lines)
 
 
 def config_diff_markdown(d: ConfigDiff) -> str:
     """Sized for a pull-request comment: one table row per changed pair."""
     lines = [f"### kubeward: connectivity changes ({', '.join(d.options)})", ""]
     if not d.changed:
-        return "\n".join(lines + ["No change in what is allowed."]) + "\n"
+        return _lines(lines + ["No change in what is allowed."])
     if d.peers_added or d.peers_removed:
         lines += [f"- added workload `{w}`" for w in d.peers_added]
         lines += [f"- removed workload `{w}`" for w in d.peers_removed]
@@ -343,7 +362,7 @@ def config_diff_markdown(d: ConfigDiff) -> str:
     if d.entries:
         lines += ["", "| entry point | change |", "| --- | --- |"]
         lines += [f"| {_via(e.via)} | {e.change} |" for e in d.entries]
-    return "\n".join(lines) + "\n"
+    return _lines(lines)
 
 
 def lint_report(report: LintReport) -> str:
@@ -356,4 +375,4 @@ def lint_report(report: LintReport) -> str:
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in ("error", "warning", "info")}
     lines.append(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info"
                  + (f", {len(report.suppressed)} suppressed" if report.suppressed else ""))
-    return "\n".join(lines) + "\n"
+    return _lines(lines)
