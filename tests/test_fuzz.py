@@ -470,31 +470,6 @@ class KnownOpen:
         return Mutant(seed, mutation, rule)
 
 
-def _number(value: Json) -> bool:
-    return isinstance(value, (int, float))
-
-
-def _list_gets(kind: str, pattern: str) -> Callable[[Mutant], bool]:
-    """A number (or boolean) replacing the list at ``pattern`` of a ``kind`` object."""
-    kinds = kind.split("|")
-    return lambda m: (m.seed.target.get("kind") in kinds and m.mutation.op is Op.REPLACE
-                      and _number(m.mutation.value) and m.at(pattern))
-
-
-def _map_gets(kind: str, pattern: str) -> Callable[[Mutant], bool]:
-    """Anything but a map (or null) replacing the map at ``pattern`` of a ``kind`` object."""
-    return lambda m: (m.seed.target.get("kind") == kind and m.at(pattern) and (
-        m.mutation.op is Op.NEST_LIST
-        or (m.mutation.op is Op.REPLACE and m.mutation.value is not None and not isinstance(m.mutation.value, dict))))
-
-
-def _schema_only(m: Mutant) -> bool:
-    if m.rule is None:
-        return False
-    j = judge(m)
-    return bool(j.widened) and not j.errors
-
-
 def _errors_yet_allows(m: Mutant) -> bool:
     if m.rule is None:
         return False
@@ -508,58 +483,9 @@ CONFIG = Seed("a .kubeward.yaml", (), {"lint": {"disable": ["dns-nodelocal-bypas
     Options())
 
 
-def _config_gets_a_number(pattern: str) -> Callable[[Mutant], bool]:
-    return lambda m: (m.seed is CONFIG and m.mutation.op is Op.REPLACE and _number(m.mutation.value)
-                      and m.at(pattern))
-
-
-CRASH_SITES = "crash sites (a number where a list is expected)"
 SCHEMA_WIRING = "strict schema checker wiring"
 KNOWN_OPEN: list[KnownOpen] = [
-    # Tracebacks: the crash sites another helper fixes. Each: a number (or a boolean) where a list
-    # is expected, read with `(raw.get(x) or [])` and iterated.
-    KnownOpen(f"{CRASH_SITES}: dialects/ingress.py", "TypeError at parse_ingress",
-              ("examples/shop-injected: Ingress shop/web-ing", Mutation(("spec", "tls", 0, "hosts"), Op.REPLACE, 5)),
-              _list_gets("Ingress", r"\.spec\.tls\[\]\.hosts")),
-    KnownOpen(f"{CRASH_SITES}: dialects/cilium.py", "TypeError at _l7",
-              ("tests/truthtables/cilium/l7-http-headers.yaml#0: CiliumNetworkPolicy default/l7-rule",
-               Mutation(("spec", "ingress", 0, "toPorts", 0, "rules", "http", 1, "headers"), Op.REPLACE, 5)),
-              _list_gets("CiliumNetworkPolicy|CiliumClusterwideNetworkPolicy",
-                         r".*\.toPorts\[\]\.rules\.http\[\]\.(headers|headerMatches)")),
-    KnownOpen(f"{CRASH_SITES}: dialects/calico.py", "TypeError at peer",
-              ("tests/truthtables/calico/nets-notnets.yaml#5: NetworkPolicy other/from-production-range",
-               Mutation(("spec", "ingress", 0, "source", "nets"), Op.REPLACE, 5)),
-              _list_gets("NetworkPolicy|GlobalNetworkPolicy",
-                         r"\.spec\.(ingress|egress)\[\]\.(source|destination)\.(nets|notNets|serviceAccounts\.names)")),
-    KnownOpen(f"{CRASH_SITES}: dialects/gateway.py", "TypeError at parse_gateway",
-              ("tests/entrytables/gateway-api/gateway-with-attached-routes-with-port-8080.yaml#0: Gateway "
-               "gateway-conformance-infra/gateway-with-two-listeners-and-one-attached-route",
-               Mutation(("spec", "listeners", 0, "allowedRoutes", "kinds"), Op.REPLACE, 5)),
-              _list_gets("Gateway", r"\.spec\.listeners\[\]\.allowedRoutes\.kinds")),
-    KnownOpen(f"{CRASH_SITES}: dialects/gateway.py", "TypeError at parse_route and _matches",
-              ("tests/entrytables/gateway-api/httproute-matching-across-routes.yaml#0: HTTPRoute "
-               "gateway-conformance-infra/matching-part1", Mutation(("spec", "hostnames"), Op.REPLACE, 5)),
-              _list_gets("HTTPRoute|GRPCRoute|TLSRoute",
-                         r"\.spec\.(hostnames|rules\[\]\.backendRefs|rules\[\]\.matches\[\]\.(headers|queryParams))")),
-    KnownOpen(f"{CRASH_SITES}: dialects/istio.py", "TypeError at parse_authorization_policy",
-              ("tests/truthtables/istio/authz-deny-httpbin.yaml#1: AuthorizationPolicy foo/deny-method-get",
-               Mutation(("spec", "rules", 0, "when"), Op.REPLACE, 5)),
-              _list_gets("AuthorizationPolicy", r"\.spec\.rules\[\]\.(from|to|when)")),
-    KnownOpen(f"{CRASH_SITES}: dialects/istio.py",
-              "AttributeError at _strings (a source or operation that is not a map)",
-              ("tests/truthtables/istio/authz-policy-reference.yaml#2: AuthorizationPolicy foo/httpbin",
-               Mutation(("spec", "rules", 0, "to", 0, "operation"), Op.REPLACE, 5)),
-              _map_gets("AuthorizationPolicy", r"\.spec\.rules\[\]\.(from\[\]\.source|to\[\]\.operation)")),
-    KnownOpen(f"{CRASH_SITES}: analyses/lint_config.py", "TypeError at read_lint_config",
-              ("a .kubeward.yaml", Mutation(("lint", "ignore"), Op.REPLACE, 5)),
-              _config_gets_a_number(r"\.lint\.ignore")),
-    # Widenings of a malformed allow rule: the strict reading and "a broken allow rule allows nothing".
-    KnownOpen(f"{SCHEMA_WIRING}: unknown fields and wrong types are errors",
-              "a malformed allow rule that only the strict reading reports (kubeward reads it without a word) "
-              "allows more than no rule",
-              ("tests/truthtables/calico/knp-in-default-tier.yaml#0: NetworkPolicy app/allow-trusted",
-               Mutation(("spec", "ingress", 0, "from"), Op.RENAME, 0)),
-              _schema_only),
+    # Widenings of a malformed allow rule: "a broken allow rule allows nothing".
     KnownOpen(f"{SCHEMA_WIRING}: a broken allow rule allows nothing",
               "an allow rule kubeward reports broken still allows (the parts it could read, or more)",
               ("examples/shop-fixed: NetworkPolicy shop/allow-entry-to-web",
@@ -749,22 +675,21 @@ def test_fuzz_known_open_reproducer_still_fails(known: KnownOpen) -> None:
     m = known.reproducer
     print(f"known open: {known.area}: {known.failure}: {m!r}")
     assert known.matches(m)
-    if not known.area.startswith(CRASH_SITES):
-        assert judge(m).widened, f"fixed: {known}"
-    else:
-        with pytest.raises(Exception) as raised:  # noqa: B017 - any exception but UsageError
-            _config_read(m) if m.seed is CONFIG else analyses(m.text, m.seed.options)
-        assert not isinstance(raised.value, UsageError)
+    assert judge(m).widened, f"fixed: {known}"
 
 
 def test_item1_fuzz_a_route_rule_without_a_readable_match_matches_no_request() -> None:
     """Found by the fuzz: an HTTPRoute rule whose every match is unreadable (``matches: [5]``) left the
-    rule with no match, and the map's entry points took its first match (IndexError). Such a rule
-    matches no request (GW-5 defaults only a missing ``matches``); the route's other rule still
-    gets its representative request."""
+    rule with no match, and the map's entry points took its first match (IndexError). The strict
+    reading now answers first, as the API server does: a match that is not an object makes the whole
+    HTTPRoute invalid, so it never exists in the cluster — an error at the match's line, the route is
+    left out, and no request is served through it (nor through its well-formed second rule)."""
     seed = next(s for s in seeds() if s.name.startswith("tests/entrytables/gateway-api/httproute-exact-path-matching"
                                                          ".yaml#0: HTTPRoute"))
     m = Mutant(seed, Mutation(("spec", "rules", 0, "matches"), Op.REPLACE, [5]))
-    entries = connectivity_map(analyses(m.text, seed.options)).entries
-    assert [(e.via.get("route"), e.request) for e in entries] == [
-        ("HTTPRoute gateway-conformance-infra/exact-matching", "http://any-host.example/two")]
+    a = analyses(m.text, seed.options)
+    line = m.text.splitlines().index("    - 5") + 1
+    [error] = [d for d in a.diagnostics.items if d.severity is Severity.ERROR]
+    assert (error.code, error.line, error.ref and error.ref.name) == ("schema-invalid", line, "exact-matching")
+    assert "spec.rules[0].matches[0]" in error.message and "must be of type object" in error.message
+    assert connectivity_map(a).entries == []
