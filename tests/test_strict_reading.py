@@ -10,6 +10,7 @@ CIL-27, CIL-28, CAL-22, IST-27.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -498,3 +499,41 @@ def test_misreading_a_test_suite_is_read_strictly_with_did_you_mean(tmp_path: Pa
     assert (f"{cases}:5: spec.cni: expected one of auto, generic, cilium, calico, flannel, none, not 'cilum'; "
             "did you mean 'cilium'?") in result.stderr
     assert f'{cases}:11: unknown field "spec.cases[0].protocl"; did you mean "protocol"?' in result.stderr
+
+
+def test_a_null_label_value_in_an_allow_rule_makes_the_whole_rule_allow_nothing() -> None:
+    """NP-29, found by the fuzz test: one peer of a rule with `matchLabels: {app: null}` used to
+    select nothing while the rule's other peers kept allowing; the rule now allows nothing."""
+    from kubeward import analyse_text, explain
+
+    text = textwrap.dedent("""\
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: app}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client, namespace: app, labels: {app: client}}
+        spec: {containers: [{name: c, image: x}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: server, namespace: app, labels: {app: server}}
+        spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: in, namespace: app}
+        spec:
+          podSelector: {matchLabels: {app: server}}
+          policyTypes: [Ingress]
+          ingress:
+          - from:
+            - podSelector: {matchLabels: {app: null}}
+            - podSelector: {matchLabels: {app: client}}
+        """)
+    analysis = analyse_text(text, "np.yaml")
+    [error] = [d for d in analysis.diagnostics.items if d.code == "invalid-type"]
+    assert (error.file, error.line) == ("np.yaml", 23)
+    assert "spec.ingress[0] as allowing nothing" in error.message
+    assert explain(analysis, "app/client", "app/server", 80).verdict.verdict == "deny"

@@ -202,8 +202,13 @@ class Reader:
             else:
                 for k, v in labels.items():
                     if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-                        self.error("invalid-type", f"{path}.matchLabels.{k} must be a string",
-                                   labels.line_of(k), leans)
+                        where = f"{path}.matchLabels.{k}"
+                        if self.admission is not None and rule_site(self.obj, where) is not None:
+                            # NP-29: inside an allow rule the unreadable selector makes the whole
+                            # rule allow nothing, not only this peer.
+                            self.reject("invalid-type", where, "must be a string", labels.line_of(k))
+                        else:
+                            self.error("invalid-type", f"{where} must be a string", labels.line_of(k), leans)
                         broken = True
                         continue
                     self._check_label(k, str(v), f"{path}.matchLabels", labels.line_of(k))
