@@ -424,6 +424,10 @@ def _parse(text: str, file: str, diags: Diagnostics) -> tuple[list[tuple[Any, in
         opened = getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if mark is not None and "maximum nesting depth" in str(problem):
+            # libyaml 0.2.6+ (PyYAML 6.0.4+) stops at its own nesting limit, before the builder's
+            # MAX_DEPTH check sees the document: refuse that document alone and read the others.
+            return _without_deep_document(text, mark.line, file, diags)
         context = getattr(exc, "context", None)
         text_ = f"{context}, {problem}" if context else str(problem)
         if opened is not None and mark is not None and opened.line < mark.line:
@@ -440,6 +444,18 @@ def _parse(text: str, file: str, diags: Diagnostics) -> tuple[list[tuple[Any, in
     finally:
         loader.dispose()
     return docs, builder.oversized
+
+
+def _without_deep_document(text: str, error_line: int, file: str,
+                           diags: Diagnostics) -> tuple[list[tuple[Any, int]], dict[int, int]]:
+    """The file read again with the document around ``error_line`` (0-based) blanked out, so
+    every line keeps its number; that document is a ``too-deep`` error."""
+    lines = text.split("\n")
+    start = next((i + 1 for i in range(min(error_line, len(lines) - 1), -1, -1) if lines[i].startswith("---")), 0)
+    end = next((i for i in range(error_line + 1, len(lines)) if lines[i].startswith("---")), len(lines))
+    diags.error("too-deep", f"the document nests deeper than {MAX_DEPTH} levels; this document is not read",
+                file, start + 1)
+    return _parse("\n".join(lines[:start] + [""] * (end - start) + lines[end:]), file, diags)
 
 
 def _parse_json(text: str, file: str, diags: Diagnostics) -> list[tuple[Any, int]]:
