@@ -129,8 +129,9 @@ def _cidr_pool(rng: Random) -> list[Obj]:
 
 
 class _Generator:
-    def __init__(self, pods: int, seed: int) -> None:
+    def __init__(self, pods: int, seed: int, dense: bool = False) -> None:
         self.rng = Random(seed)
+        self.dense = dense
         self.pods = pods
         self.n_workloads = max(1, pods // 5)
         self.n_namespaces = max(2, self.n_workloads // 20)
@@ -181,7 +182,11 @@ class _Generator:
 
         user = self.n_workloads - 1  # plus coredns
         coredns_replicas = max(2, self.pods - 9 * user) if user else self.pods
-        replicas = self._replicas(user, self.pods - coredns_replicas)
+        if self.dense:  # every Deployment has 5 replicas (coredns takes what is left)
+            coredns_replicas = max(1, self.pods - 5 * user)
+            replicas = [5] * user
+        else:
+            replicas = self._replicas(user, self.pods - coredns_replicas)
         accounts: set[tuple[str, str]] = set()
         for i, count in enumerate(replicas):
             ns = self.namespaces[i] if i < self.n_namespaces else rng.choice(self.namespaces)
@@ -239,6 +244,59 @@ class _Generator:
             target = self.rng.choice(user)
             docs.append(self._mixed(k, target))
         return docs
+
+    def dense_policies(self) -> list[Obj]:
+        """The dense cluster's policies: ingress default-deny per namespace (egress stays open), then
+        allow-lists with broad peers (namespaces by label, roles), and a fifth of the policies
+        limiting egress to ipBlocks with ``except`` drawn fresh each time, which cuts the address
+        space outside the pods into thousands of pieces."""
+        rng = self.rng
+        docs: list[Obj] = [_policy("default-deny-ingress", ns, {}, ["Ingress"]) for ns in self.namespaces]
+        user = [w for w in self.workloads if w.namespace != "kube-system"]
+        for k in range(self.n_policies - len(docs)):
+            target = rng.choice(user)
+            selector: Obj = ({"matchLabels": {"app": target.name}} if rng.random() < 0.7
+                             else {"matchLabels": {"role": target.labels["role"]}})
+            spec: Obj
+            if k % 5 == 0:
+                spec = {"podSelector": selector, "policyTypes": ["Egress"],
+                        "egress": [{"to": [{"ipBlock": self._fresh_block()}]},
+                                   {"to": [{"namespaceSelector": {}}]}]}
+            else:
+                peers = [self._dense_peer() for _ in range(rng.randint(1, 2))]
+                rule: Obj = {"from": peers}
+                if rng.random() < 0.6:
+                    rule["ports"] = [self._port(target, "from") for _ in range(rng.choice([1, 1, 2]))]
+                spec = {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": [rule]}
+            docs.append({**_meta("networking.k8s.io/v1", "NetworkPolicy", f"np-{k}-{target.name}",
+                                 target.namespace), "spec": spec})
+        return docs
+
+    def _dense_peer(self) -> Obj:
+        rng = self.rng
+        r = rng.random()
+        if r < 0.35:
+            return {"namespaceSelector": {"matchLabels": {"team": rng.choice(TEAMS)}}}
+        if r < 0.45:
+            return {"namespaceSelector": {"matchLabels": {"env": rng.choice(ENVS)}}}
+        if r < 0.62:
+            return {"namespaceSelector": {}, "podSelector": {"matchLabels": {"role": rng.choice(ROLES)}}}
+        if r < 0.8:
+            return {"namespaceSelector": {"matchLabels": {"team": rng.choice(TEAMS)}},
+                    "podSelector": {"matchLabels": {"role": rng.choice(ROLES)}}}
+        if r < 0.9:
+            return {"podSelector": {"matchLabels": {"tier": rng.choice(POD_TIERS)}}}
+        return {"ipBlock": self._fresh_block()}
+
+    def _fresh_block(self) -> Obj:
+        """A random public or private range with one or two holes in it."""
+        rng = self.rng
+        if rng.random() < 0.3:
+            holes = sorted({f"{rng.randrange(1, 224)}.{rng.randrange(256)}.0.0/16" for _ in range(2)})
+            return {"cidr": "0.0.0.0/0", "except": holes}
+        a, b = rng.randrange(1, 224), rng.randrange(256)
+        holes = sorted({f"{a}.{b}.{rng.randrange(256)}.0/24" for _ in range(rng.randint(1, 2))})
+        return {"cidr": f"{a}.{b}.0.0/16", "except": holes}
 
     def _mixed(self, k: int, target: _Workload) -> Obj:
         rng = self.rng
@@ -454,6 +512,7 @@ class Shape(StrEnum):
     DEFAULT = "default"
     NO_POLICIES = "no-policies"
     BARE_PODS = "bare-pods"
+    DENSE = "dense"
 
 
 def _bare_pods(pods: int) -> tuple[list[Obj], Stats]:
@@ -475,9 +534,9 @@ def generate(pods: int, seed: int = 1, shape: Shape = Shape.DEFAULT) -> tuple[li
         raise ValueError("pods must be >= 1")
     if shape is Shape.BARE_PODS:
         return _bare_pods(pods)
-    gen = _Generator(pods, seed)
+    gen = _Generator(pods, seed, dense=shape is Shape.DENSE)
     docs = gen.cluster()
-    policies = gen.policies() if shape is Shape.DEFAULT else []
+    policies = {Shape.DEFAULT: gen.policies, Shape.DENSE: gen.dense_policies}.get(shape, list)()
     stats = Stats(
         pods=sum(w.replicas for w in gen.workloads),
         workloads=len(gen.workloads),
@@ -500,7 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="-", help="output file, or - for stdout (default)")
     ap.add_argument("--shape", choices=[s.value for s in Shape], default=Shape.DEFAULT.value,
-                    help="default, no-policies (every workload open) or bare-pods (alike bare Pods)")
+                    help="default (sparse), dense (issue 13), no-policies (every workload open) or bare-pods "
+                         "(alike bare Pods)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     docs, stats = generate(args.pods, args.seed, Shape(args.shape))

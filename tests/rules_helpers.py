@@ -7,6 +7,8 @@ multi-document YAML text and runs kubeward on it, so every test goes through the
 
 from __future__ import annotations
 
+import ipaddress
+
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import yaml
 
 from kubeward import Analysis, Explanation, Options, analyse_paths, analyse_text, connectivity_map, explain
+from kubeward.analyses.connectivity_map import PeerType
 from kubeward.engine.trace import Step
 from kubeward.ir import Direction
 from kubeward.loader import go_scalar
@@ -199,9 +202,23 @@ def codes(analysis: Analysis) -> list[str]:
 
 
 def mapped(analysis: Analysis, src: str, dst: str) -> dict[str, list[list[int]]] | None:
-    """The ports the connectivity map lists from ``src`` to ``dst`` (None: no connection)."""
-    for c in connectivity_map(analysis).connections:
-        if c.src == src and c.dst == dst:
+    """The ports the connectivity map lists from ``src`` to ``dst`` (None: no connection). An
+    address range (``192.168.0.2/32``) names the map's network peer that holds it: the map merges
+    adjacent pieces with the same answer."""
+    cmap = connectivity_map(analysis)
+    ranges = {p.id: p.cidrs for p in cmap.peers if p.type is PeerType.NETWORK}
+
+    def holds(peer: str, wanted: str) -> bool:
+        if peer == wanted:
+            return True
+        if peer not in ranges or "/" not in wanted or wanted.count("/") != 1 or not wanted[0].isdigit():
+            return False
+        net = ipaddress.ip_network(wanted)
+        return any(net.version == (o := ipaddress.ip_network(c)).version and net.subnet_of(o)  # type: ignore[arg-type]
+                   for c in ranges[peer])
+
+    for c in cmap.connections:
+        if holds(c.src, src) and holds(c.dst, dst):
             return c.ports.to_json()
     return None
 

@@ -87,7 +87,7 @@ def line_of(name: str, marker: str) -> int:
 
 
 def run_map(*paths: str) -> tuple[int, dict[str, Any], str]:
-    result = kubeward("map", *paths, "--format", "json")
+    result = kubeward("map", "--expand", *paths, "--format", "json")
     return result.exit_code, json.loads(result.stdout), result.stderr
 
 
@@ -460,7 +460,7 @@ def test_diagnostics_on_stderr_give_file_line_code_resource_and_leans() -> None:
           - port: 8080
             endPort: 8000
         """)))
-    result = kubeward("map", "good.yaml", bad)
+    result = kubeward("map", "--expand", "good.yaml", bad)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f"{bad}:{line_of(bad, 'endPort: 8000')}: error: invalid-port: spec.ingress[0].ports[0].endPort 8000 "

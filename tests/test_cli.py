@@ -484,11 +484,11 @@ def test_explain_without_a_path_is_a_usage_error() -> None:
 
 
 def test_map_json_of_the_shop_example_is_exactly_its_connections_and_entry_points() -> None:
-    result = kubeward("map", SHOP, "--format", "json")
+    result = kubeward("map", "--expand", SHOP, "--format", "json")
     assert result.exit_code == 0
     doc = stdout_json(result)
-    assert list(doc) == ["schema", "options", "peers", "connections", "entries", "diagnostics"]
-    assert doc["schema"] == 1
+    assert list(doc) == ["schema", "form", "options", "peers", "connections", "entries", "diagnostics"]
+    assert (doc["schema"], doc["form"]) == (2, "expanded")
     assert doc["connections"] == SHOP_CONNECTIONS
     # The input has entry points: a peer "world" stands for where their requests come from.
     assert [p["id"] for p in doc["peers"]] == [*SHOP_WORKLOADS, "0.0.0.0/0", "world"]
@@ -514,7 +514,7 @@ def test_map_json_of_the_shop_example_is_exactly_its_connections_and_entry_point
 
 
 def test_map_json_of_an_input_without_entry_points_has_no_world_peer_and_no_entries() -> None:
-    doc = stdout_json(kubeward("map", f"{SHOP}/base", f"{SHOP}/cluster", "--format", "json"))
+    doc = stdout_json(kubeward("map", "--expand", f"{SHOP}/base", f"{SHOP}/cluster", "--format", "json"))
     assert doc["connections"] == SHOP_CORE_CONNECTIONS
     assert [p["id"] for p in doc["peers"]] == ["kube-system/coredns", "shop/api", "shop/mysql", "shop/web",
                                               "0.0.0.0/0"]
@@ -522,7 +522,7 @@ def test_map_json_of_an_input_without_entry_points_has_no_world_peer_and_no_entr
 
 
 def test_map_json_merges_and_sorts_port_ranges_per_protocol(tmp_path: Path) -> None:
-    result = kubeward("map", write(tmp_path / "app.yaml", APP), write(tmp_path / "np.yaml", SCATTERED_PORTS),
+    result = kubeward("map", "--expand", write(tmp_path / "app.yaml", APP), write(tmp_path / "np.yaml", SCATTERED_PORTS),
                       "--format", "json")
     assert result.exit_code == 0
     ports = connection(stdout_json(result), "app/client", "app/server")
@@ -531,7 +531,7 @@ def test_map_json_merges_and_sorts_port_ranges_per_protocol(tmp_path: Path) -> N
 
 
 def test_map_csv_has_a_header_and_one_row_per_protocol(tmp_path: Path) -> None:
-    result = kubeward("map", SHOP, "--format", "csv")
+    result = kubeward("map", "--expand", SHOP, "--format", "csv")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "src,dst,protocol,ports"
@@ -542,7 +542,7 @@ def test_map_csv_has_a_header_and_one_row_per_protocol(tmp_path: Path) -> None:
             expected.append(f"{c['src']},{c['dst']},{proto},{ports}")
     assert lines[1:] == expected
     assert "shop/web,kube-system/coredns,UDP,53" in lines
-    scattered = kubeward("map", write(tmp_path / "app.yaml", APP), write(tmp_path / "np.yaml", SCATTERED_PORTS),
+    scattered = kubeward("map", "--expand", write(tmp_path / "app.yaml", APP), write(tmp_path / "np.yaml", SCATTERED_PORTS),
                          "--format", "csv").stdout.splitlines()
     assert [r for r in scattered if r.startswith("app/client,app/server,")] == [
         "app/client,app/server,TCP,80-90;443",
@@ -552,7 +552,7 @@ def test_map_csv_has_a_header_and_one_row_per_protocol(tmp_path: Path) -> None:
 
 
 def test_map_md_is_a_markdown_table_of_the_connections() -> None:
-    result = kubeward("map", SHOP, "--format", "md")
+    result = kubeward("map", "--expand", SHOP, "--format", "md")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[:2] == ["| from | to | allowed |", "| --- | --- | --- |"]
@@ -563,7 +563,7 @@ def test_map_md_is_a_markdown_table_of_the_connections() -> None:
 
 
 def test_map_dot_is_a_digraph_with_one_edge_per_connection() -> None:
-    result = kubeward("map", SHOP, "--format", "dot")
+    result = kubeward("map", "--expand", SHOP, "--format", "dot")
     assert result.exit_code == 0
     kind, nodes, edges = parse_dot(result.stdout)
     assert kind == "digraph"
@@ -589,7 +589,7 @@ def _table_rows(lines: list[str], header: str) -> list[list[str]]:
 
 
 def test_map_text_is_a_table_for_a_person() -> None:
-    result = kubeward("map", SHOP)
+    result = kubeward("map", "--expand", SHOP)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("18 connections among 6 workloads and 1 network peer (")
@@ -613,7 +613,7 @@ def test_map_text_is_a_table_for_a_person() -> None:
 
 
 def test_map_text_of_an_input_without_services_or_entry_points_has_no_via_column(tmp_path: Path) -> None:
-    result = kubeward("map", write(tmp_path / "app.yaml", APP))
+    result = kubeward("map", "--expand", write(tmp_path / "app.yaml", APP))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[1].split() == ["FROM", "TO", "ALLOWED"]
@@ -625,26 +625,26 @@ def test_map_namespace_keeps_connections_with_an_end_in_that_namespace() -> None
         return [c for c in SHOP_CONNECTIONS if c["src"].split("/")[0] in namespaces
                 or c["dst"].split("/")[0] in namespaces]
 
-    shop = stdout_json(kubeward("map", SHOP, "--namespace", "shop", "--format", "json"))
+    shop = stdout_json(kubeward("map", "--expand", SHOP, "--namespace", "shop", "--format", "json"))
     assert shop["connections"] == [c for c in SHOP_CONNECTIONS if c["src"].startswith("shop/")]
     assert shop["connections"] == with_an_end_in("shop")
     # The namespace's workloads plus every peer a kept connection names.
     assert [p["id"] for p in shop["peers"]] == ["kube-system/coredns", "shop/api", "shop/mysql", "shop/web"]
     # Both entry points lead into shop.
     assert [e["via"]["name"] for e in shop["entries"]] == ["web-ing", "shop-route"]
-    system = stdout_json(kubeward("map", SHOP, "-n", "kube-system", "--format", "json"))
+    system = stdout_json(kubeward("map", "--expand", SHOP, "-n", "kube-system", "--format", "json"))
     assert system["connections"] == with_an_end_in("kube-system")
     assert len(system["connections"]) == 10  # those with coredns as an end; the stand-ins' own pairs are not kept
-    both = stdout_json(kubeward("map", SHOP, "-n", "shop", "-n", "kube-system", "--format", "json"))
+    both = stdout_json(kubeward("map", "--expand", SHOP, "-n", "shop", "-n", "kube-system", "--format", "json"))
     assert both["connections"] == with_an_end_in("shop", "kube-system")
     assert both["connections"] == system["connections"]  # every shop connection ends at coredns
-    csv_rows = kubeward("map", SHOP, "-n", "shop", "--format", "csv").stdout.splitlines()[1:]
+    csv_rows = kubeward("map", "--expand", SHOP, "-n", "shop", "--format", "csv").stdout.splitlines()[1:]
     assert all(row.startswith("shop/") for row in csv_rows) and len(csv_rows) == 6
 
 
 def test_map_still_prints_the_map_and_exits_2_on_input_errors(tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: name: x\n")
-    result = kubeward("map", SHOP, broken, "--format", "json")
+    result = kubeward("map", "--expand", SHOP, broken, "--format", "json")
     assert result.exit_code == 2
     doc = stdout_json(result)
     assert doc["connections"] == SHOP_CONNECTIONS
@@ -652,7 +652,7 @@ def test_map_still_prints_the_map_and_exits_2_on_input_errors(tmp_path: Path) ->
 
 
 def test_map_rejects_an_unknown_format_with_exit_2() -> None:
-    result = kubeward("map", SHOP, "--format", "xml")
+    result = kubeward("map", "--expand", SHOP, "--format", "xml")
     assert result.exit_code == 2
     assert "Usage:" in result.stderr
 
@@ -667,7 +667,7 @@ def _shop_as_one_stream() -> str:
 
 
 def test_stdin_given_as_dash_is_read_and_located_as_stdin() -> None:
-    result = kubeward("map", "-", "--format", "json", input=_shop_as_one_stream())
+    result = kubeward("map", "--expand", "-", "--format", "json", input=_shop_as_one_stream())
     assert result.exit_code == 0
     assert stdout_json(result)["connections"] == SHOP_CORE_CONNECTIONS
     explained = kubeward("explain", "-", "--from", "shop/web", "--to", "shop/api", "--port", "8080",
@@ -681,7 +681,7 @@ def test_stdin_given_as_dash_is_read_and_located_as_stdin() -> None:
 def test_stdin_combines_with_files() -> None:
     base = "---\n".join((ROOT / SHOP / "base" / p).read_text(encoding="utf-8")
                         for p in ("namespace.yaml", "networkpolicies.yaml", "workloads.yaml"))
-    result = kubeward("map", "-", f"{SHOP}/cluster", "--format", "json", input=base)
+    result = kubeward("map", "--expand", "-", f"{SHOP}/cluster", "--format", "json", input=base)
     assert result.exit_code == 0
     assert stdout_json(result)["connections"] == SHOP_CORE_CONNECTIONS
 
@@ -699,8 +699,8 @@ def test_stdin_errors_are_located_in_stdin() -> None:
     [f"{SHOP}/base", SHOP],
 ], ids=["folder-twice", "file-plus-folder", "subfolder-plus-folder"])
 def test_map_of_a_file_given_twice_is_the_map_of_it_given_once(paths: list[str]) -> None:
-    once = kubeward("map", SHOP, "--format", "json")
-    twice = kubeward("map", *paths, "--format", "json")
+    once = kubeward("map", "--expand", SHOP, "--format", "json")
+    twice = kubeward("map", "--expand", *paths, "--format", "json")
     assert twice.exit_code == once.exit_code == 0
     assert stdout_json(twice)["connections"] == stdout_json(once)["connections"]
     assert stdout_json(twice)["peers"] == stdout_json(once)["peers"]
@@ -783,7 +783,7 @@ DEPLOYMENT_LIST = textwrap.dedent("""\
 
 def test_a_kubectl_list_and_a_typed_list_are_unpacked_into_their_items(tmp_path: Path) -> None:
     paths = [write(tmp_path / "list.yaml", KUBECTL_LIST), write(tmp_path / "deployments.yaml", DEPLOYMENT_LIST)]
-    result = kubeward("map", *paths, "--format", "json")
+    result = kubeward("map", "--expand", *paths, "--format", "json")
     assert result.exit_code == 0, result.stderr
     doc = stdout_json(result)
     assert [p["id"] for p in doc["peers"] if p["type"] == "workload"] == ["app/client", "app/server"]
@@ -807,7 +807,7 @@ def test_items_of_a_list_are_located_at_their_own_lines(tmp_path: Path) -> None:
 def test_items_of_a_typed_list_without_their_own_kind_take_the_kind_of_the_list(tmp_path: Path) -> None:
     api_list = DEPLOYMENT_LIST.replace("- apiVersion: apps/v1\n  kind: Deployment\n  metadata:", "- metadata:")
     assert "kind: Deployment\n" not in api_list
-    result = kubeward("map", write(tmp_path / "app.yaml", APP.split("---")[0]),
+    result = kubeward("map", "--expand", write(tmp_path / "app.yaml", APP.split("---")[0]),
                       write(tmp_path / "deployments.yaml", api_list), "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert [p["id"] for p in stdout_json(result)["peers"] if p["type"] == "workload"] == ["app/server"]
@@ -823,14 +823,14 @@ def test_json_files_are_read_like_yaml_with_their_lines(tmp_path: Path) -> None:
     }
     app = write(tmp_path / "app.yaml", APP)
     good = write(tmp_path / "np.json", json.dumps(policy, indent=2))
-    result = kubeward("map", app, good, "--format", "json")
+    result = kubeward("map", "--expand", app, good, "--format", "json")
     assert result.exit_code == 0
     assert connection(stdout_json(result), "app/client", "app/server") == {"TCP": [[80, 80]]}
 
     policy["spec"]["ingress"][0]["ports"][0]["protocol"] = "ICMP"
     text = json.dumps(policy, indent=2)
     bad = write(tmp_path / "bad.json", text)
-    result = kubeward("map", app, bad, "--format", "json")
+    result = kubeward("map", "--expand", app, bad, "--format", "json")
     assert result.exit_code == 2
     [diag] = stdout_json(result)["diagnostics"]
     assert (diag["code"], diag["file"]) == ("unknown-protocol", bad)

@@ -141,7 +141,7 @@ SERVER = APP + textwrap.dedent("""\
 
 
 def ingress_entries(path: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = json.loads(kubeward("map", path, "--format", "json").stdout)["entries"]
+    entries: list[dict[str, Any]] = json.loads(kubeward("map", "--expand", path, "--format", "json").stdout)["entries"]
     return entries
 
 
@@ -621,7 +621,7 @@ def test_alike_bare_pods_explain_still_takes_each_pods_name() -> None:
 
 def test_a_few_alike_bare_pods_stay_one_workload_each() -> None:
     write("pods.yaml", bare_pods(3))
-    result = kubeward("map", "pods.yaml", "--format", "json")
+    result = kubeward("map", "--expand", "pods.yaml", "--format", "json")
     peers = {p["id"] for p in json.loads(result.stdout)["peers"] if p["type"] == "workload"}
     assert peers == {"app/worker-0", "app/worker-1", "app/worker-2"}
 
@@ -634,7 +634,7 @@ def test_text_map_of_hundreds_of_open_deployments_is_quick() -> None:
                    "image: x}]}}}\n" for i in range(300))
     Path("open.yaml").write_text(text, encoding="utf-8")
     started = time.perf_counter()
-    result = kubeward("map", "open.yaml")
+    result = kubeward("map", "--expand", "open.yaml")
     assert time.perf_counter() - started < 20
     lines = result.stdout.splitlines()
     assert len(lines) == 2 + 300 * 300 + 300  # the summary, the header, workload pairs and 0.0.0.0/0 rows
@@ -652,7 +652,7 @@ def test_exit_code_3_an_internal_error_is_a_short_message(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(cli, "connectivity_map", broken)
     write("ok.yaml", APP)
-    result = kubeward("map", "ok.yaml")
+    result = kubeward("map", "--expand", "ok.yaml")
     assert result.exit_code == 3
     assert result.stderr == ("kubeward: internal error: RuntimeError: the map broke — please report it; run with "
                              "--debug for the traceback\n")
@@ -667,7 +667,7 @@ def test_exit_code_3_with_debug_prints_the_traceback(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(cli, "connectivity_map", broken)
     write("ok.yaml", APP)
-    result = kubeward("--debug", "map", "ok.yaml")
+    result = kubeward("--debug", "map", "--expand", "ok.yaml")
     assert result.exit_code == 3
     assert result.stderr.startswith("Traceback (most recent call last):\n")
     assert 'raise RuntimeError("the map broke")' in result.stderr
@@ -678,9 +678,9 @@ def test_exit_code_3_with_debug_prints_the_traceback(monkeypatch: pytest.MonkeyP
 def test_exit_codes_0_1_2_are_unchanged() -> None:
     write("ok.yaml", APP)
     write("bad.yaml", "a: [\n")
-    assert kubeward("map", "ok.yaml").exit_code == 0
+    assert kubeward("map", "--expand", "ok.yaml").exit_code == 0
     assert kubeward("explain", "ok.yaml", "--from", "app/client", "--to", "app/nobody").exit_code == 2
-    assert kubeward("map", "bad.yaml").exit_code == 2
+    assert kubeward("map", "--expand", "bad.yaml").exit_code == 2
 
 
 # ============================================================================ output you can trust
@@ -702,7 +702,7 @@ def test_output_a_policy_named_with_a_newline_and_an_ansi_label_value_print_one_
             metadata: {labels: {tier: paint, app: "\\e[31mred\\e[0m"}}
             spec: {containers: [{name: c, image: x}]}
         """))
-    for result in (kubeward("check", "evil.yaml"), kubeward("map", "evil.yaml")):
+    for result in (kubeward("check", "evil.yaml"), kubeward("map", "--expand", "evil.yaml")):
         out = result.stdout + result.stderr
         assert "\x1b" not in out
         assert not any(line.startswith("::error") for line in out.splitlines())
@@ -715,7 +715,7 @@ def test_output_a_policy_named_with_a_newline_and_an_ansi_label_value_print_one_
 def test_output_a_file_name_with_a_newline_is_escaped_in_every_diagnostic() -> None:
     name = "x\n::error::forged.yaml"
     Path(name).write_text("a: [\n", encoding="utf-8")
-    result = kubeward("map", name)
+    result = kubeward("map", "--expand", name)
     assert result.exit_code == 2
     assert not any(line.startswith("::error") for line in result.stderr.splitlines())
     assert "x\\n::error::forged.yaml:2: error: yaml-syntax" in result.stderr
@@ -723,6 +723,6 @@ def test_output_a_file_name_with_a_newline_is_escaped_in_every_diagnostic() -> N
 
 def test_output_strings_of_rules_are_escaped_in_the_text_map() -> None:
     write("cnp.yaml", CILIUM_L7.replace("BROKEN", 'path: "/a\\n::error::forged"'))
-    result = kubeward("map", "cnp.yaml")
+    result = kubeward("map", "--expand", "cnp.yaml")
     assert "/a\\n::error::forged" in result.stdout
     assert not any(line.startswith("::error") for line in result.stdout.splitlines())

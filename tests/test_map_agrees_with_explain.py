@@ -16,6 +16,8 @@ The run is bounded (derandomized, no example database) so that it takes seconds 
 
 from __future__ import annotations
 
+import ipaddress
+
 import itertools
 from typing import Any
 
@@ -186,21 +188,25 @@ def clusters(draw: st.DrawFn) -> list[Obj]:
 
 
 def _peers(analysis: Analysis) -> list[tuple[str, str, list[str]]]:
-    """(map peer id, kind, the names ``explain`` takes for it): a workload by its name, a network
-    piece by its first and last address."""
+    """(peer, kind, the names ``explain`` takes for it): a workload by its name, a network piece
+    of the engine by its first and last address (the map merges pieces into ranges per row)."""
     out: list[tuple[str, str, list[str]]] = []
     for p in connectivity_map(analysis).peers:
         if p.type is PeerType.WORKLOAD and not p.assumed:
             out.append((p.id, "workload", [p.id]))
-        elif p.type is PeerType.NETWORK:
-            atom = next(n for n in analysis.engine.universe.networks if n.id == p.id)
-            if atom.version == 4:
-                out.append((p.id, "network", sorted({_address(atom.first), _address(atom.last)})))
+    for atom in analysis.engine.universe.networks:
+        if atom.version == 4:
+            first, last = ipaddress.ip_address(atom.first), ipaddress.ip_address(atom.last)
+            out.append((atom.id, "network", sorted({str(first), str(last)})))
     return out
 
 
-def _address(value: int) -> str:
-    return ".".join(str(value >> s & 255) for s in (24, 16, 8, 0))
+def _pieces_of(peer: str, ranges: dict[str, tuple[int, int]], pieces: dict[str, tuple[int, int]]) -> list[str]:
+    """A map peer as the names ``_peers`` uses: a network range as the engine pieces inside it."""
+    if peer not in ranges:
+        return [peer]
+    first, last = ranges[peer]
+    return [name for name, (lo, hi) in pieces.items() if first <= lo and hi <= last]
 
 
 def _matches(pattern: str, value: str | None) -> bool:
@@ -244,8 +250,17 @@ _DECIDED_BY_REQUESTS = {Reason.MESH_ALLOWED, Reason.MESH_NOT_ALLOWED, Reason.MES
 def disagreements(objects: list[Obj]) -> list[str]:
     """Every way the map and explain disagree on this input (empty: they agree)."""
     analysis = analyse_text(to_yaml(objects), file="spec.yaml", options=Options(cni="generic", mesh="istio"))
-    edges: dict[tuple[str, str], Connection] = {(c.src, c.dst): c for c in connectivity_map(analysis).connections}
+    cmap = connectivity_map(analysis)
     peers = _peers(analysis)
+    pieces = {n.id: (n.first, n.last) for n in analysis.engine.universe.networks}
+    ranges = {p.id: (int(ipaddress.ip_network(p.cidrs[0]).network_address),
+                     int(ipaddress.ip_network(p.cidrs[-1]).broadcast_address))
+              for p in cmap.peers if p.type is PeerType.NETWORK}
+    edges: dict[tuple[str, str], Connection] = {}
+    for c in cmap.connections:
+        for src_id in _pieces_of(c.src, ranges, pieces):
+            for dst_id in _pieces_of(c.dst, ranges, pieces):
+                edges[(src_id, dst_id)] = c
     requests = _requests(objects)
     pod_ips = {f"10.0.{i}.1" for i in range(4)}
     found: list[str] = []

@@ -13,7 +13,7 @@ import gc
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, overload
 
 import click
@@ -174,29 +174,63 @@ def check(paths: tuple[str, ...], options: Options, fmt: str) -> None:
               show_default=True)
 @click.option("--namespace", "-n", "namespaces", multiple=True,
               help="Only connections with an end in this namespace (repeatable).")
+@click.option("--workload", "-w", "workloads", multiple=True, metavar="NS/NAME",
+              help="Only connections with an end in this workload (repeatable).")
+@click.option("--expand", is_flag=True,
+              help="One connection per pair of peers instead of connections between groups.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def map_(paths: tuple[str, ...], options: Options, fmt: str, namespaces: tuple[str, ...], verbose: bool) -> None:
-    """Who can reach whom, on which ports. Exit code: 0, or 2 on input errors."""
+def map_(paths: tuple[str, ...], options: Options, fmt: str, namespaces: tuple[str, ...], workloads: tuple[str, ...],
+         expand: bool, verbose: bool) -> None:
+    """Who can reach whom, on which ports: connections between groups of peers (whole namespaces,
+    workloads, address ranges) that cover every pair exactly; --expand: one row per pair.
+
+    Exit code: 0, or 2 on input errors."""
     analysis = analyse_paths(paths, options)
     _stderr_diagnostics(analysis, verbose)
+    _check_focus(analysis, namespaces, workloads)
+    cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=not expand)
+    if fmt == "json":
+        doc = cmap.to_json()
+        doc["diagnostics"] = _diag_json(analysis)
+        _write(data.json_bytes(doc))
+    elif fmt == "csv":
+        _write_all(data.map_csv(cmap))
+    elif fmt == "md":
+        _write_all(data.map_markdown(cmap))
+    elif fmt == "dot":
+        _write_all([data.map_dot(cmap)])
+    else:
+        from .render.map_text import connectivity_lines
+
+        _write_all(connectivity_lines(cmap))
+    sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else EXIT_OK)
+
+
+def _check_focus(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> None:
+    """--namespace / --workload must name what the input has."""
     unknown = unknown_namespaces(analysis, namespaces)
     if unknown:
         known = ", ".join(sorted(analysis.cluster.namespaces)) or "none"
         _fail("map", f"--namespace {', '.join(unknown)}: not in the input (namespaces: {known})")
-    cmap = connectivity_map(analysis, namespaces)
-    if fmt == "json":
-        doc = cmap.to_json()
-        doc["diagnostics"] = _diag_json(analysis)
-        click.echo(data.to_compact_json(doc), nl=False)
-    elif fmt == "csv":
-        click.echo(data.map_csv(cmap), nl=False)
-    elif fmt == "md":
-        click.echo(data.map_markdown(cmap), nl=False)
-    elif fmt == "dot":
-        click.echo(data.map_dot(cmap), nl=False)
-    else:
-        click.echo(text.connectivity_table(cmap), nl=False)
-    sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else EXIT_OK)
+    missing = [w for w in workloads if analysis.cluster.workload(w) is None]
+    if missing:
+        _fail("map", f"--workload {', '.join(missing)}: no such workload in the input (give NAMESPACE/NAME, as "
+                     "the map names them)")
+
+
+def _write(chunk: bytes | bytearray) -> None:
+    """Bytes to standard output as they are."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
+
+
+def _write_all(chunks: Iterable[str]) -> None:
+    """Text to standard output as it is produced."""
+    out = sys.stdout
+    for chunk in chunks:
+        out.write(chunk)
+    out.flush()
 
 
 @main.command()

@@ -8,7 +8,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..engine.trace import StepTier
 from ..ir import Direction, Tier
 from ..model import NotModelled
-from .connectivity_map import ConnectivityMap, PeerType, connectivity_map
+from .connectivity_map import ConnectivityMap, connectivity_map
 from .lint import FROM_DIAGNOSTICS, Finding, aggregate, lint
 from .session import Analysis
 from .testsuite import SuiteRun
@@ -69,18 +69,16 @@ class CheckReport:
 
     @property
     def workload_connections(self) -> int:
-        ids = {p.id for p in self.map.peers if p.type is PeerType.WORKLOAD}
-        return sum(1 for c in self.map.connections if c.src in ids and c.dst in ids)
+        """Workload pairs that allow something (a grouped map's connections expanded)."""
+        return self.map.workload_pairs()
 
     @property
     def exposed_to_networks(self) -> list[str]:
-        nets = {p.id for p in self.map.peers if p.type is not PeerType.WORKLOAD}
-        return sorted({c.dst for c in self.map.connections if c.src in nets})
+        return sorted({w for c in self.map.connections if self.map.outside(c.src) for w in self.map.members(c.dst)})
 
     @property
     def reaching_networks(self) -> list[str]:
-        nets = {p.id for p in self.map.peers if p.type is not PeerType.WORKLOAD}
-        return sorted({c.src for c in self.map.connections if c.dst in nets})
+        return sorted({w for c in self.map.connections if self.map.outside(c.dst) for w in self.map.members(c.src)})
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -115,7 +113,7 @@ def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
     """Inventory, findings and connectivity summary of ``analysis``; ``tests``: a TestSuite run to include."""
     cluster = analysis.cluster
     engine = analysis.engine
-    cmap = connectivity_map(analysis)
+    cmap = connectivity_map(analysis, grouped=True)
     protection: list[Protection] = []
     for w in cluster.workloads:
         idents = engine.universe.identities_of.get(w.id, [])

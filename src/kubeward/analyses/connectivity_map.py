@@ -9,16 +9,18 @@ from enum import StrEnum
 
 import msgspec
 
-from ..engine.connectivity import PairOrigins, connectivity
+from ..engine.connectivity import PairOrigins
+from ..engine.grouping import MaskRule, grouped_connectivity
 from ..engine.evaluate import Attribution, Origin, SideRules, resolve_ports
 from ..engine.l7 import l7_constraints
 from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership, named_tcp_ports
 from ..engine.portset import ALL, EMPTY, PortSet
 from ..engine.trace import Effect, Step
-from ..engine.universe import Domain, Identity, Network
+from ..engine.universe import Domain, Identity, Network, bits
 from ..ir import Direction, L7Kind, PortMatch, Rule
 from ..model import ContainerPort, ServiceType, Workload
 from .entry import EntryPoint, entry_points, service_index
+from .map_groups import MapGroup, Namer
 from .session import Analysis
 
 
@@ -112,6 +114,52 @@ class ConnectivityMap:
     options: list[str] = field(default_factory=list)
     entries: list[EntryPoint] = field(default_factory=list)  # every way in, working or not
     decided: DecidedBy | None = field(default=None, repr=False, compare=False)  # origins, on demand
+    groups: list[MapGroup] = field(default_factory=list)  # the sets a grouped map's connections name
+    grouped: bool = False
+    single: frozenset[str] = frozenset()  # single-pod workloads (NP-7: never in a connection to themselves)
+    disjoint: bool = True  # no workload pair is in two connections (false when a workload has several identities)
+
+    _group_by_id: dict[str, MapGroup] = field(init=False, repr=False, compare=False)
+    _workload_ids: set[str] = field(init=False, repr=False, compare=False)
+    _by_namespace: dict[str, list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._group_by_id = {g.id: g for g in self.groups}
+        self._workload_ids = set()
+        self._by_namespace = {}
+        for p in self.peers:
+            if p.type is PeerType.WORKLOAD:
+                self._workload_ids.add(p.id)
+                self._by_namespace.setdefault(p.namespace, []).append(p.id)
+
+    def group(self, peer: str) -> MapGroup | None:
+        return self._group_by_id.get(peer)
+
+    def members(self, peer: str) -> list[str]:
+        """The workloads a connection end stands for: a group's, or the workload itself."""
+        group = self._group_by_id.get(peer)
+        if group is None:
+            return [peer] if peer in self._workload_ids else []
+        return [*(w for ns in group.namespaces for w in self._by_namespace.get(ns, ())), *group.workloads]
+
+    def workload_pairs(self) -> int:
+        """How many workload pairs allow something: the connections between workloads expanded
+        (a pair of one workload's pods counts once; NP-7 self-traffic of a single pod only when listed)."""
+        if not self.disjoint:
+            return len({(s, d) for c in self.connections for s in self.members(c.src) for d in self.members(c.dst)
+                        if s != d or s not in self.single or c.src == c.dst == s})
+        total = 0
+        for c in self.connections:
+            sources, destinations = self.members(c.src), self.members(c.dst)
+            total += len(sources) * len(destinations)
+            if not (c.src == c.dst and c.src in self.single):
+                total -= len(self.single.intersection(sources).intersection(destinations))
+        return total
+
+    def outside(self, peer: str) -> bool:
+        """Whether a connection end holds more than workloads (addresses, DNS names, ``world``)."""
+        group = self._group_by_id.get(peer)
+        return bool(group.cidrs or group.fqdns) if group is not None else peer not in self._workload_ids
 
     def origins(self, src: str, dst: str) -> Attribution:
         """The rules that decided each part of ``src`` → ``dst`` (allowed and refused), whether or
@@ -119,10 +167,17 @@ class ConnectivityMap:
         return self.decided.of(src, dst) if self.decided is not None else ()
 
     def to_json(self) -> dict[str, object]:
-        return {"schema": 1, "options": self.options, "peers": [p.to_json() for p in self.peers],
-                "connections": [_ConnectionJSON(c.src, c.dst, c.ports.to_json(), c.via, c.services, c.l7, c.mesh)
-                                for c in self.connections],
-                "entries": [e.to_json() for e in self.entries]}
+        doc: dict[str, object] = {"schema": MAP_SCHEMA, "form": "grouped" if self.grouped else "expanded",
+                                  "options": self.options, "peers": [p.to_json() for p in self.peers]}
+        if self.grouped:
+            doc["groups"] = [g.to_json() for g in self.groups]
+        doc["connections"] = [_ConnectionJSON(c.src, c.dst, c.ports.to_json(), c.via, c.services, c.l7, c.mesh)
+                              for c in self.connections]
+        doc["entries"] = [e.to_json() for e in self.entries]
+        return doc
+
+
+MAP_SCHEMA = 2  # docs/json.md: 2 = grouped form by default, network peers merged per connection
 
 
 class _ConnectionJSON(msgspec.Struct, omit_defaults=True):
@@ -137,73 +192,149 @@ class _ConnectionJSON(msgspec.Struct, omit_defaults=True):
     mesh: dict[str, object] | None = None
 
 
-def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = ()) -> ConnectivityMap:
+def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = (), *, workloads: Iterable[str] = (),
+                     grouped: bool = False) -> ConnectivityMap:
     """Every workload and network peer, and every connection that allows something.
 
+    ``grouped``: connections between sets of peers (``MapGroup``s: whole namespaces, workloads,
+    address ranges, DNS names) that cover exactly the pairs; else one connection per pair of
+    peers, a workload's addresses with the same ports merged into one network peer.
+    ``namespaces``/``workloads`` (``ns/name``): only what has an end in them.
+
     A workload's connection to itself means between two of its pods (policy applies); a
-    single-pod workload's traffic to itself is always allowed (NP-7) and listed only with the
-    include-self option."""
+    single-pod workload's traffic to itself is always allowed (NP-7), never part of a rule, and
+    listed only with the include-self option."""
     engine = analysis.engine
     u = engine.universe
-    wanted = set(namespaces)
-    pairs = connectivity(engine)
-
-    names = sorted({w.id for w in analysis.cluster.workloads} | {n.id for n in u.networks}
-                   | {d.name for d in u.domains})
-    rank = {name: i for i, name in enumerate(names)}
-    ids: list[list[int]] = [[rank[w.id] for w in ep.workloads] if isinstance(ep, Identity)
-                            else [rank[ep.display]] for ep in u.endpoints]
-    single = {rank[w.id] for w in analysis.cluster.workloads if w.single_pod}
-    flat = [i for group in ids for i in group]
-    merged: dict[tuple[int, int], PortSet]
-    if len(flat) == len(ids) and len(set(flat)) == len(flat):
-        # One peer per endpoint and back: nothing to merge.
-        one = flat
-        merged = {(one[s], one[d]): ports for (s, d), ports in pairs.items()
-                  if not (s == d and one[s] in single)}
+    cluster = analysis.cluster
+    wanted, focused = set(namespaces), set(workloads)
+    focus = 0
+    if wanted or focused:
+        for ident in u.identities:
+            if ident.namespace in wanted or any(w.id in focused for w in ident.workloads):
+                focus |= 1 << ident.index
+    rules = grouped_connectivity(engine, focus) if focus or not (wanted or focused) else []
+    single = {w.id for w in cluster.workloads if w.single_pod}
+    namer = Namer(u, cluster.workloads)
+    pair_src, pair_dst = _pairwise_ends(analysis)
+    pairs: dict[tuple[int, int], PortSet] = {}  # endpoint pairs that layers above the CNI decide one by one
+    kept: list[MaskRule] = []
+    for r in rules:
+        src_pairwise, dst_pairwise = r.src & pair_src, r.dst & pair_dst
+        if src_pairwise or dst_pairwise:
+            rest = r.src & ~src_pairwise
+            for s, d in [(s, d) for s in bits(src_pairwise) for d in bits(r.dst)] + \
+                    [(s, d) for s in bits(rest) for d in bits(dst_pairwise)]:
+                pairs[(s, d)] = r.ports
+            r = MaskRule(rest, r.dst & ~dst_pairwise, r.ports)
+            if not r.src or not r.dst:
+                continue
+        kept.append(r)
+    connections: list[Connection] = []
+    if grouped:
+        for r in kept:
+            src, dst = namer.name(r.src), namer.name(r.dst)
+            if src == dst and src in single:
+                continue  # NP-7: the rule is a single pod to itself
+            connections.append(Connection(src, dst, r.ports))
+        renamed = namer.renumber()
+        for c in connections:
+            c.src, c.dst = renamed.get(c.src, c.src), renamed.get(c.dst, c.dst)
     else:
-        merged = {}
-        for (s, d), ports in pairs.items():
-            for sid in ids[s]:
-                for did in ids[d]:
-                    if sid == did and sid in single:
-                        continue  # a pod reaching itself is not policy-governed (NP-7)
-                    key = (sid, did)
+        merged: dict[tuple[str, str], PortSet] = {}
+        for r in kept:
+            dsts = list(namer.expand(r.dst))
+            for s_id in namer.expand(r.src):
+                for d_id in dsts:
+                    if s_id == d_id and s_id in single:
+                        continue  # NP-7
+                    key = (s_id, d_id)
                     prev = merged.get(key)
-                    merged[key] = ports if prev is None else prev | ports
+                    merged[key] = r.ports if prev is None else prev | r.ports
+        connections = [Connection(s, d, ports) for (s, d), ports in merged.items()]
+    connections.extend(_pair_connections(analysis, pairs, single))
     if analysis.options.include_self:
-        for wid in single:
-            merged[(wid, wid)] = ALL
-    peers: list[MapPeer] = []
-    ns_of: dict[str, str] = {}
-    for w in analysis.cluster.workloads:
-        ns_of[w.id] = w.namespace
-        peers.append(MapPeer(w.id, PeerType.WORKLOAD, w.namespace, w.name, w.kind, assumed=w.assumed))
-    for ep in u.networks:
-        peers.append(MapPeer(ep.id, PeerType.NETWORK, cidrs=ep.cidrs))
-    for dom in u.domains:
-        peers.append(MapPeer(dom.name, PeerType.FQDN))
+        connections.extend(Connection(w, w, ALL) for w in sorted(single) if not focus or _focuses(w, wanted, focused))
+    connections.sort(key=lambda c: (c.src, c.dst))
     endpoints_of: dict[str, list[int]] = {}
-    for e, group in enumerate(ids):
-        for i in group:
-            endpoints_of.setdefault(names[i], []).append(e)
+    for ep in u.endpoints:
+        for name in ([w.id for w in ep.workloads] if isinstance(ep, Identity) else [ep.display]):
+            endpoints_of.setdefault(name, []).append(ep.index)
+    for mask, address in namer.address_sets():
+        endpoints_of.setdefault(address.id, bits(mask))
     decided = DecidedBy(PairOrigins(engine), endpoints_of)
-    connections = [Connection(names[s], names[d], merged[(s, d)]) for s, d in sorted(merged)]
     points = entry_points(analysis)
-    if points:
-        peers.append(MapPeer(WORLD_ENTRY, PeerType.ENTRY))
     connections = _entry_connections(points) + connections
     _entry_origins(points, decided)
     connections = _apply_mesh(analysis, connections, decided)
-    _annotate_services(analysis, connections)
+    _annotate_services(analysis, connections, namer)
     _annotate_l7(analysis, connections)
-    if wanted:
-        connections = [c for c in connections if ns_of.get(c.src) in wanted or ns_of.get(c.dst) in wanted]
-        used = {c.src for c in connections} | {c.dst for c in connections}
-        peers = [p for p in peers if (p.type is PeerType.WORKLOAD and p.namespace in wanted) or p.id in used]
-        points = [e for e in points if any(str(x).split("/")[0] in wanted for x in (
-            f"{e.via.get('namespace')}/", *(w for w, _, _ in e.path.reached)))]
-    return ConnectivityMap(peers, connections, analysis.options.describe(), points, decided)
+    if wanted or focused:
+        connections = [c for c in connections if c.src != WORLD_ENTRY or _focuses(c.dst, wanted, focused)]
+        points = [e for e in points if e.via.get("namespace") in wanted
+                  or any(_focuses(w, wanted, focused) for w, _, _ in e.path.reached)]
+    used = {c.src for c in connections} | {c.dst for c in connections}
+    peers = [MapPeer(w.id, PeerType.WORKLOAD, w.namespace, w.name, w.kind, assumed=w.assumed)
+             for w in cluster.workloads
+             if not (wanted or focused) or _focuses(w.id, wanted, focused) or w.id in used]
+    peers.extend(MapPeer(address.id, PeerType.NETWORK, cidrs=address.cidrs) for _, address in namer.address_sets()
+                 if address.id in used)
+    pieces = {n.id: n for n in u.networks}
+    peers.extend(MapPeer(n, PeerType.NETWORK, cidrs=pieces[n].cidrs) for n in sorted(used)
+                 if n in pieces and n not in {p.id for p in peers})
+    peers.extend(MapPeer(d.name, PeerType.FQDN) for d in u.domains if not (wanted or focused) or d.name in used)
+    if points and (WORLD_ENTRY in used or not (wanted or focused)):
+        peers.append(MapPeer(WORLD_ENTRY, PeerType.ENTRY))
+    groups = [g for g in namer.groups.values() if g.id in used]
+    disjoint = all(len(found) == 1 for found in u.identities_of.values())
+    return ConnectivityMap(peers, connections, analysis.options.describe(), points, decided, groups, grouped,
+                           frozenset(single), disjoint)
+
+
+def _focuses(peer: str, namespaces: set[str], workloads: set[str]) -> bool:
+    return peer in workloads or peer.split("/", 1)[0] in namespaces
+
+
+def _pairwise_ends(analysis: Analysis) -> tuple[int, int]:
+    """Identities whose connections a layer above the CNI decides pair by pair (so the map lists
+    them one pair at a time): sources whose egress, and destinations whose ingress, has Cilium
+    HTTP rules (CIL-15); destinations with an Istio sidecar (IST-3)."""
+    engine = analysis.engine
+    u = engine.universe
+    src = dst = 0
+    enforced = analysis.options.enforced_kinds
+    if any(r.l7 is not None and r.l7.kind is L7Kind.HTTP for p in analysis.cluster.policies
+           if p.ref.kind in enforced for r in (*p.ingress, *p.egress)):
+        for ident in u.identities:
+            for direction in (Direction.EGRESS, Direction.INGRESS):
+                side = engine.side(ident, direction)
+                if any(r.l7 is not None and r.l7.kind is L7Kind.HTTP for r in side.all_rules):
+                    if direction is Direction.EGRESS:
+                        src |= 1 << ident.index
+                    else:
+                        dst |= 1 << ident.index
+    if analysis.options.mesh == "istio":
+        meshed = {w.id for w in analysis.cluster.workloads if membership(analysis.cluster, w)[0]}
+        for ident in u.identities:
+            if any(w.id in meshed for w in ident.workloads):
+                dst |= 1 << ident.index
+    return src, dst
+
+
+def _pair_connections(analysis: Analysis, pairs: dict[tuple[int, int], PortSet], single: set[str]) -> list[Connection]:
+    """Endpoint pairs as connections between peers (network pieces kept apart: the mesh answers
+    per piece, IST-25)."""
+    endpoints = analysis.engine.universe.endpoints
+    merged: dict[tuple[str, str], PortSet] = {}
+    for (s, d), ports in pairs.items():
+        src, dst = endpoints[s], endpoints[d]
+        for sid in [w.id for w in src.workloads] if isinstance(src, Identity) else [src.display]:
+            for did in [w.id for w in dst.workloads] if isinstance(dst, Identity) else [dst.display]:
+                if sid == did and sid in single:
+                    continue  # NP-7
+                prev = merged.get((sid, did))
+                merged[(sid, did)] = ports if prev is None else prev | ports
+    return [Connection(s, d, ports) for (s, d), ports in merged.items()]
 
 
 __all__ = ["PeerType", "connectivity_map", "ConnectivityMap", "Connection", "MapPeer", "Network", "Domain"]
@@ -240,7 +371,7 @@ def _entry_origins(points: list[EntryPoint], decided: DecidedBy) -> None:
             _step_origins(steps, ports, decided.extra.setdefault((WORLD_ENTRY, dst), []))
 
 
-def _annotate_services(analysis: Analysis, connections: list[Connection]) -> None:
+def _annotate_services(analysis: Analysis, connections: list[Connection], namer: Namer) -> None:
     """Name the Service ports that front a destination on the ports a connection allows
     (``services``), and those of them on the path of that connection (``services_on_path``, the
     text map's VIA column): from a workload, every one; from outside the pods (a network piece or
@@ -263,8 +394,8 @@ def _annotate_services(analysis: Analysis, connections: list[Connection]) -> Non
                 for svc, port, pod_port, proto in fronts if c.ports.contains(proto, pod_port)]
             cache[key] = found or None
         c.services = c.services_on_path = cache[key]
-        if c.services is None or analysis.cluster.workload(c.src) is not None:
-            continue
+        if c.services is None or analysis.cluster.workload(c.src) is not None or namer.has_workloads(c.src):
+            continue  # from a workload (or a group with workloads): every Service is on the path
         on_path = frozenset(_via_services(c.via or [])) if c.src == WORLD_ENTRY else exposed
         c.services_on_path = [s for s in c.services if s["name"] in on_path] or None
 

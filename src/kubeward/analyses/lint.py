@@ -283,7 +283,7 @@ def _default_deny(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding
     for w in analysis.cluster.workloads:
         if not w.assumed and w.namespace not in SYSTEM_NAMESPACES and not w.host_network:
             by_ns.setdefault(w.namespace, []).append(w)
-    dns_ok = {c.src for c in cmap.connections if c.ports.contains("UDP", 53)}
+    dns_ok = {w for c in cmap.connections if c.ports.contains("UDP", 53) for w in cmap.members(c.src)}
     for ns, workloads in sorted(by_ns.items()):
         for direction, code in ((Direction.INGRESS, "no-default-deny-ingress"),
                                 (Direction.EGRESS, "no-default-deny-egress")):
@@ -527,6 +527,7 @@ def _redundant(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
         return
     if not policies:
         return
+    cmap = connectivity_map(analysis) if cmap.grouped else cmap  # pair by pair: group names differ between inputs
     baseline = {(c.src, c.dst): (c.ports, repr(c.l7), repr(c.mesh)) for c in cmap.connections}
     entries = _entry_verdicts(cmap)
     seen: set[tuple[str, str, str]] = set()
@@ -582,7 +583,7 @@ def _labels(labels: Mapping[str, str]) -> str:
 
 def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
     """Every finding; ``cmap``: the connectivity map when the caller has it already."""
-    cmap = cmap or connectivity_map(analysis)
+    cmap = cmap or connectivity_map(analysis, grouped=True)
     findings: list[Finding] = []
     input_errors: list[Diagnostic] = []
     for d in analysis.diagnostics.sorted():

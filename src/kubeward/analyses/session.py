@@ -105,9 +105,11 @@ def _is_ip(text: str) -> bool:
 def world_address(analysis: Analysis) -> str:
     """A public address, in the largest atom of public IPv4 space."""
     best: tuple[int, str] | None = None
-    for atom in analysis.engine.universe.networks:
-        if atom.version != 4:
-            continue
+    # Largest atoms first: once an atom is no larger than the best part found, none can beat it.
+    atoms = sorted((a for a in analysis.engine.universe.networks if a.version == 4), key=lambda a: a.first - a.last)
+    for atom in atoms:
+        if best is not None and atom.last - atom.first + 1 <= best[0]:
+            break
         for net in atom.cidrs:
             n = ipaddress.IPv4Network(net)
             if any(n.subnet_of(p) for p in _PRIVATE):

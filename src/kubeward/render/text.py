@@ -147,35 +147,10 @@ def _first_failure(steps: list[Step]) -> str:
 
 
 def connectivity_table(cmap: ConnectivityMap, width: int | None = None) -> str:
-    """The map as a table, one connection a line (columns as wide as their longest cell, so no
-    cell wraps: easy to read and to grep). Formatted directly: a rich Table of 250,000 rows (500
-    workloads, nothing isolated) takes minutes."""
-    # VIA names the Services on the row's path only: not a ClusterIP Service on a row from outside.
-    annotated = any(c.via or c.services_on_path or c.l7 or c.mesh for c in cmap.connections)
-    rows: list[list[str]] = []
-    for c in cmap.connections:
-        row = [escape(c.src), escape(c.dst), str(c.ports)]
-        if annotated:
-            row.append(escape(", ".join([_via(v) for v in c.via or []]
-                                        + [f"Service {s['name']}:{s['port']}/{s['protocol']}"
-                                           for s in c.services_on_path or []]
-                                        + [_l7_text(x) for x in c.l7 or []]
-                                        + ([_mesh_text(c.mesh)] if c.mesh else []))))
-        rows.append(row)
-    headers = ["FROM", "TO", "ALLOWED"] + (["VIA"] if annotated else [])
-    widths = [max([cell_len(h)] + [cell_len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    workloads = sum(1 for p in cmap.peers if p.type is PeerType.WORKLOAD)
-    networks = sum(1 for p in cmap.peers if p.type is PeerType.NETWORK)
-    out = [escape(f"{_count(len(cmap.connections), 'connection')} among {_count(workloads, 'workload')} "
-                  f"and {_count(networks, 'network peer')} ({', '.join(cmap.options)})") + "\n"]
-    if cmap.connections:
-        for row in (headers, *rows):
-            out.append("  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True))
-                       .rstrip() + "\n")
-    if cmap.entries:
-        out.append("\n")
-        out.append(entry_points(cmap))
-    return "".join(out)
+    """The map as text (render/map_text.py writes it line by line)."""
+    from .map_text import connectivity_table as table
+
+    return table(cmap)
 
 
 def check_report(report: CheckReport, width: int | None = None) -> str:

@@ -1,0 +1,177 @@
+"""Naming the endpoint sets of the grouped map: workloads (whole namespaces where they can),
+address ranges (adjacent pieces merged) and DNS names.
+
+A set that is one workload, one DNS name, or only addresses is a peer of its own (its id is the
+workload's ``ns/name``, the name, or the address ranges); any other set is a ``MapGroup`` with an
+id ``group-N`` that the map lists with its members.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from ..engine.universe import Domain, Identity, Network, Universe, bits
+from ..model import Workload
+
+
+@dataclass(frozen=True, slots=True)
+class MapGroup:
+    """A set of map peers: every workload of ``namespaces``, the ``workloads`` listed, the
+    addresses of ``cidrs`` and the DNS names of ``fqdns``."""
+
+    id: str
+    namespaces: tuple[str, ...] = ()
+    workloads: tuple[str, ...] = ()
+    cidrs: tuple[str, ...] = ()
+    fqdns: tuple[str, ...] = ()
+    namespace_sizes: tuple[int, ...] = ()  # workloads in each of ``namespaces`` (for counts; not in the JSON)
+
+    @property
+    def items(self) -> list[str]:
+        """Its members as text: ``ns/*`` for a whole namespace, then workloads, address ranges, DNS names."""
+        return [f"{ns}/*" for ns in self.namespaces] + list(self.workloads) + list(self.cidrs) + list(self.fqdns)
+
+    @property
+    def label(self) -> str:
+        """A short description: its members when few, else its id and what it holds."""
+        items = self.items
+        if len(items) <= 3:
+            return ", ".join(items)
+        parts = []
+        for n, noun in ((len(self.namespaces), "namespace"), (len(self.workloads), "workload"),
+                        (len(self.cidrs), "address range"), (len(self.fqdns), "DNS name")):
+            if n:
+                parts.append(f"{n:,} {noun}{'' if n == 1 else 's'}")
+        return f"{self.id} ({', '.join(parts)})"
+
+    @property
+    def workload_count(self) -> int:
+        return sum(self.namespace_sizes) + len(self.workloads)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"id": self.id}
+        for key, value in (("namespaces", self.namespaces), ("workloads", self.workloads), ("cidrs", self.cidrs),
+                           ("fqdns", self.fqdns)):
+            if value:
+                out[key] = list(value)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSet:
+    """Adjacent network pieces merged into one range: a map peer of its own."""
+
+    id: str
+    cidrs: tuple[str, ...]
+
+
+class Namer:
+    """Names endpoint masks of one universe as map peers or groups (cached per mask)."""
+
+    def __init__(self, universe: Universe, workloads: list[Workload]) -> None:
+        self.universe = universe
+        self.groups: dict[str, MapGroup] = {}
+        self._by_mask: dict[int, str] = {}
+        self._addresses: dict[int, list[AddressSet]] = {}
+        self._ranges: dict[str, tuple[int, AddressSet]] = {}
+        self._ns_workloads: dict[str, int] = {}
+        self._ident_workloads: list[list[str]] = []
+        for w in workloads:
+            self._ns_workloads[w.namespace] = self._ns_workloads.get(w.namespace, 0) + 1
+
+    def workload_ids(self, mask: int) -> list[str]:
+        """The workloads of the identities in ``mask``, sorted."""
+        of = self._ident_workloads
+        if not of:
+            for ep in self.universe.identities:
+                of.append([w.id for w in ep.workloads])
+        ids = [w for i in bits(mask & self.universe.identity_mask) for w in of[i]]
+        return sorted(set(ids)) if len(ids) > 1 else ids
+
+    def addresses(self, mask: int) -> list[AddressSet]:
+        """The network pieces of ``mask`` as address ranges, adjacent pieces merged: one peer each."""
+        mask &= self.universe.network_mask
+        if not mask:
+            return []
+        found = self._addresses.get(mask)
+        if found is None:
+            endpoints = self.universe.endpoints
+            pieces = sorted((ep.version, ep.first, ep.last, i) for i in bits(mask)
+                            if isinstance(ep := endpoints[i], Network))
+            ranges: list[tuple[int, int, int, int]] = []  # version, first, last, mask
+            for version, first, last, i in pieces:
+                if ranges and ranges[-1][0] == version and ranges[-1][2] + 1 == first:
+                    ranges[-1] = (version, ranges[-1][1], last, ranges[-1][3] | 1 << i)
+                else:
+                    ranges.append((version, first, last, 1 << i))
+            found = []
+            for version, first, last, piece_mask in ranges:
+                cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+                nets = tuple(str(n) for n in ipaddress.summarize_address_range(cls(first), cls(last)))
+                address = AddressSet(nets[0] if len(nets) == 1 else f"{cls(first)}-{cls(last)}", nets)
+                self._ranges[address.id] = (piece_mask, address)
+                found.append(address)
+            self._addresses[mask] = found
+        return found
+
+    def domains(self, mask: int) -> list[str]:
+        return sorted(ep.name for i in bits(mask & self.universe.domain_mask)
+                      if isinstance(ep := self.universe.endpoints[i], Domain))
+
+    def name(self, mask: int) -> str:
+        """The peer id (one workload, one DNS name, addresses only) or group id of ``mask``."""
+        found = self._by_mask.get(mask)
+        if found is not None:
+            return found
+        workloads = self.workload_ids(mask)
+        domains = self.domains(mask)
+        addresses = self.addresses(mask)
+        if not domains and not addresses and len(workloads) == 1:
+            found = workloads[0]
+        elif not workloads and not addresses and len(domains) == 1:
+            found = domains[0]
+        elif not workloads and not domains and len(addresses) == 1:
+            found = addresses[0].id
+        else:
+            per_ns: dict[str, list[str]] = {}
+            for w in workloads:
+                per_ns.setdefault(w.split("/", 1)[0], []).append(w)
+            whole = sorted(ns for ns, ws in per_ns.items() if len(ws) == self._ns_workloads.get(ns, -1) and len(ws) > 1)
+            rest = tuple(w for ns, ws in sorted(per_ns.items()) if ns not in whole for w in ws)
+            group = MapGroup(f"group-{len(self.groups) + 1}", tuple(whole), rest,
+                             tuple(c for a in addresses for c in a.cidrs), tuple(domains),
+                             tuple(self._ns_workloads[ns] for ns in whole))
+            self.groups[group.id] = group
+            found = group.id
+        self._by_mask[mask] = found
+        return found
+
+    def renumber(self) -> dict[str, str]:
+        """Number the groups in the order of their members (stable output whatever the order they
+        were named in); returns old id → new id."""
+        order = sorted(self.groups.values(), key=lambda g: (g.namespaces, g.workloads, g.cidrs, g.fqdns))
+        renamed = {g.id: f"group-{i}" for i, g in enumerate(order, 1)}
+        self.groups = {renamed[g.id]: replace(g, id=renamed[g.id]) for g in order}
+        self._by_mask = {m: renamed.get(n, n) for m, n in self._by_mask.items()}
+        return renamed
+
+    def address_sets(self) -> list[tuple[int, AddressSet]]:
+        """Every address range made so far, with the mask of its pieces."""
+        return list(self._ranges.values())
+
+    def has_workloads(self, name: str) -> bool:
+        """Whether the group (or peer) ``name`` holds workloads."""
+        group = self.groups.get(name)
+        return group is not None and bool(group.namespaces or group.workloads)
+
+    def expand(self, mask: int) -> Iterator[str]:
+        """The peer ids of ``mask`` one by one: its workloads, its addresses as one peer, its DNS names."""
+        yield from self.workload_ids(mask)
+        for address in self.addresses(mask):
+            yield address.id
+        yield from self.domains(mask)
+
+
+__all__ = ["AddressSet", "MapGroup", "Namer"]
