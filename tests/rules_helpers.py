@@ -8,7 +8,6 @@ multi-document YAML text and runs kubeward on it, so every test goes through the
 from __future__ import annotations
 
 import ipaddress
-
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any

@@ -522,8 +522,8 @@ def test_map_json_of_an_input_without_entry_points_has_no_world_peer_and_no_entr
 
 
 def test_map_json_merges_and_sorts_port_ranges_per_protocol(tmp_path: Path) -> None:
-    result = kubeward("map", "--expand", write(tmp_path / "app.yaml", APP), write(tmp_path / "np.yaml", SCATTERED_PORTS),
-                      "--format", "json")
+    result = kubeward("map", "--expand", write(tmp_path / "app.yaml", APP),
+                      write(tmp_path / "np.yaml", SCATTERED_PORTS), "--format", "json")
     assert result.exit_code == 0
     ports = connection(stdout_json(result), "app/client", "app/server")
     assert ports == {"TCP": [[80, 90], [443, 443]], "UDP": [[53, 53]], "SCTP": [[9000, 9000]]}
@@ -542,8 +542,8 @@ def test_map_csv_has_a_header_and_one_row_per_protocol(tmp_path: Path) -> None:
             expected.append(f"{c['src']},{c['dst']},{proto},{ports}")
     assert lines[1:] == expected
     assert "shop/web,kube-system/coredns,UDP,53" in lines
-    scattered = kubeward("map", "--expand", write(tmp_path / "app.yaml", APP), write(tmp_path / "np.yaml", SCATTERED_PORTS),
-                         "--format", "csv").stdout.splitlines()
+    scattered = kubeward("map", "--expand", write(tmp_path / "app.yaml", APP),
+                         write(tmp_path / "np.yaml", SCATTERED_PORTS), "--format", "csv").stdout.splitlines()
     assert [r for r in scattered if r.startswith("app/client,app/server,")] == [
         "app/client,app/server,TCP,80-90;443",
         "app/client,app/server,UDP,53",

@@ -17,7 +17,6 @@ The run is bounded (derandomized, no example database) so that it takes seconds 
 from __future__ import annotations
 
 import ipaddress
-
 import itertools
 from typing import Any
 

@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
-from test_cli import kubeward, stdout_json, write
-from test_map_agrees_with_explain import clusters
 
 from kubeward import Analysis, Options, analyse_text, connectivity_map
 from kubeward.analyses.connectivity_map import ConnectivityMap, PeerType
 from kubeward.engine.connectivity import connectivity
 from kubeward.engine.portset import EMPTY, PortSet
-from kubeward.engine.universe import Identity, Network
+from kubeward.engine.universe import Identity
+from test_cli import kubeward, stdout_json, write
+from test_map_agrees_with_explain import clusters
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = str(ROOT / "examples" / "shop")

@@ -10,8 +10,8 @@ from enum import StrEnum
 import msgspec
 
 from ..engine.connectivity import PairOrigins
-from ..engine.grouping import MaskRule, grouped_connectivity
 from ..engine.evaluate import Attribution, Origin, SideRules, resolve_ports
+from ..engine.grouping import MaskRule, grouped_connectivity
 from ..engine.l7 import l7_constraints
 from ..engine.mesh import NOT_CAPTURED, SERVER_FIRST_PORTS, applicable, evaluate_mesh, membership, named_tcp_ports
 from ..engine.portset import ALL, EMPTY, PortSet

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from ..engine.universe import Domain, Identity, Network, Universe, bits
+from ..engine.universe import Domain, Network, Universe, bits
 from ..model import Workload
 
 
@@ -97,15 +97,29 @@ class Namer:
             return []
         found = self._addresses.get(mask)
         if found is None:
+            # The pieces are numbered in address order and cover each IP version without a gap,
+            # so a run of consecutive set bits is one address range (split where the version changes).
             endpoints = self.universe.endpoints
-            pieces = sorted((ep.version, ep.first, ep.last, i) for i in bits(mask)
-                            if isinstance(ep := endpoints[i], Network))
             ranges: list[tuple[int, int, int, int]] = []  # version, first, last, mask
-            for version, first, last, i in pieces:
-                if ranges and ranges[-1][0] == version and ranges[-1][2] + 1 == first:
-                    ranges[-1] = (version, ranges[-1][1], last, ranges[-1][3] | 1 << i)
+            rest = mask
+            while rest:
+                low = rest & -rest
+                start = low.bit_length() - 1
+                run = rest & ~(rest + low)  # the run of set bits from ``start``
+                end = run.bit_length() - 1
+                rest ^= run
+                first, last = endpoints[start], endpoints[end]
+                assert isinstance(first, Network) and isinstance(last, Network)
+                if first.version != last.version:  # the run crosses from IPv4 to IPv6
+                    split = next(i for i in range(start, end + 1) if getattr(endpoints[i], "version", 4) == 6)
+                    v4_end = endpoints[split - 1]
+                    assert isinstance(v4_end, Network)
+                    ranges.append((4, first.first, v4_end.last, run & ((1 << split) - 1)))
+                    v6 = endpoints[split]
+                    assert isinstance(v6, Network)
+                    ranges.append((6, v6.first, last.last, run & ~((1 << split) - 1)))
                 else:
-                    ranges.append((version, first, last, 1 << i))
+                    ranges.append((first.version, first.first, last.last, run))
             found = []
             for version, first, last, piece_mask in ranges:
                 cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address

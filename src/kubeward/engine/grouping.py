@@ -124,10 +124,10 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
         # To identities: uniform when one answer covers them all.
         touching = [b for b in blocks if b.mask & ident_mask]
         if len(touching) == 1 and touching[0].named:
-            key: object = ("named", id(side), id(touching[0]))
-            entry = uniform.get(key)
+            named_key = ("named", id(side), id(touching[0]))
+            entry = uniform.get(named_key)
             if entry is None:
-                entry = uniform[key] = _Uniform(0, None, side, touching[0])
+                entry = uniform[named_key] = _Uniform(0, None, side, touching[0])
             entry.mask |= side_mask
             continue
         answers = {b.result for b in touching if not b.named}
@@ -161,15 +161,16 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
     # Uniform sources, one destination class at a time.
     for dc in {id(c): c for c in class_of}.values():
         for entry in uniform.values():
-            ports = entry.ports
-            if ports is None:
+            if entry.ports is not None:
+                answer = entry.ports
+            else:
                 assert entry.side is not None and entry.block is not None
-                ports = parts.result(entry.side, entry.block, dc.rep)
-                if not ports:
+                answer = parts.result(entry.side, entry.block, dc.rep)
+                if not answer:
                     continue
             for src_part, in_ports in ingress_blocks(dc):
                 src = entry.mask & src_part
-                if src and (both := ports & in_ports):
+                if src and (both := answer & in_ports):
                     add(src, dc.mask, both)
 
     by_src: dict[tuple[int, PortSet], int] = {}
