@@ -121,10 +121,10 @@ class Namer:
                 else:
                     ranges.append((first.version, first.first, last.last, run))
             found = []
-            for version, first, last, piece_mask in ranges:
+            for version, lo, hi, piece_mask in ranges:
                 cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
-                nets = tuple(str(n) for n in ipaddress.summarize_address_range(cls(first), cls(last)))
-                address = AddressSet(nets[0] if len(nets) == 1 else f"{cls(first)}-{cls(last)}", nets)
+                nets = tuple(str(n) for n in ipaddress.summarize_address_range(cls(lo), cls(hi)))
+                address = AddressSet(nets[0] if len(nets) == 1 else f"{cls(lo)}-{cls(hi)}", nets)
                 self._ranges[address.id] = (piece_mask, address)
                 found.append(address)
             self._addresses[mask] = found

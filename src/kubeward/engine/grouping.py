@@ -20,6 +20,7 @@ and ports → one destination set.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 from ..ir import Direction
 from .connectivity import _Block, _Partitions
@@ -78,6 +79,11 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
         found.mask |= 1 << ident.index
         class_of.append(found)
 
+    interned: dict[int, int] = {dc.mask: dc.mask for dc in class_of}  # one object per mask: keys by id
+    class_list = list({id(dc): dc for dc in class_of}.values())
+    number_of = {id(dc): n for n, dc in enumerate(class_list)}
+    class_number = [number_of[id(dc)] for dc in class_of]  # identity index -> class number
+
     def ingress_blocks(dc: _DestClass) -> list[tuple[int, PortSet]]:
         if dc.blocks is None:
             if dc.side is None:
@@ -100,13 +106,20 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
         side_mask = egress.get(id(side), (side, 0))[1]
         egress[id(side)] = (side, side_mask | 1 << ep.index)
 
-    by_dst: dict[tuple[int, PortSet], int] = {}  # (destinations, ports) -> sources
+    # (destinations, ports) -> [destinations, sources]. Keyed by the identity of the destination
+    # mask (masks are shared objects here): hashing a 10,000-bit int for every fragment costs more
+    # than the merge saves; equal masks of different objects are merged by the second pass anyway.
+    by_dst: dict[tuple[int, PortSet], list[int]] = {}
 
     def add(src: int, dst: int, ports: PortSet) -> None:
-        key = (dst, ports)
-        by_dst[key] = by_dst.get(key, 0) | src
+        found = by_dst.get((id(dst), ports))
+        if found is None:
+            by_dst[(id(dst), ports)] = [dst, src]
+        else:
+            found[1] |= src
 
     uniform: dict[object, _Uniform] = {}
+    rects: dict[tuple[int, object], tuple[SideRules, _Block, int]] = {}  # not uniform: (dsts, answer) -> sources
     for side, side_mask in egress.values():
         blocks = parts.blocks(side)
         ident_src = side_mask & ident_mask
@@ -120,7 +133,7 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
                     if ports:
                         reach[ports] = reach.get(ports, 0) | out_part
             for ports, dst in reach.items():
-                add(ident_src, dst, ports)
+                add(ident_src, interned.setdefault(dst, dst), ports)
         # To identities: uniform when one answer covers them all.
         touching = [b for b in blocks if b.mask & ident_mask]
         if len(touching) == 1 and touching[0].named:
@@ -140,23 +153,34 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
                     entry = uniform[fixed] = _Uniform(0, fixed)
                 entry.mask |= side_mask
             continue
-        # Not uniform: through its blocks, to the identities each allows.
+        # Not uniform: through its blocks, to the identities each allows. Blocks of different
+        # sides with the same identities and the same answer are taken together (their sources
+        # are disjoint), so the destination classes are walked once for all of them.
         for block in touching:
             if block.result is not None and not block.result:
                 continue
-            per_class: dict[int, tuple[_DestClass, int]] = {}
-            for d in bits(block.mask & ident_mask):
-                dc = class_of[d]
-                cls_mask = per_class.get(id(dc), (dc, 0))[1]
-                per_class[id(dc)] = (dc, cls_mask | 1 << d)
-            for dc, dst in per_class.values():
-                ports = parts.result(side, block, dc.rep)
-                if not ports:
-                    continue
-                for src_part, in_ports in ingress_blocks(dc):
-                    src = side_mask & src_part
-                    if src and (both := ports & in_ports):
-                        add(src, dst, both)
+            key_ = (block.mask & ident_mask, block.result if block.result is not None else (id(side), id(block)))
+            found_rect = rects.get(key_)
+            rects[key_] = (side, block, side_mask | (found_rect[2] if found_rect else 0))
+
+    split: dict[int, list[tuple[_DestClass, int]]] = {}  # identities -> (destination class, its part)
+    for (dst_all, _), (side, block, src_all) in rects.items():
+        per_class = split.get(dst_all)
+        if per_class is None:
+            # The classes the block reaches (itemgetter and set work at C speed), then each
+            # class's part is one AND: no loop over the block's members in Python.
+            members = bits(dst_all)
+            touched = {class_number[members[0]]} if len(members) == 1 else set(itemgetter(*members)(class_number))
+            per_class = split[dst_all] = [(dc, interned.setdefault(part, part)) for n in sorted(touched)
+                                          if (part := (dc := class_list[n]).mask & dst_all)]
+        for dc, dst in per_class:
+            ports = block.result if block.result is not None else parts.result(side, block, dc.rep)
+            if not ports:
+                continue
+            for src_part, in_ports in ingress_blocks(dc):
+                src = src_all & src_part
+                if src and (both := ports & in_ports):
+                    add(src, dst, both)
 
     # Uniform sources, one destination class at a time.
     for dc in {id(c): c for c in class_of}.values():
@@ -174,12 +198,26 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
                     add(src, dc.mask, both)
 
     by_src: dict[tuple[int, PortSet], int] = {}
-    for (dst, ports), src in by_dst.items():
+    for (_, ports), (dst, src) in by_dst.items():
         by_src[(src, ports)] = by_src.get((src, ports), 0) | dst
     rules = [MaskRule(src, dst, ports) for (src, ports), dst in by_src.items()]
     if focus:
         rules = _focused(rules, focus)
     return rules
+
+
+def mask_of(indexes: list[int]) -> int:
+    """The bitmask of ``indexes`` (built at once: OR-ing one bit at a time into a wide int is
+    quadratic)."""
+    if len(indexes) <= 8:
+        out = 0
+        for i in indexes:
+            out |= 1 << i
+        return out
+    raw = bytearray(max(indexes) // 8 + 1)
+    for i in indexes:
+        raw[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(raw, "little")
 
 
 def _focused(rules: list[MaskRule], focus: int) -> list[MaskRule]:
