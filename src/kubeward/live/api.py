@@ -167,6 +167,7 @@ class Connection:
     def get(self, path: str, query: list[tuple[str, str]] | None = None, accept: str = JSON) -> Answer:
         """GET ``path``. Raises ClusterError when the server cannot be reached or refuses the
         credentials (401); any other status is the caller's to judge."""
+        import urllib3
         from kubernetes.client.exceptions import ApiException  # imported with the client already
         from kubernetes.config.config_exception import ConfigException
 
@@ -179,7 +180,7 @@ class Connection:
             raise ClusterError(self.scrub(f"cannot connect to {self.where}: {_reason(exc)}")) from None
         except ConfigException as exc:  # an auth plugin that fails when the token is refreshed
             raise ClusterError(self.scrub(f"cannot authenticate to {self.where}: {exc}")) from None
-        except Exception as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # anything else is a bug: exit code 3
             raise ClusterError(self.scrub(f"cannot reach {self.where}: {_reason(exc)}")) from None
         try:
             body = msgspec.json.decode(raw) if raw else None

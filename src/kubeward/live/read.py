@@ -211,8 +211,8 @@ class _Reader:
 
     def _object(self, resource: Resource, item: dict[str, Any]) -> RawObject | None:
         want = resource.wanted
-        meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
-        assert isinstance(meta, dict)
+        meta = item.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
         name, namespace = str(meta.get("name", "")), str(meta.get("namespace", "") or "")
         file = f"{self.file}/{want.shown}/{namespace + '/' if namespace else ''}{name}"
         try:
