@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import kubeward
 from kubeward import Cni, Mesh, Options, UsageError, cli
+from kubeward.analyses.session import analyse_input
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = str(ROOT / "examples" / "shop")
@@ -32,14 +33,14 @@ def test_options_take_the_enums_or_their_strings_and_refuse_anything_else() -> N
 
 def test_every_profile_option_of_the_command_line_reaches_one_options(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[Options] = []
-    real = kubeward.analyse_paths
+    real = analyse_input
 
     def spy(paths: Any, options: Options | None = None, **kwargs: Any) -> kubeward.Analysis:
         assert options is not None
         seen.append(options)
         return real(paths, options, **kwargs)
 
-    monkeypatch.setattr(cli, "analyse_paths", spy)
+    monkeypatch.setattr(cli, "analyse_input", spy)
     args = ["map", SHOP, "--cni", "calico", "--no-ipblock-matches-pods", "--include-self",
             "--ingress-controller", "ingress-nginx/ingress-nginx-controller",
             "--mesh", "none", "--root-namespace", "mesh", "--trust-domain", "example.org"]

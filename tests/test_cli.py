@@ -477,7 +477,7 @@ def test_explain_usage_errors_exit_2(args: list[str]) -> None:
 def test_explain_without_a_path_is_a_usage_error() -> None:
     result = kubeward("explain", "--from", "shop/web", "--to", "shop/api", "--port", "80")
     assert result.exit_code == 2
-    assert "Missing argument 'PATHS...'" in result.stderr
+    assert "Error: give PATH... (files, folders, - for standard input), or --cluster" in result.stderr
 
 
 # ---------------------------------------------------------------------------- map

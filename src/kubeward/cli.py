@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, NoReturn, overload
 
 import click
@@ -22,10 +23,11 @@ from . import __version__
 from .analyses.commands import check_paths, run_tests
 from .analyses.connectivity_map import connectivity_map
 from .analyses.explain import explain as run_explain
-from .analyses.session import Analysis, analyse_paths, is_domain, unknown_namespaces
+from .analyses.session import Analysis, analyse_input, is_domain, unknown_namespaces
 from .diagnostics import Severity, escape
 from .engine.options import CNI_CHOICES, MESH_CHOICES, Options
-from .errors import UsageError
+from .errors import ClusterError, UsageError
+from .live import LiveSnapshot, read_cluster
 from .render import data, text
 
 Command = Callable[..., Any]
@@ -84,8 +86,65 @@ def profile_options(func: Command | None = None, *, include_self: bool = False) 
     return decorate(func) if func is not None else decorate
 
 
-def _paths(func: Command) -> Command:
-    return click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))(func)
+@dataclass(frozen=True, slots=True)
+class _ClusterInput:
+    """--cluster with its --kubeconfig and --context: which cluster to read."""
+
+    kubeconfig: str | None
+    context: str | None
+
+
+_CLUSTER_OPTIONS = (
+    click.option("--cluster", "read_live", is_flag=True,
+                 help="Read the cluster of the current kubeconfig context (PATHS, if any, are applied over it)."),
+    click.option("--kubeconfig", metavar="FILE", default=None,
+                 help="With --cluster: the kubeconfig file [default: KUBECONFIG, else ~/.kube/config]."),
+    click.option("--context", "kube_context", metavar="NAME", default=None,
+                 help="With --cluster: the kubeconfig context [default: its current context]."),
+)
+
+
+@overload
+def _inputs(func: Command) -> Command: ...
+
+
+@overload
+def _inputs(*, required: bool = True) -> Callable[[Command], Command]: ...
+
+
+def _inputs(func: Command | None = None, *, required: bool = True) -> Any:
+    """PATH... and --cluster, --kubeconfig, --context: the command gets ``paths`` and ``live``
+    (which cluster to read, or None). PATH is required unless --cluster is given (``required``)."""
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def with_inputs(*args: Any, read_live: bool, kubeconfig: str | None, kube_context: str | None,
+                        **kwargs: Any) -> Any:
+            if not read_live and (kubeconfig or kube_context):
+                raise click.UsageError(f"{'--kubeconfig' if kubeconfig else '--context'} is an option of --cluster")
+            if required and not read_live and not kwargs.get("paths"):
+                raise click.UsageError("give PATH... (files, folders, - for standard input), or --cluster")
+            live = _ClusterInput(kubeconfig, kube_context) if read_live else None
+            return command(*args, live=live, **kwargs)
+
+        for option in reversed(_CLUSTER_OPTIONS):
+            with_inputs = option(with_inputs)
+        return click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))(with_inputs)
+
+    return decorate(func) if func is not None else decorate
+
+
+def _read_cluster(command: str, live: _ClusterInput | None) -> LiveSnapshot | None:
+    """The cluster --cluster names, read with a progress display on a terminal; exit code 2 when
+    it cannot be read."""
+    if live is None:
+        return None
+    try:
+        with _progress("reading the cluster") as status:
+            say = (lambda text: status.update(f"kubeward: {escape(text)}…")) if status is not None else None
+            return read_cluster(kubeconfig=live.kubeconfig, context=live.context, progress=say)
+    except ClusterError as exc:
+        _fail(command, exc)
 
 
 def _fail(command: str, message: object) -> NoReturn:
@@ -150,16 +209,17 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@_paths
+@_inputs
 @profile_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check(paths: tuple[str, ...], options: Options, fmt: str) -> None:
+def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str) -> None:
     """Inventory, findings (as `lint`), connectivity summary and the results of a TestSuite
     (tests.yaml) among PATHS (files, folders, - for stdin).
 
     Exit code: 0 clean, 1 warnings, findings or failing tests, 2 input errors."""
+    cluster = _read_cluster("check", live)
     with _progress("analysing"):
-        report = check_paths(paths, options=options)
+        report = check_paths(paths, options=options, cluster=cluster)
     if fmt == "json":
         click.echo(data.to_json(report.to_json()), nl=False)
     else:
@@ -168,7 +228,7 @@ def check(paths: tuple[str, ...], options: Options, fmt: str) -> None:
 
 
 @main.command(name="map")
-@_paths
+@_inputs
 @profile_options(include_self=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "md", "dot"]), default="text",
               show_default=True)
@@ -179,13 +239,13 @@ def check(paths: tuple[str, ...], options: Options, fmt: str) -> None:
 @click.option("--expand", is_flag=True,
               help="One connection per pair of peers instead of connections between groups.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def map_(paths: tuple[str, ...], options: Options, fmt: str, namespaces: tuple[str, ...], workloads: tuple[str, ...],
-         expand: bool, verbose: bool) -> None:
+def map_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, namespaces: tuple[str, ...],
+         workloads: tuple[str, ...], expand: bool, verbose: bool) -> None:
     """Who can reach whom, on which ports: connections between groups of peers (whole namespaces,
     workloads, address ranges) that cover every pair exactly; --expand: one row per pair.
 
     Exit code: 0, or 2 on input errors."""
-    analysis = analyse_paths(paths, options)
+    analysis = analyse_input(paths, options, cluster=_read_cluster("map", live))
     _stderr_diagnostics(analysis, verbose)
     _check_focus(analysis, namespaces, workloads)
     cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=not expand)
@@ -234,7 +294,7 @@ def _write_all(chunks: Iterable[str]) -> None:
 
 
 @main.command()
-@_paths
+@_inputs
 @profile_options
 @click.option("--from", "source", required=True, help="namespace/name, an IP address, or 'world'.")
 @click.option("--to", "destination", required=True,
@@ -249,14 +309,15 @@ def _write_all(chunks: Iterable[str]) -> None:
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="HTTP header (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def explain(paths: tuple[str, ...], options: Options, source: str, destination: str, port: int | None,
-            protocol: str | None, method: str | None, http_path: str | None, http_host: str | None,
+def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, source: str, destination: str,
+            port: int | None, protocol: str | None, method: str | None, http_path: str | None, http_host: str | None,
             headers: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """The verdict for one flow and the trace behind it.
 
     Exit code: 0 allowed, 1 denied, 2 usage or input error."""
     # DNS names among the peers are placed in the universe as it is built (else explain binds again).
-    analysis = analyse_paths(paths, options, extra_domains=[p for p in (source, destination) if is_domain(p)])
+    analysis = analyse_input(paths, options, cluster=_read_cluster("explain", live),
+                             extra_domains=[p for p in (source, destination) if is_domain(p)])
     _stderr_diagnostics(analysis, verbose)
     parsed: list[tuple[str, str]] = []
     for h in headers:
@@ -281,20 +342,20 @@ def explain(paths: tuple[str, ...], options: Options, source: str, destination: 
 
 
 @main.command(name="test")
-@_paths
+@_inputs
 @profile_options
 @click.option("--cases", "cases_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A TestSuite file [default: the TestSuite documents found among PATHS, e.g. tests.yaml].")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the results as JUnit XML.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def test_(paths: tuple[str, ...], options: Options, cases_file: str | None, junit_file: str | None,
-          fmt: str) -> None:
+def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, cases_file: str | None,
+          junit_file: str | None, fmt: str) -> None:
     """Run regression cases (expected verdicts) against PATHS without a cluster.
 
     Exit code: 0 all cases pass, 1 a case fails, 2 usage or input error."""
     try:
-        run = run_tests(paths, options=options, cases=cases_file)
+        run = run_tests(paths, options=options, cases=cases_file, cluster=_read_cluster("test", live))
     except UsageError as exc:
         _fail("test", exc)
     _stderr_diagnostics(run.analysis, False)
@@ -311,23 +372,30 @@ def test_(paths: tuple[str, ...], options: Options, cases_file: str | None, juni
 
 
 @main.command(name="diff")
-@_paths
+@_inputs
 @profile_options
 @click.option("--git", "git_range", metavar="REV1..REV2", default=None,
               help="Compare PATH at two git revisions instead of two paths.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def diff_(paths: tuple[str, ...], options: Options, git_range: str | None, fmt: str, exit_code: bool,
-          verbose: bool) -> None:
-    """What changed in what is allowed between OLD and NEW (two paths), or between two git
-    revisions of PATH (--git REV1..REV2 PATH). Both sides are analysed under the same options;
-    with --cni/--mesh auto, NEW decides them.
+def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, git_range: str | None, fmt: str,
+          exit_code: bool, verbose: bool) -> None:
+    """What changed in what is allowed between OLD and NEW (two paths), between two git
+    revisions of PATH (--git REV1..REV2 PATH), or between the live cluster and the cluster with
+    NEW applied over it (--cluster NEW). Both sides are analysed under the same options; with
+    --cni/--mesh auto, NEW decides them.
 
     Exit code: 0, or 1 with --exit-code when something changed, 2 on input errors."""
-    from .analyses.revisions import diff_paths, diff_revisions
+    from .analyses.revisions import diff_cluster, diff_paths, diff_revisions
 
-    if git_range:
+    if live is not None:
+        if git_range or len(paths) != 1:
+            _fail("diff", "--cluster takes exactly one NEW path (and no --git): the live cluster is OLD")
+        cluster = _read_cluster("diff", live)
+        assert cluster is not None
+        run = diff_cluster(paths[0], cluster=cluster, options=options)
+    elif git_range:
         rev1, _, rev2 = git_range.partition("..")
         if len(paths) != 1 or not rev1 or not rev2:
             _fail("diff", "--git REV1..REV2 takes exactly one PATH")
@@ -353,7 +421,7 @@ def diff_(paths: tuple[str, ...], options: Options, git_range: str | None, fmt: 
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@_inputs(required=False)
 @profile_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("--severity", type=click.Choice(["info", "warning", "error"]), default="info", show_default=True,
@@ -365,7 +433,7 @@ def diff_(paths: tuple[str, ...], options: Options, git_range: str | None, fmt: 
               help="A kubeward config file (lint.disable, lint.ignore with reasons) [default: .kubeward.yaml "
                    "in the current folder, if any].")
 @click.option("--list", "list_rules", is_flag=True, help="List the finding codes and exit.")
-def lint(paths: tuple[str, ...], options: Options, fmt: str, severity: str, fail_on: str,
+def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, severity: str, fail_on: str,
          disabled: tuple[str, ...], config: str | None, list_rules: bool) -> None:
     """Findings against the operations checklist and the known traps, each with a fix.
 
@@ -386,8 +454,8 @@ def lint(paths: tuple[str, ...], options: Options, fmt: str, severity: str, fail
         for code, rule in sorted(RULES.items()):
             click.echo(f"{code:32} {rule.severity:8} {rule.title} ({rule.source})")
         sys.exit(EXIT_OK)
-    if not paths:
-        _fail("lint", "give at least one PATH")
+    if not paths and live is None:
+        _fail("lint", "give at least one PATH, or --cluster")
     unknown = unknown_codes(disabled)
     if unknown:
         _fail("lint", f"unknown finding code(s): {', '.join(unknown)} (see --list)")
@@ -396,7 +464,7 @@ def lint(paths: tuple[str, ...], options: Options, fmt: str, severity: str, fail
         settings = read_lint_config(config) if config else LintConfig()
     except UsageError as exc:
         _fail("lint", exc)
-    analysis = analyse_paths(paths, options)
+    analysis = analyse_input(paths, options, cluster=_read_cluster("lint", live))
     report = run_lint(analysis, severity=severity, disabled=disabled, config=settings)
     # Input problems that are not findings (syntax, schema, unknown fields, empty folders): on
     # standard error, never dropped; errors among them make the exit code 2.

@@ -9,3 +9,8 @@ class KubewardError(Exception):
 
 class UsageError(KubewardError):
     """The command line asks for something the input cannot answer (exit code 2)."""
+
+
+class ClusterError(KubewardError):
+    """A live cluster cannot be read: no kubeconfig, an unknown context, the API server unreachable
+    or refusing the credentials (exit code 2). The message never holds a token or a key."""

@@ -1,5 +1,6 @@
-"""The two sides of a `diff`: two folders, or one folder at two git revisions, analysed under one
-profile so that a change in policy never reads as a change of CNI."""
+"""The two sides of a `diff`: two folders, one folder at two git revisions, or a live cluster and
+the same cluster with files applied over it, analysed under one profile so that a change in policy
+never reads as a change of CNI."""
 
 from __future__ import annotations
 
@@ -12,23 +13,27 @@ from pathlib import Path
 
 from ..engine.options import Cni, Mesh, Options
 from ..errors import UsageError
+from ..live import LiveSnapshot, read_cluster
 from .diff import ConfigDiff, diff
-from .session import Analysis, analyse_paths
+from .session import Analysis, analyse_cluster, analyse_paths
 
 
 @dataclass(frozen=True, slots=True)
 class Side:
     """One side of a diff: where its files are read and how the report names it."""
 
-    path: str             # where the files are read
+    path: str             # where the files are read ("" with a cluster: none)
     label: str            # how the side is named in the report
     real_root: str = ""   # a git revision: the temporary checkout, shown as ``label`` in file:line
+    cluster: LiveSnapshot | None = None  # a live cluster, ``path`` (if any) applied over it
 
     def shown_as(self, file: str) -> str:
         """``file`` as the report shows it: under ``label`` instead of the temporary checkout."""
         return self.label + file[len(self.real_root):] if self.real_root and file.startswith(self.real_root) else file
 
     def analyse(self, options: Options) -> Analysis:
+        if self.cluster is not None:
+            return analyse_cluster(self.cluster, overlay=[self.path] if self.path else [], options=options)
         return analyse_paths([self.path], options, shown_as=self.shown_as if self.real_root else None)
 
 
@@ -105,3 +110,15 @@ def diff_revisions(path: str, old_rev: str, new_rev: str, *, options: Options | 
     with tempfile.TemporaryDirectory() as tmp:
         sides = [git_side(path, rev, Path(tmp)) for rev in (old_rev, new_rev)]
         return diff_sides(sides[0], sides[1], options)
+
+
+def diff_cluster(new: str, *, cluster: LiveSnapshot | None = None, kubeconfig: str | None = None,
+                 context: str | None = None, options: Options | None = None) -> DiffRun:
+    """What ``kubectl apply -f new`` would change in what the live cluster allows: OLD is the
+    cluster as it runs (``cluster``, else read now from the kubeconfig context), NEW the same
+    objects with the files of ``new`` applied over them. Raises ``ClusterError`` when the cluster
+    cannot be read."""
+    if cluster is None:
+        cluster = read_cluster(kubeconfig=kubeconfig, context=context)
+    return diff_sides(Side("", cluster.label, cluster=cluster),
+                      Side(new, f"{cluster.label} + {new}", cluster=cluster), options)

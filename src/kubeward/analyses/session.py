@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostics, Leans
@@ -20,6 +20,8 @@ from ..engine.trace import Effect
 from ..engine.universe import Identity, Network
 from ..errors import UsageError
 from ..ir import L7Kind
+from ..live import LiveSnapshot, read_cluster
+from ..live import overlay as overlay_objects
 from ..loader import RawObject, load_paths, load_text
 from ..model import Cluster, MtlsMode, Service, Workload, WorkloadKind
 from .lint_hostnet import check_host_network_subjects
@@ -76,6 +78,31 @@ def analyse_paths(paths: Iterable[str], options: Options | None = None, *,
     diags = Diagnostics()
     objects = load_paths(paths, diags, shown_as)
     return analyse_objects(objects, diags, options, extra_domains=extra_domains)
+
+
+def analyse_cluster(snapshot: LiveSnapshot | None = None, *, kubeconfig: str | None = None,
+                    context: str | None = None, overlay: Sequence[str] = (), options: Options | None = None,
+                    extra_domains: Iterable[str] = ()) -> Analysis:
+    """Analyse a live cluster: ``snapshot`` (from ``read_cluster``), else the cluster of the
+    kubeconfig context (``kubeconfig``/``context`` as kubectl's flags; None: ``KUBECONFIG`` and
+    the current context), read now. ``overlay``: files, folders or ``-`` applied over the
+    live objects (same group, kind, namespace and name replaces): the cluster as it would run
+    after ``kubectl apply -f``. Raises ``ClusterError`` when the cluster cannot be read."""
+    if snapshot is None:
+        snapshot = read_cluster(kubeconfig=kubeconfig, context=context)
+    diags = Diagnostics()
+    snapshot.report(diags)
+    files = load_paths(overlay, diags) if overlay else []
+    return analyse_objects(overlay_objects(snapshot, files, diags), diags, options, extra_domains=extra_domains)
+
+
+def analyse_input(paths: Sequence[str], options: Options | None = None, *, cluster: LiveSnapshot | None = None,
+                  extra_domains: Iterable[str] = ()) -> Analysis:
+    """What every command analyses: ``paths``, or with ``cluster`` the live cluster with ``paths``
+    overlaid."""
+    if cluster is not None:
+        return analyse_cluster(cluster, overlay=paths, options=options, extra_domains=extra_domains)
+    return analyse_paths(paths, options, extra_domains=extra_domains)
 
 
 def analyse_text(text: str, file: str = "<text>", options: Options | None = None) -> Analysis:
@@ -233,8 +260,8 @@ def cluster_dns_name(cluster: Cluster, spec: str) -> ClusterDnsName | None:
     return ClusterDnsName(service, pod) if service is not None else None
 
 
-__all__ = ["Analysis", "analyse_paths", "analyse_text", "analyse_objects", "resolve_peer", "cluster_dns_name",
-           "ClusterDnsName", "Network"]
+__all__ = ["Analysis", "analyse_cluster", "analyse_input", "analyse_paths", "analyse_text", "analyse_objects",
+           "resolve_peer", "cluster_dns_name", "ClusterDnsName", "Network"]
 
 
 def mesh_cni_checks(analysis: Analysis) -> None:

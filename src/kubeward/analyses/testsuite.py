@@ -12,9 +12,10 @@ from ..dialects.schema import did_you_mean
 from ..engine.options import CNI_CHOICES, MESH_CHOICES, Cni, Mesh, Options
 from ..engine.trace import Effect, Step
 from ..errors import UsageError
+from ..live import LiveSnapshot
 from ..loader import LList, LMap, RawObject
 from .explain import Explanation, explain
-from .session import Analysis, analyse_paths
+from .session import Analysis, analyse_input
 
 SUITE_API = "kubeward.dev/v1"
 SUITE_KIND = "TestSuite"
@@ -260,9 +261,10 @@ class SuiteRun:
 
 
 def run_suites(paths: Sequence[str], options: Options, suites: list[RawObject],
-               analysis: Analysis | None = None) -> SuiteRun:
-    """Run every case of ``suites``. A suite's ``spec.cni``/``spec.mesh`` apply where ``options``
-    leaves them ``auto`` (the command line wins); ``analysis`` is reused when they change nothing."""
+               analysis: Analysis | None = None, *, cluster: LiveSnapshot | None = None) -> SuiteRun:
+    """Run every case of ``suites`` against ``paths`` (with ``cluster``: the live cluster with
+    ``paths`` overlaid). A suite's ``spec.cni``/``spec.mesh`` apply where ``options`` leaves them
+    ``auto`` (the command line wins); ``analysis`` is reused when they change nothing."""
     cases: list[TestCase] = []
     problems: list[str] = []
     suite_options: dict[str, object] = {}
@@ -275,5 +277,5 @@ def run_suites(paths: Sequence[str], options: Options, suites: list[RawObject],
     wanted = {k: v for k, v in suite_options.items() if given.get(k) == "auto"}
     if wanted or analysis is None:
         cni, mesh = wanted.get("cni", options.cni), wanted.get("mesh", options.mesh)
-        analysis = analyse_paths(paths, replace(options, cni=Cni(str(cni)), mesh=Mesh(str(mesh))))
+        analysis = analyse_input(paths, replace(options, cni=Cni(str(cni)), mesh=Mesh(str(mesh))), cluster=cluster)
     return SuiteRun(analysis, run_suite(analysis, cases), problems)

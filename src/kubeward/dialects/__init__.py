@@ -169,6 +169,9 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
             diags.warning("unknown-version", f"{obj.kind} {obj.api_version} is not a version kubeward "
                           f"knows ({', '.join(dialect.versions)}); read as "
                           f"{dialect.versions[-1]}", obj.file, obj.line)
+        if obj.live:  # NP-29: read from the API server, which stored it: already read strictly (by its release)
+            dialect.handler(obj, build)
+            continue
         # NP-29: every modelled object read as strictly as the API server reads it.
         reading = read_strictly(obj)
         if reading.left_out:

@@ -170,11 +170,13 @@ def line_of(value: Any, default: int = 0) -> int:
 
 @dataclass(frozen=True, slots=True)
 class RawObject:
-    """One Kubernetes object as written, with where it came from."""
+    """One Kubernetes object as written, with where it came from. ``live``: read from an API
+    server (``--cluster``), which has validated and stored it."""
 
     data: LMap
     file: str
     line: int
+    live: bool = False
 
     @property
     def api_version(self) -> str:
