@@ -48,6 +48,7 @@ class _DestClass:
     mask: int
     rep: Identity
     blocks: list[tuple[int, PortSet]] | None = None  # (sources, ports) the ingress side allows
+    accepted: int | None = None  # the union of those sources
 
 
 @dataclass(slots=True)
@@ -83,6 +84,15 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
     class_list = list({id(dc): dc for dc in class_of}.values())
     number_of = {id(dc): n for n, dc in enumerate(class_list)}
     class_number = [number_of[id(dc)] for dc in class_of]  # identity index -> class number
+
+    def accepted(dc: _DestClass) -> int:
+        """The sources the class's ingress allows anything from."""
+        if dc.accepted is None:
+            found = 0
+            for src_part, _ in ingress_blocks(dc):
+                found |= src_part
+            dc.accepted = found
+        return dc.accepted
 
     def ingress_blocks(dc: _DestClass) -> list[tuple[int, PortSet]]:
         if dc.blocks is None:
@@ -174,6 +184,8 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
             per_class = split[dst_all] = [(dc, interned.setdefault(part, part)) for n in sorted(touched)
                                           if (part := (dc := class_list[n]).mask & dst_all)]
         for dc, dst in per_class:
+            if not src_all & accepted(dc):
+                continue  # the class's ingress accepts none of these sources (one AND, not a loop)
             ports = block.result if block.result is not None else parts.result(side, block, dc.rep)
             if not ports:
                 continue
