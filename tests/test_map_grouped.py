@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,8 @@ def expanded(cmap: ConnectivityMap, analysis: Analysis) -> Pairs:
     def ends(peer: str) -> list[str]:
         group = cmap.group(peer)
         if group is not None:
-            return [*cmap.members(peer), *inside(group.cidrs), *group.fqdns]
+            taken_out = set(inside(group.excepted))
+            return [*cmap.members(peer), *(p for p in inside(group.cidrs) if p not in taken_out), *group.fqdns]
         if peer in ranges:
             return inside(ranges[peer])
         return [peer]
@@ -169,6 +171,19 @@ spec: {containers: [{name: c, image: i}]}
     assert other == ["10.1.0.0-10.19.255.255"]  # 19 adjacent /16s, one range
 
 
+def test_a_group_of_nearly_every_address_is_written_as_everything_except_the_holes() -> None:
+    analysis = analyse_text(generated(300, 1, "dense"), file="gen.yaml", options=Options(mesh="none"))
+    grouped = connectivity_map(analysis, grouped=True)
+    holed = [g for g in grouped.groups if g.excepted]
+    assert holed and all(len(g.cidrs) == 1 for g in holed)  # one CIDR that holds them all …
+    for g in holed:  # … and its holes inside it
+        cover = ipaddress.ip_network(g.cidrs[0])
+        assert all(ipaddress.ip_network(h).subnet_of(cover) for h in g.excepted)  # type: ignore[arg-type]
+    assert any(g.cidrs == ("0.0.0.0/0",) and len(g.excepted) < 5 for g in holed)  # not dozens of CIDRs
+    assert f"{holed[0].cidrs[0]} except " in holed[0].items[-1]
+    assert holed[0].to_json()["except"] == list(holed[0].excepted)
+
+
 def test_map_prints_the_grouped_form_by_default_and_every_group_it_names() -> None:
     result = kubeward("map", SHOP, "--format", "json")
     assert result.exit_code == 0
@@ -193,7 +208,8 @@ def test_map_text_names_a_large_group_by_its_id_and_lists_it_below() -> None:
     text = connectivity_table(connectivity_map(analysis, grouped=True))
     head, _, groups = text.partition("\nGroups (")
     assert "--expand for one row per pair" in head.splitlines()[0]
-    assert "group-1 (" in head and "\n  group-1: " in "\n" + groups
+    named = re.findall(r"(group-\d+) \(", head)
+    assert named and all(f"\n  {g}: " in "\n" + groups for g in named)
 
 
 def test_map_workload_focus_and_its_errors() -> None:

@@ -26,12 +26,14 @@ class MapGroup:
     workloads: tuple[str, ...] = ()
     cidrs: tuple[str, ...] = ()
     fqdns: tuple[str, ...] = ()
+    excepted: tuple[str, ...] = ()  # taken out of ``cidrs`` (as an ipBlock's except): shorter than listing the rest
     namespace_sizes: tuple[int, ...] = ()  # workloads in each of ``namespaces`` (for counts; not in the JSON)
 
     @property
     def items(self) -> list[str]:
         """Its members as text: ``ns/*`` for a whole namespace, then workloads, address ranges, DNS names."""
-        return [f"{ns}/*" for ns in self.namespaces] + list(self.workloads) + list(self.cidrs) + list(self.fqdns)
+        addresses = [f"{c} except {', '.join(self.excepted)}" for c in self.cidrs] if self.excepted else list(self.cidrs)
+        return [f"{ns}/*" for ns in self.namespaces] + list(self.workloads) + addresses + list(self.fqdns)
 
     @property
     def label(self) -> str:
@@ -41,7 +43,8 @@ class MapGroup:
             return ", ".join(items)
         parts = []
         for n, noun in ((len(self.namespaces), "namespace"), (len(self.workloads), "workload"),
-                        (len(self.cidrs), "address range"), (len(self.fqdns), "DNS name")):
+                        (len(self.cidrs), "CIDR"), (len(self.excepted), "CIDR excepted"),
+                        (len(self.fqdns), "DNS name")):
             if n:
                 parts.append(f"{n:,} {noun}{'' if n == 1 else 's'}")
         return f"{self.id} ({', '.join(parts)})"
@@ -53,6 +56,7 @@ class MapGroup:
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"id": self.id}
         for key, value in (("namespaces", self.namespaces), ("workloads", self.workloads), ("cidrs", self.cidrs),
+                           ("except", self.excepted),
                            ("fqdns", self.fqdns)):
             if value:
                 out[key] = list(value)
@@ -154,9 +158,9 @@ class Namer:
                 per_ns.setdefault(w.split("/", 1)[0], []).append(w)
             whole = sorted(ns for ns, ws in per_ns.items() if len(ws) == self._ns_workloads.get(ns, -1) and len(ws) > 1)
             rest = tuple(w for ns, ws in sorted(per_ns.items()) if ns not in whole for w in ws)
-            group = MapGroup(f"group-{len(self.groups) + 1}", tuple(whole), rest,
-                             tuple(c for a in addresses for c in a.cidrs), tuple(domains),
-                             tuple(self._ns_workloads[ns] for ns in whole))
+            cidrs, excepted = _shortest(addresses)
+            group = MapGroup(f"group-{len(self.groups) + 1}", tuple(whole), rest, cidrs=cidrs, fqdns=tuple(domains),
+                             excepted=excepted, namespace_sizes=tuple(self._ns_workloads[ns] for ns in whole))
             self.groups[group.id] = group
             found = group.id
         self._by_mask[mask] = found
@@ -165,7 +169,7 @@ class Namer:
     def renumber(self) -> dict[str, str]:
         """Number the groups in the order of their members (stable output whatever the order they
         were named in); returns old id → new id."""
-        order = sorted(self.groups.values(), key=lambda g: (g.namespaces, g.workloads, g.cidrs, g.fqdns))
+        order = sorted(self.groups.values(), key=lambda g: (g.namespaces, g.workloads, g.cidrs, g.excepted, g.fqdns))
         renamed = {g.id: f"group-{i}" for i, g in enumerate(order, 1)}
         self.groups = {renamed[g.id]: replace(g, id=renamed[g.id]) for g in order}
         self._by_mask = {m: renamed.get(n, n) for m, n in self._by_mask.items()}
@@ -186,6 +190,32 @@ class Namer:
         for address in self.addresses(mask):
             yield address.id
         yield from self.domains(mask)
+
+
+def _shortest(addresses: list[AddressSet]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(cidrs, except): the ranges as CIDRs, or — when that is shorter — the smallest CIDR that
+    holds them all except the CIDRs of what they leave out (``0.0.0.0/0`` except a few holes)."""
+    listed = tuple(c for a in addresses for c in a.cidrs)
+    nets = sorted((ipaddress.ip_network(c) for c in listed), key=lambda n: (n.version, n.network_address))
+    if len(nets) < 3 or nets[0].version != nets[-1].version:
+        return listed, ()
+    first, last = nets[0].network_address, nets[-1].broadcast_address
+    cover = nets[0]
+    while last not in cover:
+        cover = cover.supernet()
+    cls = type(first)
+    holes: list[str] = []
+    at = int(cover.network_address)
+    for n in nets:
+        lo = int(n.network_address)
+        if lo > at:
+            holes.extend(str(h) for h in ipaddress.summarize_address_range(cls(at), cls(lo - 1)))
+        at = int(n.broadcast_address) + 1
+    if at <= int(cover.broadcast_address):
+        holes.extend(str(h) for h in ipaddress.summarize_address_range(cls(at), cover.broadcast_address))
+    if len(holes) + 1 >= len(listed):
+        return listed, ()
+    return (str(cover),), tuple(holes)
 
 
 __all__ = ["AddressSet", "MapGroup", "Namer"]
