@@ -32,7 +32,8 @@ class MapGroup:
     @property
     def items(self) -> list[str]:
         """Its members as text: ``ns/*`` for a whole namespace, then workloads, address ranges, DNS names."""
-        addresses = [f"{c} except {', '.join(self.excepted)}" for c in self.cidrs] if self.excepted else list(self.cidrs)
+        addresses = ([f"{c} except {', '.join(self.excepted)}" for c in self.cidrs] if self.excepted
+                     else list(self.cidrs))
         return [f"{ns}/*" for ns in self.namespaces] + list(self.workloads) + addresses + list(self.fqdns)
 
     @property
