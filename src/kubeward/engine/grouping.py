@@ -173,22 +173,29 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
             found_rect = rects.get(key_)
             rects[key_] = (side, block, side_mask | (found_rect[2] if found_rect else 0))
 
-    split: dict[int, list[tuple[_DestClass, int]]] = {}  # identities -> (destination class, its part)
+    # The destination classes a block's identities fall in (itemgetter and set work at C speed);
+    # a class is skipped with one AND when its ingress accepts none of the block's sources (most
+    # combinations, in a sparse cluster); else its part of the block is one AND, made once.
+    accepts = [accepted(dc) for dc in class_list]
+    touched_by: dict[int, list[int]] = {}
+    part_of: dict[tuple[int, int], int] = {}
     for (dst_all, _), (side, block, src_all) in rects.items():
-        per_class = split.get(dst_all)
-        if per_class is None:
-            # The classes the block reaches (itemgetter and set work at C speed), then each
-            # class's part is one AND: no loop over the block's members in Python.
+        touched = touched_by.get(dst_all)
+        if touched is None:
             members = bits(dst_all)
-            touched = {class_number[members[0]]} if len(members) == 1 else set(itemgetter(*members)(class_number))
-            per_class = split[dst_all] = [(dc, interned.setdefault(part, part)) for n in sorted(touched)
-                                          if (part := (dc := class_list[n]).mask & dst_all)]
-        for dc, dst in per_class:
-            if not src_all & accepted(dc):
-                continue  # the class's ingress accepts none of these sources (one AND, not a loop)
+            touched = touched_by[dst_all] = sorted({class_number[members[0]]} if len(members) == 1
+                                                   else set(itemgetter(*members)(class_number)))
+        for n in touched:
+            if not src_all & accepts[n]:
+                continue
+            dc = class_list[n]
             ports = block.result if block.result is not None else parts.result(side, block, dc.rep)
             if not ports:
                 continue
+            dst = part_of.get((id(dst_all), n))
+            if dst is None:
+                part = dc.mask & dst_all
+                dst = part_of[(id(dst_all), n)] = interned.setdefault(part, part)
             for src_part, in_ports in ingress_blocks(dc):
                 src = src_all & src_part
                 if src and (both := ports & in_ports):
