@@ -35,9 +35,10 @@ class Case:
     mb: float = 0.0         # and peak RSS below this (0: no target)
 
 
-# (pods, shape): the generated clusters
-CLUSTERS = {"dense": (10_000, "dense"), "sparse": (10_000, "default"), "sparse50k": (50_000, "default"),
-            "small": (300, "default")}
+# (pods, shape, policies): the generated clusters
+CLUSTERS: dict[str, tuple[int, str, int | None]] = {
+    "dense": (10_000, "dense", None), "sparse": (10_000, "default", None), "sparse50k": (50_000, "default", None),
+    "small": (300, "default", 150)}
 
 CASES = [
     Case("map (grouped, text)", "dense", ("map", "{file}"), 3.0, 1024),
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         files: dict[str, Path] = {}
         for key in sorted({c.cluster for c in cases} - {"shop"}):
-            pods, shape = CLUSTERS[key]
-            files[key] = _prepare(pods, 1, workdir, shape)[0].rename(workdir / f"{key}.yaml")
+            pods, shape, policies = CLUSTERS[key]
+            files[key] = _prepare(pods, 1, workdir, shape, policies)[0].rename(workdir / f"{key}.yaml")
         rows: list[Row] = []
         for case in cases:
             row = Row(case)

@@ -129,13 +129,13 @@ def _cidr_pool(rng: Random) -> list[Obj]:
 
 
 class _Generator:
-    def __init__(self, pods: int, seed: int, dense: bool = False) -> None:
+    def __init__(self, pods: int, seed: int, dense: bool = False, policies: int | None = None) -> None:
         self.rng = Random(seed)
         self.dense = dense
         self.pods = pods
         self.n_workloads = max(1, pods // 5)
         self.n_namespaces = max(2, self.n_workloads // 20)
-        self.n_policies = max(self.n_workloads, 2 * self.n_namespaces)
+        self.n_policies = max(policies if policies is not None else self.n_workloads, 2 * self.n_namespaces)
         self.cidrs = _cidr_pool(self.rng)
         self.namespaces: list[str] = []
         self.ns_labels: dict[str, dict[str, str]] = {}
@@ -528,13 +528,14 @@ def _bare_pods(pods: int) -> tuple[list[Obj], Stats]:
                        documents=len(docs))
 
 
-def generate(pods: int, seed: int = 1, shape: Shape = Shape.DEFAULT) -> tuple[list[Obj], Stats]:
+def generate(pods: int, seed: int = 1, shape: Shape = Shape.DEFAULT,
+             policies: int | None = None) -> tuple[list[Obj], Stats]:
     """The documents of a synthetic cluster with exactly `pods` pods, and their counts."""
     if pods < 1:
         raise ValueError("pods must be >= 1")
     if shape is Shape.BARE_PODS:
         return _bare_pods(pods)
-    gen = _Generator(pods, seed, dense=shape is Shape.DENSE)
+    gen = _Generator(pods, seed, dense=shape is Shape.DENSE, policies=policies)
     docs = gen.cluster()
     policies = {Shape.DEFAULT: gen.policies, Shape.DENSE: gen.dense_policies}.get(shape, list)()
     stats = Stats(
@@ -558,12 +559,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pods", type=int, required=True, help="total pods (sum of replicas)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="-", help="output file, or - for stdout (default)")
+    ap.add_argument("--policies", type=int, default=None,
+                    help="NetworkPolicies [default: one per Deployment; at least two per namespace]")
     ap.add_argument("--shape", choices=[s.value for s in Shape], default=Shape.DEFAULT.value,
                     help="default (sparse), dense (issue 13), no-policies (every workload open) or bare-pods "
                          "(alike bare Pods)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    docs, stats = generate(args.pods, args.seed, Shape(args.shape))
+    docs, stats = generate(args.pods, args.seed, Shape(args.shape), args.policies)
     if args.out == "-":
         write(docs, sys.stdout)
     else:

@@ -96,9 +96,11 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text[-lines:]) or "(stderr is empty)"
 
 
-def _prepare(pods: int, seed: int, workdir: Path, shape: str = "default") -> tuple[Path, dict[str, int], float]:
+def _prepare(pods: int, seed: int, workdir: Path, shape: str = "default",
+             policies: int | None = None) -> tuple[Path, dict[str, int], float]:
     path = workdir / f"cluster-{pods}.yaml"
-    gen = [sys.executable, str(HERE / "generate.py"), "--pods", str(pods), "--seed", str(seed), "--shape", shape]
+    gen = [sys.executable, str(HERE / "generate.py"), "--pods", str(pods), "--seed", str(seed), "--shape", shape,
+           *(["--policies", str(policies)] if policies is not None else [])]
     t0 = time.perf_counter()
     done = subprocess.run([*gen, "--out", str(path)], capture_output=True, text=True)
     took = time.perf_counter() - t0
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="1000,5000,10000", help="pod counts, comma-separated")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--shape", default="default", choices=["default", "no-policies", "bare-pods"],
+    ap.add_argument("--shape", default="default", choices=["default", "dense", "no-policies", "bare-pods"],
                     help="the generated cluster (generate.py --shape)")
     ap.add_argument(
         "--cmd",

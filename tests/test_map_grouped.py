@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 
 from kubeward import Analysis, Options, analyse_text, connectivity_map
 from kubeward.analyses.connectivity_map import ConnectivityMap, PeerType
+from kubeward.analyses.map_groups import AddressSet, IpBlock, ip_blocks
 from kubeward.engine.connectivity import connectivity
 from kubeward.engine.portset import EMPTY, PortSet
 from kubeward.engine.universe import Identity
@@ -87,11 +88,26 @@ def expanded(cmap: ConnectivityMap, analysis: Analysis) -> Pairs:
         return [name for name, version, first, last in pieces
                 if any(v == version and lo <= first and last <= hi for v, lo, hi in spans)]
 
+    def in_blocks(blocks: tuple[IpBlock, ...]) -> list[str]:
+        """The pieces inside the union of the blocks (each its CIDR minus its excepts)."""
+        spans: list[tuple[int, int, int]] = []
+        for b in blocks:
+            cover = ipaddress.ip_network(b.cidr)
+            at, end = int(cover.network_address), int(cover.broadcast_address)
+            for hole in sorted((ipaddress.ip_network(h) for h in b.except_), key=lambda n: n.network_address):
+                if int(hole.network_address) > at:
+                    spans.append((cover.version, at, int(hole.network_address) - 1))
+                at = int(hole.broadcast_address) + 1
+            if at <= end:
+                spans.append((cover.version, at, end))
+        return [p for p in inside(tuple(str(c) for v, lo, hi in spans for c in ipaddress.summarize_address_range(
+            ipaddress.ip_address(lo) if v == 4 else ipaddress.IPv6Address(lo),
+            ipaddress.ip_address(hi) if v == 4 else ipaddress.IPv6Address(hi))))]
+
     def ends(peer: str) -> list[str]:
         group = cmap.group(peer)
         if group is not None:
-            taken_out = set(inside(group.excepted))
-            return [*cmap.members(peer), *(p for p in inside(group.cidrs) if p not in taken_out), *group.fqdns]
+            return [*cmap.members(peer), *in_blocks(group.ip_blocks), *group.fqdns]
         if peer in ranges:
             return inside(ranges[peer])
         return [peer]
@@ -174,14 +190,35 @@ spec: {containers: [{name: c, image: i}]}
 def test_a_group_of_nearly_every_address_is_written_as_everything_except_the_holes() -> None:
     analysis = analyse_text(generated(300, 1, "dense"), file="gen.yaml", options=Options(mesh="none"))
     grouped = connectivity_map(analysis, grouped=True)
-    holed = [g for g in grouped.groups if g.excepted]
-    assert holed and all(len(g.cidrs) == 1 for g in holed)  # one CIDR that holds them all …
-    for g in holed:  # … and its holes inside it
-        cover = ipaddress.ip_network(g.cidrs[0])
-        assert all(ipaddress.ip_network(h).subnet_of(cover) for h in g.excepted)  # type: ignore[arg-type]
-    assert any(g.cidrs == ("0.0.0.0/0",) and len(g.excepted) < 5 for g in holed)  # not dozens of CIDRs
-    assert f"{holed[0].cidrs[0]} except " in holed[0].items[-1]
-    assert holed[0].to_json()["except"] == list(holed[0].excepted)
+    holed = [b for g in grouped.groups for b in g.ip_blocks if b.except_]
+    assert holed
+    for block in holed:  # the holes lie inside the block's CIDR
+        cover = ipaddress.ip_network(block.cidr)
+        assert all(ipaddress.ip_network(h).subnet_of(cover) for h in block.except_)  # type: ignore[arg-type]
+    assert any(b.cidr == "0.0.0.0/0" and len(b.except_) < 5 for b in holed)  # not dozens of CIDRs
+    assert str(holed[0]) == f"{holed[0].cidr} except {', '.join(holed[0].except_)}"
+    assert holed[0].to_json() == {"cidr": holed[0].cidr, "except": list(holed[0].except_)}
+
+
+def test_ip_blocks_take_adjacent_ranges_together_only_when_that_is_shorter() -> None:
+    def ranges(*spans: str) -> list[AddressSet]:
+        out = []
+        for span in spans:
+            lo, hi = (int(ipaddress.ip_address(x)) for x in span.split("-"))
+            cidrs = ipaddress.summarize_address_range(ipaddress.ip_address(lo), ipaddress.ip_address(hi))
+            out.append(AddressSet(span, tuple(str(c) for c in cidrs), 4, lo, hi))
+        return out
+
+    # Two /16s, each with one /24 hole, far apart: two blocks with an except each.
+    two = ip_blocks(ranges("16.201.0.0-16.201.69.255", "16.201.71.0-16.201.255.255",
+                           "48.16.0.0-48.16.252.255", "48.16.254.0-48.16.255.255"))
+    assert [str(b) for b in two] == ["16.201.0.0/16 except 16.201.70.0/24", "48.16.0.0/16 except 48.16.253.0/24"]
+    # Everything but 10.0.0.0/8.
+    rest = ip_blocks(ranges("0.0.0.0-9.255.255.255", "11.0.0.0-255.255.255.255"))
+    assert [str(b) for b in rest] == ["0.0.0.0/0 except 10.0.0.0/8"]
+    # Two CIDRs that nothing joins stay as they are.
+    assert [str(b) for b in ip_blocks(ranges("10.0.0.0-10.0.0.255", "192.168.1.0-192.168.1.255"))] == [
+        "10.0.0.0/24", "192.168.1.0/24"]
 
 
 def test_map_prints_the_grouped_form_by_default_and_every_group_it_names() -> None:

@@ -159,7 +159,7 @@ class ConnectivityMap:
     def outside(self, peer: str) -> bool:
         """Whether a connection end holds more than workloads (addresses, DNS names, ``world``)."""
         group = self._group_by_id.get(peer)
-        return bool(group.cidrs or group.fqdns) if group is not None else peer not in self._workload_ids
+        return bool(group.ip_blocks or group.fqdns) if group is not None else peer not in self._workload_ids
 
     def origins(self, src: str, dst: str) -> Attribution:
         """The rules that decided each part of ``src`` → ``dst`` (allowed and refused), whether or

@@ -11,29 +11,42 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 
 from ..engine.universe import Domain, Network, Universe, bits
 from ..model import Workload
 
 
 @dataclass(frozen=True, slots=True)
+class IpBlock:
+    """Addresses as an ipBlock writes them: a CIDR, minus the CIDRs of ``except_``."""
+
+    cidr: str
+    except_: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.cidr} except {', '.join(self.except_)}" if self.except_ else self.cidr
+
+    def to_json(self) -> dict[str, object]:
+        return {"cidr": self.cidr, "except": list(self.except_)} if self.except_ else {"cidr": self.cidr}
+
+
+@dataclass(frozen=True, slots=True)
 class MapGroup:
     """A set of map peers: every workload of ``namespaces``, the ``workloads`` listed, the
-    addresses of ``cidrs`` and the DNS names of ``fqdns``."""
+    addresses of ``ip_blocks`` and the DNS names of ``fqdns``."""
 
     id: str
     namespaces: tuple[str, ...] = ()
     workloads: tuple[str, ...] = ()
-    cidrs: tuple[str, ...] = ()
+    ip_blocks: tuple[IpBlock, ...] = ()
     fqdns: tuple[str, ...] = ()
-    excepted: tuple[str, ...] = ()  # taken out of ``cidrs`` (as an ipBlock's except): shorter than listing the rest
     namespace_sizes: tuple[int, ...] = ()  # workloads in each of ``namespaces`` (for counts; not in the JSON)
 
     @property
     def items(self) -> list[str]:
         """Its members as text: ``ns/*`` for a whole namespace, then workloads, address ranges, DNS names."""
-        addresses = ([f"{c} except {', '.join(self.excepted)}" for c in self.cidrs] if self.excepted
-                     else list(self.cidrs))
+        addresses = [str(b) for b in self.ip_blocks]
         return [f"{ns}/*" for ns in self.namespaces] + list(self.workloads) + addresses + list(self.fqdns)
 
     @property
@@ -44,7 +57,7 @@ class MapGroup:
             return ", ".join(items)
         parts = []
         for n, noun in ((len(self.namespaces), "namespace"), (len(self.workloads), "workload"),
-                        (len(self.cidrs), "CIDR"), (len(self.excepted), "CIDR excepted"),
+                        (len(self.ip_blocks), "address block"),
                         (len(self.fqdns), "DNS name")):
             if n:
                 parts.append(f"{n:,} {noun}{'' if n == 1 else 's'}")
@@ -56,11 +69,13 @@ class MapGroup:
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"id": self.id}
-        for key, value in (("namespaces", self.namespaces), ("workloads", self.workloads), ("cidrs", self.cidrs),
-                           ("except", self.excepted),
-                           ("fqdns", self.fqdns)):
+        for key, value in (("namespaces", self.namespaces), ("workloads", self.workloads)):
             if value:
                 out[key] = list(value)
+        if self.ip_blocks:
+            out["ipBlocks"] = [b.to_json() for b in self.ip_blocks]
+        if self.fqdns:
+            out["fqdns"] = list(self.fqdns)
         return out
 
 
@@ -70,6 +85,9 @@ class AddressSet:
 
     id: str
     cidrs: tuple[str, ...]
+    version: int = 4
+    first: int = 0
+    last: int = 0
 
 
 class Namer:
@@ -129,7 +147,7 @@ class Namer:
             for version, lo, hi, piece_mask in ranges:
                 cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
                 nets = tuple(str(n) for n in ipaddress.summarize_address_range(cls(lo), cls(hi)))
-                address = AddressSet(nets[0] if len(nets) == 1 else f"{cls(lo)}-{cls(hi)}", nets)
+                address = AddressSet(nets[0] if len(nets) == 1 else f"{cls(lo)}-{cls(hi)}", nets, version, lo, hi)
                 self._ranges[address.id] = (piece_mask, address)
                 found.append(address)
             self._addresses[mask] = found
@@ -159,9 +177,8 @@ class Namer:
                 per_ns.setdefault(w.split("/", 1)[0], []).append(w)
             whole = sorted(ns for ns, ws in per_ns.items() if len(ws) == self._ns_workloads.get(ns, -1) and len(ws) > 1)
             rest = tuple(w for ns, ws in sorted(per_ns.items()) if ns not in whole for w in ws)
-            cidrs, excepted = _shortest(addresses)
-            group = MapGroup(f"group-{len(self.groups) + 1}", tuple(whole), rest, cidrs=cidrs, fqdns=tuple(domains),
-                             excepted=excepted, namespace_sizes=tuple(self._ns_workloads[ns] for ns in whole))
+            group = MapGroup(f"group-{len(self.groups) + 1}", tuple(whole), rest, ip_blocks=ip_blocks(addresses),
+                             fqdns=tuple(domains), namespace_sizes=tuple(self._ns_workloads[ns] for ns in whole))
             self.groups[group.id] = group
             found = group.id
         self._by_mask[mask] = found
@@ -170,7 +187,8 @@ class Namer:
     def renumber(self) -> dict[str, str]:
         """Number the groups in the order of their members (stable output whatever the order they
         were named in); returns old id → new id."""
-        order = sorted(self.groups.values(), key=lambda g: (g.namespaces, g.workloads, g.cidrs, g.excepted, g.fqdns))
+        order = sorted(self.groups.values(),
+                       key=lambda g: (g.namespaces, g.workloads, [str(b) for b in g.ip_blocks], g.fqdns))
         renamed = {g.id: f"group-{i}" for i, g in enumerate(order, 1)}
         self.groups = {renamed[g.id]: replace(g, id=renamed[g.id]) for g in order}
         self._by_mask = {m: renamed.get(n, n) for m, n in self._by_mask.items()}
@@ -193,30 +211,64 @@ class Namer:
         yield from self.domains(mask)
 
 
-def _shortest(addresses: list[AddressSet]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(cidrs, except): the ranges as CIDRs, or — when that is shorter — the smallest CIDR that
-    holds them all except the CIDRs of what they leave out (``0.0.0.0/0`` except a few holes)."""
-    listed = tuple(c for a in addresses for c in a.cidrs)
-    nets = sorted((ipaddress.ip_network(c) for c in listed), key=lambda n: (n.version, n.network_address))
-    if len(nets) < 3 or nets[0].version != nets[-1].version:
-        return listed, ()
-    first, last = nets[0].network_address, nets[-1].broadcast_address
-    cover = nets[0]
-    while last not in cover:
-        cover = cover.supernet()
-    cls = type(first)
-    holes: list[str] = []
-    at = int(cover.network_address)
-    for n in nets:
-        lo = int(n.network_address)
-        if lo > at:
-            holes.extend(str(h) for h in ipaddress.summarize_address_range(cls(at), cls(lo - 1)))
-        at = int(n.broadcast_address) + 1
-    if at <= int(cover.broadcast_address):
-        holes.extend(str(h) for h in ipaddress.summarize_address_range(cls(at), cover.broadcast_address))
-    if len(holes) + 1 >= len(listed):
-        return listed, ()
-    return (str(cover),), tuple(holes)
+def ip_blocks(addresses: list[AddressSet]) -> tuple[IpBlock, ...]:
+    """Address ranges written as few ipBlocks as a person would: adjacent ranges are taken into
+    one block (its smallest covering CIDR, ``except`` the gaps) while that is no longer than
+    writing them apart — ``0.0.0.0/0 except 10.0.0.0/8`` rather than thirty CIDRs."""
+    out: list[IpBlock] = []
+    for version in (4, 6):
+        ranges = sorted((a.first, a.last, len(a.cidrs)) for a in addresses if a.version == version)
+        if not ranges:
+            continue
+        whole = _cost(ranges, version)  # one covering CIDR except its gaps (or the ranges as they are)
+        # Neighbours taken together while that is no longer; a block's CIDR never reaches into
+        # the ranges of another block (the blocks stay apart).
+        clusters: list[list[tuple[int, int, int]]] = []
+        for i, r in enumerate(ranges):
+            after = ranges[i + 1][0] if i + 1 < len(ranges) else None
+            if clusters:
+                before = clusters[-2][-1][1] if len(clusters) > 1 else None
+                joined = _cost([*clusters[-1], r], version, before, after)[0]
+                if joined <= _cost(clusters[-1], version, before, r[0])[0] + _cost([r], version, None, after)[0]:
+                    clusters[-1].append(r)
+                    continue
+            clusters.append([r])
+        greedy: list[IpBlock] = []
+        for k, cluster in enumerate(clusters):
+            before = clusters[k - 1][-1][1] if k else None
+            after = clusters[k + 1][0][0] if k + 1 < len(clusters) else None
+            greedy.extend(_cost(cluster, version, before, after)[1])
+        out.extend(whole[1] if whole[0] <= sum(1 + len(b.except_) for b in greedy) else greedy)
+    return tuple(out)
 
 
-__all__ = ["AddressSet", "MapGroup", "Namer"]
+def _cost(ranges: list[tuple[int, int, int]], version: int, before: int | None = None,
+          after: int | None = None) -> tuple[int, list[IpBlock]]:
+    """How many CIDRs it takes to write ``ranges`` (first, last, CIDRs of the range), and how:
+    as they are, or as their covering CIDR except the gaps — only if that CIDR stays after
+    ``before`` and before ``after`` (the last and first addresses of the neighbouring blocks)."""
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    width = 32 if version == 4 else 128
+    listed = sum(n for _, _, n in ranges)
+    span = (ranges[0][0] ^ ranges[-1][1]).bit_length()
+    start = ranges[0][0] >> span << span
+    end = start | ((1 << span) - 1)
+    gaps = [(a[1] + 1, b[0] - 1) for a, b in zip(ranges, ranges[1:], strict=False) if b[0] > a[1] + 1]
+    if ranges[0][0] > start:
+        gaps.insert(0, (start, ranges[0][0] - 1))
+    if ranges[-1][1] < end:
+        gaps.append((ranges[-1][1] + 1, end))
+    if len(gaps) + 1 < listed and (before is None or before < start) and (after is None or end < after):
+        holes = [str(n) for lo, hi in gaps for n in _summarize(cls, lo, hi)]
+        if len(holes) + 1 < listed:
+            return len(holes) + 1, [IpBlock(f"{cls(start)}/{width - span}", tuple(holes))]
+    return listed, [IpBlock(str(n)) for lo, hi, _ in ranges for n in _summarize(cls, lo, hi)]
+
+
+@cache
+def _summarize(cls: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address], lo: int,
+               hi: int) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.summarize_address_range(cls(lo), cls(hi)))
+
+
+__all__ = ["AddressSet", "IpBlock", "MapGroup", "Namer", "ip_blocks"]
