@@ -537,17 +537,17 @@ def generate(pods: int, seed: int = 1, shape: Shape = Shape.DEFAULT,
         return _bare_pods(pods)
     gen = _Generator(pods, seed, dense=shape is Shape.DENSE, policies=policies)
     docs = gen.cluster()
-    policies = {Shape.DEFAULT: gen.policies, Shape.DENSE: gen.dense_policies}.get(shape, list)()
+    made = {Shape.DEFAULT: gen.policies, Shape.DENSE: gen.dense_policies}.get(shape, list)()
     stats = Stats(
         pods=sum(w.replicas for w in gen.workloads),
         workloads=len(gen.workloads),
         namespaces=len(gen.namespaces) + 1,
         services=len(gen.workloads),
         service_accounts=gen.n_accounts,
-        policies=len(policies),
-        documents=len(docs) + len(policies),
+        policies=len(made),
+        documents=len(docs) + len(made),
     )
-    return docs + policies, stats
+    return docs + made, stats
 
 
 def write(docs: list[Obj], out: TextIO) -> None:

@@ -192,10 +192,11 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
             ports = block.result if block.result is not None else parts.result(side, block, dc.rep)
             if not ports:
                 continue
-            dst = part_of.get((id(dst_all), n))
-            if dst is None:
+            found_part = part_of.get((id(dst_all), n))
+            if found_part is None:
                 part = dc.mask & dst_all
-                dst = part_of[(id(dst_all), n)] = interned.setdefault(part, part)
+                found_part = part_of[(id(dst_all), n)] = interned.setdefault(part, part)
+            dst = found_part
             for src_part, in_ports in ingress_blocks(dc):
                 src = src_all & src_part
                 if src and (both := ports & in_ports):
