@@ -9,27 +9,32 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
 
-from ..analyses.check import CheckReport
 from ..analyses.connectivity_map import ConnectivityMap, PeerType
-from ..analyses.diff import ConfigDiff
-from ..analyses.explain import Explanation
-from ..analyses.lint import LintReport
-from ..analyses.testsuite import SuiteResult
 from ..diagnostics import Diagnostic, Severity, escape
 from ..engine.portset import PortSet
 from ..engine.trace import Effect, Layer, Step, StepTier
 from ..ir import Direction
+
+if TYPE_CHECKING:  # rich's console and the other reports: imported by the renderers that use them
+    from rich.console import Console
+
+    from ..analyses.check import CheckReport
+    from ..analyses.diff import ConfigDiff
+    from ..analyses.explain import Explanation
+    from ..analyses.lint import LintReport
+    from ..analyses.testsuite import SuiteResult
 
 CHECK_TABLE_LIMIT = 60  # check prints the connection table only for inputs this small
 _MARK = {"allow": "✓", "deny": "✗", "pass": "→", "none": "·", "warn": "!"}
 
 
 def _console(width: int | None) -> tuple[Console, io.StringIO]:
+    from rich.console import Console
+
     buf = io.StringIO()
     # markup=False: names, paths and regexes from the input ([a-z]+) are text, never rich tags.
     return Console(file=buf, width=width or 120, color_system=None, highlight=False,
@@ -199,6 +204,8 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
     _say(console, f"Options: {', '.join(report.options)}")
     console.print()
     if report.protection:
+        from rich.table import Table
+
         table = Table(box=None, pad_edge=False)
         table.add_column("WORKLOAD", no_wrap=True)
         table.add_column("INGRESS", overflow="fold")
