@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,3 +156,16 @@ def test_in_ci_a_few_objects_are_checked_without_compiling(tmp_path: Path) -> No
     _, imported = kubeward(cache, "map", str(tmp_path / "app.yaml"), ci=True)
     assert "fastjsonschema" not in imported and "jsonschema" in imported
     assert entries(cache) == []
+
+
+def test_folders_of_other_versions_are_removed_once_unused_for_a_month(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(POLICY, encoding="utf-8")
+    cache = tmp_path / "cache"
+    stale, recent = cache / "validators" / "stale", cache / "validators" / "recent"
+    for folder in (stale, recent):
+        folder.mkdir(parents=True)
+        (folder / "entry.bin").write_bytes(b"x")
+    month_ago = time.time() - 31 * 86400
+    os.utime(stale, (month_ago, month_ago))
+    kubeward(cache, "map", str(tmp_path / "app.yaml"))
+    assert not stale.exists() and (recent / "entry.bin").exists()  # another version in use keeps its own

@@ -6,12 +6,13 @@ upstream definitions. So each kind's validator is compiled once and kept, as a m
 object, in the kubeward cache folder: ``$KUBEWARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/kubeward``,
 else ``~/.cache/kubeward``. The entries live in a folder named by a fingerprint of everything the
 code depends on — kubeward's version and schema modules, the schema data files, fastjsonschema,
-the Python version — so that an upgrade never reads a stale entry (older folders are removed when
-a new one is made). A run whose objects are all valid then imports neither jsonschema nor the
-schema data. ``KUBEWARD_CACHE_DIR=off``, or a folder kubeward cannot write, keeps everything in
-memory (:mod:`kubeward.dialects.schema` then compiles only where it pays within one run). In
-CI (``CI`` set) stored validators are used, but a validator is compiled only where it pays within
-the run (and then stored): a fresh CI machine would pay for compiling every kind at each run.
+the Python version — so that an upgrade never reads a stale entry (folders no run has used for a
+month are removed when a new one is made). A run whose objects are all valid then imports
+neither jsonschema nor the schema data. ``KUBEWARD_CACHE_DIR=off``, or a folder kubeward
+cannot write, keeps everything in memory (:mod:`kubeward.dialects.schema` then compiles only
+where it pays within one run). In CI (``CI`` set) stored validators are used, but a validator
+is compiled only where it pays within the run (and then stored): a fresh CI machine would pay
+for compiling every kind at each run.
 
 Entries are written to a temporary file and renamed, so concurrent runs never read half an entry;
 an entry that does not load is compiled again.
@@ -93,24 +94,39 @@ def _digest(text: str) -> str:
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
+UNUSED_DAYS = 30  # a fingerprint folder no run has used for this long is removed
+
+
 @cache
 def _folder() -> Path | None:
-    """This fingerprint's folder in the cache, made if need be; None when it cannot be written."""
+    """This fingerprint's folder in the cache, made if need be; None when it cannot be written.
+    Each run marks the folder it uses (its time); folders of other fingerprints (another version
+    of kubeward, or of its schemas) that no run has used for UNUSED_DAYS are removed when a new
+    one is made (two versions in use on one machine keep theirs)."""
     root = cache_folder()
     if root is None:
         return None
     folder = root / "validators" / _fingerprint()
-    if not folder.is_dir():
+    if folder.is_dir():
+        with contextlib.suppress(OSError):
+            os.utime(folder)
+    else:
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError:
             return None
-        import shutil
-
-        for old in folder.parent.iterdir():  # entries of another version of kubeward or its schemas
-            if old != folder:
-                shutil.rmtree(old, ignore_errors=True)
+        _remove_unused(folder)
     return folder if _private(folder) else None
+
+
+def _remove_unused(current: Path) -> None:
+    import shutil
+    import time
+
+    for old in current.parent.iterdir():
+        with contextlib.suppress(OSError):
+            if old != current and time.time() - old.stat().st_mtime > UNUSED_DAYS * 86400:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _private(folder: Path) -> bool:
