@@ -264,18 +264,18 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
 
 
 def entry_points(cmap: ConnectivityMap) -> str:
-    """Every way in, with what it reaches or the hop that blocks it."""
-    console, buf = _console(None)
-    _say(console, f"Entry points ({len(cmap.entries)}):")
+    """Every way in, with what it reaches or the hop that blocks it (plain lines: the text map
+    needs no rich console)."""
+    lines = [f"Entry points ({len(cmap.entries)}):"]
     for e in cmap.entries:
         reached = ", ".join(f"{w} {p}/{n}" for w, p, n in e.path.reached)
         head = f"  {'✓' if e.path.allowed else '✗'} {_via(e.via)}" + (f" [{e.request}]" if e.request else "")
         if e.path.allowed:
-            _say(console, f"{head} → {reached}")
+            lines.append(f"{head} → {reached}")
         else:
             failure = e.first_failure()
-            _say(console, f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
-    return buf.getvalue()
+            lines.append(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
+    return _lines(lines)
 
 
 def _mesh_text(mesh: dict[str, object]) -> str:
