@@ -95,12 +95,15 @@ def test_pods_owned_by_a_replicaset_owned_by_a_deployment_collapse_into_the_depl
             - {apiVersion: apps/v1, kind: ReplicaSet, name: not-in-the-input, uid: u-x, controller: true}
           spec: {containers: [{name: c}]}
         """)
-    assert sorted(workloads) == ["shop/orphan-from-elsewhere", "shop/web"]
+    # NP-32: a pod whose ReplicaSet is not in the input belongs to that ReplicaSet (without a
+    # pod-template-hash label nothing says that a Deployment owns it).
+    assert sorted(workloads) == ["shop/not-in-the-input", "shop/web"]
     web = workloads["shop/web"]
     assert (web.kind, web.replicas, dict(web.labels)) == ("Deployment", 2, {"app": "web"})
     assert web.pods == ("web-7d4b9-a",)
     assert web.pod_ips == (("10.0.0.5", "fd00::5"),)
-    assert workloads["shop/orphan-from-elsewhere"].kind == "Pod"
+    orphan = workloads["shop/not-in-the-input"]
+    assert (orphan.kind, orphan.replicas, orphan.pods) == ("ReplicaSet", 1, ("orphan-from-elsewhere",))
 
 
 def test_every_namespace_carries_its_immutable_name_label_and_undefined_ones_are_assumed() -> None:

@@ -511,7 +511,8 @@ def test_the_compiled_validator_of_a_busy_kind_finds_the_same_problems() -> None
     valid = [objects_in(template.format(i, "except"))[0] for i in range(60)]
     (typo,) = objects_in(template.format("x", "exept"))
     assert [check_object(raw) for raw in valid] == [[]] * 60
-    assert schema_module._validators("networking.k8s.io/v1", "NetworkPolicy").fast is not None
+    validators = schema_module._validators("networking.k8s.io/v1", "NetworkPolicy")
+    assert validators is not None and validators.fast is not None
     assert check_object(typo) == [SchemaProblem(
         "spec.ingress[0].from[0].ipBlock.exept", 7, Problem.UNKNOWN_FIELD,
         f'unknown field "spec.ingress[0].from[0].ipBlock.exept": {REJECTS}; did you mean "except"?', False, "except")]

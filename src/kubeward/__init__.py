@@ -22,20 +22,61 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .analyses.check import CheckReport, check
-from .analyses.commands import check_paths, run_tests
-from .analyses.connectivity_map import Connection, ConnectivityMap, MapPeer, connectivity_map
-from .analyses.diff import ConfigDiff, EntryChange, PairChange, diff
-from .analyses.explain import Explanation, explain
-from .analyses.lint import Finding, LintReport, Suppression
-from .analyses.lint_config import LintConfig, input_problems, lint, lint_exit_code, read_lint_config
-from .analyses.revisions import DiffRun, diff_cluster, diff_paths, diff_revisions
-from .analyses.session import Analysis, analyse_cluster, analyse_objects, analyse_paths, analyse_text
-from .analyses.testsuite import CaseResult, SuiteResult, SuiteRun
-from .diagnostics import Diagnostic, Diagnostics, Leans, Severity
-from .engine.options import Cni, Mesh, Options
-from .errors import ClusterError, KubewardError, UsageError
-from .live import LiveSnapshot, read_cluster
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names below are imported on first use (PEP 562): see __getattr__
+    from .analyses.check import CheckReport, check
+    from .analyses.commands import check_paths, run_tests
+    from .analyses.connectivity_map import Connection, ConnectivityMap, MapPeer, connectivity_map
+    from .analyses.diff import ConfigDiff, EntryChange, PairChange, diff
+    from .analyses.explain import Explanation, explain
+    from .analyses.lint import Finding, LintReport, Suppression
+    from .analyses.lint_config import LintConfig, input_problems, lint, lint_exit_code, read_lint_config
+    from .analyses.revisions import DiffRun, diff_cluster, diff_paths, diff_revisions
+    from .analyses.session import Analysis, analyse_cluster, analyse_objects, analyse_paths, analyse_text
+    from .analyses.testsuite import CaseResult, SuiteResult, SuiteRun
+    from .diagnostics import Diagnostic, Diagnostics, Leans, Severity
+    from .engine.options import Cni, Mesh, Options
+    from .errors import ClusterError, KubewardError, UsageError
+    from .live import LiveSnapshot, read_cluster
+
+# Where each public name lives. Importing the package imports none of them (issue 13: the CLI's
+# start-up, and `kubeward --version`, pay only for what a command uses); `kubeward.NAME` and
+# `from kubeward import NAME` import its module on first use.
+_WHERE = {
+    **dict.fromkeys(("CheckReport", "check"), "analyses.check"),
+    **dict.fromkeys(("check_paths", "run_tests"), "analyses.commands"),
+    **dict.fromkeys(("Connection", "ConnectivityMap", "MapPeer", "connectivity_map"), "analyses.connectivity_map"),
+    **dict.fromkeys(("ConfigDiff", "EntryChange", "PairChange", "diff"), "analyses.diff"),
+    **dict.fromkeys(("Explanation", "explain"), "analyses.explain"),
+    **dict.fromkeys(("Finding", "LintReport", "Suppression"), "analyses.lint"),
+    **dict.fromkeys(("LintConfig", "input_problems", "lint", "lint_exit_code", "read_lint_config"),
+                    "analyses.lint_config"),
+    **dict.fromkeys(("DiffRun", "diff_cluster", "diff_paths", "diff_revisions"), "analyses.revisions"),
+    **dict.fromkeys(("Analysis", "analyse_cluster", "analyse_objects", "analyse_paths", "analyse_text"),
+                    "analyses.session"),
+    **dict.fromkeys(("CaseResult", "SuiteResult", "SuiteRun"), "analyses.testsuite"),
+    **dict.fromkeys(("Diagnostic", "Diagnostics", "Leans", "Severity"), "diagnostics"),
+    **dict.fromkeys(("Cni", "Mesh", "Options"), "engine.options"),
+    **dict.fromkeys(("ClusterError", "KubewardError", "UsageError"), "errors"),
+    **dict.fromkeys(("LiveSnapshot", "read_cluster"), "live"),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kubeward' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
+
 
 __all__ = [
     # loading and options

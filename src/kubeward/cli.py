@@ -15,20 +15,44 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn, overload
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, NoReturn, overload
 
 import click
 
 from . import __version__
-from .analyses.commands import check_paths, run_tests
-from .analyses.connectivity_map import connectivity_map
-from .analyses.explain import explain as run_explain
-from .analyses.session import Analysis, analyse_input, is_domain, unknown_namespaces
 from .diagnostics import Severity, escape
 from .engine.options import CNI_CHOICES, MESH_CHOICES, Options
 from .errors import ClusterError, UsageError
-from .live import LiveSnapshot, read_cluster
-from .render import data, text
+
+if TYPE_CHECKING:
+    from .analyses.commands import check_paths, run_tests
+    from .analyses.connectivity_map import connectivity_map
+    from .analyses.explain import explain as run_explain
+    from .analyses.session import Analysis, analyse_input, is_domain, unknown_namespaces
+    from .live import LiveSnapshot, read_cluster
+    from .render import data, text
+else:  # the same names, imported on first use: a command pays only for what it runs (issue 13)
+
+    def _later(module: str, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return getattr(import_module(f".{module}", __package__), name)(*args, **kwargs)
+        return call
+
+    class _LaterModule:
+        def __init__(self, module: str) -> None:
+            self._module = module
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(import_module(f".{self._module}", __package__), name)
+
+    check_paths, run_tests = _later("analyses.commands", "check_paths"), _later("analyses.commands", "run_tests")
+    connectivity_map = _later("analyses.connectivity_map", "connectivity_map")
+    run_explain = _later("analyses.explain", "explain")
+    analyse_input, is_domain = _later("analyses.session", "analyse_input"), _later("analyses.session", "is_domain")
+    read_cluster = _later("live", "read_cluster")
+    unknown_namespaces = _later("analyses.session", "unknown_namespaces")
+    data, text = _LaterModule("render.data"), _LaterModule("render.text")
 
 Command = Callable[..., Any]
 

@@ -129,11 +129,34 @@ class ContainerPort:
 
 
 @dataclass(frozen=True, slots=True)
-class Workload:
-    """Pods of one top controller (or one bare pod): they share labels and ports.
+class PodFacts:
+    """What one pod shows that policies read, where pods of a workload differ from it (a
+    rollout's two ReplicaSets, a StatefulSet's per-pod labels, an injected sidecar's ports):
+    ``labels`` sorted by key, so that equal pods are equal and hashable."""
 
+    labels: tuple[tuple[str, str], ...]
+    service_account: str
+    ports: tuple[ContainerPort, ...]
+    host_network: bool
+
+    @classmethod
+    def of(cls, labels: Mapping[str, str], service_account: str, ports: tuple[ContainerPort, ...],
+           host_network: bool) -> PodFacts:
+        return cls(tuple(sorted(labels.items())), service_account, ports, host_network)
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """Pods of one top controller (or one bare pod), named after it (NP-32).
+
+    ``labels``, ``service_account``, ``ports`` and ``host_network`` are the controller's pod
+    template (when the controller is not in the input: the labels all its pods share, and what
+    most of its pods have); Service selectors, the mesh and entry points read these.
     ``replicas`` is None when the input does not say (a DaemonSet: one per node).
-    ``pod_ips`` holds, per known pod, its addresses (exports of live clusters carry them)."""
+    ``pods`` names the pods of the input (a live export, a dump); ``pod_ips`` holds, per pod
+    (aligned with ``pods``), its addresses, or is empty when no pod has one; ``pod_facts``, per pod
+    (aligned with ``pods``), what it shows when some pod differs from the workload's own facts
+    (empty when every pod is as the workload says): the engine builds identities from these."""
 
     kind: WorkloadKind
     namespace: str
@@ -148,6 +171,7 @@ class Workload:
     pods: tuple[str, ...] = ()
     assumed: bool = False  # not in the input: a documented stand-in (e.g. an ingress controller)
     running: bool = False  # a live export's status shows pods of it running (so they were admitted)
+    pod_facts: tuple[PodFacts, ...] = ()
 
     @property
     def id(self) -> str:

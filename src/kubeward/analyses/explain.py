@@ -107,12 +107,15 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
 
 def _other_pods(analysis: Analysis, src: FlowEnd, dst: FlowEnd, protocol: str | None, port: int | None,
                 verdict: FlowVerdict) -> list[Step]:
-    """Pods of one workload whose IPs fall into different ipBlocks can get different answers:
-    say so, with the union (as the map shows it), rather than pick one pod silently."""
+    """Pods of one workload whose IPs fall into different ipBlocks, or whose labels or ports
+    differ (NP-32: a rollout, a StatefulSet's per-pod labels), can get different answers: say so,
+    with the union (as the map shows it), rather than pick one pod silently. An end named by a
+    pod (or an address) is that pod alone."""
     u = analysis.engine.universe
     ends = []
     for end in (src, dst):
-        idents = u.identities_of.get(end.workload.id, []) if end.workload and not end.address else []
+        whole = end.workload is not None and not end.address and end.label == end.workload.id
+        idents = u.identities_of.get(end.workload.id, []) if end.workload and whole else []
         ends.append([FlowEnd(i, end.label, end.workload) for i in idents] or [end])
     if len(ends[0]) * len(ends[1]) == 1:
         return []
@@ -126,9 +129,9 @@ def _other_pods(analysis: Analysis, src: FlowEnd, dst: FlowEnd, protocol: str | 
     if not differing:
         return []
     return [Step(Layer.CNI, Direction.EGRESS, src.label, StepTier.NONE, Reason.PODS_DIFFER, Effect.NONE,
-                 "the pods of these workloads have addresses in different ipBlocks and do not all get "
-                 f"the same answer; shown: the union ({verdict.allowed_ports}). Name a pod IP with "
-                 "--from/--to for one pod's answer")]
+                 "the pods of these workloads differ (their labels or ports, or the ipBlocks their addresses "
+                 f"fall in) and do not all get the same answer; shown: the union ({verdict.allowed_ports}). "
+                 "Name a pod (namespace/pod) or a pod IP with --from/--to for one pod's answer")]
 
 
 def _combine(source: FlowEnd, target: FlowEnd, protocol: str | None, port: int | None,

@@ -23,7 +23,7 @@ from ..ir import L7Kind
 from ..live import LiveSnapshot, read_cluster
 from ..live import overlay as overlay_objects
 from ..loader import RawObject, load_paths, load_text
-from ..model import Cluster, MtlsMode, Service, Workload, WorkloadKind
+from ..model import Cluster, MtlsMode, PodFacts, Service, Workload, WorkloadKind
 from .lint_hostnet import check_host_network_subjects
 
 WORLD = "world"
@@ -214,15 +214,25 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
 
 
 def _pod_of_group(analysis: Analysis, ns: str, pod: str) -> tuple[Identity, Workload] | None:
-    """The identity and workload of the pod ``ns/pod`` when it is one of a group of alike Pods
-    (one workload named after the first): the identity of its own addresses, if it has any."""
+    """The identity and workload of the pod ``ns/pod`` when it is a pod of a workload named
+    otherwise (a controller's pod, NP-32, or one of a group of alike Pods): the identity of its
+    own labels and ports (when its pods differ) and of its own addresses, if it has any."""
     u = analysis.engine.universe
     for w in analysis.cluster.workloads:
         if w.namespace == ns and pod in w.pods and w.id in u.identities_of:
             idents = u.identities_of[w.id]
-            ips = w.pod_ips[w.pods.index(pod)] if len(w.pod_ips) == len(w.pods) else ()
-            return next((i for i in idents if ips and set(ips) & set(i.ips)), idents[0]), w
+            index = w.pods.index(pod)
+            ips = w.pod_ips[index] if len(w.pod_ips) == len(w.pods) else ()
+            facts = w.pod_facts[index] if len(w.pod_facts) == len(w.pods) else None
+            return next((i for i in idents if _is_pod(i, facts, ips)), idents[0]), w
     return None
+
+
+def _is_pod(ident: Identity, facts: PodFacts | None, ips: tuple[str, ...]) -> bool:
+    """Whether ``ident`` is the identity of a pod that shows ``facts`` and has the addresses ``ips``."""
+    if facts is not None and (tuple(sorted(ident.labels.items())), ident.ports) != (facts.labels, facts.ports):
+        return False
+    return not ips or bool(set(ips) & set(ident.ips))
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, lru_cache
 from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 KUBERNETES_VERSION = "1.37.0"
@@ -81,11 +83,27 @@ def _split(api_version: str) -> tuple[str, str]:
 
 # --- built-in kinds ---------------------------------------------------------------------------
 
+def k8s_definitions_file() -> Path | None:
+    """Where kubernetes-validate keeps the definitions, found without importing it (its package
+    imports jsonschema, which a run of valid objects does without); None if not on disk."""
+    spec = find_spec("kubernetes_validate")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = Path(folder) / "kubernetes-json-schema" / _K8S_SCHEMA_DIR / "_definitions.json"
+        if path.is_file():
+            return path
+    return None
+
+
 @cache
 def _k8s_definitions() -> dict[str, Json]:
+    found = k8s_definitions_file()
+    if found is not None:
+        with found.open(encoding="utf-8") as handle:
+            definitions: dict[str, Json] = json.load(handle)["$defs"]
+        return definitions
     root = resources.files("kubernetes_validate") / "kubernetes-json-schema" / _K8S_SCHEMA_DIR
     with (root / "_definitions.json").open(encoding="utf-8") as handle:
-        definitions: dict[str, Json] = json.load(handle)["$defs"]
+        definitions = json.load(handle)["$defs"]
     return definitions
 
 

@@ -2,14 +2,22 @@
 
 ``app == 'web' && !has(canary) || tier in {'a', "b"}`` becomes a small typed expression tree
 whose ``matches(labels)`` answers for one label set. Syntax errors carry the column.
+
+lark is imported when the first selector is parsed (most inputs have none), and the parser's
+tables are kept in the kubeward cache folder (:mod:`._compiled`), so that later runs load them
+instead of analysing the grammar again.
 """
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from . import _compiled
+
+if TYPE_CHECKING:
+    from lark import Lark, Token, Transformer
 
 from ..ir import (
     AllExpr,
@@ -67,58 +75,81 @@ def _text(token: Token) -> str:
     return str(token)[1:-1]  # no escapes in Calico strings (CAL-1)
 
 
-@v_args(inline=True)
-class _Build(Transformer[Token, Expr]):
-    def start(self, expr: Expr | None = None) -> Expr:
-        return expr if expr is not None else All()
+@lru_cache(maxsize=1)
+def _builder() -> Transformer[Token, Expr]:
+    from lark import Token, Transformer, v_args
 
-    def or_expr(self, *parts: Expr) -> Expr:
-        return Or(tuple(parts))
+    @v_args(inline=True)
+    class _Build(Transformer[Token, Expr]):
+        def start(self, expr: Expr | None = None) -> Expr:
+            return expr if expr is not None else All()
 
-    def and_expr(self, *parts: Expr) -> Expr:
-        return And(tuple(parts))
+        def or_expr(self, *parts: Expr) -> Expr:
+            return Or(tuple(parts))
 
-    def negate(self, inner: Expr) -> Expr:
-        return Not(inner)
+        def and_expr(self, *parts: Expr) -> Expr:
+            return And(tuple(parts))
 
-    def eq(self, key: Token, value: Token) -> Expr:
-        return Compare(CompareOp.EQ, str(key), _text(value))
+        def negate(self, inner: Expr) -> Expr:
+            return Not(inner)
 
-    def ne(self, key: Token, value: Token) -> Expr:
-        return Compare(CompareOp.NE, str(key), _text(value))
+        def eq(self, key: Token, value: Token) -> Expr:
+            return Compare(CompareOp.EQ, str(key), _text(value))
 
-    def contains(self, key: Token, value: Token) -> Expr:
-        return Compare(CompareOp.CONTAINS, str(key), _text(value))
+        def ne(self, key: Token, value: Token) -> Expr:
+            return Compare(CompareOp.NE, str(key), _text(value))
 
-    def starts(self, key: Token, value: Token) -> Expr:
-        return Compare(CompareOp.STARTS, str(key), _text(value))
+        def contains(self, key: Token, value: Token) -> Expr:
+            return Compare(CompareOp.CONTAINS, str(key), _text(value))
 
-    def ends(self, key: Token, value: Token) -> Expr:
-        return Compare(CompareOp.ENDS, str(key), _text(value))
+        def starts(self, key: Token, value: Token) -> Expr:
+            return Compare(CompareOp.STARTS, str(key), _text(value))
 
-    def set_(self, *values: Token | None) -> tuple[str, ...]:
-        return tuple(_text(v) for v in values if v is not None)
+        def ends(self, key: Token, value: Token) -> Expr:
+            return Compare(CompareOp.ENDS, str(key), _text(value))
 
-    def in_(self, key: Token, values: tuple[str, ...]) -> Expr:
-        return InSet(str(key), values)
+        def set_(self, *values: Token | None) -> tuple[str, ...]:
+            return tuple(_text(v) for v in values if v is not None)
 
-    def not_in(self, key: Token, values: tuple[str, ...]) -> Expr:
-        return InSet(str(key), values, negated=True)
+        def in_(self, key: Token, values: tuple[str, ...]) -> Expr:
+            return InSet(str(key), values)
 
-    def has(self, key: Token) -> Expr:
-        return Has(str(key))
+        def not_in(self, key: Token, values: tuple[str, ...]) -> Expr:
+            return InSet(str(key), values, negated=True)
 
-    def all_(self) -> Expr:
-        return All()
+        def has(self, key: Token) -> Expr:
+            return Has(str(key))
 
-    def global_(self) -> Expr:
-        return Global()
+        def all_(self) -> Expr:
+            return All()
+
+        def global_(self) -> Expr:
+            return Global()
+
+    return _Build()
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    """Built on first use: most inputs have no Calico selector to parse."""
-    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+    """Built on first use: most inputs have no Calico selector to parse. Its tables are kept
+    between runs (lark's own save and load, keyed by the grammar and lark's version)."""
+    import zlib
+
+    import lark
+
+    entry = f"calico-selector-{lark.__version__}-{zlib.crc32(GRAMMAR.encode()):08x}.lark"
+    stored = _compiled.load_bytes(entry)
+    if stored is not None:
+        try:
+            return lark.Lark.load(io.BytesIO(stored))
+        except Exception:  # a damaged entry: build the parser again
+            pass
+    parser = lark.Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+    if _compiled.available():
+        saved = io.BytesIO()
+        parser.save(saved)
+        _compiled.store_bytes(entry, saved.getvalue())
+    return parser
 
 
 class SelectorError(ValueError):
@@ -134,6 +165,8 @@ def parse_selector(text: str) -> Expr:
     """The expression a Calico selector denotes; an empty selector is ``all()``."""
     if not text.strip():
         return All()
+    from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
     try:
         tree = _parser().parse(text)
     except UnexpectedEOF:
@@ -148,7 +181,7 @@ def parse_selector(text: str) -> Expr:
         raise SelectorError(f"syntax error at column {column} (near {near!r})", column) from None
     except LarkError as exc:  # pragma: no cover - lark's other failures
         raise SelectorError(str(exc).splitlines()[0], 0) from None
-    return _Build().transform(tree)
+    return _builder().transform(tree)
 
 
 NAMESPACE_LABEL = "projectcalico.org/namespace"  # every namespaced endpoint and network set has it

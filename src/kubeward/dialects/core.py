@@ -1,14 +1,13 @@
 """Core and apps objects: Namespace, Pod and its controllers, ServiceAccount, Service, Node.
 
-Pods owned (through ``ownerReferences``) by a controller that is also in the input collapse into
-that controller's workload; a ReplicaSet owned by a Deployment, and a Job owned by a CronJob,
-collapse the same way, so a workload is always named by its top controller.
+Pods and controllers are read here into raw records; :mod:`.grouping` then groups pods into the
+workload of their top controller (NP-32), whether or not the controllers are in the input, and
+leaves terminated pods out (NP-31).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..diagnostics import Diagnostics, Leans
@@ -29,6 +28,7 @@ from ..model import (
     WorkloadKind,
 )
 from ._reader import Reader
+from .grouping import PodSpecFacts, RawWorkload, group_workloads
 from .validation import API_SERVER_OBJECT
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -50,32 +50,6 @@ WORKLOAD_GROUPS: dict[WorkloadKind, str] = {
 SERVICE_TYPES = tuple(ServiceType)
 
 
-@dataclass(slots=True)
-class _PodSpecFacts:
-    labels: dict[str, str]
-    service_account: str
-    ports: tuple[ContainerPort, ...]
-    host_network: bool
-
-
-@dataclass(slots=True)
-class _RawWorkload:
-    kind: WorkloadKind
-    namespace: str
-    name: str
-    uid: str
-    facts: _PodSpecFacts
-    replicas: int | None
-    origin: Origin
-    owner: tuple[str, str] | None  # (kind, name) of its controller, if any
-    pod_ips: list[tuple[str, ...]] = field(default_factory=list)
-    pods: list[str] = field(default_factory=list)
-    running: bool = False  # its status (or a pod's) shows pods running
-
-
-MAX_ALIKE_PODS = 10  # more alike Pods without a controller are one workload (see CoreBuilder.finish)
-
-
 def namespace_of(obj: RawObject) -> str:
     return obj.namespace or "default"
 
@@ -86,7 +60,7 @@ class CoreBuilder:
     def __init__(self, cluster: Cluster, diags: Diagnostics) -> None:
         self.cluster = cluster
         self.diags = diags
-        self.raw_workloads: list[_RawWorkload] = []
+        self.raw_workloads: list[RawWorkload] = []
 
     # ---- per kind -------------------------------------------------------------------
 
@@ -213,20 +187,18 @@ class CoreBuilder:
             replicas = 1 if rep is None else rep
         owner = None
         for ref in r.get_items(obj.metadata, "ownerReferences", "metadata"):
-            if isinstance(ref, LMap) and ref.get("controller") and isinstance(ref.get("kind"), str):
-                owner = (str(ref["kind"]), str(ref.get("name", "")))
-        raw = _RawWorkload(kind, ns, obj.name, str(obj.metadata.get("uid", "")), facts, replicas,
-                           Origin(obj.file, obj.line), owner)
+            if isinstance(ref, LMap) and ref.get("controller") is True and isinstance(ref.get("kind"), str):
+                owner = (str(ref["kind"]), str(ref.get("name", "")))  # NP-32: the one controller reference
+        raw = RawWorkload(kind, ns, obj.name, facts, replicas, Origin(obj.file, obj.line), owner)
         status = obj.data.get("status")
         raw.running = isinstance(status, LMap) and _shows_running(status)
-        if kind is WorkloadKind.POD:
-            ips = _pod_ips(r, status) if isinstance(status, LMap) else ()
-            if ips:
-                raw.pod_ips.append(ips)
-            raw.pods.append(obj.name)
+        if kind is WorkloadKind.POD and isinstance(status, LMap):
+            raw.ips = _pod_ips(r, status)
+            phase = status.get("phase")
+            raw.phase = phase if isinstance(phase, str) else ""
         self.raw_workloads.append(raw)
 
-    def _pod_facts(self, r: Reader, template: LMap, path: str) -> _PodSpecFacts:
+    def _pod_facts(self, r: Reader, template: LMap, path: str) -> PodSpecFacts:
         meta = r.get_map(template, "metadata", path) or LMap(template.line)
         labels = r.labels(meta, "labels", f"{path}.metadata".lstrip("."))
         spec = r.get_map(template, "spec", path) or LMap(template.line)
@@ -253,56 +225,12 @@ class CoreBuilder:
                                 p.line_of("protocol"))
                         continue
                     ports.append(ContainerPort(number, proto, r.get_str(p, "name", pp) or ""))
-        return _PodSpecFacts(labels, sa, tuple(ports), host_network)
+        return PodSpecFacts(labels, sa, tuple(ports), host_network)
 
     # ---- assembly -------------------------------------------------------------------
 
     def finish(self) -> None:
-        by_key: dict[tuple[str, str, str], _RawWorkload] = {(w.namespace, w.kind, w.name): w
-                                                              for w in self.raw_workloads}
-        tops: dict[tuple[str, str, str], _RawWorkload] = {}
-
-        def top_of(w: _RawWorkload, depth: int = 0) -> _RawWorkload:
-            if w.owner is None or depth > 5:
-                return w
-            parent = by_key.get((w.namespace, w.owner[0], w.owner[1]))
-            return w if parent is None else top_of(parent, depth + 1)
-
-        alike: dict[tuple[object, ...], list[_RawWorkload]] = {}
-        for w in self.raw_workloads:
-            top = top_of(w)
-            if top.kind is WorkloadKind.POD and top is w:
-                facts = w.facts
-                alike.setdefault((w.namespace, tuple(sorted(facts.labels.items())), facts.service_account,
-                                  facts.ports, facts.host_network, w.owner), []).append(w)
-                continue
-            tops[(top.namespace, top.kind, top.name)] = top
-            if top is not w:
-                top.pod_ips.extend(w.pod_ips)
-                top.pods.extend(w.pods)
-                top.running = top.running or w.running
-        for group in alike.values():
-            group.sort(key=lambda p: p.name)
-            if len(group) <= MAX_ALIKE_PODS:
-                tops.update(((pod.namespace, pod.kind, pod.name), pod) for pod in group)
-                continue
-            # More Pods than MAX_ALIKE_PODS that no controller of the input collapses and that no policy
-            # can tell apart (namespace, labels, service account, ports, hostNetwork, owner) are one
-            # workload, named after the first: N workloads would make N² pairs to map.
-            head = group[0]
-            head.pod_ips = [pod.pod_ips[0] if pod.pod_ips else () for pod in group]  # aligned with pods
-            head.pods = [pod.name for pod in group]
-            head.running = any(pod.running for pod in group)
-            head.replicas = len(group)
-            tops[(head.namespace, head.kind, head.name)] = head
-            self.diags.info("alike-pods", f"{len(group)} Pods of namespace {head.namespace} that no policy can tell "
-                            f"apart ({head.name} … {group[-1].name}) are one workload, {head.namespace}/{head.name}; "
-                            "explain still takes each pod's name", head.origin.file, head.origin.line)
-        for w in sorted(tops.values(), key=lambda w: (w.namespace, w.name, w.kind)):
-            self.cluster.workloads.append(Workload(
-                w.kind, w.namespace, w.name, dict(sorted(w.facts.labels.items())), w.facts.service_account,
-                w.facts.ports, w.facts.host_network, w.replicas, w.origin, tuple(w.pod_ips), tuple(w.pods),
-                running=w.running))
+        self.cluster.workloads.extend(group_workloads(self.raw_workloads, self.diags))
         seen: dict[str, Workload] = {}
         for wl in self.cluster.workloads:
             other = seen.get(wl.id)

@@ -21,11 +21,13 @@ Cilium, Calico, Istio, Gateway API and the network-policy API for custom resourc
 schema cannot say (label syntax, port names, CIDR semantics, selectors, CEL rules) is not
 checked here.
 
-Validation (ARCHITECTURE.md, "Strict reading"): ``jsonschema`` finds the errors, with exact
-paths and every failing keyword, and they become the problems; once a kind has had
-enough objects (:data:`SCHEMA_BYTES_PER_OBJECT`), a compiled ``fastjsonschema`` validator says yes or no first, so
-that only the objects it rejects go through ``jsonschema``. Each problem's line is that of the
-deepest key of its path that the object has.
+Validation (ARCHITECTURE.md, "Strict reading"): a compiled ``fastjsonschema`` validator says yes
+or no first, and only the objects it rejects go through ``jsonschema``, which finds the errors,
+with exact paths and every failing keyword, and they become the problems. Compiled validators are
+kept between runs (:mod:`kubeward.dialects._compiled`); without that cache, a kind is compiled
+once it has had enough objects (:data:`SCHEMA_BYTES_PER_OBJECT`) and ``jsonschema`` alone
+checks the ones before. Each problem's line is that of the deepest key of its path that the
+object has.
 """
 
 from __future__ import annotations
@@ -40,14 +42,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Any
-
-import fastjsonschema
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..loader import LList, LMap, RawObject
+from . import _compiled
 from ._schemas import CHECKED_FORMATS, KUBERNETES_VERSION, KindSchema, SchemaOrigin, schema_for
+
+if TYPE_CHECKING:  # imported when an object must be explained (jsonschema) or a validator compiled
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["KUBERNETES_VERSION", "Problem", "SchemaProblem", "check_object", "has_schema", "schema_source"]
 
@@ -101,19 +104,19 @@ def schema_source(api_version: str, kind: str) -> str | None:
 def check_object(raw: RawObject) -> list[SchemaProblem]:
     """Every problem the upstream schema finds in ``raw``, ordered by line; ``[]`` when it has
     none or when kubeward has no schema for its apiVersion and kind."""
-    found = schema_for(raw.api_version, raw.kind)
-    if found is None:
-        return []
     validators = _validators(raw.api_version, raw.kind)
+    if validators is None:
+        return []
     try:
         if validators.accepts(raw.data):
             return []
+        found = validators.schema
         # YAML-only scalars (timestamps, binary) are strings to the API server
         errors = list(validators.explainer.iter_errors(_plain(raw.data)))
         problems = _Explainer(found, raw).problems(iter(errors)) if errors else []
     except RecursionError:
         return [SchemaProblem("", raw.line, Problem.TOO_DEEP, "the object is nested too deeply to check against "
-                              f"its schema ({found.source}); it is read as rejected", True)]
+                              f"its schema ({validators.schema.source}); it is read as rejected", True)]
     return problems
 
 
@@ -154,6 +157,8 @@ assert set(FORMAT_CHECKS) == set(CHECKED_FORMATS)
 
 
 def _format_checker() -> jsonschema.FormatChecker:
+    import jsonschema
+
     checker = jsonschema.FormatChecker(formats=())
     for name, check in FORMAT_CHECKS.items():
         checker.checks(name)(check)
@@ -201,39 +206,69 @@ object over jsonschema, so this is about where compiling starts to pay (ARCHITEC
 reading": after 23 NetworkPolicies, 334 CiliumNetworkPolicies)."""
 
 
-@dataclass(slots=True)
 class _Validators:
-    """The validators of one kind: ``explainer`` (jsonschema) finds every error; ``fast``
-    (fastjsonschema, compiled once the kind has had ``compile_after`` objects) says yes or no
-    first, so that a valid object, the common case, costs a fraction of a millisecond."""
+    """The validators of one kind: ``fast`` (fastjsonschema, compiled) says yes or no first, so
+    that a valid object, the common case, costs a fraction of a millisecond; ``explainer``
+    (jsonschema, built when first needed) finds every error of an object ``fast`` refuses.
+    ``fast`` comes from the cache of compiled validators, or is compiled on first use when that
+    cache is kept (outside CI); else once the kind has had ``compile_after`` objects (before
+    that, ``explainer`` alone checks them)."""
 
-    document: dict[str, Json]
-    explainer: jsonschema.Draft7Validator
-    compile_after: int
-    fast: Callable[[Json], Json] | None = None
-    seen: int = 0
+    def __init__(self, api_version: str, kind: str, fast: _compiled.Validate | None) -> None:
+        self.api_version, self.kind = api_version, kind
+        self.fast = fast
+        self.seen = 0
+        self.compile_after = -1  # known once the schema is
+
+    @property
+    def schema(self) -> KindSchema:
+        found = schema_for(self.api_version, self.kind)
+        assert found is not None  # a kind without a schema has no _Validators
+        return found
+
+    @property
+    def explainer(self) -> jsonschema.Draft7Validator:
+        return _explainer(self.api_version, self.kind)
 
     def accepts(self, value: Json) -> bool | None:
         """Whether the compiled validator accepts ``value``; None while there is none yet."""
         self.seen += 1
         if self.fast is None:
+            document = self.schema.document
+            if self.compile_after < 0:  # kept between runs: compile now; else once it pays in this run
+                size = len(json.dumps(document))
+                self.compile_after = 0 if _compiled.compile_ahead() else size // SCHEMA_BYTES_PER_OBJECT
             if self.seen <= self.compile_after:
                 return None
-            self.fast = fastjsonschema.compile(_items_as_definitions(self.document), formats=FORMAT_CHECKS,
-                                               use_default=False, detailed_exceptions=False)
+            self.fast = _compiled.compile_validator(self.api_version, self.kind, _items_as_definitions(document),
+                                                    FORMAT_CHECKS)
         try:
             self.fast(value)
-        except fastjsonschema.JsonSchemaValueException:
+        except _compiled.Rejected:
             return False
         return True
 
 
 @cache
-def _validators(api_version: str, kind: str) -> _Validators:
+def _validators(api_version: str, kind: str) -> _Validators | None:
+    """The validators of a kind, None when kubeward has no schema for it: stored ones first
+    (no schema is read then), else from its schema."""
+    stored = _compiled.load(api_version, kind)
+    if isinstance(stored, _compiled.NoSchema):
+        return None
+    if stored is None and schema_for(api_version, kind) is None:
+        _compiled.store_no_schema(api_version, kind)
+        return None
+    return _Validators(api_version, kind, stored)
+
+
+@cache
+def _explainer(api_version: str, kind: str) -> jsonschema.Draft7Validator:
+    import jsonschema
+
     found = schema_for(api_version, kind)
     assert found is not None
-    explainer = jsonschema.Draft7Validator(found.document, format_checker=_format_checker())
-    return _Validators(found.document, explainer, len(json.dumps(found.document)) // SCHEMA_BYTES_PER_OBJECT)
+    return jsonschema.Draft7Validator(found.document, format_checker=_format_checker())
 
 
 def _plain(value: Json) -> Json:

@@ -47,7 +47,7 @@ from ..ir import (
     ServicePeer,
     Subject,
 )
-from ..model import Cluster, ContainerPort, NetworkSet, Workload
+from ..model import Cluster, ContainerPort, NetworkSet, PodFacts, Workload
 from .mesh import address_ranges
 from .options import Options
 
@@ -284,17 +284,21 @@ class Universe:
         by_key: dict[tuple[object, ...], Identity] = {}
         addresses: dict[int, set[str]] = {}  # per identity, gathered first: a sorted union per workload is quadratic
         for w in workloads:
-            groups: dict[tuple[int, ...], list[str]] = {}
-            for pod_ips in w.pod_ips or ((),):
-                groups.setdefault(self._ip_signature(pod_ips, w.host_network), []).extend(pod_ips)
+            # Per pod: what it shows (NP-32: pods of a workload may differ from it) and its addresses.
+            own = PodFacts.of(w.labels, w.service_account, w.ports, w.host_network)
+            groups: dict[tuple[PodFacts, tuple[int, ...]], list[str]] = {}
+            for i in range(max(len(w.pod_ips), len(w.pod_facts), 1)):
+                facts = w.pod_facts[i] if i < len(w.pod_facts) else own
+                pod_ips = w.pod_ips[i] if i < len(w.pod_ips) else ()
+                groups.setdefault((facts, self._ip_signature(pod_ips, facts.host_network)), []).extend(pod_ips)
             idents: list[Identity] = []
-            for sig, ips in groups.items():
-                key = (w.namespace, tuple(sorted(w.labels.items())), w.service_account, w.ports,
-                       w.host_network, sig)
+            for (facts, sig), ips in groups.items():
+                key = (w.namespace, facts.labels, facts.service_account, facts.ports, facts.host_network, sig)
                 ident = by_key.get(key)
                 if ident is None:
-                    ident = Identity(len(self.identities), w.namespace, w.labels, w.service_account,
-                                     w.ports, w.host_network, ())
+                    labels = w.labels if facts is own else dict(facts.labels)
+                    ident = Identity(len(self.identities), w.namespace, labels, facts.service_account,
+                                     facts.ports, facts.host_network, ())
                     by_key[key] = ident
                     self.identities.append(ident)
                 ident.workloads.append(w)

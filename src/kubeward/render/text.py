@@ -9,26 +9,32 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from rich.console import Console
 
-from ..analyses.check import CheckReport
 from ..analyses.connectivity_map import ConnectivityMap
-from ..analyses.diff import ConfigDiff
-from ..analyses.explain import Explanation
-from ..analyses.lint import LintReport
-from ..analyses.testsuite import SuiteResult
 from ..diagnostics import Diagnostic, Severity, escape
 from ..engine.portset import PortSet
 from ..engine.trace import Effect, Layer, Step, StepTier
 from ..ir import Direction
+
+if TYPE_CHECKING:  # rich's console and the other reports: imported by the renderers that use them
+    from rich.console import Console
+
+    from ..analyses.check import CheckReport
+    from ..analyses.diff import ConfigDiff
+    from ..analyses.explain import Explanation
+    from ..analyses.lint import LintReport
+    from ..analyses.testsuite import SuiteResult
 
 CHECK_TABLE_LIMIT = 60  # check prints the connection table only for inputs this small
 _MARK = {"allow": "✓", "deny": "✗", "pass": "→", "none": "·", "warn": "!"}
 
 
 def _console(width: int | None) -> tuple[Console, io.StringIO]:
+    from rich.console import Console
+
     buf = io.StringIO()
     # markup=False: names, paths and regexes from the input ([a-z]+) are text, never rich tags.
     return Console(file=buf, width=width or 120, color_system=None, highlight=False,
@@ -232,18 +238,18 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
 
 
 def entry_points(cmap: ConnectivityMap) -> str:
-    """Every way in, with what it reaches or the hop that blocks it."""
-    console, buf = _console(None)
-    _say(console, f"Entry points ({len(cmap.entries)}):")
+    """Every way in, with what it reaches or the hop that blocks it (plain lines: the text map
+    needs no rich console)."""
+    lines = [f"Entry points ({len(cmap.entries)}):"]
     for e in cmap.entries:
         reached = ", ".join(f"{w} {p}/{n}" for w, p, n in e.path.reached)
         head = f"  {'✓' if e.path.allowed else '✗'} {_via(e.via)}" + (f" [{e.request}]" if e.request else "")
         if e.path.allowed:
-            _say(console, f"{head} → {reached}")
+            lines.append(f"{head} → {reached}")
         else:
             failure = e.first_failure()
-            _say(console, f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
-    return buf.getvalue()
+            lines.append(f"{head} — blocked: {_first_failure([failure]) if failure else 'no route'}")
+    return _lines(lines)
 
 
 def _mesh_text(mesh: dict[str, object]) -> str:
