@@ -259,16 +259,16 @@ def _cost(ranges: list[tuple[int, int, int]], version: int, before: int | None =
     if ranges[-1][1] < end:
         gaps.append((ranges[-1][1] + 1, end))
     if len(gaps) + 1 < listed and (before is None or before < start) and (after is None or end < after):
-        holes = [str(n) for lo, hi in gaps for n in _summarize(cls, lo, hi)]
+        holes = [h for lo, hi in gaps for h in _summarize(cls, lo, hi)]
         if len(holes) + 1 < listed:
             return len(holes) + 1, [IpBlock(f"{cls(start)}/{width - span}", tuple(holes))]
-    return listed, [IpBlock(str(n)) for lo, hi, _ in ranges for n in _summarize(cls, lo, hi)]
+    return listed, [IpBlock(n) for lo, hi, _ in ranges for n in _summarize(cls, lo, hi)]
 
 
 @cache
-def _summarize(cls: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address], lo: int,
-               hi: int) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.summarize_address_range(cls(lo), cls(hi)))
+def _summarize(cls: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address], lo: int, hi: int) -> tuple[str, ...]:
+    """The CIDRs of the range ``lo``…``hi``, as text (cached: the cost of a block is asked often)."""
+    return tuple(str(n) for n in ipaddress.summarize_address_range(cls(lo), cls(hi)))
 
 
 __all__ = ["AddressSet", "IpBlock", "MapGroup", "Namer", "ip_blocks"]
