@@ -177,26 +177,51 @@ def grouped_connectivity(engine: Engine, focus: int = 0) -> list[MaskRule]:
     # a class is skipped with one AND when its ingress accepts none of the block's sources (most
     # combinations, in a sparse cluster); else its part of the block is one AND, made once.
     accepts = [accepted(dc) for dc in class_list]
+    # For a block with one source (most, in a sparse cluster: an egress side of its own), the
+    # tests "does this class (or ingress block) accept it" read one byte of a bytes copy of the
+    # mask: no wide-int AND, which allocates, for each of millions of (block, class) pairs.
+    width = (u.size + 7) // 8
+    accept_bytes = [a.to_bytes(width, "little") for a in accepts]
+    blocks_bytes: dict[int, list[tuple[bytes, PortSet]]] = {}
     touched_by: dict[int, list[int]] = {}
     part_of: dict[tuple[int, int], int] = {}
+
+    def part(dst_all: int, n: int) -> int:
+        found_part = part_of.get((id(dst_all), n))
+        if found_part is None:
+            made = class_list[n].mask & dst_all
+            found_part = part_of[(id(dst_all), n)] = interned.setdefault(made, made)
+        return found_part
+
     for (dst_all, _), (side, block, src_all) in rects.items():
         touched = touched_by.get(dst_all)
         if touched is None:
             members = bits(dst_all)
             touched = touched_by[dst_all] = sorted({class_number[members[0]]} if len(members) == 1
                                                    else set(itemgetter(*members)(class_number)))
+        single = not src_all & (src_all - 1)
+        if single:
+            s = src_all.bit_length() - 1
+            byte, bit = s >> 3, 1 << (s & 7)
         for n in touched:
-            if not src_all & accepts[n]:
+            if single:
+                if not accept_bytes[n][byte] & bit:
+                    continue
+            elif not src_all & accepts[n]:
                 continue
             dc = class_list[n]
             ports = block.result if block.result is not None else parts.result(side, block, dc.rep)
             if not ports:
                 continue
-            found_part = part_of.get((id(dst_all), n))
-            if found_part is None:
-                part = dc.mask & dst_all
-                found_part = part_of[(id(dst_all), n)] = interned.setdefault(part, part)
-            dst = found_part
+            dst = part(dst_all, n)
+            if single:
+                found_bytes = blocks_bytes.get(n)
+                if found_bytes is None:
+                    found_bytes = blocks_bytes[n] = [(m.to_bytes(width, "little"), q) for m, q in ingress_blocks(dc)]
+                for raw, in_ports in found_bytes:
+                    if raw[byte] & bit and (both := ports & in_ports):
+                        add(src_all, dst, both)
+                continue
             for src_part, in_ports in ingress_blocks(dc):
                 src = src_all & src_part
                 if src and (both := ports & in_ports):
