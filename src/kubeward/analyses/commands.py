@@ -4,15 +4,18 @@ them, and return a result that knows its exit code. (`diff` from paths: ``revisi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostics
 from ..engine.options import Options
 from ..errors import UsageError
-from ..live import LiveSnapshot
 from ..loader import RawObject, load_paths
 from .check import CheckReport, check
 from .session import Analysis, analyse_input
 from .testsuite import SuiteRun, is_suite, run_suites
+
+if TYPE_CHECKING:  # the live package is imported only when a cluster is read
+    from ..live import LiveSnapshot
 
 
 def suites_in(analysis: Analysis) -> list[RawObject]:

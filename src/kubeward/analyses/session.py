@@ -6,6 +6,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostics, Leans
 from ..dialects import build_cluster
@@ -20,11 +21,12 @@ from ..engine.trace import Effect
 from ..engine.universe import Identity, Network
 from ..errors import UsageError
 from ..ir import L7Kind
-from ..live import LiveSnapshot, read_cluster
-from ..live import overlay as overlay_objects
 from ..loader import RawObject, load_paths, load_text
 from ..model import Cluster, MtlsMode, PodFacts, Service, Workload, WorkloadKind
 from .lint_hostnet import check_host_network_subjects
+
+if TYPE_CHECKING:  # the live package is imported only when a cluster is read
+    from ..live import LiveSnapshot
 
 WORLD = "world"
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9_]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9_]*[a-z0-9])?\.?$", re.I)
@@ -89,10 +91,14 @@ def analyse_cluster(snapshot: LiveSnapshot | None = None, *, kubeconfig: str | N
     live objects (same group, kind, namespace and name replaces): the cluster as it would run
     after ``kubectl apply -f``. Raises ``ClusterError`` when the cluster cannot be read."""
     if snapshot is None:
+        from ..live import read_cluster
+
         snapshot = read_cluster(kubeconfig=kubeconfig, context=context)
     diags = Diagnostics()
     snapshot.report(diags)
     files = load_paths(overlay, diags) if overlay else []
+    from ..live import overlay as overlay_objects
+
     return analyse_objects(overlay_objects(snapshot, files, diags), diags, options, extra_domains=extra_domains)
 
 

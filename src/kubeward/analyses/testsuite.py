@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from ..dialects.schema import did_you_mean
 from ..engine.options import CNI_CHOICES, MESH_CHOICES, Cni, Mesh, Options
 from ..engine.trace import Effect, Step
 from ..errors import UsageError
-from ..live import LiveSnapshot
 from ..loader import LList, LMap, RawObject
 from .explain import Explanation, explain
 from .session import Analysis, analyse_input
+
+if TYPE_CHECKING:  # the live package is imported only when a cluster is read
+    from ..live import LiveSnapshot
 
 SUITE_API = "kubeward.dev/v1"
 SUITE_KIND = "TestSuite"
