@@ -268,3 +268,17 @@ def test_check_counts_workload_pairs_from_the_grouped_map_it_builds() -> None:
     assert report.workload_connections == sum(1 for a, b in reference if a in workloads and b in workloads)
     doc = json.loads(json.dumps(report.to_json(), default=str))
     assert doc["connectivity"]["workloadConnections"] == report.workload_connections
+
+
+def test_check_focuses_its_connectivity_summary_and_refuses_an_unknown_focus() -> None:
+    whole = stdout_json(kubeward("check", SHOP, "--format", "json"))["connectivity"]
+    focused = stdout_json(kubeward("check", SHOP, "--namespace", "shop", "--format", "json"))["connectivity"]
+    assert "focus" not in whole and focused["focus"] == ["shop"]
+    # the shop workloads reach coredns only: three pairs with an end in shop, of the twelve in all
+    assert (whole["workloadConnections"], focused["workloadConnections"]) == (12, 3)
+    one = stdout_json(kubeward("check", SHOP, "-w", "shop/web", "--format", "json"))["connectivity"]
+    assert one["workloadConnections"] == 1
+    text = kubeward("check", SHOP, "-n", "shop").stdout
+    assert "Connectivity: 3 workload-to-workload connections with an end in shop allow traffic" in text
+    refused = kubeward("check", SHOP, "-n", "nope")
+    assert refused.exit_code == 2 and "not in the input: nope" in refused.stderr

@@ -236,14 +236,22 @@ def main(debug: bool) -> None:
 @_inputs
 @profile_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str) -> None:
+@click.option("--namespace", "-n", "namespaces", multiple=True,
+              help="The connectivity summary of what has an end in this namespace (repeatable).")
+@click.option("--workload", "-w", "workloads", multiple=True, metavar="NS/NAME",
+              help="The connectivity summary of what has an end in this workload (repeatable).")
+def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str,
+          namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> None:
     """Inventory, findings (as `lint`), connectivity summary and the results of a TestSuite
     (tests.yaml) among PATHS (files, folders, - for stdin).
 
     Exit code: 0 clean, 1 warnings, findings or failing tests, 2 input errors."""
     cluster = _read_cluster("check", live)
-    with _progress("analysing"):
-        report = check_paths(paths, options=options, cluster=cluster)
+    try:
+        with _progress("analysing"):
+            report = check_paths(paths, options=options, cluster=cluster, namespaces=namespaces, workloads=workloads)
+    except UsageError as exc:
+        _fail("check", f"--namespace/--workload {exc}")
     if fmt == "json":
         click.echo(data.to_json(report.to_json()), nl=False)
     else:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity
 from ..engine.trace import StepTier
+from ..errors import UsageError
 from ..ir import Direction, Tier
 from ..model import NotModelled
 from .connectivity_map import ConnectivityMap, connectivity_map
 from .lint import FROM_DIAGNOSTICS, Finding, aggregate, lint
-from .session import Analysis
+from .session import Analysis, unknown_namespaces
 from .testsuite import SuiteRun
 
 
@@ -47,6 +49,7 @@ class CheckReport:
     options: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # lint, with fixes
     tests: SuiteRun | None = None  # the TestSuite (tests.yaml) found among the input
+    focus: tuple[str, ...] = ()  # the namespaces and workloads the connectivity summary is cut to
 
     @property
     def input_problems(self) -> list[Diagnostic]:
@@ -101,6 +104,7 @@ class CheckReport:
                                                          if k != "schema"}},
             "protection": [p.to_json() for p in self.protection],
             "connectivity": {
+                **({"focus": list(self.focus)} if self.focus else {}),
                 "workloadConnections": self.workload_connections,
                 "reachableFromNetworks": self.exposed_to_networks,
                 "reachingNetworks": self.reaching_networks,
@@ -109,11 +113,17 @@ class CheckReport:
         }
 
 
-def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
-    """Inventory, findings and connectivity summary of ``analysis``; ``tests``: a TestSuite run to include."""
+def check(analysis: Analysis, tests: SuiteRun | None = None, *, namespaces: Sequence[str] = (),
+          workloads: Sequence[str] = ()) -> CheckReport:
+    """Inventory, findings and connectivity summary of ``analysis``; ``tests``: a TestSuite run to
+    include; ``namespaces``/``workloads`` (``ns/name``): the connectivity summary of what has an end
+    in them only. Raises ``UsageError`` when one is not in the input."""
     cluster = analysis.cluster
     engine = analysis.engine
-    cmap = connectivity_map(analysis, grouped=True)
+    unknown = [*unknown_namespaces(analysis, namespaces), *(w for w in workloads if cluster.workload(w) is None)]
+    if unknown:
+        raise UsageError(f"not in the input: {', '.join(unknown)}")
+    cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=True)
     protection: list[Protection] = []
     for w in cluster.workloads:
         idents = engine.universe.identities_of.get(w.id, [])
@@ -141,8 +151,10 @@ def check(analysis: Analysis, tests: SuiteRun | None = None) -> CheckReport:
         diagnostics=analysis.diagnostics.sorted(),
         protection=protection,
         map=cmap,
+        focus=(*namespaces, *workloads),
         options=analysis.options.describe(),
-        findings=aggregate(lint(analysis, cmap).findings),
+        # lint reads the whole map (a focused one would hide other namespaces' DNS egress)
+        findings=aggregate(lint(analysis, cmap if not (namespaces or workloads) else None).findings),
         tests=tests,
     )
 

@@ -23,16 +23,18 @@ def suites_in(analysis: Analysis) -> list[RawObject]:
     return [s for s in analysis.cluster.test_suites if isinstance(s, RawObject)]
 
 
-def check_paths(paths: Sequence[str], *, options: Options | None = None,
-                cluster: LiveSnapshot | None = None) -> CheckReport:
+def check_paths(paths: Sequence[str], *, options: Options | None = None, cluster: LiveSnapshot | None = None,
+                namespaces: Sequence[str] = (), workloads: Sequence[str] = ()) -> CheckReport:
     """Inventory, lint findings, connectivity summary and the results of the TestSuites found among
     ``paths`` (what ``kubeward check`` reports); ``report.exit_code`` is the command's. With
-    ``cluster`` (``read_cluster``): of the live cluster with ``paths`` overlaid."""
+    ``cluster`` (``read_cluster``): of the live cluster with ``paths`` overlaid. ``namespaces``,
+    ``workloads``: the connectivity summary of what has an end in them (``UsageError`` when one is
+    not in the input)."""
     options = options or Options()
     analysis = analyse_input(paths, options, cluster=cluster)
     suites = suites_in(analysis)
     tests = run_suites(paths, options, suites, analysis, cluster=cluster) if suites else None
-    return check(analysis, tests)
+    return check(analysis, tests, namespaces=namespaces, workloads=workloads)
 
 
 def run_tests(paths: Sequence[str], *, options: Options | None = None, cases: str | None = None,

@@ -194,7 +194,8 @@ def check_report(report: CheckReport, width: int | None = None) -> str:
         _block(console, "".join(f"{r[0]}{' ' * (widths[0] - cell_len(r[0]))}  {r[1]}"
                                 f"{' ' * (widths[1] - cell_len(r[1]))}  {r[2]}".rstrip() + "\n" for r in cells))
         console.print()
-    _say(console, f"Connectivity: {report.workload_connections} workload-to-workload connections allow traffic")
+    focus = f" with an end in {', '.join(report.focus)}" if report.focus else ""
+    _say(console, f"Connectivity: {report.workload_connections} workload-to-workload connections{focus} allow traffic")
     exposed = report.exposed_to_networks
     _say(console, f"  reachable from outside the cluster's pods: {', '.join(exposed) or 'none'}")
     reaching = report.reaching_networks
