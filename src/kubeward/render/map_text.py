@@ -15,6 +15,7 @@ from ..engine.portset import PortSet
 from .text import _count, _l7_text, _mesh_text, _via, entry_points
 
 _CHUNK = 2000  # lines written at once
+_WIDEST = 80  # a FROM or TO column is padded to at most this; a longer cell pushes the rest of its line
 
 
 def _annotation(c: Connection) -> str:
@@ -47,7 +48,7 @@ def connectivity_lines(cmap: ConnectivityMap) -> Iterator[str]:
             w = width_of.get(text)
             if w is None:
                 w = width_of[text] = cell_len(cell(text))
-            if w > widths[i]:
+            if widths[i] < w <= _WIDEST:
                 widths[i] = w
         w = len(ports(c.ports))
         if w > widths[2]:
@@ -60,7 +61,7 @@ def connectivity_lines(cmap: ConnectivityMap) -> Iterator[str]:
 
     def row(cells: list[str]) -> str:
         last = len(cells) - 1
-        return "  ".join(text if i == last else text + " " * (widths[i] - cell_len(text))
+        return "  ".join(text if i == last else text + " " * max(0, widths[i] - cell_len(text))
                          for i, text in enumerate(cells)).rstrip() + "\n"
 
     if cmap.connections:
