@@ -287,7 +287,7 @@ def read_flows(paths: Iterable[str], progress: Callable[[int], None] | None = No
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                     bad += 1
                     if bad <= _BAD_LINES_SHOWN:
-                        out.diagnostics.error("flows-bad-line", f"not a Hubble flow record: {exc}", shown, number)
+                        out.diagnostics.warning("flows-bad-line", f"not a Hubble flow record: {exc}", shown, number)
                     continue
                 flow = record.flow or record
                 key = _key(flow)
@@ -311,7 +311,7 @@ def read_flows(paths: Iterable[str], progress: Callable[[int], None] | None = No
             if path != "-":
                 stream.close()
         if bad > _BAD_LINES_SHOWN:
-            out.diagnostics.error("flows-bad-line", f"{bad - _BAD_LINES_SHOWN} more lines that are not Hubble flow "
+            out.diagnostics.warning("flows-bad-line", f"{bad - _BAD_LINES_SHOWN} more lines that are not Hubble flow "
                                   "records (the first are listed)", shown)
         out.bad_lines += bad
     out.flows = list(distinct.values())
