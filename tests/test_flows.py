@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kubeward.analyses.flow_place import Placer
-from kubeward.analyses.flows import flows_report
-from kubeward.analyses.session import analyse_text
+from kubeward.analyses.flows import FlowsReport, flows_report, read_placed
+from kubeward.analyses.session import analyse_input, analyse_text
 from kubeward.cli import main
+from kubeward.engine.options import Cni, Options
 from kubeward.flows import Endpoint, read_flows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,7 +197,14 @@ def test_every_format_of_a_folder_of_flows(fmt: str, tmp_path: Path) -> None:
     assert run("flows", str(tmp_path / "f"), SHOP, "--cni", "cilium", "--format", fmt).exit_code == 1
 
 
-def test_the_report_from_the_api() -> None:
-    analysis = analyse_text(_PODS)
-    report = flows_report(analysis, read_flows([str(JSONPB)]))
-    assert report.summary()["compared"] == 0 and report.summary()["unplaced"] == 5
+def test_flows_read_without_an_analysis_are_placed_by_the_report_with_the_same_verdicts() -> None:
+    analysis = analyse_input([SHOP], Options(cni=Cni.CILIUM))
+    raw = flows_report(analysis, read_flows([str(JSONPB)]))
+    placed, placer = read_placed(analysis, [str(JSONPB)])
+    collapsed = flows_report(analysis, placed, placer)
+    assert len(read_flows([str(JSONPB)]).flows) > len(placed.flows)  # pods of one workload are one flow
+    def verdicts(report: FlowsReport) -> set[tuple[str, str, int | None, str, str, str]]:
+        return {(r.source.peer, r.destination.peer, r.flow.key.port, r.flow.key.path, r.observed, r.computed)
+                for r in report.results}
+    assert verdicts(raw) == verdicts(collapsed)
+    assert ("shop/api", "shop/mysql", 3306, "", "deny", "deny") in verdicts(raw)

@@ -517,19 +517,17 @@ def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, o
     rules no observed flow used.
 
     Exit code: 0 all agree, 1 a disagreement, 2 input errors."""
-    from .analyses.flows import flows_report, observed_domains
-    from .flows import read_flows
+    from .analyses.flows import flows_report, read_placed
 
-    cluster = _read_cluster("flows", live)
+    analysis = analyse_input(paths, options, cluster=_read_cluster("flows", live))
+    _stderr_diagnostics(analysis, verbose)
     with _progress("reading flows") as status:
         say = (lambda n: status.update(f"kubeward: reading flows… {n:,} records")) if status is not None else None
-        read = read_flows([flows_path], progress=say)
+        read, placer = read_placed(analysis, [flows_path], progress=say)
     for d in read.diagnostics.sorted():
         click.echo(str(d), err=True)
-    analysis = analyse_input(paths, options, cluster=cluster, extra_domains=observed_domains(read))
-    _stderr_diagnostics(analysis, verbose)
     with _progress("comparing flows"):
-        report = flows_report(analysis, read)
+        report = flows_report(analysis, read, placer)
     if fmt == "json":
         doc = report.to_json()
         doc["diagnostics"] = [*doc["diagnostics"], *_diag_json(analysis)]  # type: ignore[misc]

@@ -6,7 +6,7 @@ address (a pod's IP, a Service's cluster IP, an address outside); Hubble's reser
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..flows.read import Endpoint
 from ..model import Workload
@@ -49,11 +49,21 @@ class Placer:
 
     def place(self, end: Endpoint, names: tuple[str, ...] = ()) -> Placement:
         """``names``: the DNS names Hubble saw the destination address answer for (toFQDNs)."""
+        if end.peer:
+            return Placement(end.peer, end.placed_by)
         key = (end, names)
         found = self._cache.get(key)
         if found is None:
             found = self._cache[key] = self._place(end, names)
         return found
+
+    def endpoint(self, end: Endpoint, names: tuple[str, ...] = ()) -> Endpoint:
+        """``end`` as its peer (``read_flows(place=…)``): ends of one workload become one; an end
+        that cannot be placed stays as Hubble named it."""
+        placed = self.place(end, names)
+        if not placed.peer:
+            return end
+        return replace(end, pod="", labels=(), ip="", workload="", identity=0, peer=placed.peer, placed_by=placed.how)
 
     def _place(self, end: Endpoint, names: tuple[str, ...]) -> Placement:
         if end.pod:

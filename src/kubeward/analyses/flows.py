@@ -6,11 +6,13 @@ of the input decided."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ..engine.engine import Engine
 from ..engine.trace import Effect, Layer, Reason, Step
 from ..errors import UsageError
-from ..flows.read import DistinctFlow, FlowRead
+from ..flows.read import DistinctFlow, FlowRead, read_flows
 from ..ir import PROTOCOLS
 from .explain import Explanation, explain
 from .flow_place import Placement, Placer
@@ -260,15 +262,33 @@ def _decider(ex: Explanation) -> tuple[Decider | None, tuple[RuleKey, ...]]:
     return (Decider(shown) if shown else None), hits
 
 
-def flows_report(analysis: Analysis, read: FlowRead) -> FlowsReport:
+def with_domains(analysis: Analysis, read: FlowRead) -> Analysis:
+    """``analysis`` with the DNS names the flows reached in its universe (bound once, not per flow)."""
+    names = sorted({*observed_domains(read), *(f.key.destination.peer for f in read.flows
+                                               if f.key.destination.placed_by == "dns")})
+    if all(analysis.engine.universe.domain(n) is not None for n in names):
+        return analysis
+    return Analysis(analysis.objects, analysis.cluster, Engine(analysis.cluster, analysis.options, names))
+
+
+def read_placed(analysis: Analysis, paths: Iterable[str], progress: Callable[[int], None] | None = None,
+                ) -> tuple[FlowRead, Placer]:
+    """The flows of ``paths`` deduplicated by the peers of ``analysis`` as they are read: what
+    ``flows``, and the commands after it, start from."""
+    placer = Placer(analysis)
+    return read_flows(paths, progress, placer.endpoint), placer
+
+
+def flows_report(analysis: Analysis, read: FlowRead, placer: Placer | None = None) -> FlowsReport:
     """Compare every distinct flow of ``read`` with ``analysis``."""
+    analysis = with_domains(analysis, read)
     report = FlowsReport(read, analysis.options.describe())
     for policy in analysis.cluster.policies:
         p = policy.ref
         for rule in (*policy.ingress, *policy.egress):
             key = (p.kind, p.namespace, p.name, rule.direction.value, rule.index)
             report.rules[key] = (f"{p.file}:{rule.line or p.line}", rule.index)
-    placer = Placer(analysis)
+    placer = placer or Placer(analysis)
     cache: dict[tuple[str, str, str, int | None, str, str, str], tuple[Explanation | None, str]] = {}
     for flow in read.flows:
         observed, apart = _observed(flow)

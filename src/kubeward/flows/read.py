@@ -7,6 +7,7 @@ other lines are still read."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import sys
@@ -128,9 +129,13 @@ class Endpoint:
     ip: str = ""                    # kept only when no pod names the end (an address outside)
     workload: str = ""              # Hubble's own workload name, when it sends one
     identity: int = 0
+    peer: str = ""                  # placed: the analysis's peer (the other fields then are the first seen)
+    placed_by: str = ""
 
     @property
     def display(self) -> str:
+        if self.peer:
+            return self.peer
         if self.pod:
             return f"{self.namespace}/{self.pod}"
         if self.reserved:
@@ -182,6 +187,40 @@ def _text(value: str | int, names: dict[int, str]) -> str:
     return names.get(value, str(value)) if isinstance(value, int) else value
 
 
+Place = Callable[[Endpoint, tuple[str, ...]], Endpoint]
+
+
+class _Ends:
+    """Endpoints built once per distinct (namespace, pod, labels, address, DNS names) and, with
+    ``place``, replaced by their place in an analysis: flows then collapse to workloads as they
+    are read, so memory grows with distinct workload pairs, not with pods."""
+
+    def __init__(self, place: Place | None) -> None:
+        self.place = place
+        self.cache: dict[tuple[str, str, tuple[str, ...], str, tuple[str, ...]], Endpoint] = {}
+
+    def get(self, ep: _Endpoint | None, ip: str, names: tuple[str, ...] = ()) -> Endpoint:
+        if ep is None:
+            key: tuple[str, str, tuple[str, ...], str, tuple[str, ...]] = ("", "", (), ip, names)
+        else:
+            pod = ep.pod_name or ep.pod_name_c
+            key = (ep.namespace, pod, tuple(ep.labels), "" if pod else ip, names)
+        found = self.cache.get(key)
+        if found is None:
+            found = _endpoint(ep, ip)
+            if self.place is not None:
+                found = self.place(found, names)
+            if len(self.cache) < 1_000_000:
+                self.cache[key] = found
+        return found
+
+
+@functools.lru_cache(maxsize=65536)
+def _url(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.path or "/", parts.hostname or ""
+
+
 def _endpoint(ep: _Endpoint | None, ip: str) -> Endpoint:
     if ep is None:
         return Endpoint(ip=ip)
@@ -201,7 +240,7 @@ def _endpoint(ep: _Endpoint | None, ip: str) -> Endpoint:
                     ep.identity)
 
 
-def _key(f: _Flow) -> FlowKey | None:
+def _key(f: _Flow, ends: _Ends) -> FlowKey | None:
     ip = f.IP or _Ip()
     if f.source is None and f.destination is None and not ip.source and not ip.destination:
         return None
@@ -222,17 +261,22 @@ def _key(f: _Flow) -> FlowKey | None:
     if f.l7 is not None:
         if f.l7.http is not None:
             method = f.l7.http.method.upper()
-            url = urlsplit(f.l7.http.url)
-            path, host = url.path or "/", url.hostname or ""
+            path, host = _url(f.l7.http.url)
         if f.l7.dns is not None:
             dns = f.l7.dns.query.rstrip(".").lower()
         if _text(f.l7.type, {2: "RESPONSE"}) == "RESPONSE":
             reply = True  # an L7 response is the answer to a request already counted
-    policies = tuple(sorted({f"{p.kind + ':' if p.kind else ''}{p.namespace}/{p.name}" for p in (
-        *f.egress_allowed_by, *f.egress_allowed_by_c, *f.ingress_allowed_by, *f.ingress_allowed_by_c,
-        *f.ingress_denied_by, *f.ingress_denied_by_c, *f.egress_denied_by, *f.egress_denied_by_c)}))
-    names = tuple(sorted({n.rstrip(".").lower() for n in (f.destination_names or f.destination_names_c)}))
-    return FlowKey(_endpoint(f.source, ip.source), _endpoint(f.destination, ip.destination), protocol, port,
+    policies: tuple[str, ...] = ()
+    if (f.egress_allowed_by or f.egress_allowed_by_c or f.ingress_allowed_by or f.ingress_allowed_by_c
+            or f.ingress_denied_by or f.ingress_denied_by_c or f.egress_denied_by or f.egress_denied_by_c):
+        policies = tuple(sorted({f"{p.kind + ':' if p.kind else ''}{p.namespace}/{p.name}" for p in (
+            *f.egress_allowed_by, *f.egress_allowed_by_c, *f.ingress_allowed_by, *f.ingress_allowed_by_c,
+            *f.ingress_denied_by, *f.ingress_denied_by_c, *f.egress_denied_by, *f.egress_denied_by_c)}))
+    raw_names = f.destination_names or f.destination_names_c
+    names = tuple(sorted({n.rstrip(".").lower() for n in raw_names})) if raw_names else ()
+    if reply:
+        port = None  # a reply's destination port is the client's ephemeral port: one reply flow per pair
+    return FlowKey(ends.get(f.source, ip.source), ends.get(f.destination, ip.destination, names), protocol, port,
                    method, path, host, dns, names, _text(f.verdict, _VERDICTS),
                    _text(f.drop_reason_desc or f.drop_reason_desc_c, _DROP_REASONS), reply, policies)
 
@@ -261,10 +305,14 @@ def _open(path: str) -> IO[bytes]:
     return raw
 
 
-def read_flows(paths: Iterable[str], progress: Callable[[int], None] | None = None) -> FlowRead:
+def read_flows(paths: Iterable[str], progress: Callable[[int], None] | None = None,
+               place: Place | None = None) -> FlowRead:
     """The distinct flows of the records in ``paths`` (files, folders, ``-``), in the order first
-    seen. ``progress`` is called with the number of records read every 65,536 lines."""
+    seen. ``progress`` is called with the number of records read every 65,536 lines. ``place``
+    (``Placer.endpoint`` of an analysis) turns each distinct endpoint into its peer, so flows are
+    deduplicated by workload; without it, by what Hubble names (pod, labels, address)."""
     out = FlowRead()
+    ends = _Ends(place)
     distinct: dict[FlowKey, DistinctFlow] = {}
     decode = _DECODER.decode
     for path in _files(paths, out.diagnostics):
@@ -290,7 +338,7 @@ def read_flows(paths: Iterable[str], progress: Callable[[int], None] | None = No
                         out.diagnostics.warning("flows-bad-line", f"not a Hubble flow record: {exc}", shown, number)
                     continue
                 flow = record.flow or record
-                key = _key(flow)
+                key = _key(flow, ends)
                 if key is None:
                     out.other_records += 1
                     continue
