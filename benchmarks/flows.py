@@ -64,7 +64,7 @@ def _line(rng: random.Random, t: int) -> str:
         reply = "true"
     else:
         src, dst, proto, port = "web", "api", "TCP", 8080
-        verdict, reason = "DROPPED", ',"dropReason":162,"dropReasonDesc":"CT_MAP_INSERTION_FAILED"'
+        verdict, reason = "DROPPED", ',"dropReason":155,"dropReasonDesc":"CT_MAP_INSERTION_FAILED"'
     s_ep, s_ip = _ENDS[src]
     d_ep, d_ip = _ENDS[dst]
     when = f"2026-12-01T10:{t // 60000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}Z"

@@ -131,6 +131,7 @@ class FlowsReport:
     rules: dict[RuleKey, tuple[str, int]] = field(default_factory=dict)  # every rule: (file:line, index)
     hits: Counter[RuleKey] = field(default_factory=Counter)               # flows (records) per rule
     distinct_hits: Counter[RuleKey] = field(default_factory=Counter)
+    tier_ends: dict[RuleKey, str] = field(default_factory=dict)           # default denies that decided: file:line
 
     @property
     def disagreements(self) -> list[FlowResult]:
@@ -178,7 +179,7 @@ class FlowsReport:
         return 1 if self.disagreements else 0
 
     def rule_json(self, key: RuleKey) -> dict[str, object]:
-        where, _ = self.rules.get(key, ("", 0))
+        where = self.rules[key][0] if key in self.rules else self.tier_ends.get(key, "")
         return {"kind": key[0], "namespace": key[1], "name": key[2], "direction": key[3], "rule": key[4],
                 "where": where, "flows": self.hits[key], "distinct": self.distinct_hits[key]}
 
@@ -283,8 +284,11 @@ def flows_report(analysis: Analysis, read: FlowRead, placer: Placer | None = Non
     """Compare every distinct flow of ``read`` with ``analysis``."""
     analysis = with_domains(analysis, read)
     report = FlowsReport(read, analysis.options.describe())
+    enforced = analysis.options.enforced_kinds
     for policy in analysis.cluster.policies:
         p = policy.ref
+        if p.kind not in enforced or policy.rejected:  # not in force under this profile: no flow can use it
+            continue
         for rule in (*policy.ingress, *policy.egress):
             key = (p.kind, p.namespace, p.name, rule.direction.value, rule.index)
             report.rules[key] = (f"{p.file}:{rule.line or p.line}", rule.index)
@@ -322,6 +326,8 @@ def flows_report(analysis: Analysis, read: FlowRead, placer: Placer | None = Non
         result = FlowResult(flow, src, dst, observed, computed, decided, ex.verdict.steps, hits)
         if not result.agree:
             result.causes = drift_causes(ex.verdict.steps, decided, observed, dst.how)
+        if decided is not None and decided.key is not None and decided.key[4] is None:
+            report.tier_ends.setdefault(decided.key, decided.step.where)
         for h in hits:
             report.hits[h] += flow.count
             report.distinct_hits[h] += 1

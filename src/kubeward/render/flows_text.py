@@ -62,7 +62,7 @@ def flows_lines(report: FlowsReport) -> Iterator[str]:
             yield escape(f"  {ns}  {reason}  {rule}  {distinct} / {n}") + "\n"
     yield "\nrule hits (records / distinct flows):\n"
     for key, n in sorted(report.hits.items(), key=lambda kv: -kv[1]):
-        where = report.rules.get(key, ("", 0))[0]
+        where = report.rules[key][0] if key in report.rules else report.tier_ends.get(key, "")
         yield escape(f"  {n:>8} / {report.distinct_hits[key]:<5} {_rule(key)}{' (' + where + ')' if where else ''}") \
             + "\n"
     unused = report.unused_rules
