@@ -210,3 +210,19 @@ def test_flows_read_without_an_analysis_are_placed_by_the_report_with_the_same_v
                 for r in report.results}
     assert verdicts(raw) == verdicts(collapsed)
     assert ("shop/api", "shop/mysql", 3306, "", "deny", "deny") in verdicts(raw)
+
+
+def test_a_record_of_the_wrong_shape_is_a_bad_line_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "f.json").write_text('{"flow": {"verdict": ["FORWARDED"]}}\n[1, 2]\n' + JSONPB.read_text())
+    read = read_flows([str(tmp_path / "f.json")])
+    assert (read.bad_lines, read.lines) == (2, 9)
+    assert [(d.code, d.line) for d in read.diagnostics.sorted()] == [("flows-bad-line", 1), ("flows-bad-line", 2)]
+
+
+def test_an_audit_verdict_is_a_policy_denial_the_audit_mode_let_through(tmp_path: Path) -> None:
+    line = next(line for line in JSONPB.read_text().splitlines() if "POLICY_DENIED" in line)
+    (tmp_path / "audit.json").write_text(line.replace('"verdict":"DROPPED"', '"verdict":"AUDIT"') + "\n")
+    result = run("flows", str(tmp_path / "audit.json"), SHOP, "--cni", "cilium", "--format", "json")
+    [flow] = json.loads(result.stdout)["flows"]
+    assert (flow["verdict"], flow["observed"], flow["computed"], flow["agree"]) == ("AUDIT", "deny", "deny", True)
+    assert result.exit_code == 0
