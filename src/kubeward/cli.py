@@ -509,3 +509,45 @@ def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
     else:
         click.echo(text.lint_report(report), nl=False)
     sys.exit(lint_exit_code(report, analysis, fail_on))
+
+
+@main.command()
+@click.argument("flows_path", metavar="FLOWS", type=click.Path(allow_dash=True))
+@_inputs
+@profile_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str,
+          verbose: bool) -> None:
+    """Every distinct flow of FLOWS (Hubble's `hubble observe -o json` / `-o jsonpb` output: a file,
+    a folder, - for stdin, gzip too) against the configuration in PATHS: the verdict Hubble saw,
+    kubeward's with the rule that decides it, the disagreements, drops by reason and rule, and the
+    rules no observed flow used.
+
+    Exit code: 0 all agree, 1 a disagreement, 2 input errors."""
+    from .analyses.flows import flows_report, read_placed
+
+    analysis = analyse_input(paths, options, cluster=_read_cluster("flows", live))
+    _stderr_diagnostics(analysis, verbose)
+    with _progress("reading flows") as status:
+        say = (lambda n: status.update(f"kubeward: reading flows… {n:,} records")) if status is not None else None
+        read, placer = read_placed(analysis, [flows_path], progress=say)
+    for d in read.diagnostics.sorted():
+        click.echo(str(d), err=True)
+    with _progress("comparing flows"):
+        report = flows_report(analysis, read, placer)
+    if fmt == "json":
+        doc = report.to_json()
+        doc["diagnostics"] = [*doc["diagnostics"], *_diag_json(analysis)]  # type: ignore[misc]
+        _write(data.json_bytes(doc))
+    elif fmt == "md":
+        from .render.flows_text import flows_markdown
+
+        _write_all(flows_markdown(report))
+    else:
+        from .render.flows_text import flows_lines
+
+        _write_all(flows_lines(report))
+    if read.diagnostics.has_errors or analysis.diagnostics.has_errors:
+        sys.exit(EXIT_INPUT)
+    sys.exit(report.exit_code)
