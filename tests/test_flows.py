@@ -226,3 +226,13 @@ def test_an_audit_verdict_is_a_policy_denial_the_audit_mode_let_through(tmp_path
     [flow] = json.loads(result.stdout)["flows"]
     assert (flow["verdict"], flow["observed"], flow["computed"], flow["agree"]) == ("AUDIT", "deny", "deny", True)
     assert result.exit_code == 0
+
+
+def test_a_flows_file_without_one_flow_record_is_an_input_error_not_a_clean_report(tmp_path: Path) -> None:
+    """Every rule would read as unused and nothing as a disagreement: the user must act (exit 2)."""
+    bad = tmp_path / "flows.json"
+    bad.write_text('{"flow": 5}\nnot json\n{"flow": {"verdict": 7, "source": []}}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["flows", str(bad), SHOP], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "error: flows-empty: no Hubble flow record in" in result.stderr
+    assert "(3 lines that are not flow records, 0 other records): nothing to compare" in result.stderr

@@ -311,6 +311,7 @@ def read_flows(paths: Iterable[str], progress: Callable[[int], None] | None = No
     seen. ``progress`` is called with the number of records read every 65,536 lines. ``place``
     (``Placer.endpoint`` of an analysis) turns each distinct endpoint into its peer, so flows are
     deduplicated by workload; without it, by what Hubble names (pod, labels, address)."""
+    paths = list(paths)
     out = FlowRead()
     ends = _Ends(place)
     distinct: dict[FlowKey, DistinctFlow] = {}
@@ -362,5 +363,9 @@ def read_flows(paths: Iterable[str], progress: Callable[[int], None] | None = No
             out.diagnostics.warning("flows-bad-line", f"{bad - _BAD_LINES_SHOWN} more lines that are not Hubble flow "
                                   "records (the first are listed)", shown)
         out.bad_lines += bad
+    if out.files and not out.lines and not out.diagnostics.has_errors:
+        # Nothing to compare: every rule would read as unused, every check as passed.
+        out.diagnostics.error("flows-empty", f"no Hubble flow record in {', '.join(paths)} ({out.bad_lines:,} lines "
+                              f"that are not flow records, {out.other_records:,} other records): nothing to compare")
     out.flows = list(distinct.values())
     return out
