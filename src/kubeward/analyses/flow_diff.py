@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from ..flows.read import DistinctFlow, FlowRead
 from .flow_place import Placer
 from .flows import Apart, FlowResult, compare_flows, read_placed_sides, with_domains
 from .session import Analysis
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -136,6 +139,35 @@ def flows_diff(old: Analysis, new: Analysis, read: FlowRead, old_placer: Placer 
             out.one_side.append(OneSide("new", a, b.detail))
         elif isinstance(a, Apart):  # apart on both sides, or for a reason of the record itself
             out.apart.append(a)
+    out.changes = _merged(out.changes, lambda c: (c.before, c.after), lambda c, f: FlowChange(
+        replace(c.before, flow=f), replace(c.after, flow=f)))
+    out.one_side = _merged(out.one_side, lambda o: (o.result,),
+                           lambda o, f: replace(o, result=replace(o.result, flow=f)))
+    return out
+
+
+def _merged(items: list[T], results: Callable[[T], tuple[FlowResult, ...]],
+            rebuild: Callable[[T, DistinctFlow], T]) -> list[T]:
+    """Items whose flows are one question on both sides, taken together: an end placed differently
+    by the two sides is read as Hubble names it (a pod), so one workload's pods are several flows
+    until here."""
+    groups: dict[tuple[object, ...], list[T]] = {}
+    for item in items:
+        rs = results(item)
+        k = rs[0].flow.key
+        key = (*((r.source.peer, r.destination.peer, r.computed) for r in rs), k.protocol, k.port, k.method, k.path,
+               k.host, k.dns, k.verdict, k.drop_reason)
+        groups.setdefault(key, []).append(item)
+    out = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        flows = [results(i)[0].flow for i in group]
+        times = [t for f in flows for t in (f.first, f.last) if t]
+        merged = DistinctFlow(flows[0].key, sum(f.count for f in flows), min(times, default=""),
+                              max(times, default=""), flows[0].where)
+        out.append(rebuild(group[0], merged))
     return out
 
 
