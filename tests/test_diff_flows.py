@@ -179,3 +179,15 @@ def test_git_revisions_name_the_rules_by_revision(tmp_path: Path, monkeypatch: p
     assert [(c["before"]["decidedBy"]["file"], c["after"]["decidedBy"]["file"], c["after"]["decidedBy"]["line"])
             for c in doc["wouldBreak"]] == [("shop@HEAD~1/cni/cilium/policies.yaml",
                                              "shop@HEAD/base/networkpolicies.yaml", 3)] * 2
+
+
+def test_the_live_cluster_against_the_fix_flips_the_same_flows_as_the_files(tmp_path: Path) -> None:
+    from fake_apiserver import objects_of, serving
+
+    with serving(objects_of(str(SHOP))) as server:
+        config = str(server.kubeconfig(tmp_path / "kubeconfig"))
+        doc = _flows_doc("--cluster", "--kubeconfig", config, str(FIXED))
+    files = _flows_doc(str(SHOP), str(FIXED))
+    assert [_row(c) for c in doc["newlyAllowed"]] == [_row(c) for c in files["newlyAllowed"]]
+    assert [_row(c) for c in doc["wouldBreak"]] == [_row(c) for c in files["wouldBreak"]]
+    assert doc["newlyAllowed"][0]["before"]["decidedBy"]["file"] == "cluster:fake/NetworkPolicy/shop/default-deny"
