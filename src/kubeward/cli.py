@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from .analyses.commands import check_paths, run_tests
     from .analyses.connectivity_map import connectivity_map
     from .analyses.explain import explain as run_explain
+    from .analyses.flow_diff import FlowsDiff
+    from .analyses.revisions import DiffRun
     from .analyses.session import Analysis, analyse_input, is_domain, unknown_namespaces
     from .live import LiveSnapshot, read_cluster
     from .render import data, text
@@ -409,16 +411,21 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 @click.option("--git", "git_range", metavar="REV1..REV2", default=None,
               help="Compare PATH at two git revisions instead of two paths.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
-@click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed.")
+@click.option("--flows", "flows_path", metavar="FLOWS", type=click.Path(allow_dash=True), default=None,
+              help="Hubble flow records (a file, a folder, - for stdin): list the observed flows the change "
+                   "would break or newly allow.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed (or an observed flow would break).")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, git_range: str | None, fmt: str,
-          exit_code: bool, verbose: bool) -> None:
+          flows_path: str | None, exit_code: bool, verbose: bool) -> None:
     """What changed in what is allowed between OLD and NEW (two paths), between two git
     revisions of PATH (--git REV1..REV2 PATH), or between the live cluster and the cluster with
     NEW applied over it (--cluster NEW). Both sides are analysed under the same options; with
-    --cni/--mesh auto, NEW decides them.
+    --cni/--mesh auto, NEW decides them. With --flows, the observed flows whose verdict the change
+    flips follow the diff: would be broken, newly allowed, with the deciding rule before and after.
 
-    Exit code: 0, or 1 with --exit-code when something changed, 2 on input errors."""
+    Exit code: 0, or 1 with --exit-code when something changed or an observed flow would be
+    broken, 2 on input errors (of either side or of FLOWS)."""
     from .analyses.revisions import diff_cluster, diff_paths, diff_revisions
 
     if live is not None:
@@ -443,13 +450,42 @@ def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
         for d in analysis.diagnostics.sorted():
             if d.severity is not Severity.INFO or verbose:
                 click.echo(f"{name}: {d}", err=True)  # a Diagnostic prints escaped
+    flows_diff = _flows_diff(run, flows_path) if flows_path is not None else None
     if fmt == "json":
-        click.echo(data.to_json(run.result.to_json()), nl=False)
+        doc = run.result.to_json()
+        if flows_diff is not None:
+            doc["flows"] = flows_diff.to_json()
+        click.echo(data.to_json(doc), nl=False)
     elif fmt == "md":
         click.echo(text.config_diff_markdown(run.result), nl=False)
+        if flows_diff is not None:
+            from .render.flows_text import flows_diff_markdown
+
+            _write_all(flows_diff_markdown(flows_diff))
     else:
         click.echo(text.config_diff(run.result), nl=False)
-    sys.exit(run.exit_code(changes_fail=exit_code))
+        if flows_diff is not None:
+            from .render.flows_text import flows_diff_lines
+
+            _write_all(flows_diff_lines(flows_diff, flows_path or ""))
+    code = run.exit_code(changes_fail=exit_code)
+    if flows_diff is not None and flows_diff.read.diagnostics.has_errors:
+        code = EXIT_INPUT
+    elif code == EXIT_OK and exit_code and flows_diff is not None and flows_diff.would_break:
+        code = 1
+    sys.exit(code)
+
+
+def _flows_diff(run: DiffRun, flows_path: str) -> FlowsDiff:
+    """The observed flows of ``flows_path`` against both sides of ``run`` (read diagnostics on stderr)."""
+    from .analyses.flow_diff import read_flows_diff
+
+    with _progress("reading flows") as status:
+        say = (lambda n: status.update(f"kubeward: reading flows… {n:,} records")) if status is not None else None
+        result = read_flows_diff(run.old, run.new, [flows_path], progress=say)
+    for d in result.read.diagnostics.sorted():
+        click.echo(str(d), err=True)
+    return result
 
 
 @main.command()

@@ -6,13 +6,13 @@ of the input decided."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..engine.engine import Engine
 from ..engine.trace import Effect, Layer, Reason, Step
 from ..errors import UsageError
-from ..flows.read import DistinctFlow, FlowRead, read_flows
+from ..flows.read import DistinctFlow, Endpoint, FlowRead, read_flows
 from ..ir import PROTOCOLS
 from .explain import Explanation, explain
 from .flow_place import Placement, Placer
@@ -280,33 +280,41 @@ def read_placed(analysis: Analysis, paths: Iterable[str], progress: Callable[[in
     return read_flows(paths, progress, placer.endpoint), placer
 
 
-def flows_report(analysis: Analysis, read: FlowRead, placer: Placer | None = None) -> FlowsReport:
-    """Compare every distinct flow of ``read`` with ``analysis``."""
-    analysis = with_domains(analysis, read)
-    report = FlowsReport(read, analysis.options.describe())
-    enforced = analysis.options.enforced_kinds
-    for policy in analysis.cluster.policies:
-        p = policy.ref
-        if p.kind not in enforced or policy.rejected:  # not in force under this profile: no flow can use it
-            continue
-        for rule in (*policy.ingress, *policy.egress):
-            key = (p.kind, p.namespace, p.name, rule.direction.value, rule.index)
-            report.rules[key] = (f"{p.file}:{rule.line or p.line}", rule.index)
+def read_placed_sides(old: Analysis, new: Analysis, paths: Iterable[str],
+                      progress: Callable[[int], None] | None = None) -> tuple[FlowRead, Placer, Placer]:
+    """The flows of ``paths`` for comparing two analyses (``diff --flows``): an end both place at
+    the same peer is collapsed to it as it is read; an end they place differently (a workload on
+    one side only, a pod regrouped) stays as Hubble named it, for each side to place."""
+    old_placer, new_placer = Placer(old), Placer(new)
+
+    def place(end: Endpoint, names: tuple[str, ...] = ()) -> Endpoint:
+        before = old_placer.place(end, names)
+        if before.peer and before == new_placer.place(end, names):
+            return old_placer.endpoint(end, names)
+        return end
+
+    return read_flows(paths, progress, place), old_placer, new_placer
+
+
+def compare_flows(analysis: Analysis, read: FlowRead, placer: Placer | None = None,
+                  ) -> Iterator[FlowResult | Apart]:
+    """Every distinct flow of ``read`` (in its order) against ``analysis`` (with the flows' DNS
+    names, ``with_domains``): its ``FlowResult``, or ``Apart`` and why it was not compared.
+    Questions are explained once, whatever the number of flows asking them."""
     placer = placer or Placer(analysis)
     cache: dict[tuple[str, str, str, int | None, str, str, str], tuple[Explanation | None, str]] = {}
     for flow in read.flows:
         observed, apart = _observed(flow)
         if apart:
-            report.apart.append(Apart(apart, flow))
+            yield Apart(apart, flow)
             continue
         k = flow.key
         if k.protocol not in PROTOCOLS or k.port is None:
-            report.apart.append(Apart("not-modelled", flow, f"{k.protocol or 'no L4'}: kubeward models TCP, UDP "
-                                                            "and SCTP ports"))
+            yield Apart("not-modelled", flow, f"{k.protocol or 'no L4'}: kubeward models TCP, UDP and SCTP ports")
             continue
         src, dst = placer.place(k.source), placer.place(k.destination, k.names)
         if not src.peer or not dst.peer:
-            report.apart.append(Apart("unplaced", flow, src.reason or dst.reason))
+            yield Apart("unplaced", flow, src.reason or dst.reason)
             continue
         ckey = (src.peer, dst.peer, k.protocol, k.port, k.method, k.path, k.host)
         cached = cache.get(ckey)
@@ -319,17 +327,37 @@ def flows_report(analysis: Analysis, read: FlowRead, placer: Placer | None = Non
             cache[ckey] = cached
         ex, problem = cached
         if ex is None:
-            report.apart.append(Apart("unplaced", flow, problem))
+            yield Apart("unplaced", flow, problem)
             continue
         decided, hits = _decider(ex)
-        computed = "allow" if ex.allowed else "deny"
-        result = FlowResult(flow, src, dst, observed, computed, decided, ex.verdict.steps, hits)
+        result = FlowResult(flow, src, dst, observed, "allow" if ex.allowed else "deny", decided,
+                            ex.verdict.steps, hits)
         if not result.agree:
             result.causes = drift_causes(ex.verdict.steps, decided, observed, dst.how)
+        yield result
+
+
+def flows_report(analysis: Analysis, read: FlowRead, placer: Placer | None = None) -> FlowsReport:
+    """Compare every distinct flow of ``read`` with ``analysis``."""
+    analysis = with_domains(analysis, read)
+    report = FlowsReport(read, analysis.options.describe())
+    enforced = analysis.options.enforced_kinds
+    for policy in analysis.cluster.policies:
+        p = policy.ref
+        if p.kind not in enforced or policy.rejected:  # not in force under this profile: no flow can use it
+            continue
+        for rule in (*policy.ingress, *policy.egress):
+            key = (p.kind, p.namespace, p.name, rule.direction.value, rule.index)
+            report.rules[key] = (f"{p.file}:{rule.line or p.line}", rule.index)
+    for result in compare_flows(analysis, read, placer):
+        if isinstance(result, Apart):
+            report.apart.append(result)
+            continue
+        decided = result.decided
         if decided is not None and decided.key is not None and decided.key[4] is None:
             report.tier_ends.setdefault(decided.key, decided.step.where)
-        for h in hits:
-            report.hits[h] += flow.count
+        for h in result.hits:
+            report.hits[h] += result.flow.count
             report.distinct_hits[h] += 1
         report.results.append(result)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..analyses.flow_diff import FlowChange, FlowsDiff
 from ..analyses.flows import FlowResult, FlowsReport, RuleKey
 from ..diagnostics import escape
 
@@ -108,3 +109,66 @@ def flows_markdown(report: FlowsReport) -> Iterator[str]:
     yield "\n### Rules no observed flow used\n\n"
     for key in report.unused_rules:
         yield f"- {_cell(_rule(key))} ({_cell(report.rules[key][0])})\n"
+
+
+def _change_flow(c: FlowChange) -> str:
+    return _flow(c.after)
+
+
+def _decided(r: FlowResult) -> str:
+    return (r.decided.phrase if r.decided else "-") + _where(r)
+
+
+def flows_diff_lines(d: FlowsDiff, flows: str) -> Iterator[str]:
+    """The section `diff --flows` prints after the diff."""
+    s = d.summary()
+    yield (f"\nobserved flows ({flows}): {s['records']} records, {s['distinct']} distinct; compared on both sides "
+           f"{s['compared']}: {s['wouldBreak']} would be broken, {s['newlyAllowed']} newly allowed, "
+           f"{s['unchanged']} unchanged; {s['oldOnly']} only in OLD, {s['newOnly']} only in NEW; apart: "
+           f"{s['replies']} replies, {s['nonPolicyDrops']} non-policy drops, {s['unplaced']} unplaced, "
+           f"{s['notModelled']} not modelled\n")
+    for title, changes in (("would be broken (allowed before, denied after)", d.would_break),
+                           ("newly allowed (denied before, allowed after)", d.newly_allowed)):
+        if not changes:
+            continue
+        yield f"{title}:\n"
+        for c in changes:
+            k = c.flow.key
+            yield escape(f"  {_change_flow(c)}  ×{c.flow.count}  observed {k.verdict.lower()}"
+                         f"{' ' + k.drop_reason if k.drop_reason else ''}; first seen {c.flow.where}") + "\n"
+            yield escape(f"      before: {_decided(c.before)}") + "\n"
+            yield escape(f"      after:  {_decided(c.after)}") + "\n"
+    if d.one_side:
+        yield "on one side only:\n"
+        for o in d.one_side:
+            r = o.result
+            yield escape(f"  {_flow(r)}  ×{r.flow.count}  only in {o.side.upper()}: {r.computed} there — "
+                         f"{_decided(r)}; {'NEW' if o.side == 'old' else 'OLD'}: {o.missing}") + "\n"
+    shown = [a for a in d.apart if a.reason != "reply"]
+    if shown:
+        yield "not compared:\n"
+        for a in shown:
+            k = a.flow.key
+            yield escape(f"  {a.reason}: {k.source.display} → {k.destination.display} {k.protocol}/{k.port} "
+                         f"{k.verdict} {k.drop_reason}".rstrip() + f"  ×{a.flow.count}"
+                         + (f" — {a.detail}" if a.detail else "") + f" ({a.flow.where})") + "\n"
+
+
+def flows_diff_markdown(d: FlowsDiff) -> Iterator[str]:
+    s = d.summary()
+    yield "\n#### Observed flows\n\n"
+    yield (f"{s['records']} flow records, {s['distinct']} distinct: **{s['wouldBreak']} would be broken** "
+           f"({s['wouldBreakRecords']} records), {s['newlyAllowed']} newly allowed, {s['unchanged']} unchanged; "
+           f"{s['oldOnly']} only in OLD, {s['newOnly']} only in NEW; {s['replies']} replies, "
+           f"{s['nonPolicyDrops']} non-policy drops, {s['unplaced']} unplaced.\n")
+    rows = [("would be broken", c) for c in d.would_break] + [("newly allowed", c) for c in d.newly_allowed]
+    if rows:
+        yield "\n| change | flow | records | observed | before | after |\n| --- | --- | --- | --- | --- | --- |\n"
+        for what, c in rows:
+            yield (f"| {what} | {_cell(_change_flow(c))} | {c.flow.count} | {_cell(c.flow.key.verdict)} | "
+                   f"{_cell(_decided(c.before))} | {_cell(_decided(c.after))} |\n")
+    if d.one_side:
+        yield "\n| flow | records | only in | verdict there | other side |\n| --- | --- | --- | --- | --- |\n"
+        for o in d.one_side:
+            yield (f"| {_cell(_flow(o.result))} | {o.result.flow.count} | {o.side.upper()} | "
+                   f"{o.result.computed}: {_cell(_decided(o.result))} | {_cell(o.missing)} |\n")
