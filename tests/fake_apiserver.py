@@ -1,7 +1,7 @@
 """A protocol-level fake of the Kubernetes API server, for the tests of ``--cluster``.
 
 It speaks what the official client and kubeward send and read, over HTTPS with a certificate
-made for the test (``openssl``; plain HTTP when it is missing), in a thread of the test process:
+made for the test (with the ``cryptography`` package, a test dependency), in a thread of the test process:
 
 - discovery: ``/api`` (APIVersions), ``/apis`` (APIGroupList with preferred versions),
   ``/api/v1`` and ``/apis/GROUP/VERSION`` (APIResourceList, subresources included);
@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
+import ipaddress
 import json
 import shutil
 import ssl
-import subprocess
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -37,6 +38,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 TOKEN = "kw-test-token-5a1f0c9e8d7b6a5f4e3d2c1b"
 METADATA_ONLY = "as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -106,7 +111,7 @@ class FakeApiServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         scheme = "http"
-        if tls and shutil.which("openssl"):
+        if tls:
             self.ca_pem = self._certificate()
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self._tmp / "cert.pem", self._tmp / "key.pem")
@@ -134,11 +139,23 @@ class FakeApiServer:
         entry.items.append(item)
 
     def _certificate(self) -> bytes:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-keyout", str(self._tmp / "key.pem"), "-out", str(self._tmp / "cert.pem"),
-                        "-days", "1", "-subj", "/CN=kubeward-fake-apiserver",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-        return (self._tmp / "cert.pem").read_bytes()
+        """A self-signed certificate for 127.0.0.1 (P-256, one day), written as cert.pem and key.pem."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubeward-fake-apiserver")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                               critical=False)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+        pem = cert.public_bytes(serialization.Encoding.PEM)
+        (self._tmp / "cert.pem").write_bytes(pem)
+        (self._tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                              serialization.PrivateFormat.PKCS8,
+                                                              serialization.NoEncryption()))
+        return pem
 
     def start(self) -> FakeApiServer:
         self._thread.start()

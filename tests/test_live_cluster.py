@@ -186,8 +186,6 @@ def test_a_wrong_token_is_exit_code_2_with_a_message_naming_authentication(tmp_p
 
 
 def test_a_certificate_the_kubeconfig_does_not_trust_is_refused(tmp_path: Path) -> None:
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is not installed: the fake API server speaks plain HTTP")
     with serving([]) as server:
         config = server.kubeconfig(tmp_path / "kubeconfig", trust=False)
         result = kubeward_cli("map", "--cluster", "--kubeconfig", str(config))
