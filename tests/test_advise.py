@@ -13,11 +13,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from kubeward.analyses import testsuite
 from kubeward.analyses.advise import advise, read_for_advice
 from kubeward.analyses.advise_proof import Proof, prove, write_advice
 from kubeward.analyses.explain import explain
 from kubeward.analyses.session import analyse_paths
-from kubeward.analyses import testsuite
 from kubeward.analyses.testsuite import is_suite, read_cases, run_suite
 from kubeward.cli import main
 from kubeward.diagnostics import Diagnostics

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import yaml
@@ -57,7 +57,8 @@ class Observed:
 
     @property
     def label(self) -> str:
-        http = f" {self.method} {self.path}" if self.method else f" dns {self.flow.key.dns}" if self.flow.key.dns else ""
+        dns = self.flow.key.dns
+        http = f" {self.method} {self.path}" if self.method else f" dns {dns}" if dns else ""
         dst = self.dst if not self.dst_ip or self.dst_ip == self.dst else f"{self.dst} ({self.dst_ip})"
         return f"{self.src} → {dst} {self.protocol}/{self.port}{http}"
 
@@ -128,7 +129,8 @@ class Advice:
 
 # ---- reading ------------------------------------------------------------------------------------
 
-def read_for_advice(analysis: Analysis, paths: Iterable[str], progress: object = None) -> FlowRead:
+def read_for_advice(analysis: Analysis, paths: Iterable[str],
+                    progress: Callable[[int], None] | None = None) -> FlowRead:
     """The flows of ``paths`` placed among the peers of ``analysis`` (as ``read_placed``), keeping
     the address of an end placed by its DNS name: the advice writes it as a CIDR."""
     placer = Placer(analysis)
@@ -137,7 +139,7 @@ def read_for_advice(analysis: Analysis, paths: Iterable[str], progress: object =
         placed = placer.endpoint(end, names)
         return replace(placed, ip=end.ip) if placed.placed_by == "dns" and end.ip else placed
 
-    return read_flows(paths, progress if callable(progress) else None, place)
+    return read_flows(paths, progress, place)
 
 
 def observed_allowed(analysis: Analysis, read: FlowRead) -> tuple[list[Observed], list[Skipped], int, int]:
@@ -310,8 +312,8 @@ def _dns_policy(analysis: Analysis, ns: str, cilium: bool, fqdn: bool, flows: li
         kind = "CiliumNetworkPolicy"
     else:
         _spec(head).update(podSelector={}, policyTypes=["Egress"])
-        body = {"to": [{"namespaceSelector": {"matchLabels": {NS_LABEL: dns_ns}}, "podSelector": {"matchLabels": labels}}],
-                "ports": ports}
+        body = {"to": [{"namespaceSelector": {"matchLabels": {NS_LABEL: dns_ns}},
+                        "podSelector": {"matchLabels": labels}}], "ports": ports}
         kind = "NetworkPolicy"
     rule = Rule(body, sorted(flows, key=lambda o: o.label))
     if not flows:
@@ -368,10 +370,9 @@ def _rules(analysis: Analysis, ns: str, direction: str, peers: dict[PeerKey, lis
         body.update(_ports(flows, cilium))
         rules.append(Rule(body, sorted(flows, key=lambda o: o.label)))
     for _, group in sorted(outside.items()):
-        flows = [o for _, fl in group for o in fl]
         names = sorted({k[1] for k, _ in group if k[0] == "fqdn"})
         ips = sorted({(o.dst_ip if direction == "egress" else o.src_ip) for k, fl in group if k[0] == "ip" for o in fl})
-        cidrs = [str(n) for n in ipaddress.collapse_addresses(ipaddress.ip_network(ip) for ip in ips)] if ips else []
+        cidrs = _cidrs(ips)
         if names:
             body = {"toFQDNs": [{"matchName": n} for n in names]}
             body.update(_ports([o for k, fl in group if k[0] == "fqdn" for o in fl], cilium))
@@ -385,8 +386,14 @@ def _rules(analysis: Analysis, ns: str, direction: str, peers: dict[PeerKey, lis
                 body = {("to" if direction == "egress" else "from"): [{"ipBlock": {"cidr": c}} for c in cidrs]}
             body.update(_ports(fl_ip, cilium))
             rules.append(Rule(body, fl_ip))
-        del flows
     return rules
+
+
+def _cidrs(ips: list[str]) -> list[str]:
+    """The addresses as /32 (/128) networks, adjacent ones merged, per address family."""
+    v4 = [ipaddress.IPv4Network(ip) for ip in ips if ipaddress.ip_address(ip).version == 4]
+    v6 = [ipaddress.IPv6Network(ip) for ip in ips if ipaddress.ip_address(ip).version == 6]
+    return [str(n) for n in ipaddress.collapse_addresses(v4)] + [str(n) for n in ipaddress.collapse_addresses(v6)]
 
 
 def _ports(flows: list[Observed], cilium: bool) -> dict[str, object]:

@@ -5,17 +5,18 @@ and as the `diff` of what is allowed against the current configuration."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 
 from ..diagnostics import Diagnostics
 from ..engine.options import Cni
 from ..engine.portset import EMPTY, PortSet
-from ..engine.trace import Effect, Layer
+from ..engine.trace import Effect, Layer, Step
 from ..errors import UsageError
 from ..loader import load_paths
 from .advise import Advice, Observed, namespace_yaml
-from .connectivity_map import ConnectivityMap, PeerType, connectivity_map
+from .connectivity_map import ConnectivityMap, MapPeer, PeerType, connectivity_map
 from .diff import ConfigDiff, diff
 from .explain import explain
 from .flows import Decider
@@ -150,15 +151,15 @@ def prove(analysis: Analysis, advice: Advice, files: dict[str, str]) -> Proof:
         above = deny is not None and deny.layer is not Layer.CNI and deny.policy is not None \
             and deny.policy.file not in files.values()
         proof.checked.append(Checked(o, False, dst, decided, above))
-    written = {ns for ns in advice.policies}
+    governed = set(advice.policies)  # the namespaces written: elsewhere, what is allowed did not change
     proof.beyond = [b for b in beyond_observed(connectivity_map(advised), advice.observed)
-                    if {b.src.partition("/")[0], b.dst.partition("/")[0]} & written
+                    if {b.src.partition("/")[0], b.dst.partition("/")[0]} & governed
                     and (advised.cluster.workload(b.src) or advised.cluster.workload(b.dst))]
     proof.diff = diff(current, advised, "current", "advised")
     return proof
 
 
-def _last_allow(steps: list) -> Decider | None:  # type: ignore[type-arg]
+def _last_allow(steps: list[Step]) -> Decider | None:
     allows = [s for s in steps if s.effect is Effect.ALLOW and s.policy is not None]
     return Decider(allows[-1]) if allows else None
 
@@ -183,12 +184,12 @@ def beyond_observed(cmap: ConnectivityMap, observed: list[Observed]) -> list[Bey
     return out
 
 
-def _is(peer: object, peer_id: str, observed: str, ips: list[str]) -> bool:
-    import ipaddress
-
+def _is(peer: MapPeer | None, peer_id: str, observed: str, ips: list[str]) -> bool:
+    """Whether the map peer ``peer_id`` is the observed end: the same workload, or a network
+    holding an address seen for it."""
     if peer_id == observed:
         return True
-    cidrs = getattr(peer, "cidrs", ()) if getattr(peer, "type", None) is PeerType.NETWORK else ()
+    cidrs = peer.cidrs if peer is not None and peer.type is PeerType.NETWORK else ()
     for ip in ips:
         if ip and any(ipaddress.ip_address(ip) in ipaddress.ip_network(c) for c in cidrs):
             return True
