@@ -285,11 +285,11 @@ def _spec(policy: dict[str, object]) -> dict[str, object]:
 
 def _default_deny(ns: str, cilium: bool) -> Policy:
     head = _head(ns, "default-deny", cilium)
-    if cilium:  # an empty rule selects no peer: the selected endpoints are isolated both ways
+    if cilium:  # CIL-1, CIL-3: an empty rule (`- {}`) isolates its direction and allows nothing
         _spec(head)["endpointSelector"] = {}
         policy = Policy(ns, "default-deny", "CiliumNetworkPolicy", head, [Rule({})], [Rule({})])
     else:
-        _spec(head).update(podSelector={}, policyTypes=["Ingress", "Egress"])
+        _spec(head).update(podSelector={}, policyTypes=["Ingress", "Egress"])  # NP-3, NP-12: no rules isolate
         policy = Policy(ns, "default-deny", "NetworkPolicy", head)
     policy.notes.append(f"every pod of {ns}: nothing in, nothing out, but what the policies below allow")
     return policy
@@ -359,12 +359,13 @@ def _rules(analysis: Analysis, ns: str, direction: str, peers: dict[PeerKey, lis
         assert w is not None
         labels = stable_labels(w)
         if cilium:
+            # CIL-7: peer selectors without a namespace label stay in the policy's namespace
             match = dict(labels) if w.namespace == ns else {CILIUM_NS_LABEL: w.namespace, **labels}
             body: dict[str, object] = {("toEndpoints" if direction == "egress" else "fromEndpoints"):
                                        [{"matchLabels": match}]}
         else:
             peer: dict[str, object] = {"podSelector": {"matchLabels": labels} if labels else {}}
-            if w.namespace != ns:
+            if w.namespace != ns:  # NP-16: namespaceSelector and podSelector in one peer: both must match
                 peer = {"namespaceSelector": {"matchLabels": {NS_LABEL: w.namespace}}, **peer}
             body = {("to" if direction == "egress" else "from"): [peer]}
         body.update(_ports(flows, cilium))
@@ -407,7 +408,7 @@ def _ports(flows: list[Observed], cilium: bool) -> dict[str, object]:
     plain = [{"port": str(n), "protocol": p} for p, n in ports if (p, n) not in http]
     entries: list[dict[str, object]] = [{"ports": plain}] if plain else []
     for (p, n), requests in sorted(http.items(), key=lambda i: (i[0][1], i[0][0])):
-        # Cilium matches the path as a regular expression over the whole path: the path seen, escaped
+        # CIL-16: the path is a regular expression that must match the whole path: the path seen, escaped
         rules = [{"method": m, "path": re.escape(path)} for m, path in sorted(requests)]
         entries.append({"ports": [{"port": str(n), "protocol": p}], "rules": {"http": rules}})
     return {"toPorts": entries}
