@@ -272,3 +272,10 @@ def test_bad_input_is_exit_2(tmp_path: Path) -> None:
     assert "no such file or folder" in result.stderr
     result = run("advise", TRAFFIC, FIXED, "--out", str(tmp_path / "out"), "-n", "nowhere")
     assert result.exit_code == 2 and "--namespace nowhere: not in the input" in result.stderr
+
+
+def test_addresses_are_merged_per_family() -> None:
+    from kubeward.analyses.advise import _cidrs
+
+    assert _cidrs(["10.0.0.1", "10.0.0.0", "2001:db8::1", "10.0.0.3"]) == ["10.0.0.0/31", "10.0.0.3/32",
+                                                                          "2001:db8::1/128"]

@@ -18,7 +18,7 @@ from ..loader import load_paths
 from .advise import Advice, Observed, namespace_yaml
 from .connectivity_map import ConnectivityMap, MapPeer, PeerType, connectivity_map
 from .diff import ConfigDiff, diff
-from .explain import explain
+from .explain import Explanation, explain
 from .flows import Decider
 from .session import Analysis, analyse_objects
 
@@ -133,15 +133,22 @@ def prove(analysis: Analysis, advice: Advice, files: dict[str, str]) -> Proof:
     for d in diags.sorted():  # the input's own diagnostics were reported with the input
         if d.file in files.values():
             proof.diagnostics.items.append(d)
+    asked: dict[tuple[str, str, int, str, str, str], Explanation | str] = {}
     for o in advice.observed:
         # A name seen for an outside address: the NetworkPolicy set names the address (ipBlock), the
         # Cilium set the name (toFQDNs).
         dst = o.dst_ip if o.dst_ip and (advice.dialect != "cilium" or not o.names) else o.dst
         src = o.src_ip or o.src
-        try:
-            ex = explain(advised, src, dst, o.port, o.protocol, method=o.method or None, path=o.path or None)
-        except UsageError as exc:
-            proof.diagnostics.error("advise-unplaceable", f"{o.label}: {exc}", o.flow.where.rpartition(":")[0])
+        question = (src, dst, o.port, o.protocol, o.method, o.path)
+        if question not in asked:  # one engine call per distinct question (DNS queries differ, verdicts not)
+            try:
+                asked[question] = explain(advised, src, dst, o.port, o.protocol, method=o.method or None,
+                                          path=o.path or None)
+            except UsageError as exc:
+                asked[question] = str(exc)
+        ex = asked[question]
+        if isinstance(ex, str):
+            proof.diagnostics.error("advise-unplaceable", f"{o.label}: {ex}", o.flow.where.rpartition(":")[0])
             continue
         if ex.allowed:
             proof.checked.append(Checked(o, True, dst, _last_allow(ex.verdict.steps)))
