@@ -587,3 +587,61 @@ def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, o
     if read.diagnostics.has_errors or analysis.diagnostics.has_errors:
         sys.exit(EXIT_INPUT)
     sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("flows_path", metavar="FLOWS", type=click.Path(allow_dash=True))
+@_inputs
+@profile_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="The folder to write the policies to: one file per namespace, NAMESPACE.yaml.")
+@click.option("--dialect", type=click.Choice(["networkpolicy", "cilium"]), default="networkpolicy",
+              show_default=True, help="NetworkPolicy, or CiliumNetworkPolicy with DNS names and HTTP rules.")
+@click.option("--namespace", "-n", "namespaces", multiple=True,
+              help="Write policies for this namespace only (repeatable) [default: every namespace of the "
+                   "observed workloads].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, options: Options, out_dir: str,
+           dialect: str, namespaces: tuple[str, ...], fmt: str, verbose: bool) -> None:
+    """Least-privilege policies written from the allowed traffic of FLOWS (Hubble's flows, as for
+    `kubeward flows`) on the workloads of PATHS: per namespace a default deny, DNS egress and the
+    observed peers and ports of each workload, into --out DIR, commented with the flows each rule
+    covers. Then proved: every observed allowed flow must be allowed by the written set (with the
+    input's other objects, its network policies removed), and what else it allows is listed, with
+    the diff against the current configuration.
+
+    Exit code: 0 the proof holds, 1 an observed allowed flow is not allowed, 2 input errors."""
+    from .analyses.advise import advise as run_advise
+    from .analyses.advise import read_for_advice
+    from .analyses.advise_proof import prove, write_advice
+
+    analysis = analyse_input(paths, options, cluster=_read_cluster("advise", live))
+    _stderr_diagnostics(analysis, verbose)
+    unknown = unknown_namespaces(analysis, namespaces)
+    if unknown:
+        _fail("advise", f"--namespace {', '.join(unknown)}: not in the input")
+    with _progress("reading flows") as status:
+        say = (lambda n: status.update(f"kubeward: reading flows… {n:,} records")) if status is not None else None
+        read = read_for_advice(analysis, [flows_path], progress=say)
+    for d in read.diagnostics.sorted():
+        click.echo(str(d), err=True)
+    if read.diagnostics.has_errors or analysis.diagnostics.has_errors:
+        sys.exit(EXIT_INPUT)
+    advice = run_advise(analysis, read, dialect, namespaces)
+    try:
+        files = write_advice(advice, out_dir)
+    except UsageError as exc:
+        _fail("advise", exc)
+    with _progress("proving the policies"):
+        proof = prove(analysis, advice, files)
+    for d in proof.diagnostics.sorted():
+        if d.severity is not Severity.INFO or verbose:
+            click.echo(f"advised: {d}", err=True)
+    if fmt == "json":
+        _write(data.json_bytes(proof.to_json()))
+    else:
+        from .render.advise_text import advise_lines
+
+        _write_all(advise_lines(proof))
+    sys.exit(proof.exit_code)

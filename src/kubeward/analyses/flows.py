@@ -208,7 +208,7 @@ def observed_domains(read: FlowRead) -> list[str]:
     return sorted({n for f in read.flows for n in f.key.names})
 
 
-def _observed(flow: DistinctFlow) -> tuple[str, str]:
+def observed_verdict(flow: DistinctFlow) -> tuple[str, str]:
     """allow / deny, or "" and why the record is not a policy verdict (CIL-30)."""
     k = flow.key
     if k.reply:
@@ -304,7 +304,7 @@ def compare_flows(analysis: Analysis, read: FlowRead, placer: Placer | None = No
     placer = placer or Placer(analysis)
     cache: dict[tuple[str, str, str, int | None, str, str, str], tuple[Explanation | None, str]] = {}
     for flow in read.flows:
-        observed, apart = _observed(flow)
+        observed, apart = observed_verdict(flow)
         if apart:
             yield Apart(apart, flow)
             continue
