@@ -276,9 +276,9 @@ def test_item16_an_unmodelled_entry_point_kind_is_a_warning_that_may_allow_more(
         "x.yaml:5: warning: not-modelled: not modelled: VirtualService (networking.istio.io/v1), 1 object — Istio "
         "entry point: it lets traffic in from outside through a proxy; what it lets through is not in this analysis "
         "(may allow more than shown)")
-    # Kinds that only refuse more, or carry no traffic decision, stay notes.
-    for kind in ("Sidecar", "ConfigMap"):
-        assert (notes[kind].severity, notes[kind].leans) == ("info", None), kind
+    # Kinds that carry no traffic decision stay notes; a Sidecar is modelled (IST-29): no note at all.
+    assert (notes["ConfigMap"].severity, notes["ConfigMap"].leans) == ("info", None)
+    assert "Sidecar" not in notes
 
 
 def test_item16_the_text_map_shows_the_warning_without_verbose(tmp_path: Path) -> None:

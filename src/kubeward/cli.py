@@ -22,7 +22,7 @@ import click
 
 from . import __version__
 from .diagnostics import Severity, escape
-from .engine.options import CNI_CHOICES, MESH_CHOICES, Options
+from .engine.options import CNI_CHOICES, MESH_CHOICES, MESH_OUTBOUND_CHOICES, Options
 from .errors import ClusterError, UsageError
 
 if TYPE_CHECKING:
@@ -74,6 +74,9 @@ _PROFILE_OPTIONS = (
                  help="Istio's root namespace (mesh-wide policies)."),
     click.option("--trust-domain", default="cluster.local", show_default=True,
                  help="Istio's trust domain (principals <td>/ns/<ns>/sa/<sa>)."),
+    click.option("--mesh-outbound", type=click.Choice(MESH_OUTBOUND_CHOICES), default=None,
+                 help="IST-30: what sidecars do with traffic to hosts not in the registry "
+                      "[default: the istio ConfigMap's outboundTrafficPolicy, else allow-any]."),
     click.option("--ingress-controller", metavar="NS/NAME", default=None,
                  help="ING-6: the workload whose pods are the ingress controller "
                       "[default: found by the ingress-nginx chart's labels, else a stand-in]."),
@@ -83,8 +86,8 @@ _PROFILE_OPTIONS = (
 )
 _INCLUDE_SELF = click.option("--include-self", is_flag=True,
                              help="List single-pod workloads reaching themselves (NP-7).")
-_PROFILE_FIELDS = ("cni", "ipblock_matches_pods", "mesh", "root_namespace", "trust_domain", "ingress_controller",
-                   "watch_ingress_without_class", "include_self")
+_PROFILE_FIELDS = ("cni", "ipblock_matches_pods", "mesh", "root_namespace", "trust_domain", "mesh_outbound",
+                   "ingress_controller", "watch_ingress_without_class", "include_self")
 
 
 @overload

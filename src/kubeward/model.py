@@ -543,6 +543,111 @@ class MeshObjects:
     authorization_policies: list[AuthorizationPolicy] = field(default_factory=list)
     # IST-23: the ones istiod's webhook refuses: not in the cluster, named in the traces they would touch
     rejected: list[PeerAuthentication | AuthorizationPolicy] = field(default_factory=list)
+    # Istio egress (IST-28 … IST-36): networking.istio.io objects and the mesh-wide outbound policy
+    service_entries: list[ServiceEntry] = field(default_factory=list)
+    sidecars: list[SidecarConfig] = field(default_factory=list)
+    gateways: list[IstioGateway] = field(default_factory=list)
+    virtual_services: list[VirtualService] = field(default_factory=list)
+    destination_rules: list[DestinationRule] = field(default_factory=list)
+    # IST-30: the `istio` ConfigMap's meshConfig.outboundTrafficPolicy, per namespace it was found in
+    outbound: dict[str, tuple[OutboundPolicy, ObjectRef]] = field(default_factory=dict)
+
+
+class OutboundPolicy(StrEnum):
+    """IST-30: what a sidecar does with traffic to a host it does not know."""
+
+    ALLOW_ANY = "ALLOW_ANY"          # PassthroughCluster: sent on as addressed
+    REGISTRY_ONLY = "REGISTRY_ONLY"  # BlackHoleCluster: refused (502 for HTTP, reset for TCP)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEntry:
+    """IST-28: a host added to the mesh's service registry."""
+
+    ref: ObjectRef
+    hosts: tuple[str, ...]
+    addresses: tuple[str, ...]
+    ports: tuple[tuple[int, str, str], ...]  # (number, protocol, name)
+    location: str                            # MESH_EXTERNAL (default) | MESH_INTERNAL
+    resolution: str                          # NONE | STATIC | DNS | DNS_ROUND_ROBIN
+    export_to: tuple[str, ...]               # () or ("*",): every namespace; ".": its own
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarEgress:
+    port: int | None              # None: every port
+    hosts: tuple[str, ...]        # "namespace/dnsName": "*/", "./" and "~/" allowed
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarConfig:
+    """IST-29: which hosts a sidecar knows; its own outbound policy overrides the mesh's."""
+
+    ref: ObjectRef
+    selector: LabelSelector | None  # workloadSelector.labels; None: the namespace's default Sidecar
+    egress: tuple[SidecarEgress, ...]
+    outbound: OutboundPolicy | None
+
+
+@dataclass(frozen=True, slots=True)
+class IstioServer:
+    port: int
+    protocol: str
+    hosts: tuple[str, ...]  # "[namespace/]dnsName"
+    tls_mode: str           # "" | PASSTHROUGH | SIMPLE | MUTUAL | ISTIO_MUTUAL | AUTO_PASSTHROUGH …
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class IstioGateway:
+    """IST-32: an Istio Gateway: servers on the proxies its selector picks (in any namespace)."""
+
+    ref: ObjectRef
+    selector: Mapping[str, str]
+    servers: tuple[IstioServer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDestination:
+    host: str
+    subset: str
+    port: int | None
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualRoute:
+    """One match of one http/tls/tcp route of a VirtualService (a route without match: one, empty)."""
+
+    protocol: str                    # http | tls | tcp
+    gateways: tuple[str, ...] | None  # the match's gateways; None: the VirtualService's
+    port: int | None
+    sni_hosts: tuple[str, ...]
+    authorities: tuple[str, ...]     # http authority exact/prefix values, as "exact:x" / "prefix:x"
+    destinations: tuple[RouteDestination, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualService:
+    """IST-33: routes for hosts, in the mesh (the sidecars) and/or on Gateways."""
+
+    ref: ObjectRef
+    hosts: tuple[str, ...]
+    gateways: tuple[str, ...]  # () = ("mesh",)
+    routes: tuple[VirtualRoute, ...]
+    export_to: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRule:
+    """IST-34: subsets of a host and the client TLS the proxies use towards it."""
+
+    ref: ObjectRef
+    host: str
+    subsets: Mapping[str, Mapping[str, str]]
+    tls_mode: str  # trafficPolicy.tls.mode: "" | DISABLE | SIMPLE | MUTUAL | ISTIO_MUTUAL
+    export_to: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- Calico

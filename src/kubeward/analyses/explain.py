@@ -13,6 +13,7 @@ from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..engine.universe import Domain
 from ..errors import UsageError
 from ..ir import PROTOCOLS, Direction
+from .egress import mesh_egress
 from .entry import EntryPath, gateway_paths, ingress_paths, openshift_paths, parse_service_spec, service_paths
 from .session import Analysis, cluster_dns_name, is_domain, resolve_peer
 
@@ -100,7 +101,10 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
         analysis = Analysis(analysis.objects, analysis.cluster, engine)
     src = resolve_peer(analysis, source, "from")
     dst = resolve_peer(analysis, destination, "to")
-    verdict = decide(analysis.engine, src, dst, protocol, port, http)
+    egress = None
+    if port is not None and protocol in (None, "TCP") and isinstance(dst.endpoint, Domain):
+        egress = mesh_egress(analysis, src, dst, dst.endpoint.name, port, http)  # IST-28 … IST-36
+    verdict = egress or decide(analysis.engine, src, dst, protocol, port, http)
     verdict.steps.extend(_other_pods(analysis, src, dst, protocol, port, verdict))
     return Explanation(verdict, analysis.options.describe())
 
@@ -152,6 +156,13 @@ def _explain_url(analysis: Analysis, source: str, url: str, method: str,
     src = resolve_peer(analysis, source, "from")
     paths = (ingress_paths(analysis, src, request) + gateway_paths(analysis, src, request)
              + openshift_paths(analysis, src, request))
+    unserved = all(any(s.reason is Reason.NO_ROUTE for s in p.steps) for p in paths)
+    if unserved and src.workload is not None and is_domain(request.host) and \
+            cluster_dns_name(analysis.cluster, request.host) is None:
+        # IST-31: from a pod, to a name no entry point routes: the flow leaves for the outside.
+        http = HttpRequest(request.method, request.path, request.host, headers) if request.scheme == "http" else None
+        return explain(analysis, source, request.host, request.port, "TCP", http.method if http else None, headers,
+                       http.path if http else None, http.host if http else None)
     target = FlowEnd(Domain(-1, request.host), request.url)
     verdict = _combine(src, target, "TCP", request.port, paths)
     if not paths:

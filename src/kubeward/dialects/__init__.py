@@ -25,6 +25,17 @@ from .gateway import GROUP as GATEWAY_GROUP
 from .gateway import ROUTE_KINDS, parse_gateway, parse_gateway_class, parse_reference_grant, parse_route
 from .ingress import parse_ingress, parse_ingress_class
 from .istio import parse_authorization_policy, parse_peer_authentication
+from .istio_egress import (
+    is_egress_gateway,
+    parse_destination_rule,
+    parse_mesh_config,
+    parse_service_entry,
+    parse_sidecar,
+    parse_virtual_service,
+)
+from .istio_egress import (
+    parse_gateway as parse_istio_gateway,
+)
 from .networkpolicy import parse_network_policy
 from .openshift import GROUP as OPENSHIFT_ROUTE_GROUP
 from .openshift import parse_route as parse_openshift_route
@@ -91,6 +102,20 @@ for _ver in (("v1beta1", "v1"),):
                      lambda o, b: parse_peer_authentication(o, b.cluster, b.diags)))
     register(Dialect("security.istio.io", "AuthorizationPolicy", _ver, True,
                      lambda o, b: parse_authorization_policy(o, b.cluster, b.diags)))
+_ISTIO_NET = ("networking.istio.io", ("v1alpha3", "v1beta1", "v1"))
+_ISTIO_PARSERS: dict[str, Callable[[RawObject, Cluster, Diagnostics], None]] = {
+    "ServiceEntry": parse_service_entry, "Sidecar": parse_sidecar, "Gateway": parse_istio_gateway,
+    "VirtualService": parse_virtual_service, "DestinationRule": parse_destination_rule}
+
+
+def _istio_net(parse: Callable[[RawObject, Cluster, Diagnostics], None]) -> Callable[[RawObject, _Build], None]:
+    return lambda o, b: parse(o, b.cluster, b.diags)
+
+
+for _name, _parse in _ISTIO_PARSERS.items():
+    register(Dialect(_ISTIO_NET[0], _name, _ISTIO_NET[1], True, _istio_net(_parse)))
+
+
 def _calico(global_: bool) -> Callable[[RawObject, _Build], None]:
     return lambda o, b: b.add_policy(parse_calico_policy(o, b.cluster, b.diags, global_))
 
@@ -141,6 +166,7 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
     """The typed cluster the objects describe."""
     build = _Build(diags)
     not_modelled: dict[tuple[str, str], list[RawObject]] = {}
+    raw_istio: list[RawObject] = []
     for obj in _last_of_each(objects, diags):
         cluster = build.cluster
         if not obj.kind:
@@ -161,9 +187,13 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
             continue
         cluster.kinds[obj.kind] = cluster.kinds.get(obj.kind, 0) + 1
         dialect = REGISTRY.get((obj.group, obj.kind))
+        if (obj.group, obj.kind, obj.name) == ("", "ConfigMap", "istio"):
+            parse_mesh_config(obj, cluster, diags)  # IST-30: the mesh-wide outbound policy; otherwise unmodelled
         if dialect is None:
             not_modelled.setdefault((obj.kind, obj.api_version), []).append(obj)
             continue
+        if obj.group == "networking.istio.io":
+            raw_istio.append(obj)
         version = obj.api_version.rpartition("/")[2]
         if version not in dialect.versions:
             diags.warning("unknown-version", f"{obj.kind} {obj.api_version} is not a version kubeward "
@@ -182,6 +212,7 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
         reading.report(diags, _read_strictly(build.cluster, before, reading), first)
     build.core.finish()
     build.cluster.policies = [_calico_service_ports(build.cluster, p) for p in build.cluster.policies]
+    _istio_entry_points(build.cluster, raw_istio, not_modelled)
     _report_not_modelled(build.cluster, not_modelled, diags)
     _add_referenced_namespaces(build.cluster, diags)
     return build.cluster
@@ -305,6 +336,30 @@ def _report_not_modelled(cluster: Cluster, groups: dict[tuple[str, str], list[Ra
         else:
             diags.info("not-modelled", f"not modelled: {kind} ({api_version}), {count}", first.file, first.line,
                        related=related)
+
+
+def _istio_entry_points(cluster: Cluster, raw: list[RawObject],
+                        not_modelled: dict[tuple[str, str], list[RawObject]]) -> None:
+    """IST-32, IST-33: kubeward models Istio Gateways and VirtualServices on the egress path only.
+    An ingress Gateway, and a VirtualService bound to Gateways none of which is an egress gateway
+    in the input, still let traffic in through a proxy kubeward does not follow: reported as not
+    modelled entry points, as before."""
+    gateways = {(g.ref.namespace, g.ref.name): g for g in cluster.mesh.gateways}
+    for obj in raw:
+        ns = obj.namespace or "default"
+        if obj.kind == "Gateway":
+            gw = gateways.get((ns, obj.name))
+            ingress = gw is not None and not is_egress_gateway(gw)
+        elif obj.kind == "VirtualService":
+            vs = next((v for v in cluster.mesh.virtual_services if (v.ref.namespace, v.ref.name) == (ns, obj.name)),
+                      None)
+            named = [g for g in (vs.gateways if vs else ()) if g != "mesh"]
+            found = [gateways.get((g.split("/")[0], g.split("/")[1]) if "/" in g else (ns, g)) for g in named]
+            ingress = bool(named) and not any(g is not None and is_egress_gateway(g) for g in found)
+        else:
+            continue
+        if ingress:
+            not_modelled.setdefault((obj.kind, obj.api_version), []).append(obj)
 
 
 def _add_referenced_namespaces(cluster: Cluster, diags: Diagnostics) -> None:

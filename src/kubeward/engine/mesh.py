@@ -50,7 +50,9 @@ TCP_PORT_NAMES = ("tcp", "mongo", "mysql", "redis", "tls", "grpc-web-none")
 
 
 def membership(cluster: Cluster, w: Workload) -> tuple[str, str]:
-    """("sidecar" | "ambient" | "", why) — IST-1, IST-2."""
+    """("sidecar" | "ambient" | "gateway" | "", why) — IST-1, IST-2, IST-32."""
+    if w.labels.get("istio") == "egressgateway":  # IST-32: the egress gateway is an Envoy proxy of the mesh
+        return "gateway", "an Istio egress gateway proxy (label istio=egressgateway)"
     ns = cluster.namespaces.get(w.namespace)
     ns_labels = ns.labels if ns else {}
     mode = w.labels.get(DATAPLANE) or ns_labels.get(DATAPLANE)

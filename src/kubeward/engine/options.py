@@ -25,6 +25,14 @@ class Mesh(enum.StrEnum):
     NONE = "none"
 
 
+class MeshOutbound(enum.StrEnum):
+    """``--mesh-outbound``: the mesh-wide outboundTrafficPolicy (IST-30), over the istio ConfigMap's."""
+
+    ALLOW_ANY = "allow-any"
+    REGISTRY_ONLY = "registry-only"
+
+
+MESH_OUTBOUND_CHOICES = tuple(m.value for m in MeshOutbound)
 CNI_CHOICES = tuple(c.value for c in Cni)
 MESH_CHOICES = tuple(m.value for m in Mesh)
 # Which policy kinds each CNI enforces (by IR PolicyRef.kind).
@@ -61,6 +69,8 @@ class Options:
     mesh: Mesh
     root_namespace: str  # IST-4: mesh-wide policies live here
     trust_domain: str    # principals: <trust-domain>/ns/<ns>/sa/<sa>
+    # IST-30: the mesh-wide outbound policy; None: the istio ConfigMap's, else allow-any.
+    mesh_outbound: MeshOutbound | None
     # ING-9: the ingress controller serves Ingresses without a class (ingress-nginx's
     # --watch-ingress-without-class); by default it ignores them.
     watch_ingress_without_class: bool
@@ -68,7 +78,8 @@ class Options:
     def __init__(self, cni: Cni | str = Cni.AUTO, ipblock_matches_pods: bool | None = None,
                  include_self: bool = False, ingress_controller: str | None = None,
                  mesh: Mesh | str = Mesh.AUTO, root_namespace: str = "istio-system",
-                 trust_domain: str = "cluster.local", watch_ingress_without_class: bool = False) -> None:
+                 trust_domain: str = "cluster.local", watch_ingress_without_class: bool = False,
+                 mesh_outbound: MeshOutbound | str | None = None) -> None:
         set_field = object.__setattr__  # a frozen dataclass: fields are set once, here
         set_field(self, "cni", Cni(cni))
         set_field(self, "ipblock_matches_pods", ipblock_matches_pods)
@@ -78,6 +89,7 @@ class Options:
         set_field(self, "root_namespace", root_namespace)
         set_field(self, "trust_domain", trust_domain)
         set_field(self, "watch_ingress_without_class", watch_ingress_without_class)
+        set_field(self, "mesh_outbound", MeshOutbound(mesh_outbound) if mesh_outbound is not None else None)
 
     @property
     def ipblocks_match_pods(self) -> bool:
@@ -96,4 +108,5 @@ class Options:
             f"self-traffic={'listed' if self.include_self else 'omitted'}",
         ] + ([f"ingress-controller={self.ingress_controller}"] if self.ingress_controller else []) + (
             [f"mesh={self.mesh}"] if self.mesh == Mesh.ISTIO else []) + (
+            [f"mesh-outbound={self.mesh_outbound}"] if self.mesh_outbound else []) + (
             ["ingress-without-class=served"] if self.watch_ingress_without_class else [])

@@ -43,7 +43,9 @@ def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Optio
     mesh = options.mesh
     if mesh == Mesh.AUTO:
         istio = [p.ref for p in cluster.mesh.peer_authentications] + \
-            [p.ref for p in cluster.mesh.authorization_policies]
+            [p.ref for p in cluster.mesh.authorization_policies] + \
+            [e.ref for e in cluster.mesh.service_entries] + [c.ref for c in cluster.mesh.sidecars] + \
+            [ref for _, ref in cluster.mesh.outbound.values()]  # IST-28 … IST-30: egress control
         mesh = Mesh.ISTIO if istio else Mesh.NONE
         if istio:
             diags.info("mesh-auto", f"--mesh auto: Istio policies in the input ({istio[0].where}): the istio "

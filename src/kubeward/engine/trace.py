@@ -87,6 +87,11 @@ class Reason(StrEnum):
     MESH_RULE_MISMATCH = "mesh-rule-mismatch"
     MESH_CONDITIONAL = "mesh-conditional"    # depends on the request or on what kubeward cannot know
     MESH_NOT_ALLOWED = "mesh-not-allowed"    # ALLOW policies apply and none matches: 403
+    # mesh egress (IST-28 … IST-36)
+    MESH_BYPASS = "mesh-bypass"              # no sidecar at the source: the mesh's egress controls do not apply
+    MESH_OUTBOUND = "mesh-outbound"          # the sidecar knows the host (ServiceEntry) or passes it through
+    MESH_BLACKHOLE = "mesh-blackhole"        # REGISTRY_ONLY, or the Sidecar hides the host: BlackHoleCluster, 502
+    MESH_EGRESS_ROUTE = "mesh-egress-route"  # a VirtualService sends the host to the egress gateway, or on out
     # entry and service hops
     ROUTED = "routed"                        # an Ingress rule or a route matches the request
     NO_ROUTE = "no-route"                    # nothing matches: 404, or no listener

@@ -1,0 +1,328 @@
+"""The mesh hop of a flow from a pod to an outside name (IST-28 … IST-36).
+
+A pod with a sidecar sends traffic for a host through its proxy: the proxy knows the host from a
+ServiceEntry (IST-28) that its Sidecar lets it see (IST-29), or it does not, and then the outbound
+policy decides (IST-30): ALLOW_ANY passes it through as addressed, REGISTRY_ONLY sends it to the
+BlackHoleCluster (502 for HTTP, a reset for TCP). A VirtualService for the host (IST-33) may send it
+to the egress gateway's Service: the flow then goes sidecar → gateway pod (the CNI policies of both
+sides, the gateway's AuthorizationPolicy, IST-35) → the gateway's server for the host (IST-32) →
+its VirtualService route → the outside address (the gateway pod's CNI egress). A pod without a
+sidecar bypasses all of this: the CNI alone decides (IST-36).
+"""
+
+from __future__ import annotations
+
+from ..engine.flow import FlowEnd, FlowVerdict, decide, probe_of
+from ..engine.l7 import HttpRequest
+from ..engine.mesh import membership
+from ..engine.options import Mesh, MeshOutbound
+from ..engine.portset import EMPTY
+from ..engine.services import find_service
+from ..engine.trace import Effect, Layer, Reason, Step, StepTier
+from ..ir import Direction, PolicyRef
+from ..model import (
+    IstioGateway,
+    ObjectRef,
+    OutboundPolicy,
+    RouteDestination,
+    ServiceEntry,
+    SidecarConfig,
+    VirtualService,
+    Workload,
+)
+from .entry import EntryPath, to_backends
+from .session import Analysis
+
+_HTTP = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB")
+_TLS = ("HTTPS", "TLS")
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """IST-28: ``*`` any host, ``*.example.com`` any name under it, else the exact name."""
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern == "*":
+        return True
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return pattern == host
+
+
+def exported(export_to: tuple[str, ...], owner: str, namespace: str) -> bool:
+    """IST-28: ``exportTo`` absent or ``*``: every namespace; ``.``: its own; ``~``: none."""
+    if not export_to or "*" in export_to:
+        return True
+    return (namespace == owner and "." in export_to) or namespace in export_to
+
+
+def sidecar_of(analysis: Analysis, w: Workload) -> SidecarConfig | None:
+    """IST-29: the Sidecar whose workloadSelector picks the pod, else its namespace's default
+    Sidecar, else the root namespace's."""
+    sidecars = analysis.cluster.mesh.sidecars
+    for candidates in ([s for s in sidecars if s.ref.namespace == w.namespace and s.selector is not None
+                        and s.selector.matches(w.labels)],
+                       [s for s in sidecars if s.ref.namespace == w.namespace and s.selector is None],
+                       [s for s in sidecars if s.ref.namespace == analysis.options.root_namespace
+                        and s.selector is None]):
+        if candidates:
+            return sorted(candidates, key=lambda s: s.ref.name)[0]
+    return None
+
+
+def sidecar_sees(sidecar: SidecarConfig, namespace: str, host: str, port: int) -> bool:
+    """IST-29: whether an egress listener's ``namespace/dnsName`` hosts include a host of ``namespace``."""
+    if not sidecar.egress:
+        return True
+    for listener in sidecar.egress:
+        if listener.port is not None and listener.port != port:
+            continue
+        for entry in listener.hosts:
+            ns, _, name = entry.partition("/")
+            ns_ok = ns == "*" or (ns == "." and namespace == sidecar.ref.namespace) or ns == namespace
+            if ns_ok and host_matches(name, host):
+                return True
+    return False
+
+
+def outbound_policy(analysis: Analysis, sidecar: SidecarConfig | None) -> tuple[OutboundPolicy, str, ObjectRef | None]:
+    """IST-30: the Sidecar's own policy, else --mesh-outbound, else the root namespace's istio
+    ConfigMap, else ALLOW_ANY."""
+    if sidecar is not None and sidecar.outbound is not None:
+        return sidecar.outbound, f"{sidecar.ref.display}", sidecar.ref
+    option = analysis.options.mesh_outbound
+    if option is not None:
+        policy = OutboundPolicy.REGISTRY_ONLY if option is MeshOutbound.REGISTRY_ONLY else OutboundPolicy.ALLOW_ANY
+        return policy, f"--mesh-outbound {option}", None
+    found = analysis.cluster.mesh.outbound.get(analysis.options.root_namespace)
+    if found is not None:
+        return found[0], f"ConfigMap {found[1].namespace}/{found[1].name} (meshConfig)", found[1]
+    return OutboundPolicy.ALLOW_ANY, "Istio's default", None
+
+
+def service_entry_for(analysis: Analysis, namespace: str, host: str) -> ServiceEntry | None:
+    """IST-28: a ServiceEntry exported to ``namespace`` that names ``host``, exact names first."""
+    found = [se for se in analysis.cluster.mesh.service_entries
+             if exported(se.export_to, se.ref.namespace, namespace) and any(host_matches(h, host) for h in se.hosts)]
+    return min(found, key=lambda se: (host.lower() not in se.hosts, se.ref.namespace, se.ref.name), default=None)
+
+
+def _protocol(se: ServiceEntry, port: int, http: HttpRequest | None) -> str:
+    for number, protocol, _ in se.ports:
+        if number == port:
+            return "http" if protocol in _HTTP else "tls" if protocol in _TLS else "tcp"
+    return "http" if http is not None else "tls" if port == 443 else "tcp"
+
+
+def _bound(vs: VirtualService, gateway: str) -> bool:
+    """IST-33: a VirtualService without ``gateways`` applies to the sidecars (``mesh``) only."""
+    gateways = vs.gateways or ("mesh",)
+    if gateway == "mesh":
+        return "mesh" in gateways
+    ns, _, name = gateway.partition("/")
+    return any(g == gateway or (g == name and vs.ref.namespace == ns) for g in gateways)
+
+
+def route_for(analysis: Analysis, namespace: str, gateway: str, host: str, port: int,
+              protocol: str) -> tuple[VirtualService, tuple[RouteDestination, ...], int] | None:
+    """IST-33: the first route of a VirtualService bound to ``gateway`` (``mesh``: the sidecars)
+    whose match takes the request: ``sniHosts`` for TLS, ``authority`` for HTTP, ``port``, and the
+    match's own ``gateways``."""
+    for vs in analysis.cluster.mesh.virtual_services:
+        if gateway == "mesh" and not exported(vs.export_to, vs.ref.namespace, namespace):
+            continue
+        if not any(host_matches(h, host) for h in vs.hosts):
+            continue
+        for r in vs.routes:
+            if r.protocol != protocol:
+                continue
+            if r.gateways is not None:
+                if not _bound(VirtualService(vs.ref, vs.hosts, r.gateways, (), ()), gateway):
+                    continue
+            elif not _bound(vs, gateway):
+                continue
+            if r.port is not None and r.port != port:
+                continue
+            if r.sni_hosts and not any(host_matches(h, host) for h in r.sni_hosts):
+                continue
+            if r.authorities and not any(_authority(a, host) for a in r.authorities):
+                continue
+            return vs, r.destinations, r.line
+    return None
+
+
+def _authority(match: str, host: str) -> bool:
+    how, _, value = match.partition(":")
+    return host == value if how == "exact" else host.startswith(value) if how == "prefix" else True
+
+
+def _cluster_service(analysis: Analysis, host: str, namespace: str) -> tuple[str, str] | None:
+    """A destination host that names a Service: ``name`` (the VirtualService's namespace),
+    ``name.ns``, ``name.ns.svc``, ``name.ns.svc.cluster.local``."""
+    parts = host.split(".")
+    if len(parts) == 1:
+        ns, name = namespace, parts[0]
+    elif len(parts) == 2 or (len(parts) >= 3 and parts[2] == "svc"):
+        ns, name = parts[1], parts[0]
+    else:
+        return None
+    return (ns, name) if find_service(analysis.cluster, ns, name) is not None else None
+
+
+def gateways_on(analysis: Analysis, w: Workload) -> list[IstioGateway]:
+    """IST-32: the Istio Gateways whose selector picks this pod (in any namespace)."""
+    return [g for g in analysis.cluster.mesh.gateways
+            if g.selector and all(w.labels.get(k) == v for k, v in g.selector.items())]
+
+
+class _Trace:
+    def __init__(self, subject: str) -> None:
+        self.steps: list[Step] = []
+        self.subject = subject
+
+    def add(self, reason: Reason, effect: Effect, message: str, ref: ObjectRef | None = None, line: int = 0,
+            subject: str = "") -> None:
+        policy = PolicyRef(ref.kind, ref.namespace, ref.name, ref.file, line or ref.line) if ref else None
+        self.steps.append(Step(Layer.MESH, Direction.EGRESS, subject or self.subject, StepTier.MESH, reason, effect,
+                               message, policy, None, "", line or (ref.line if ref else 0)))
+
+
+def mesh_egress(analysis: Analysis, src: FlowEnd, dst: FlowEnd, host: str, port: int,
+                http: HttpRequest | None) -> FlowVerdict | None:
+    """The flow from a pod to an outside name through the mesh, or None when the mesh layer is
+    off or the source is not a pod."""
+    if analysis.options.mesh != Mesh.ISTIO or src.workload is None:
+        return None
+    w = src.workload
+    t = _Trace(src.label)
+    kind, why = membership(analysis.cluster, w)
+    if kind != "sidecar":
+        # IST-36: the egress controls live in the sidecar; without one, traffic leaves as addressed.
+        t.add(Reason.MESH_BYPASS, Effect.NONE, f"{w.id} has no sidecar ({why}): the mesh's egress controls "
+              "(ServiceEntry, outboundTrafficPolicy, the egress gateway) do not apply; the CNI alone decides (IST-36)")
+        return _out(analysis, src, dst, port, t, "TCP")
+    sidecar = sidecar_of(analysis, w)
+    policy, where, policy_ref = outbound_policy(analysis, sidecar)
+    se = service_entry_for(analysis, w.namespace, host)
+    hidden = se is not None and sidecar is not None and not sidecar_sees(sidecar, se.ref.namespace, host, port)
+    if se is None or hidden:
+        unknown = (f"{sidecar.ref.display} does not import it (its egress hosts leave out "
+                   f"{se.ref.namespace}/{host}, IST-29)" if hidden and sidecar is not None and se is not None
+                   else f"no ServiceEntry exported to {w.namespace} names {host} (IST-28)")
+        if policy is OutboundPolicy.REGISTRY_ONLY:
+            t.add(Reason.MESH_BLACKHOLE, Effect.DENY, f"the sidecar of {w.id} does not know {host}: {unknown}; "
+                  f"outboundTrafficPolicy REGISTRY_ONLY ({where}) sends it to the BlackHoleCluster: 502 for HTTP, "
+                  "the connection reset for TCP (IST-30)", (sidecar.ref if hidden and sidecar else policy_ref))
+            return FlowVerdict(src, dst, "TCP", port, EMPTY, t.steps)
+        t.add(Reason.MESH_OUTBOUND, Effect.ALLOW, f"the sidecar of {w.id} does not know {host}: {unknown}; "
+              f"outboundTrafficPolicy ALLOW_ANY ({where}) passes it through as addressed (PassthroughCluster, "
+              "IST-30)", policy_ref)
+        return _out(analysis, src, dst, port, t, "TCP")
+    t.add(Reason.MESH_OUTBOUND, Effect.ALLOW, f"{se.ref.display} adds {host} to the mesh "
+          f"({se.location}, resolution {se.resolution}) for {w.namespace} (IST-28); outboundTrafficPolicy "
+          f"{policy} ({where})", se.ref)
+    protocol = _protocol(se, port, http)
+    found = route_for(analysis, w.namespace, "mesh", host, port, protocol)
+    if found is None:
+        t.add(Reason.MESH_EGRESS_ROUTE, Effect.ALLOW, f"no VirtualService routes {host}:{port} ({protocol}) for the "
+              "sidecars: the sidecar sends it straight out (IST-33)")
+        return _out(analysis, src, dst, port, t, "TCP")
+    vs, destinations, line = found
+    allowed = False
+    for d in destinations:
+        allowed |= _destination(analysis, src, dst, host, port, http, protocol, t, vs, d, line, "mesh")
+    if not destinations:
+        t.add(Reason.MESH_EGRESS_ROUTE, Effect.DENY, f"{vs.ref.display} has a route for {host} "
+              "without destination (IST-33)", vs.ref, line)
+    return FlowVerdict(src, dst, "TCP", port, probe_of("TCP", port) if allowed else EMPTY, t.steps)
+
+
+def _destination(analysis: Analysis, src: FlowEnd, dst: FlowEnd, host: str, port: int, http: HttpRequest | None,
+                 protocol: str, t: _Trace, vs: VirtualService, d: RouteDestination, line: int, at: str) -> bool:
+    weight = f" (weight {d.weight})" if d.weight else ""
+    out_port = d.port or port
+    if host_matches(d.host, host) or host_matches(host, d.host):
+        t.add(Reason.MESH_EGRESS_ROUTE, Effect.ALLOW, f"{vs.ref.display} ({at}) routes {host} to "
+              f"{d.host}:{out_port}{weight}: out of the mesh (IST-33)", vs.ref, line)
+        return _out(analysis, src, dst, out_port, t, "TCP").allowed
+    svc = _cluster_service(analysis, d.host, vs.ref.namespace)
+    if svc is None or at != "mesh":
+        t.add(Reason.MESH_EGRESS_ROUTE, Effect.DENY, f"{vs.ref.display} ({at}) routes {host} to "
+              f"{d.host}, which is neither {host} nor a Service in the input: no upstream, 503 (IST-33)", vs.ref, line)
+        return False
+    service = find_service(analysis.cluster, *svc)
+    assert service is not None
+    t.add(Reason.MESH_EGRESS_ROUTE, Effect.ALLOW, f"{vs.ref.display} (mesh) routes {host} to Service "
+          f"{service.namespace}/{service.name}:{out_port}{weight}, the egress gateway (IST-33)", vs.ref, line)
+    subset_ok = _subset(analysis, t, d, service.namespace, service.name)
+    if not subset_ok:
+        return False
+    # IST-35: sidecar → gateway pod: both sides' CNI policies and the gateway's AuthorizationPolicy.
+    path = EntryPath({"kind": "Service", "namespace": service.namespace, "name": service.name, "port": out_port})
+    gateway_http = HttpRequest(http.method, http.path, host, http.headers) if http is not None else None
+    to_backends(analysis, path, src, service, out_port, "TCP", gateway_http)
+    t.steps.extend(path.steps)
+    allowed = False
+    for wid, _, pod_port in path.reached:
+        gw = analysis.cluster.workload(wid)
+        assert gw is not None
+        allowed |= _gateway(analysis, gw, dst, host, out_port, pod_port, protocol, t)
+    return allowed
+
+
+def _subset(analysis: Analysis, t: _Trace, d: RouteDestination, namespace: str, name: str) -> bool:
+    """IST-34: a subset must be defined by a DestinationRule for the host, else 503 (no cluster)."""
+    if not d.subset:
+        return True
+    names = {f"{name}.{namespace}.svc.cluster.local", f"{name}.{namespace}.svc", f"{name}.{namespace}", name}
+    for dr in analysis.cluster.mesh.destination_rules:
+        if dr.host in names and d.subset in dr.subsets:
+            tls = f"; client TLS {dr.tls_mode}" if dr.tls_mode else ""
+            t.add(Reason.MESH_EGRESS_ROUTE, Effect.ALLOW, f"{dr.ref.display} defines subset "
+                  f"{d.subset}{tls} (IST-34)", dr.ref)
+            return True
+    t.add(Reason.MESH_EGRESS_ROUTE, Effect.DENY, f"subset {d.subset} of {name}.{namespace} is defined by no "
+          "DestinationRule: the route has no upstream, 503 (IST-34)")
+    return False
+
+
+def _gateway(analysis: Analysis, gw: Workload, dst: FlowEnd, host: str, port: int, pod_port: int, protocol: str,
+             t: _Trace) -> bool:
+    """IST-32: the gateway needs a server for the host on the port, and a VirtualService bound to it
+    that sends the host out; then its own CNI egress decides."""
+    gw_end = FlowEnd(analysis.engine.universe.identities_of[gw.id][0], gw.id, gw)
+    for g in gateways_on(analysis, gw):
+        for server in g.servers:
+            if server.port not in (port, pod_port):
+                continue
+            if not any(host_matches(h.partition("/")[2] if "/" in h else h, host) for h in server.hosts):
+                continue
+            tls = f", TLS {server.tls_mode}" if server.tls_mode else ""
+            t.add(Reason.ROUTED, Effect.ALLOW, f"{g.ref.display} has a server for {host} on port "
+                  f"{server.port} ({server.protocol or 'unnamed'}{tls}) on {gw.id} (IST-32)", g.ref, server.line,
+                  subject=gw.id)
+            found = route_for(analysis, gw.namespace, f"{g.ref.namespace}/{g.ref.name}", host, server.port, protocol)
+            if found is None:
+                t.add(Reason.NO_ROUTE, Effect.DENY, f"no VirtualService bound to {g.ref.display} routes "
+                      f"{host}:{server.port} ({protocol}): the gateway answers 404 or closes the connection "
+                      "(IST-33)", g.ref, subject=gw.id)
+                return False
+            vs, destinations, line = found
+            out = [d for d in destinations if host_matches(d.host, host) or host_matches(host, d.host)]
+            if not out:
+                t.add(Reason.NO_ROUTE, Effect.DENY, f"{vs.ref.display} on {g.ref.display} "
+                      f"routes {host} elsewhere ({', '.join(d.host for d in destinations)}), not out (IST-33)",
+                      vs.ref, line, subject=gw.id)
+                return False
+            out_port = out[0].port or port
+            t.add(Reason.MESH_EGRESS_ROUTE, Effect.ALLOW, f"{vs.ref.display} on "
+                  f"{g.ref.display} routes {host} out to {host}:{out_port} (IST-33)", vs.ref, line, subject=gw.id)
+            return _out(analysis, gw_end, dst, out_port, t, "TCP").allowed
+    t.add(Reason.NO_ROUTE, Effect.DENY, f"no Istio Gateway selecting {gw.id} has a server for {host} on port "
+          f"{port}: the gateway refuses it (IST-32)", subject=gw.id)
+    return False
+
+
+def _out(analysis: Analysis, src: FlowEnd, dst: FlowEnd, port: int, t: _Trace, protocol: str) -> FlowVerdict:
+    """The last hop: ``src``'s CNI egress to the outside address."""
+    verdict = decide(analysis.engine, src, dst, protocol, port)
+    t.steps.extend(verdict.steps)
+    return FlowVerdict(src, dst, protocol, port, verdict.allowed_ports, t.steps)
