@@ -325,6 +325,68 @@ _ENTRY_ALLOW = netpol("from-controller", """\
       ports: [{port: 80}]
     """)
 
+# IST-28 … IST-36: the egress gateway pattern (examples/shop-egress, Istio's egress gateway task).
+_EGRESS_GW = """\
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: istio-egressgateway, namespace: istio-system}
+    spec:
+      selector: {matchLabels: {istio: egressgateway}}
+      template:
+        metadata: {labels: {istio: egressgateway}}
+        spec: {containers: [{name: istio-proxy, image: x, ports: [{containerPort: 8443}]}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: istio-egressgateway, namespace: istio-system}
+    spec: {selector: {istio: egressgateway}, ports: [{port: 443, targetPort: 8443}]}
+    ---
+    apiVersion: networking.istio.io/v1
+    kind: Gateway
+    metadata: {name: egress, namespace: istio-system}
+    spec:
+      selector: {istio: egressgateway}
+      servers: [{port: {number: 443, name: tls, protocol: TLS}, hosts: [api.example.com], tls: {mode: PASSTHROUGH}}]
+    ---
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: api, namespace: istio-system}
+    spec: {hosts: [api.example.com], ports: [{number: 443, name: tls, protocol: TLS}], resolution: DNS}
+    ---
+    apiVersion: networking.istio.io/v1  @MARK@
+    kind: VirtualService
+    metadata: {name: api-via-gateway, namespace: istio-system}
+    spec:
+      hosts: [api.example.com]
+      gateways: [mesh, egress]
+      tls:
+      - match: [{gateways: [mesh], port: 443, sniHosts: [api.example.com]}]
+        route: [{destination: {host: istio-egressgateway.istio-system.svc.cluster.local, port: {number: 443}}}]
+      - match: [{gateways: [egress], port: 443, sniHosts: [api.example.com]}]
+        route: [{destination: {host: api.example.com, port: {number: 443}}}]
+    """
+_REGISTRY_ONLY = """\
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: istio, namespace: istio-system}
+    data: {mesh: "outboundTrafficPolicy: {mode: REGISTRY_ONLY}"}
+    """
+_egress_vs = _EGRESS_GW.replace("  @MARK@", "")
+_egress_vs_marked = _EGRESS_GW.replace("@MARK@", MARK)
+_meshed = namespace(labels={"istio-injection": "enabled"})
+_bypass = docs(_meshed, deployment("web", mark=True), _egress_vs, _REGISTRY_ONLY)
+_no_bypass = docs(_meshed, deployment("web"), _egress_vs, _REGISTRY_ONLY, DENY_EGRESS)
+_allow_any = docs(_meshed, deployment("web", mark=True), _egress_vs, DENY_EGRESS)
+_all_hosts = docs(_meshed, WEB, f"""\
+    apiVersion: networking.istio.io/v1  {MARK}
+    kind: ServiceEntry
+    metadata: {{name: everything, namespace: app}}
+    spec: {{hosts: ["*"], ports: [{{number: 443, name: tls, protocol: TLS}}]}}
+    """)
+_missing_gw = docs(_meshed, WEB, edit(_egress_vs_marked, """    kind: Gateway
+    metadata: {name: egress, namespace: istio-system}""", """    kind: Gateway
+    metadata: {name: egress-gw, namespace: istio-system}"""))
+
 COMPUTED_CASES = [
     Case("no-default-deny-ingress", "warning", ("Namespace", "", "app"),
          _deny_out_only, edit(_deny_out_only, "[Egress]", "[Egress, Ingress]"),
@@ -376,6 +438,13 @@ COMPUTED_CASES = [
     # CAL-8: Pass in the last tier that applies hands the flow to the profiles (allow).
     Case("calico-pass-in-last-tier", "warning", ("CalicoNetworkPolicy", "app", "db-pass"),
          _calico_pass, edit(_calico_pass, "action: Pass", "action: Deny"), cni="calico"),
+    Case("egress-gateway-bypass", "warning", ("Deployment", "app", "web"), _bypass, _no_bypass, mesh="istio"),
+    Case("mesh-allow-any-with-egress-gateway", "info", ("Deployment", "app", "web"),
+         _allow_any, docs(_allow_any.replace(f"  {MARK}", ""), _REGISTRY_ONLY), mesh="istio"),
+    Case("service-entry-all-hosts", "warning", ("ServiceEntry", "app", "everything"),
+         _all_hosts, edit(_all_hosts, '["*"]', "[api.example.com]"), mesh="istio"),
+    Case("virtual-service-gateway-missing", "warning", ("VirtualService", "istio-system", "api-via-gateway"),
+         _missing_gw, docs(_meshed, WEB, _egress_vs_marked), mesh="istio"),
     Case("one-sided-allow", "warning", ("NetworkPolicy", "app", "web-egress"),
          _one_sided, edit(_one_sided, "{port: 5432}", "{port: 3306}")),
     Case("entry-point-blocked", "warning", ("Ingress", "app", "web"),

@@ -77,6 +77,20 @@ COMPUTED: dict[str, LintRule] = {r.code: r for r in (
     LintRule("policy-redundant", Severity.INFO, "a policy that changes nothing: without it, the same flows are allowed",
              "delete it, or fix it if it was meant to allow or deny something else",
              "checklist: minimal allow-lists"),
+    LintRule("egress-gateway-bypass", Severity.WARNING,
+             "a pod whose sidecar routes to the egress gateway can also reach the internet directly",
+             "deny the pod's direct egress with a NetworkPolicy (allow only the egress gateway's pods, DNS and the "
+             "cluster), so the gateway is the only way out", "IST-36"),
+    LintRule("service-entry-all-hosts", Severity.WARNING, "a ServiceEntry that lists the host '*'",
+             "list the outside hosts the workloads need, one by one (or a narrow *.domain)", "IST-28, IST-30"),
+    LintRule("virtual-service-gateway-missing", Severity.WARNING,
+             "a VirtualService bound to a Gateway that is not in the input",
+             "fix the gateway name (namespace/name, or a name in the VirtualService's namespace) or create the "
+             "Gateway", "IST-33"),
+    LintRule("mesh-allow-any-with-egress-gateway", Severity.INFO,
+             "outboundTrafficPolicy ALLOW_ANY while routes rely on the egress gateway",
+             "set meshConfig.outboundTrafficPolicy.mode REGISTRY_ONLY (the istio ConfigMap) so hosts without a "
+             "ServiceEntry are refused rather than passed through", "IST-30"),
     LintRule("calico-pass-in-last-tier", Severity.WARNING,
              "a Calico Pass in the last tier that applies: the profile allows",
              "end the tier with an explicit Deny (or Allow) rule for that traffic; Pass only hands over to a later "
@@ -551,6 +565,15 @@ def _redundant(analysis: Analysis, cmap: ConnectivityMap) -> Iterable[Finding]:
                                   "isolates is isolated by another policy)")
 
 
+def _egress(analysis: Analysis) -> Iterable[Finding]:
+    """IST-28 … IST-36: the traps of the egress gateway pattern (analyses/lint_egress.py)."""
+    from .lint_egress import egress_findings
+
+    for code, message, kind, ns, name, file, line in egress_findings(analysis):
+        rule = COMPUTED[code]
+        yield Finding(code, rule.severity, message, kind, ns, name, file, line, rule.fix)
+
+
 def _calico_pass(analysis: Analysis) -> Iterable[Finding]:
     """CAL-8: a Pass in the last tier that applies to an endpoint hands the flow to the endpoint's
     profiles, which allow in Kubernetes — often not what "Pass" was meant to do."""
@@ -602,7 +625,7 @@ def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
     computed: list[Finding] = []
     for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
                    _cilium(analysis), one_sided(analysis), _strict_mtls(analysis), _redundant(analysis, cmap),
-                   _calico_pass(analysis), blocked_entries(analysis, cmap, findings)):
+                   _calico_pass(analysis), blocked_entries(analysis, cmap, findings), _egress(analysis)):
         computed.extend(source)
     findings.extend(_explain_redundancy(computed, findings))
     findings.sort(key=lambda f: (f.file, f.line, f.code, f.message))
