@@ -96,6 +96,8 @@ def test_a_group_that_is_not_served_is_one_note(tmp_path: Path) -> None:
         "no Cilium policies: the cilium.io API is not served",
         "no Gateway API objects: the gateway.networking.k8s.io API is not served",
         "no Istio policies: the security.istio.io API is not served",
+        "no Istio traffic objects (ServiceEntries, Sidecars, Gateways, VirtualServices): the networking.istio.io API "
+        "is not served",
         "no OpenShift Routes: the route.openshift.io API is not served",
     ]
     assert {d.severity for d in snapshot.diagnostics if d.code == "cluster-api-not-served"} == {Severity.INFO}

@@ -99,6 +99,7 @@ def mismatches(case: Case, options: Options | None = None) -> list[str]:
     cmap = connectivity_map(analysis)
     conns = {(c.src, c.dst): c.ports for c in cmap.connections}
     single = {w.id for w in analysis.cluster.workloads if w.single_pod}
+    domains = {d.name for d in analysis.engine.universe.domains}  # the map's fqdn peers
     bad: list[str] = []
     for p in case.probes():
         h = p.http or {}
@@ -112,8 +113,8 @@ def mismatches(case: Case, options: Options | None = None) -> list[str]:
                        f"{exp.verdict.verdict}, upstream {want} {deciding}")
         if p.source == p.destination and p.source in single:
             continue  # self traffic of a single pod is not listed in the map (NP-7)
-        if p.http or "/" not in p.source or "/" not in p.destination:
-            continue  # the map is compared on workload pairs at L4
+        if p.http or "/" not in p.source or ("/" not in p.destination and p.destination not in domains):
+            continue  # the map is compared on workload pairs, and pairs to the DNS names it shows, at L4
         ports = conns.get((p.source, p.destination))
         in_map = bool(ports and ports.contains(p.protocol, p.port))
         if in_map != p.expect:

@@ -19,6 +19,7 @@ from ..engine.trace import Effect, Step
 from ..engine.universe import Domain, Identity, Network, bits
 from ..ir import Direction, L7Kind, PortMatch, Rule
 from ..model import ContainerPort, ServiceType, Workload
+from .egress import mesh_egress_edges
 from .entry import EntryPoint, entry_points, service_index
 from .map_groups import MapGroup, Namer
 from .session import Analysis
@@ -267,6 +268,7 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = (), *, work
     connections = _entry_connections(points) + connections
     _entry_origins(points, decided)
     connections = _apply_mesh(analysis, connections, decided)
+    connections = mesh_egress_edges(analysis, connections)  # IST-28 … IST-36
     _annotate_services(analysis, connections, namer)
     _annotate_l7(analysis, connections)
     if wanted or focused:

@@ -12,11 +12,13 @@ sidecar bypasses all of this: the CNI alone decides (IST-36).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..engine.flow import FlowEnd, FlowVerdict, decide, probe_of
 from ..engine.l7 import HttpRequest
 from ..engine.mesh import membership
 from ..engine.options import Mesh, MeshOutbound
-from ..engine.portset import EMPTY
+from ..engine.portset import EMPTY, PortSet
 from ..engine.services import find_service
 from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..ir import Direction, PolicyRef
@@ -32,6 +34,9 @@ from ..model import (
 )
 from .entry import EntryPath, to_backends
 from .session import Analysis
+
+if TYPE_CHECKING:
+    from .connectivity_map import Connection
 
 _HTTP = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB")
 _TLS = ("HTTPS", "TLS")
@@ -326,3 +331,78 @@ def _out(analysis: Analysis, src: FlowEnd, dst: FlowEnd, port: int, t: _Trace, p
     verdict = decide(analysis.engine, src, dst, protocol, port)
     t.steps.extend(verdict.steps)
     return FlowVerdict(src, dst, protocol, port, verdict.allowed_ports, t.steps)
+
+
+def mesh_egress_edges(analysis: Analysis, connections: list[Connection]) -> list[Connection]:
+    """The map's edges from pods with a sidecar to outside names (IST-28 … IST-36): each port of
+    an edge the CNI allows is asked of the mesh hop, and the ports of the ServiceEntries for the
+    name are asked even without a direct edge (the egress gateway may carry them). An edge through
+    the gateway carries ``mesh.egressVia``: the gateways on its path."""
+    from .connectivity_map import Connection  # the map imports this module
+
+    if analysis.options.mesh != Mesh.ISTIO:
+        return connections
+    u = analysis.engine.universe
+    if not u.domains:
+        return connections
+    cluster = analysis.cluster
+    meshed = [w for w in cluster.workloads if membership(cluster, w)[0] == "sidecar" and not w.host_network]
+    if not meshed:
+        return connections
+    by_pair = {(c.src, c.dst): c for c in connections}
+    dropped: set[tuple[str, str]] = set()
+    added: list[Connection] = []
+    for w in meshed:
+        src = FlowEnd(u.identities_of[w.id][0], w.id, w)
+        for d in u.domains:
+            dst = FlowEnd(d, d.name)
+            se = service_entry_for(analysis, w.namespace, d.name)
+            se_ports = {number for number, _, _ in se.ports} if se is not None else set()
+            c = by_pair.get((w.id, d.name))
+            probes = set(se_ports)
+            if c is not None:
+                for proto, ranges in c.ports.items():
+                    if proto == "TCP":
+                        probes |= {p for lo, hi in ranges for p in se_ports if lo <= p <= hi}
+                        probes |= {next((p for p in range(lo, min(hi, lo + 64) + 1) if p not in se_ports), lo)
+                                   for lo, hi in ranges}
+            allowed = PortSet()
+            via: set[str] = set()
+            for port in sorted(probes):
+                verdict = mesh_egress(analysis, src, dst, d.name, port, None)
+                assert verdict is not None
+                if not verdict.allowed:
+                    continue
+                via |= {s.subject for s in verdict.steps if s.reason is Reason.ROUTED and s.layer is Layer.MESH}
+                if port in se_ports or c is None:
+                    allowed = allowed | PortSet.of("TCP", port, port)
+                else:  # the other ports of the range get the answer of the port that speaks for them
+                    allowed = allowed | _tcp_range_of(c.ports, port, se_ports)
+            if c is not None:
+                other = PortSet({p: r for p, r in c.ports.items() if p != "TCP"})  # sidecars proxy TCP only
+                if not (allowed | other):
+                    dropped.add((c.src, c.dst))
+                    continue
+                c.ports = allowed | other
+            elif allowed:
+                c = Connection(w.id, d.name, allowed)
+                added.append(c)
+            if c is not None and via:
+                c.mesh = {**(c.mesh or {}), "egressVia": sorted(via)}
+    kept = [c for c in connections if (c.src, c.dst) not in dropped] + added
+    kept.sort(key=lambda c: (c.src, c.dst))
+    return kept
+
+
+def _tcp_range_of(ports: PortSet, port: int, exclude: set[int]) -> PortSet:
+    for proto, ranges in ports.items():
+        if proto != "TCP":
+            continue
+        for lo, hi in ranges:
+            if lo <= port <= hi:
+                out = PortSet.of("TCP", lo, hi)
+                for p in exclude:
+                    if lo <= p <= hi:
+                        out = out - PortSet.of("TCP", p, p)
+                return out
+    return PortSet.of("TCP", port, port)

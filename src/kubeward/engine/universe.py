@@ -193,7 +193,10 @@ class Universe:
         enforced = options.enforced_kinds
         domains = sorted({p.pattern for pol in cluster.policies if pol.ref.kind in enforced
                           for r in (*pol.ingress, *pol.egress) for p in r.peers if isinstance(p, DomainPeer)}
-                         | {d.lower().rstrip(".") for d in extra_domains})
+                         | {d.lower().rstrip(".") for d in extra_domains}
+                         # IST-28: the outside hosts the mesh registers are peers of the map too
+                         | ({h for se in cluster.mesh.service_entries for h in se.hosts if "*" not in h
+                             and se.location != "MESH_INTERNAL"} if options.mesh == "istio" else set()))
         base = offset + len(self.networks)
         self.domains = [Domain(base + i, d) for i, d in enumerate(domains)]
         self.endpoints: list[Endpoint] = [*self.identities, *self.networks, *self.domains]

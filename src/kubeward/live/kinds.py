@@ -57,6 +57,7 @@ _MEANING: dict[str, tuple[str, Leans | None]] = {
 GROUP_HOLDS: dict[str, str] = {
     "cilium.io": "Cilium policies",
     "security.istio.io": "Istio policies",
+    "networking.istio.io": "Istio traffic objects (ServiceEntries, Sidecars, Gateways, VirtualServices)",
     "gateway.networking.k8s.io": "Gateway API objects",
     "policy.networking.k8s.io": "AdminNetworkPolicies or ClusterNetworkPolicies",
     "route.openshift.io": "OpenShift Routes",

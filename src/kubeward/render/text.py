@@ -254,6 +254,9 @@ def entry_points(cmap: ConnectivityMap) -> str:
 
 
 def _mesh_text(mesh: dict[str, object]) -> str:
+    via = mesh.get("egressVia")
+    if isinstance(via, list) and "mtls" not in mesh:  # IST-33: an outside name reached through the egress gateway
+        return "mesh: via " + ", ".join(str(v) for v in via)
     text = "mesh: " + ("mTLS" if mesh.get("mtls") else "plaintext")
     requires = mesh.get("requires")
     if isinstance(requires, list) and requires:
