@@ -178,3 +178,33 @@ def test_the_example_reads_without_input_errors() -> None:
     assert ([s.ref.name for s in mesh.service_entries], [g.ref.name for g in mesh.gateways],
             [v.ref.name for v in mesh.virtual_services], [r.ref.name for r in mesh.destination_rules]) == (
         ["payment"], ["istio-egressgateway"], ["payment-through-egress-gateway"], ["egressgateway-for-payment"])
+
+
+def test_ist30_registry_only_says_flows_to_addresses_are_answered_by_the_cni_alone() -> None:
+    [d] = [d for d in analyse_text(BASE + REGISTRY_ONLY, "x.yaml").diagnostics.items
+           if d.code == "mesh-egress-addresses"]
+    assert (d.severity, d.leans is not None and d.leans.value) == ("warning", "may deny more than shown")
+    assert "app/client" in d.message and "(IST-30)" in d.message
+    assert not [d for d in analyse_text(BASE, "x.yaml").diagnostics.items if d.code == "mesh-egress-addresses"]
+
+
+SPLIT = textwrap.dedent("""\
+    ---
+    apiVersion: networking.istio.io/v1
+    kind: VirtualService
+    metadata: {name: cnn-split, namespace: app}
+    spec:
+      hosts: [edition.cnn.com]
+      tls:
+      - match: [{port: 443, sniHosts: [edition.cnn.com]}]
+        route:
+        - {destination: {host: edition.cnn.com, port: {number: 443}}, weight: 80}
+        - {destination: {host: nowhere.app.svc.cluster.local, port: {number: 443}}, weight: 20}
+    """)
+
+
+def test_ist33_a_weighted_split_with_a_dead_destination_is_allowed_with_a_warning() -> None:
+    exp = explain(analyse_text(BASE + SPLIT, "x.yaml"), "app/client", "edition.cnn.com", 443)
+    assert exp.verdict.verdict == "allow"
+    [warn] = [s for s in exp.verdict.steps if s.effect.value == "warn"]
+    assert "only some let it out (weight 80 of 100)" in warn.message

@@ -231,9 +231,15 @@ def mesh_egress(analysis: Analysis, src: FlowEnd, dst: FlowEnd, host: str, port:
               "sidecars: the sidecar sends it straight out (IST-33)")
         return _out(analysis, src, dst, port, t, "TCP")
     vs, destinations, line = found
-    allowed = False
-    for d in destinations:
-        allowed |= _destination(analysis, src, dst, host, port, http, protocol, t, vs, d, line, "mesh")
+    outcomes = [_destination(analysis, src, dst, host, port, http, protocol, t, vs, d, line, "mesh")
+                for d in destinations]
+    allowed = any(outcomes)
+    if allowed and not all(outcomes):
+        # IST-33: a weighted split sends each connection to one destination: only a share gets through.
+        share = sum(d.weight for d, ok in zip(destinations, outcomes, strict=True) if ok)
+        t.add(Reason.MESH_EGRESS_ROUTE, Effect.WARN, f"{vs.ref.display} splits {host} between destinations and only "
+              f"some let it out (weight {share} of {sum(d.weight for d in destinations)}): shown as allowed, but "
+              "the other connections fail", vs.ref, line)
     if not destinations:
         t.add(Reason.MESH_EGRESS_ROUTE, Effect.DENY, f"{vs.ref.display} has a route for {host} "
               "without destination (IST-33)", vs.ref, line)
