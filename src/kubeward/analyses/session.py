@@ -123,11 +123,12 @@ def unknown_namespaces(analysis: Analysis, namespaces: Iterable[str]) -> list[st
 
 
 def is_domain(spec: str) -> bool:
-    return "/" not in spec and ":" not in spec and not _is_ip(spec) and bool(_DOMAIN.match(spec)) \
+    return "/" not in spec and ":" not in spec and not is_ip(spec) and bool(_DOMAIN.match(spec)) \
         and not spec.replace(".", "").isdigit()
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -179,7 +180,7 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
         atom = u.atom_of(address)
         assert atom is not None
         return FlowEnd(atom, f"world ({address} in {atom.id})", None, address)
-    if _is_ip(spec):
+    if is_ip(spec):
         ident = u.identity_of_ip(spec)
         if ident is not None:
             workload = next((w for w in ident.workloads if any(spec in ips for ips in w.pod_ips)),
