@@ -148,7 +148,8 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
         provider = str(raw_provider.get("name") or "")
     ap = AuthorizationPolicy(ObjectRef("AuthorizationPolicy", ns, obj.name, obj.file, obj.line), selector,
                              tuple(targets), action, tuple(rules) if rules is not None else None, provider,
-                             rejected=_rejected(r, authorization_policy_problems(spec)))
+                             rejected=_rejected(r, authorization_policy_problems(spec)),
+                             dry_run=_dry_run(r, obj))
     ap = mesh_rules_match_nothing(ap, r.broken_rules)  # IST-27: a refused part of an ALLOW rule
     (cluster.mesh.rejected if ap.rejected else cluster.mesh.authorization_policies).append(ap)
 
@@ -189,3 +190,21 @@ def _spiffe_leans(action: MeshAction, in_principals: bool) -> Leans | None:
         return None
     widens = (action is MeshAction.ALLOW) == in_principals
     return Leans.MAY_ALLOW_MORE if widens else Leans.MAY_DENY_MORE
+
+
+DRY_RUN = "istio.io/dry-run"
+
+
+def _dry_run(r: Reader, obj: RawObject) -> bool:
+    """IST-40: ``istio.io/dry-run: "true"`` puts the policy in dry-run: istiod builds it as a shadow
+    rule that is logged, never enforced. Any other value is not dry-run."""
+    annotations = obj.metadata.get("annotations")
+    value = annotations.get(DRY_RUN) if isinstance(annotations, LMap) else None
+    if value is None:
+        return False
+    text = str(value).lower() if not isinstance(value, bool) else ("true" if value else "false")
+    if text not in ("true", "false"):
+        r.warning("invalid-value", f"metadata.annotations[{DRY_RUN}] {value!r} is neither \"true\" nor \"false\": "
+                  "the policy is enforced (IST-40)", annotations.line_of(DRY_RUN) if isinstance(annotations, LMap)
+                  else obj.line)
+    return text == "true"
