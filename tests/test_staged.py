@@ -168,3 +168,112 @@ def test_diff_staged_takes_one_path() -> None:
     result = CliRunner().invoke(main, ["diff", "--staged", "examples/staged", "examples/shop"])
     assert result.exit_code == 2
     assert "--staged takes exactly one PATH" in result.output
+
+
+def test_explain_names_the_staged_policy_that_would_change_the_answer() -> None:
+    a = analyse(KNP_DB + staged_knp(None))
+    steps = explain(a, "shop/web", "shop/db", 5432).verdict.steps
+    assert [(str(s.reason), str(s.effect), s.message) for s in steps][-1] == (
+        "not-enforced", "none", "staged, not enforced: would make this deny once enforced (--enforce-staged shows "
+        "it; CAL-23)")
+    assert steps[-1].policy is not None and steps[-1].policy.kind == "StagedKubernetesNetworkPolicy"
+    # a flow the staged policy does not change: no such step
+    assert all(str(s.reason) != "not-enforced" for s in explain(a, "shop/api", "shop/db", 5432).verdict.steps)
+
+
+MESH = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: mesh, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: mesh, labels: {app: client}}
+spec: {serviceAccountName: client, containers: [{name: c}]}
+status: {podIP: 10.1.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: httpbin, namespace: mesh, labels: {app: httpbin}}
+spec: {containers: [{name: c, ports: [{containerPort: 8000}]}]}
+status: {podIP: 10.1.0.2}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: deny-path-headers
+  namespace: mesh
+  annotations: {"istio.io/dry-run": "%s"}
+spec:
+  selector: {matchLabels: {app: httpbin}}
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/headers"]}}]}]
+"""
+
+
+@pytest.mark.parametrize(("value", "enforce", "expected"), [
+    ("true", False, "allow"), ("true", True, "deny"), ("false", False, "deny"), ("TRUE", False, "allow"),
+    ("1", False, "allow"), ("False", True, "deny")])
+def test_ist40_a_dry_run_authorization_policy_is_enforced_only_under_enforce_staged(
+        value: str, enforce: bool, expected: str) -> None:
+    """The dry-run task of the Istio documentation: deny-path-headers, dry-run, lets GET /headers through."""
+    a = analyse_text(MESH % value, "mesh.yaml", Options(mesh="istio", enforce_staged=enforce))
+    exp = explain(a, "mesh/client", "mesh/httpbin", 8000, path="/headers")
+    assert str(exp.verdict.verdict) == expected
+    assert str(explain(a, "mesh/client", "mesh/httpbin", 8000, path="/ip").verdict.verdict) == "allow"
+    if value == "true" and not enforce:
+        assert [s.message for s in exp.verdict.steps if str(s.reason) == "not-enforced"] == [
+            "dry-run, not enforced: would make this deny once enforced (--enforce-staged shows it; IST-40)"]
+
+
+@pytest.mark.parametrize(("value", "action"), [("yes", "DENY"), ("true", "AUDIT")])
+def test_ist40_istiod_refuses_a_dry_run_value_that_is_no_boolean_or_on_another_action(value: str,
+                                                                                      action: str) -> None:
+    a = analyse_text((MESH % value).replace("action: DENY", f"action: {action}"), "mesh.yaml", Options(mesh="istio"))
+    assert str(explain(a, "mesh/client", "mesh/httpbin", 8000, path="/headers").verdict.verdict) == "allow"
+    assert [(d.code, d.line) for d in a.diagnostics.items if "IST-40" in d.message] == [("istio-rejected", 22)]
+    assert [p.ref.name for p in a.cluster.mesh.rejected] == ["deny-path-headers"]
+
+
+CILIUM = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: shop, labels: {app: db}}
+spec: {containers: [{name: c, ports: [{containerPort: 5432}]}]}
+status: {podIP: 10.0.0.3}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: db}}
+  ingress: [{fromEndpoints: [{matchLabels: {app: api}}]}]
+"""
+
+
+def test_cil31_policy_audit_mode_forwards_what_the_policies_would_drop_and_says_which_would() -> None:
+    enforced = analyse_text(CILIUM, "cilium.yaml", Options(cni="cilium"))
+    assert str(explain(enforced, "shop/web", "shop/db", 5432).verdict.verdict) == "deny"
+    audited = analyse_text(CILIUM, "cilium.yaml", Options(cni="cilium", cilium_audit=True))
+    steps = explain(audited, "shop/web", "shop/db", 5432).verdict.steps
+    assert str(explain(audited, "shop/web", "shop/db", 5432).verdict.verdict) == "allow"
+    assert [(str(s.reason), str(s.effect)) for s in steps if str(s.effect) in ("deny", "warn")] == [
+        ("no-rule-matched", "warn")]
+    assert (str(steps[-1].reason), str(steps[-1].effect)) == ("policy-audit", "allow")
+    assert "CIL-31" in steps[-1].message
+    # the map agrees
+    from kubeward import connectivity_map
+    pairs = {(c.src, c.dst) for c in connectivity_map(audited).connections}
+    assert ("shop/web", "shop/db") in pairs
+    assert ("shop/web", "shop/db") not in {(c.src, c.dst) for c in connectivity_map(enforced).connections}
+
+
+def test_cil31_audit_mode_is_cilium_only() -> None:
+    a = analyse(KNP_DB.replace("podSelector: {}", "podSelector: {matchLabels: {app: api}}"), cilium_audit=True)
+    assert verdict(a, "shop/web", "shop/db", 5432) == "deny"
