@@ -73,7 +73,7 @@ def test_cal23_a_staged_set_is_not_enforced_until_enforce_staged_replaces_the_po
     objects = KNP_DB + staged_knp(action)
     today = analyse(objects)
     assert verdict(today, "shop/web", "shop/db", 5432) == "allow"
-    notes = [d for d in today.diagnostics.items if d.code == "not-enforced" and "CAL-23" in d.message]
+    notes = [d for d in today.diagnostics.items if d.code == "staged-policy" and "CAL-23" in d.message]
     assert [(d.line, d.severity.value) for d in notes] == [(30, "info")]
     staged = analyse(objects, enforce_staged=True)
     assert verdict(staged, "shop/web", "shop/db", 5432) == "deny"
@@ -277,3 +277,60 @@ def test_cil31_policy_audit_mode_forwards_what_the_policies_would_drop_and_says_
 def test_cil31_audit_mode_is_cilium_only() -> None:
     a = analyse(KNP_DB.replace("podSelector: {}", "podSelector: {matchLabels: {app: api}}"), cilium_audit=True)
     assert verdict(a, "shop/web", "shop/db", 5432) == "deny"
+
+
+def lint_codes(a: Analysis, code: str) -> list[tuple[str, str, int, str]]:
+    from kubeward.analyses.lint import lint
+    return [(f.severity.value, f.resource, f.line, f.message) for f in lint(a).findings if f.code == code]
+
+
+TIER = """\
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 100}
+---
+apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: security.db}
+spec:
+  tier: security
+  selector: app == 'db'
+  types: [Ingress]
+  ingress: [{action: Allow, source: {selector: app == 'api'}}]
+"""
+
+
+def test_cal24_lint_a_staged_policy_alone_in_its_tier_switches_on_the_end_of_tier_deny() -> None:
+    a = analyse(KNP_DB + TIER)
+    assert lint_codes(a, "staged-policy-ends-tier") == [(
+        "warning", "StagedGlobalNetworkPolicy security.db", 35,
+        "StagedGlobalNetworkPolicy security.db is the only policy of tier security that selects shop/db for "
+        "ingress: today the tier is skipped for them (no enforced policy there, so its end-of-tier Deny does not "
+        "run); once the staged policy is enforced, everything it does not allow from them is denied at the end "
+        "of the tier (CAL-24)")]
+    # what that means: web -> db, allowed by the default tier today, is denied at the end of tier security
+    assert verdict(a, "shop/web", "shop/db", 5432) == "allow"
+    assert verdict(analyse(KNP_DB + TIER, enforce_staged=True), "shop/web", "shop/db", 5432) == "deny"
+    # an enforced policy of the tier already selects db: the tier applies today, no finding
+    enforced_too = TIER + "---\n" + TIER.split("---\n")[1].replace("StagedGlobalNetworkPolicy", "GlobalNetworkPolicy") \
+        .replace("security.db", "security.db-old")
+    assert lint_codes(analyse(KNP_DB + enforced_too), "staged-policy-ends-tier") == []
+
+
+def test_ist41_lint_a_dry_run_policy_protects_nothing() -> None:
+    a = analyse_text(MESH % "true", "mesh.yaml", Options(mesh="istio"))
+    assert lint_codes(a, "dry-run-policy") == [(
+        "warning", "AuthorizationPolicy mesh/deny-path-headers", 17,
+        "AuthorizationPolicy mesh/deny-path-headers has istio.io/dry-run: \"true\": istiod only logs what it would "
+        "decide; its DENY rules are not enforced (IST-40, IST-41); the requests it names are allowed")]
+    assert lint_codes(analyse_text(MESH % "false", "mesh.yaml", Options(mesh="istio")), "dry-run-policy") == []
+
+
+def test_cil32_lint_audit_mode_left_on_where_policies_are() -> None:
+    a = analyse_text(CILIUM, "cilium.yaml", Options(cni="cilium", cilium_audit=True))
+    assert lint_codes(a, "cilium-audit-mode") == [(
+        "warning", "CiliumNetworkPolicy shop/db", 13,
+        "policy audit mode is on (--cilium-audit) and 1 policy selects workloads in namespace shop "
+        "(CiliumNetworkPolicy shop/db): what they deny is only logged (AUDIT), never dropped (CIL-31, CIL-32)")]
+    assert lint_codes(analyse_text(CILIUM, "cilium.yaml", Options(cni="cilium")), "cilium-audit-mode") == []

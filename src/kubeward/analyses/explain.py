@@ -75,7 +75,7 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
     cluster = analysis.cluster
     if analysis.options.enforce_staged or not (cluster.staged or cluster.mesh.dry_run):
         return found
-    enforced = _explain(_enforced(analysis), source, destination, port, protocol, method, headers, path, host)
+    enforced = _explain(enforced_analysis(analysis), source, destination, port, protocol, method, headers, path, host)
     if enforced.verdict.allowed_ports != found.verdict.allowed_ports:
         found.verdict.steps.append(_not_enforced_step(analysis, found, enforced))
     return found
@@ -84,7 +84,7 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
 _ENFORCED: dict[int, tuple[Analysis, Analysis]] = {}
 
 
-def _enforced(analysis: Analysis) -> Analysis:
+def enforced_analysis(analysis: Analysis) -> Analysis:
     """The same input with its staged and dry-run policies enforced (one per analysis, kept)."""
     kept = _ENFORCED.get(id(analysis))
     if kept is None or kept[0] is not analysis:

@@ -26,11 +26,11 @@ def stage(cluster: Cluster, options: Options, diags: Diagnostics) -> None:
         cluster.policies = [p for p in cluster.policies if p.staged is None]
         cluster.mesh.authorization_policies = [p for p in cluster.mesh.authorization_policies if not p.dry_run]
         for p in staged:
-            diags.info("not-enforced", f"{p.ref.display}: a staged policy ({p.staged} "
+            diags.info("staged-policy", f"{p.ref.display}: a staged policy ({p.staged} "
                        f"{STAGES[p.ref.kind]} {p.ref.name}), which Calico never enforces: left out; "
-                       "--enforce-staged analyses it as enforced (CAL-23)", p.ref.file, p.ref.line)
+                       "--enforce-staged analyses it as enforced (CAL-23)", p.ref.file, p.ref.line, p.ref)
         for ap in dry_run:
-            diags.info("not-enforced", f"{ap.ref.display}: istio.io/dry-run: istiod logs its decisions, never "
+            diags.info("dry-run", f"{ap.ref.display}: istio.io/dry-run: istiod logs its decisions, never "
                        "enforces them: left out; --enforce-staged analyses it as enforced (IST-40)",
                        ap.ref.file, ap.ref.line)
         return
