@@ -334,3 +334,29 @@ def test_cil32_lint_audit_mode_left_on_where_policies_are() -> None:
         "policy audit mode is on (--cilium-audit) and 1 policy selects workloads in namespace shop "
         "(CiliumNetworkPolicy shop/db): what they deny is only logged (AUDIT), never dropped (CIL-31, CIL-32)")]
     assert lint_codes(analyse_text(CILIUM, "cilium.yaml", Options(cni="cilium")), "cilium-audit-mode") == []
+
+
+def test_diff_staged_with_flows_lists_the_observed_flows_enforcing_would_break() -> None:
+    result = CliRunner().invoke(main, ["diff", "--staged", "examples/staged", "--flows", "tests/data/staged-flows.json",
+                                       "--exit-code"], catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # --exit-code: an observed flow would break
+    section = result.stdout[result.stdout.index("\nobserved flows"):]
+    assert section == (
+        "\nobserved flows (tests/data/staged-flows.json): 4 records, 3 distinct; compared on both sides 3: 1 would "
+        "be broken, 0 newly allowed, 2 unchanged; 0 only in OLD, 0 only in NEW; apart: 0 replies, 0 non-policy "
+        "drops, 0 unplaced, 0 not modelled\n"
+        "would be broken (allowed before, denied after):\n"
+        "  shop/web → shop/mysql TCP/3306  ×2  observed forwarded; first seen tests/data/staged-flows.json:1\n"
+        "      before: NetworkPolicy shop/mysql-ingress ingress rule 0 (examples/staged/policies.yaml:9)\n"
+        "      after:  default deny of StagedKubernetesNetworkPolicy shop/mysql-ingress "
+        "(examples/staged/staged.yaml:3)\n")
+
+
+def test_every_command_keeps_todays_answers_the_map_of_the_example_lists_web_to_mysql() -> None:
+    from kubeward import analyse_paths, connectivity_map
+    today = {(c.src, c.dst) for c in connectivity_map(analyse_paths(["examples/staged"])).connections}
+    staged = {(c.src, c.dst) for c in connectivity_map(
+        analyse_paths(["examples/staged"], Options(enforce_staged=True))).connections}
+    assert ("shop/web", "shop/mysql") in today
+    assert today - staged == {("shop/web", "shop/mysql")}
+    assert staged - today == set()
