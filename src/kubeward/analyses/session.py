@@ -17,6 +17,7 @@ from ..engine.mesh import add_mesh_workloads, check_mesh
 from ..engine.options import Cni, Mesh, Options
 from ..engine.profiles import resolve_cni
 from ..engine.services import check_services, find_service, selected_workloads
+from ..engine.staging import stage
 from ..engine.trace import Effect
 from ..engine.universe import Identity, Network
 from ..errors import UsageError
@@ -61,6 +62,7 @@ def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Optio
     """Analyse objects already loaded (``diags``: the loading's diagnostics, which the analysis
     adds to). ``extra_domains``: DNS names to place in the universe besides those the policies name."""
     cluster = build_cluster(objects, diags)
+    stage(cluster, options or Options(), diags)  # CAL-23, IST-40: staged and dry-run policies
     options = resolve_cni(cluster, options or Options(), diags)
     add_entry_workloads(cluster, diags, options.ingress_controller)
     add_mesh_workloads(cluster, options, diags)
