@@ -114,8 +114,8 @@ CILIUM_DNS = """\
 # ============================================================================ running lint
 
 
-def lint_text(text: str, cni: str = "generic", mesh: str = "auto") -> list[Finding]:
-    report = lint(analyse_text(text, file=FILE, options=Options(cni=cni, mesh=mesh)))
+def lint_text(text: str, cni: str = "generic", mesh: str = "auto", cilium_audit: bool = False) -> list[Finding]:
+    report = lint(analyse_text(text, file=FILE, options=Options(cni=cni, mesh=mesh, cilium_audit=cilium_audit)))
     assert not report.input_errors, report.input_errors
     return report.findings
 
@@ -149,19 +149,20 @@ class Case:
     mesh: str = "auto"
     near_miss_cni: str | None = None
     fix: str | None = None  # when the finding says something more specific than the rule's fix
+    cilium_audit: bool = False  # CIL-31: --cilium-audit, on both manifests
 
     def __str__(self) -> str:
         return self.code
 
 
 def check_case(case: Case) -> None:
-    found = of(lint_text(case.firing, case.cni, case.mesh), case.code)
+    found = of(lint_text(case.firing, case.cni, case.mesh, case.cilium_audit), case.code)
     assert len(found) == 1, found
     [f] = found
     assert (f.severity, (f.kind, f.namespace, f.name), f.file, f.line) == (
         case.severity, case.resource, FILE, marked_line(case.firing)), f
     assert f.fix == (case.fix if case.fix is not None else RULES[case.code].fix)
-    assert not of(lint_text(case.near_miss, case.near_miss_cni or case.cni, case.mesh), case.code)
+    assert not of(lint_text(case.near_miss, case.near_miss_cni or case.cni, case.mesh, case.cilium_audit), case.code)
 
 
 # ============================================================================ computed rules
@@ -325,6 +326,36 @@ _ENTRY_ALLOW = netpol("from-controller", """\
       ports: [{port: 80}]
     """)
 
+_staged_alone_in_tier = docs(namespace(), WEB, """\
+    apiVersion: projectcalico.org/v3
+    kind: Tier
+    metadata: {name: security}
+    spec: {order: 100}
+    """, f"""\
+    apiVersion: projectcalico.org/v3  {MARK}
+    kind: StagedGlobalNetworkPolicy
+    metadata: {{name: security.web}}
+    spec:
+      tier: security
+      selector: app == 'web'
+      types: [Ingress]
+    """)
+_audited_cnp = docs(namespace(), WEB, cnp("web-ingress", """\
+    endpointSelector: {matchLabels: {app: web}}
+    ingress: [{fromEndpoints: [{}]}]
+    """).replace("apiVersion: cilium.io/v2", f"apiVersion: cilium.io/v2  {MARK}"))
+_dry_run = docs(namespace(labels={"istio-injection": "enabled"}), WEB, f"""\
+    apiVersion: security.istio.io/v1  {MARK}
+    kind: AuthorizationPolicy
+    metadata:
+      name: deny-web
+      namespace: app
+      annotations: {{istio.io/dry-run: "true"}}
+    spec:
+      selector: {{matchLabels: {{app: web}}}}
+      action: DENY
+      rules: [{{to: [{{operation: {{paths: ["/admin"]}}}}]}}]
+    """)
 # IST-28 … IST-36: the egress gateway pattern (examples/shop-egress, Istio's egress gateway task).
 _EGRESS_GW = """\
     apiVersion: apps/v1
@@ -470,6 +501,15 @@ COMPUTED_CASES = [
          _l7_host_dot, edit(_l7_host_dot, "api.example.com", "'api\\.example\\.com'"), cni="cilium"),
     Case("cilium-l7-regex-dot", "info", ("CiliumNetworkPolicy", "app", "api-http"),
          _l7_path_dot, edit(_l7_path_dot, '"/v1/catalog.json"', "'/v1/catalog\\.json'"), cni="cilium"),
+    Case("staged-policy-ends-tier", "warning", ("StagedGlobalNetworkPolicy", "", "security.web"),
+         _staged_alone_in_tier, edit(_staged_alone_in_tier, "kind: StagedGlobalNetworkPolicy",
+                                     "kind: GlobalNetworkPolicy"), cni="calico"),
+    Case("dry-run-policy", "warning", ("AuthorizationPolicy", "app", "deny-web"),
+         _dry_run, edit(_dry_run, '"true"', '"false"'), mesh="istio"),
+    Case("cilium-audit-mode", "warning", ("CiliumNetworkPolicy", "app", "web-ingress"),
+         _audited_cnp, edit(_audited_cnp, "endpointSelector: {matchLabels: {app: web}}",
+                            "endpointSelector: {matchLabels: {app: db}}"), cni="cilium",
+         cilium_audit=True),
 ]
 
 
@@ -764,7 +804,7 @@ DIAGNOSTIC_CASES = [
          cni="cilium"),
     Case("not-enforced", "info", ("", "", ""),
          _cnp_only, _cnp_only, cni="generic", near_miss_cni="cilium"),
-    Case("not-enforced", "info", ("", "", ""),
+    Case("staged-policy", "info", ("StagedNetworkPolicy", "app", "web-staged"),
          _staged, edit(_staged, "StagedNetworkPolicy", "NetworkPolicy"), cni="calico"),
     Case("cidr-host-bits", "warning", ("NetworkPolicy", "app", "web-egress"),
          _host_bits, edit(_host_bits, "10.0.0.1/8", "10.0.0.0/8")),

@@ -86,7 +86,9 @@ def build(case: Case, options: Options | None = None) -> Analysis:
     if case.doc.get("objects"):
         objects.extend(load_text(case.doc["objects"], f"{case.file.name}#objects", diags))
     if options is None:
-        options = Options(cni=case.doc.get("cni", "generic"), mesh=case.doc.get("mesh", "auto"))
+        options = Options(cni=case.doc.get("cni", "generic"), mesh=case.doc.get("mesh", "auto"),
+                          enforce_staged=bool(case.doc.get("enforce_staged", False)),
+                          cilium_audit=bool(case.doc.get("cilium_audit", False)))
     return analyse_objects(objects, diags, options)
 
 

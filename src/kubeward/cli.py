@@ -83,11 +83,18 @@ _PROFILE_OPTIONS = (
     click.option("--watch-ingress-without-class", is_flag=True, default=False,
                  help="ING-9: the ingress controller serves Ingresses without a class, as ingress-nginx "
                       "started with --watch-ingress-without-class [default: they are not served]."),
+    click.option("--enforce-staged", is_flag=True, default=False,
+                 help="CAL-23, IST-40: analyse as if Calico's staged policies and Istio's istio.io/dry-run "
+                      "AuthorizationPolicies were enforced [default: they are not, as in the cluster]."),
+    click.option("--cilium-audit", is_flag=True, default=False,
+                 help="CIL-31: the Cilium agent runs with policy-audit-mode: policy drops are only logged, "
+                      "the traffic allowed [default: enforced]."),
 )
 _INCLUDE_SELF = click.option("--include-self", is_flag=True,
                              help="List single-pod workloads reaching themselves (NP-7).")
 _PROFILE_FIELDS = ("cni", "ipblock_matches_pods", "mesh", "root_namespace", "trust_domain", "mesh_outbound",
-                   "ingress_controller", "watch_ingress_without_class", "include_self")
+                   "ingress_controller", "watch_ingress_without_class", "enforce_staged", "cilium_audit",
+                   "include_self")
 
 
 @overload
@@ -417,10 +424,12 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 @click.option("--flows", "flows_path", metavar="FLOWS", type=click.Path(allow_dash=True), default=None,
               help="Hubble flow records (a file, a folder, - for stdin): list the observed flows the change "
                    "would break or newly allow.")
+@click.option("--staged", is_flag=True,
+              help="CAL-23, IST-40: one PATH: what enforcing its staged and dry-run policies would change.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed (or an observed flow would break).")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, git_range: str | None, fmt: str,
-          flows_path: str | None, exit_code: bool, verbose: bool) -> None:
+          flows_path: str | None, staged: bool, exit_code: bool, verbose: bool) -> None:
     """What changed in what is allowed between OLD and NEW (two paths), between two git
     revisions of PATH (--git REV1..REV2 PATH), or between the live cluster and the cluster with
     NEW applied over it (--cluster NEW). Both sides are analysed under the same options; with
@@ -429,9 +438,14 @@ def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 
     Exit code: 0, or 1 with --exit-code when something changed or an observed flow would be
     broken, 2 on input errors (of either side or of FLOWS)."""
-    from .analyses.revisions import diff_cluster, diff_paths, diff_revisions
+    from .analyses.revisions import diff_cluster, diff_paths, diff_revisions, diff_staged
 
-    if live is not None:
+    if staged:
+        if git_range or len(paths) != (0 if live is not None else 1):
+            _fail("diff", "--staged takes exactly one PATH (or --cluster alone), and no --git")
+        cluster = _read_cluster("diff", live) if live is not None else None
+        run = diff_staged(paths[0] if paths else "", cluster=cluster, options=options)
+    elif live is not None:
         if git_range or len(paths) != 1:
             _fail("diff", "--cluster takes exactly one NEW path (and no --git): the live cluster is OLD")
         cluster = _read_cluster("diff", live)

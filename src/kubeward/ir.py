@@ -45,6 +45,14 @@ class Tier(StrEnum):
 TIER_ORDER = (Tier.DENY, Tier.ADMIN, Tier.NETWORK_POLICY, Tier.BASELINE)
 
 
+class StagedAction(StrEnum):
+    """A Calico staged policy's ``stagedAction`` (CAL-23): what enforcing it would do to the enforced
+    policy of the same name."""
+
+    SET = "Set"        # create it, or replace the enforced policy of that name
+    DELETE = "Delete"  # remove the enforced policy of that name
+
+
 class TierEnd(StrEnum):
     """What a tier does with the ports none of its rules decided."""
 
@@ -559,6 +567,8 @@ class Policy:
     placement: TierPlacement | None = None  # Tier.ORDERED: its named tier and order there (CAL-10)
     selector_expr: SelectorExpr | None = None  # the subject as an expression (None: use ``subject``)
     rejected: str = ""                     # why the API server would refuse it (CAL-7): not applied
+    # A Calico staged policy (CAL-23): never enforced, unless the profile says --enforce-staged.
+    staged: StagedAction | None = None
 
     def rules(self, direction: Direction) -> tuple[Rule, ...]:
         return self.ingress if direction is Direction.INGRESS else self.egress

@@ -257,6 +257,8 @@ class Cluster:
     services: list[Service] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)
+    # CAL-23: Calico staged policies, set aside (not enforced) unless --enforce-staged
+    staged: list[Policy] = field(default_factory=list)
     not_modelled: list[NotModelled] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
@@ -535,12 +537,15 @@ class AuthorizationPolicy:
     rules: tuple[MeshRule, ...] | None  # None: no rules field (IST-10)
     provider: str = ""
     rejected: str = ""  # why istiod's webhook refuses it (IST-23): it is not in the cluster
+    dry_run: bool = False  # IST-40: annotated istio.io/dry-run "true": evaluated in the shadow, never enforced
 
 
 @dataclass(slots=True)
 class MeshObjects:
     peer_authentications: list[PeerAuthentication] = field(default_factory=list)
     authorization_policies: list[AuthorizationPolicy] = field(default_factory=list)
+    # IST-40: the dry-run ones, set aside (not enforced) unless --enforce-staged
+    dry_run: list[AuthorizationPolicy] = field(default_factory=list)
     # IST-23: the ones istiod's webhook refuses: not in the cluster, named in the traces they would touch
     rejected: list[PeerAuthentication | AuthorizationPolicy] = field(default_factory=list)
     # Istio egress (IST-28 … IST-36): networking.istio.io objects and the mesh-wide outbound policy

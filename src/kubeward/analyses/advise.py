@@ -18,7 +18,7 @@ from ..flows.read import DistinctFlow, Endpoint, FlowRead, read_flows
 from ..model import Workload
 from .flow_place import Placer
 from .flows import observed_verdict
-from .session import Analysis
+from .session import Analysis, is_ip
 
 DIALECTS = ("networkpolicy", "cilium")
 # Labels that differ between pods or revisions of one workload, or between releases: never in a
@@ -172,9 +172,9 @@ def observed_allowed(analysis: Analysis, read: FlowRead) -> tuple[list[Observed]
             elif end.peer.startswith("service/"):
                 ends.append(("", f"{end.peer}: a Service address (seen before load-balancing): no workload to "
                                  "select"))
-            elif _is_ip(end.peer):
+            elif is_ip(end.peer):
                 ends.append((end.peer, end.peer))
-            elif end.ip and _is_ip(end.ip):
+            elif end.ip and is_ip(end.ip):
                 ends.append((end.peer, end.ip))
             else:
                 ends.append(("", f"{end.display}: outside the pods with no address seen"))
@@ -191,14 +191,6 @@ def observed_allowed(analysis: Analysis, read: FlowRead) -> tuple[list[Observed]
             dst_ip = ""
         out.append(Observed(flow, src, dst, src_ip, dst_ip, k.protocol, k.port))
     return out, skipped, denied, apart
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def stable_labels(w: Workload) -> dict[str, str]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from ..diagnostics import Diagnostics
 from ..engine.engine import Engine
 from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..engine.l7 import HttpRequest
@@ -12,10 +13,10 @@ from ..engine.routing import parse_url
 from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..engine.universe import Domain
 from ..errors import UsageError
-from ..ir import PROTOCOLS, Direction
+from ..ir import PROTOCOLS, Direction, ObjectRef
 from .egress import mesh_egress
 from .entry import EntryPath, gateway_paths, ingress_paths, openshift_paths, parse_service_spec, service_paths
-from .session import Analysis, cluster_dns_name, is_domain, resolve_peer
+from .session import Analysis, analyse_objects, cluster_dns_name, is_domain, resolve_peer
 
 
 @dataclass(slots=True)
@@ -69,7 +70,59 @@ def explain(analysis: Analysis, source: str, destination: str, port: int | None 
             host: str | None = None) -> Explanation:
     """The verdict for one flow. ``port`` None: which ports are allowed (of ``protocol``, or of
     every protocol); ``protocol`` None with a port: TCP. ``destination`` may also be a URL
-    (through Ingresses and Gateways) or ``service/NS/NAME`` (a Service port)."""
+    (through Ingresses and Gateways) or ``service/NS/NAME`` (a Service port). A staged or dry-run
+    policy that would change the answer once enforced is named in a last step (CAL-23, IST-40)."""
+    found = _explain(analysis, source, destination, port, protocol, method, headers, path, host)
+    cluster = analysis.cluster
+    if analysis.options.enforce_staged or not (cluster.staged or cluster.mesh.dry_run):
+        return found
+    enforced = _explain(enforced_analysis(analysis), source, destination, port, protocol, method, headers, path, host)
+    if enforced.verdict.allowed_ports != found.verdict.allowed_ports:
+        found.verdict.steps.append(_not_enforced_step(analysis, found, enforced))
+    return found
+
+
+_ENFORCED: dict[int, tuple[Analysis, Analysis]] = {}
+
+
+def enforced_analysis(analysis: Analysis) -> Analysis:
+    """The same input with its staged and dry-run policies enforced (one per analysis, kept)."""
+    kept = _ENFORCED.get(id(analysis))
+    if kept is None or kept[0] is not analysis:
+        if len(_ENFORCED) > 8:
+            _ENFORCED.clear()
+        enforced = analyse_objects(analysis.objects, Diagnostics(), replace(analysis.options, enforce_staged=True))
+        kept = _ENFORCED[id(analysis)] = (analysis, enforced)
+    return kept[1]
+
+
+def _not_enforced_step(analysis: Analysis, found: Explanation, enforced: Explanation) -> Step:
+    """CAL-23, IST-40: the staged or dry-run policies that would change the answer once enforced."""
+    cluster = analysis.cluster
+    candidates = {(p.ref.kind, p.ref.namespace, p.ref.name): p.ref for p in cluster.staged}
+    candidates.update({(p.ref.kind, p.ref.namespace, p.ref.name): p.ref for p in cluster.mesh.dry_run})
+    named = {(s.policy.kind, s.policy.namespace, s.policy.name) for s in enforced.verdict.steps if s.policy}
+    refs = [r for k, r in candidates.items() if k in named] or list(candidates.values())
+    mesh_only = all(r.kind == "AuthorizationPolicy" for r in refs)
+    v = enforced.verdict
+    now = f"{v.verdict} ({v.allowed_ports})" if v.allowed_ports else str(v.verdict)
+    what = "dry-run" if mesh_only else "staged"
+    names = f"{what}, not enforced" if len(refs) == 1 else \
+        f"not enforced: {', '.join(f'{r.display} ({r.where})' for r in refs)}"
+    return Step(Layer.MESH if mesh_only else Layer.CNI, Direction.INGRESS, found.verdict.destination.label,
+                StepTier.NONE, Reason.NOT_ENFORCED, Effect.NONE,
+                f"{names}: would make this {now} once enforced (--enforce-staged shows it; "
+                f"{_cites(refs)})", refs[0] if len(refs) == 1 else None)
+
+
+def _cites(refs: list[ObjectRef]) -> str:
+    kinds = {r.kind == "AuthorizationPolicy" for r in refs}
+    return ", ".join(rule for dry_run, rule in ((False, "CAL-23"), (True, "IST-40")) if dry_run in kinds)
+
+
+def _explain(analysis: Analysis, source: str, destination: str, port: int | None, protocol: str | None,
+             method: str | None, headers: tuple[tuple[str, str], ...], path: str | None,
+             host: str | None) -> Explanation:
     if protocol is not None:
         protocol = protocol.upper()
         if protocol not in PROTOCOLS:
@@ -161,7 +214,7 @@ def _explain_url(analysis: Analysis, source: str, url: str, method: str,
             cluster_dns_name(analysis.cluster, request.host) is None:
         # IST-31: from a pod, to a name no entry point routes: the flow leaves for the outside.
         http = HttpRequest(request.method, request.path, request.host, headers) if request.scheme == "http" else None
-        return explain(analysis, source, request.host, request.port, "TCP", http.method if http else None, headers,
+        return _explain(analysis, source, request.host, request.port, "TCP", http.method if http else None, headers,
                        http.path if http else None, http.host if http else None)
     target = FlowEnd(Domain(-1, request.host), request.url)
     verdict = _combine(src, target, "TCP", request.port, paths)

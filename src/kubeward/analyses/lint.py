@@ -105,6 +105,16 @@ COMPUTED: dict[str, LintRule] = {r.code: r for r in (
     LintRule("cilium-l7-regex-dot", Severity.INFO,
              "an unescaped '.' in an HTTP path or host regex matches any character",
              "escape it: '\\.'", "CIL-16"),
+    LintRule("staged-policy-ends-tier", Severity.WARNING,
+             "a staged policy alone in its tier: enforcing it switches on the tier's end-of-tier Deny",
+             "before enforcing it, allow in the staged policy what its endpoints need (or end it with a Pass rule); "
+             "kubeward diff --staged lists the flows that would change", "CAL-24"),
+    LintRule("dry-run-policy", Severity.WARNING, "an Istio AuthorizationPolicy in dry-run: not enforced",
+             "remove the istio.io/dry-run annotation once its logged decisions are as intended; kubeward diff "
+             "--staged lists the flows enforcing it would change", "IST-41"),
+    LintRule("cilium-audit-mode", Severity.WARNING, "Cilium policy audit mode on where policies select workloads",
+             "turn policy audit mode off (Helm policyAuditMode: false, or cilium-dbg endpoint config <id> "
+             "PolicyAuditMode=Disabled) once Hubble's AUDIT verdicts are as intended", "CIL-32"),
 )}
 
 # Traps the dialects and checks detect while reading, with their fix.
@@ -134,6 +144,9 @@ FROM_DIAGNOSTICS: dict[str, LintRule] = {r.code: r for r in (
              "generates the kns.* and ksa.* profiles from those objects", "CAL-21"),
     LintRule("policies-inert", Severity.WARNING, "policies under a CNI that does not enforce them",
              "run a CNI that enforces NetworkPolicy (Calico, Cilium), or set --cni to the cluster's", "CNI"),
+    LintRule("staged-policy", Severity.INFO, "a Calico staged policy: a preview, not enforced",
+             "kubeward diff --staged lists the flows enforcing it would change; when they are as intended, apply "
+             "the policy it stages (and delete the staged one)", "CAL-23"),
     LintRule("not-enforced", Severity.INFO, "policies of a kind this CNI does not enforce",
              "run the CNI they are written for, or pass --cni to match the cluster", "CNI"),
     LintRule("rules-without-policy-type", Severity.WARNING, "rules for a direction policyTypes does not list",
@@ -621,11 +634,13 @@ def lint(analysis: Analysis, cmap: ConnectivityMap | None = None) -> LintReport:
             file, line = d.related[0].file, d.related[0].line
         findings.append(Finding(d.code, d.severity, d.message, kind, ns, name, file, line, rule.fix))
     from .lint_reach import blocked_entries, one_sided  # it reads this module's rule table
+    from .lint_staged import staged_findings  # likewise
 
     computed: list[Finding] = []
     for source in (_default_deny(analysis, cmap), _unprotected(analysis), _selectors(analysis), _broad(analysis),
                    _cilium(analysis), one_sided(analysis), _strict_mtls(analysis), _redundant(analysis, cmap),
-                   _calico_pass(analysis), blocked_entries(analysis, cmap, findings), _egress(analysis)):
+                   _calico_pass(analysis), blocked_entries(analysis, cmap, findings), staged_findings(analysis),
+                   _egress(analysis)):
         computed.extend(source)
     findings.extend(_explain_redundancy(computed, findings))
     findings.sort(key=lambda f: (f.file, f.line, f.code, f.message))

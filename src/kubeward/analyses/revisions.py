@@ -122,3 +122,16 @@ def diff_cluster(new: str, *, cluster: LiveSnapshot | None = None, kubeconfig: s
         cluster = read_cluster(kubeconfig=kubeconfig, context=context)
     return diff_sides(Side("", cluster.label, cluster=cluster),
                       Side(new, f"{cluster.label} + {new}", cluster=cluster), options)
+
+
+def diff_staged(path: str, *, cluster: LiveSnapshot | None = None, options: Options | None = None) -> DiffRun:
+    """What enforcing the staged and dry-run policies of ``path`` (or of the live ``cluster``,
+    ``path`` applied over it) would change (CAL-23, IST-40): OLD is the input as enforced today,
+    NEW the same input with ``--enforce-staged``. Both sides under one CNI and mesh: NEW's."""
+    options = options or Options()
+    side = Side(path, path, cluster=cluster) if cluster is None else Side(
+        path, f"{cluster.label} + {path}" if path else cluster.label, cluster=cluster)
+    new = side.analyse(replace(options, enforce_staged=True))
+    old = side.analyse(replace(options, enforce_staged=False, cni=new.options.cni, mesh=new.options.mesh))
+    label = side.label
+    return DiffRun(old, new, diff(old, new, f"{label} (enforced today)", f"{label} (staged enforced)"))

@@ -17,6 +17,7 @@ from ..engine.mesh import add_mesh_workloads, check_mesh
 from ..engine.options import Cni, Mesh, Options
 from ..engine.profiles import resolve_cni
 from ..engine.services import check_services, find_service, selected_workloads
+from ..engine.staging import stage
 from ..engine.trace import Effect
 from ..engine.universe import Identity, Network
 from ..errors import UsageError
@@ -61,6 +62,7 @@ def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Optio
     """Analyse objects already loaded (``diags``: the loading's diagnostics, which the analysis
     adds to). ``extra_domains``: DNS names to place in the universe besides those the policies name."""
     cluster = build_cluster(objects, diags)
+    stage(cluster, options or Options(), diags)  # CAL-23, IST-40: staged and dry-run policies
     options = resolve_cni(cluster, options or Options(), diags)
     add_entry_workloads(cluster, diags, options.ingress_controller)
     add_mesh_workloads(cluster, options, diags)
@@ -123,11 +125,12 @@ def unknown_namespaces(analysis: Analysis, namespaces: Iterable[str]) -> list[st
 
 
 def is_domain(spec: str) -> bool:
-    return "/" not in spec and ":" not in spec and not _is_ip(spec) and bool(_DOMAIN.match(spec)) \
+    return "/" not in spec and ":" not in spec and not is_ip(spec) and bool(_DOMAIN.match(spec)) \
         and not spec.replace(".", "").isdigit()
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -179,7 +182,7 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
         atom = u.atom_of(address)
         assert atom is not None
         return FlowEnd(atom, f"world ({address} in {atom.id})", None, address)
-    if _is_ip(spec):
+    if is_ip(spec):
         ident = u.identity_of_ip(spec)
         if ident is not None:
             workload = next((w for w in ident.workloads if any(spec in ips for ips in w.pod_ips)),

@@ -39,6 +39,7 @@ from .istio_egress import (
 from .networkpolicy import parse_network_policy
 from .openshift import GROUP as OPENSHIFT_ROUTE_GROUP
 from .openshift import parse_route as parse_openshift_route
+from .staged import STAGES, parse_staged_policy
 from .strict import StrictReading, apply_to_mesh, apply_to_policies, read_strictly
 from .unmodelled import opens_traffic
 
@@ -129,9 +130,8 @@ for _group, _versions in (("projectcalico.org", ("v3",)), ("crd.projectcalico.or
     register(Dialect(_group, "GlobalNetworkSet", _versions, False,
                      lambda o, b: parse_network_set(o, b.cluster, b.diags, True)))
     for _staged in ("StagedNetworkPolicy", "StagedGlobalNetworkPolicy", "StagedKubernetesNetworkPolicy"):
-        register(Dialect(_group, _staged, _versions, _staged != "StagedGlobalNetworkPolicy", lambda o, b: b.diags.info(
-            "not-enforced", f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}: staged policies are "
-            "previews Calico reports on but never enforces", o.file, o.line)))
+        register(Dialect(_group, _staged, _versions, _staged != "StagedGlobalNetworkPolicy",
+                         lambda o, b: b.add_policy(parse_staged_policy(o, b.cluster, b.diags))))  # CAL-23
     register(Dialect(_group, "Profile", _versions, False, lambda o, b: parse_profile(o, b.cluster, b.diags)))
     register(Dialect(_group, "HostEndpoint", _versions, False, lambda o, b: b.diags.info(
         "not-modelled", f"{o.kind} {o.name}: host endpoints are not modelled", o.file, o.line)))
@@ -284,7 +284,7 @@ def _calico_service_ports(cluster: Cluster, policy: Policy) -> Policy:
     """CAL-6: a Calico rule to ``destination.services`` without ports takes the Service's ports (its
     target ports on the pods): the peer's Service in an egress rule, the policy's own endpoint's in an
     ingress rule (CAL-18)."""
-    if policy.ref.kind not in ("CalicoNetworkPolicy", "GlobalNetworkPolicy"):
+    if STAGES.get(policy.ref.kind, policy.ref.kind) not in ("CalicoNetworkPolicy", "GlobalNetworkPolicy"):
         return policy
     return replace(policy, ingress=_service_ports(cluster, policy.ingress, own_side=True),
                    egress=_service_ports(cluster, policy.egress, own_side=False))

@@ -127,7 +127,10 @@ class _Lowering:
         self.r = Reader(obj, diags)
         self.global_ = global_
         self.ns = None if global_ else (obj.namespace or "default")
-        self.ref = PolicyRef("GlobalNetworkPolicy" if global_ else "CalicoNetworkPolicy", self.ns or "", obj.name,
+        # CAL-23: a staged policy keeps its own kind (never enforced unless --enforce-staged).
+        kind = obj.kind if obj.kind.startswith("Staged") else (
+            "GlobalNetworkPolicy" if global_ else "CalicoNetworkPolicy")
+        self.ref = PolicyRef(kind, self.ns or "", obj.name,
                              obj.file, obj.line, obj.api_version)
         self.rejected: list[str] = []
 

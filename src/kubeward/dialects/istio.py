@@ -146,9 +146,10 @@ def parse_authorization_policy(obj: RawObject, cluster: Cluster, diags: Diagnost
     raw_provider = spec.get("provider")
     if action is MeshAction.CUSTOM and isinstance(raw_provider, LMap):
         provider = str(raw_provider.get("name") or "")
+    dry_run = _dry_run(r, obj, action)
     ap = AuthorizationPolicy(ObjectRef("AuthorizationPolicy", ns, obj.name, obj.file, obj.line), selector,
                              tuple(targets), action, tuple(rules) if rules is not None else None, provider,
-                             rejected=_rejected(r, authorization_policy_problems(spec)))
+                             rejected=_rejected(r, authorization_policy_problems(spec)), dry_run=dry_run)
     ap = mesh_rules_match_nothing(ap, r.broken_rules)  # IST-27: a refused part of an ALLOW rule
     (cluster.mesh.rejected if ap.rejected else cluster.mesh.authorization_policies).append(ap)
 
@@ -189,3 +190,27 @@ def _spiffe_leans(action: MeshAction, in_principals: bool) -> Leans | None:
         return None
     widens = (action is MeshAction.ALLOW) == in_principals
     return Leans.MAY_ALLOW_MORE if widens else Leans.MAY_DENY_MORE
+
+
+DRY_RUN = "istio.io/dry-run"
+# Go's strconv.ParseBool, with which istiod reads the annotation.
+_TRUE, _FALSE = ("1", "t", "T", "TRUE", "true", "True"), ("0", "f", "F", "FALSE", "false", "False")
+
+
+def _dry_run(r: Reader, obj: RawObject, action: MeshAction) -> bool:
+    """IST-40: ``istio.io/dry-run`` read as istiod reads it (a Go boolean); its webhook refuses
+    another value, and the annotation on an action other than ALLOW and DENY (IST-23)."""
+    annotations = obj.metadata.get("annotations")
+    if not isinstance(annotations, LMap) or DRY_RUN not in annotations:
+        return False
+    value, line = annotations.get(DRY_RUN), annotations.line_of(DRY_RUN)
+    path = f"metadata.annotations[{DRY_RUN}]"
+    if action not in (MeshAction.ALLOW, MeshAction.DENY):
+        r.reject("istio-rejected", path, f"the annotation is only supported on ALLOW and DENY policies, not "
+                 f"{action.value} (IST-40)", line, ISTIOD)
+        return False
+    text = str(value)
+    if text not in _TRUE + _FALSE:
+        r.reject("istio-rejected", path, f"{text!r} is not a boolean (IST-40)", line, ISTIOD)
+        return False
+    return text in _TRUE

@@ -41,13 +41,15 @@ _LEANS = Leans.MAY_ALLOW_MORE
 def parse_network_policy(obj: RawObject, diags: Diagnostics) -> Policy:
     r = Reader(obj, diags, admission=API_SERVER)  # NP-27: the API server validates its selectors
     ns = obj.namespace or "default"
-    ref = PolicyRef("NetworkPolicy", ns, obj.name, obj.file, obj.line, obj.api_version)
+    staged = obj.kind == "StagedKubernetesNetworkPolicy"  # CAL-23: the same spec, plus stagedAction
+    ref = PolicyRef(obj.kind if staged else "NetworkPolicy", ns, obj.name, obj.file, obj.line, obj.api_version)
     spec = r.get_map(obj.data, "spec", "", _LEANS)
     if spec is None:
         r.warning("missing-field", "NetworkPolicy has no spec: it selects every pod of its namespace "
                   "and isolates them for ingress", obj.line)
         spec = LMap(obj.line)
-    r.unknown_keys(spec, {"podSelector", "policyTypes", "ingress", "egress"}, "spec")
+    r.unknown_keys(spec, {"podSelector", "policyTypes", "ingress", "egress"} | ({"stagedAction"} if staged else set()),
+                   "spec")
     # NP-1: omitted podSelector = empty = every pod of the namespace.
     pod_selector = r.selector(spec, "podSelector", "spec", Leans.EITHER) or EVERYTHING
     ingress = r.get_list(spec, "ingress", "spec", _LEANS)

@@ -69,6 +69,9 @@ RULE_LAYOUTS: dict[tuple[str, str], _Layout] = {
     ("projectcalico.org", "GlobalNetworkPolicy"): _CALICO,
     ("crd.projectcalico.org", "NetworkPolicy"): _CALICO,
     ("crd.projectcalico.org", "GlobalNetworkPolicy"): _CALICO,
+    **{(group, kind): _CALICO for group in ("projectcalico.org", "crd.projectcalico.org")
+       for kind in ("StagedNetworkPolicy", "StagedGlobalNetworkPolicy")},
+    **{(group, "StagedKubernetesNetworkPolicy"): _NP for group in ("projectcalico.org", "crd.projectcalico.org")},
     ("security.istio.io", "AuthorizationPolicy"): _ISTIO,
     ("security.istio.io", "PeerAuthentication"): _Layout(()),
 }

@@ -140,7 +140,9 @@ class Engine:
         # ANP-1: what no tier decided is allowed.
         tiers.append(PolicyTier(StepTier.DEFAULT, Matching.FIRST_MATCH, TierEnd.ALLOW, title="default",
                                 cite_end="ANP-1"))
-        return self._intern(SideRules(direction, tuple(tiers), notes))
+        # CIL-31: with policy audit mode, Cilium only logs what its policies would drop.
+        audit = self.options.cni == "cilium" and self.options.cilium_audit
+        return self._intern(SideRules(direction, tuple(tiers), notes, audit=audit))
 
     def _intern(self, side: SideRules) -> SideRules:
         return self._interned.setdefault(side, side)

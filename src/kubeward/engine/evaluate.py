@@ -13,7 +13,7 @@ with an origin list. The kernel replay compiles the same list.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from ..ir import Action, Direction, NamedPort, PolicyRef, PortMatch, PortRange, Rule, TierEnd
@@ -70,6 +70,7 @@ class SideRules:
     notes: tuple[SideNote, ...] = ()
     host_network: bool = False
     inert: str = ""  # the CNI enforces nothing: its name
+    audit: bool = False  # CIL-31: Cilium's policy audit mode: what the policies deny is allowed (and logged)
 
     @property
     def all_rules(self) -> tuple[Rule, ...]:
@@ -178,6 +179,7 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
             trace.append(Step(Layer.CNI, d, subject, StepTier.DEFAULT, Reason.NOT_ISOLATED, Effect.ALLOW,
                               f"no policy selects {subject} for {d.value}: allowed by default (NP-3)"))
         return probe
+    first = len(trace) if trace is not None else 0
     walk = _Walk(side, matched, resolve, probe, trace, subject, peer, origins)
     allowed = EMPTY
     onward = probe
@@ -189,7 +191,24 @@ def evaluate_side(side: SideRules, matched: Callable[[Rule], bool], resolve: Res
         else:
             got, onward = walk.first_match(i, tier, onward)
         allowed |= got
+    if side.audit and probe - allowed:
+        return _audited(probe, allowed, trace, first, d, subject)
     return allowed
+
+
+def _audited(probe: PortSet, allowed: PortSet, trace: list[Step] | None, first: int, d: Direction,
+             subject: str) -> PortSet:
+    """CIL-31: policy audit mode: what the policies deny at L3/L4 is forwarded, and logged as AUDIT."""
+    if trace is not None:
+        for k in range(first, len(trace)):
+            step = trace[k]
+            if step.effect is Effect.DENY:
+                trace[k] = replace(step, effect=Effect.WARN,
+                                   message=f"would deny (policy audit mode only logs it): {step.message}")
+        trace.append(Step(Layer.CNI, d, subject, StepTier.DEFAULT, Reason.POLICY_AUDIT, Effect.ALLOW,
+                          f"policy audit mode (--cilium-audit): the policies would deny {probe - allowed}; "
+                          "Cilium forwards it and logs the flow as AUDIT (CIL-31)"))
+    return probe
 
 
 _VERBS = {Action.ALLOW: "allows", Action.DENY: "denies", Action.PASS: "passes to the next tier"}

@@ -41,7 +41,9 @@ ENFORCED: dict[Cni, frozenset[str]] = {
                             "ClusterNetworkPolicy"}),
     Cni.CILIUM: frozenset({"NetworkPolicy", "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}),
     Cni.CALICO: frozenset({"NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
-                           "ClusterNetworkPolicy", "CalicoNetworkPolicy", "GlobalNetworkPolicy"}),
+                           "ClusterNetworkPolicy", "CalicoNetworkPolicy", "GlobalNetworkPolicy",
+                           # CAL-23: in the analysis only with --enforce-staged (engine/staging.py)
+                           "StagedNetworkPolicy", "StagedGlobalNetworkPolicy", "StagedKubernetesNetworkPolicy"}),
     Cni.FLANNEL: frozenset(),
     Cni.NONE: frozenset(),
 }
@@ -74,11 +76,16 @@ class Options:
     # ING-9: the ingress controller serves Ingresses without a class (ingress-nginx's
     # --watch-ingress-without-class); by default it ignores them.
     watch_ingress_without_class: bool
+    # CAL-23, IST-40: analyse as if Calico's staged policies and Istio's dry-run policies were enforced.
+    enforce_staged: bool
+    # CIL-31: the Cilium agent's policy-audit-mode: policy drops are logged, the traffic allowed.
+    cilium_audit: bool
 
     def __init__(self, cni: Cni | str = Cni.AUTO, ipblock_matches_pods: bool | None = None,
                  include_self: bool = False, ingress_controller: str | None = None,
                  mesh: Mesh | str = Mesh.AUTO, root_namespace: str = "istio-system",
                  trust_domain: str = "cluster.local", watch_ingress_without_class: bool = False,
+                 enforce_staged: bool = False, cilium_audit: bool = False,
                  mesh_outbound: MeshOutbound | str | None = None) -> None:
         set_field = object.__setattr__  # a frozen dataclass: fields are set once, here
         set_field(self, "cni", Cni(cni))
@@ -89,6 +96,8 @@ class Options:
         set_field(self, "root_namespace", root_namespace)
         set_field(self, "trust_domain", trust_domain)
         set_field(self, "watch_ingress_without_class", watch_ingress_without_class)
+        set_field(self, "enforce_staged", enforce_staged)
+        set_field(self, "cilium_audit", cilium_audit)
         set_field(self, "mesh_outbound", MeshOutbound(mesh_outbound) if mesh_outbound is not None else None)
 
     @property
@@ -109,4 +118,6 @@ class Options:
         ] + ([f"ingress-controller={self.ingress_controller}"] if self.ingress_controller else []) + (
             [f"mesh={self.mesh}"] if self.mesh == Mesh.ISTIO else []) + (
             [f"mesh-outbound={self.mesh_outbound}"] if self.mesh_outbound else []) + (
-            ["ingress-without-class=served"] if self.watch_ingress_without_class else [])
+            ["ingress-without-class=served"] if self.watch_ingress_without_class else []) + (
+            ["staged=enforced"] if self.enforce_staged else []) + (
+            ["cilium-audit=on"] if self.cilium_audit and self.cni == Cni.CILIUM else [])

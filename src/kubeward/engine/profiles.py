@@ -20,7 +20,8 @@ CALICO_KINDS = ("CalicoNetworkPolicy", "GlobalNetworkPolicy")
 
 def resolve_cni(cluster: Cluster, options: Options, diags: Diagnostics) -> Options:
     cilium = [p.ref for p in cluster.policies if p.ref.kind in CILIUM_KINDS]
-    calico = [f"{p.ref.where}" for p in cluster.policies if p.ref.kind in CALICO_KINDS] + [
+    calico = [f"{p.ref.where}" for p in cluster.policies + cluster.staged
+              if p.ref.kind in CALICO_KINDS or p.staged is not None] + [
         n.first.where for n in cluster.not_modelled if n.api_version.split("/")[0] in CALICO_GROUPS]
     cni = options.cni
     if cni == Cni.AUTO:

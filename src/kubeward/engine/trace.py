@@ -72,6 +72,8 @@ class Reason(StrEnum):
     PODS_DIFFER = "pods-differ"              # pods of one workload get different answers
     CNI_INERT = "cni-not-enforcing"          # flannel / none: no policy is enforced
     POLICY_REJECTED = "policy-rejected"      # the API server refuses the policy: not applied (CAL-7)
+    POLICY_AUDIT = "policy-audit"            # Cilium policy audit mode: would be denied, allowed (CIL-31)
+    NOT_ENFORCED = "not-enforced"            # a staged or dry-run policy would change this (CAL-23, IST-40)
     FQDN_INEFFECTIVE = "fqdn-without-dns-visibility"  # CIL-21
     L7_ALLOWED = "l7-allowed"                # an HTTP rule admits the request (CIL-15)
     L7_DENIED = "l7-denied"                  # no HTTP rule admits it: the proxy answers 403 (CIL-17)
