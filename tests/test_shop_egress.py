@@ -132,6 +132,30 @@ def test_ist30_registry_only_from_the_configmap_or_the_option_refuses_unknown_ho
         "allow", ["mesh-outbound", "mesh-egress-route"])
 
 
+OPERATOR = textwrap.dedent("""\
+    ---
+    apiVersion: install.istio.io/v1alpha1
+    kind: IstioOperator
+    metadata: {name: installed, namespace: istio-system}
+    spec:
+      meshConfig:
+        outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+    """)
+
+
+def test_ist30_an_istio_operator_sets_the_outbound_policy_and_a_rendered_configmap_wins_over_it() -> None:
+    assert reasons(BASE + OPERATOR, "app/client", "www.google.com") == ("deny", ["mesh-blackhole"])
+    exp = explain(analyse_text(BASE + OPERATOR, "x.yaml"), "app/client", "www.google.com", 443)
+    assert any("IstioOperator istio-system/installed (meshConfig)" in s.message for s in exp.verdict.steps)
+    allow_any = REGISTRY_ONLY.replace("REGISTRY_ONLY", "ALLOW_ANY")
+    for order in (BASE + OPERATOR + allow_any, BASE + allow_any + OPERATOR):  # whatever the order read
+        assert reasons(order, "app/client", "www.google.com") == ("allow", ["mesh-outbound"])
+    bad = OPERATOR.replace("REGISTRY_ONLY", "REGISTRY")
+    analysis = analyse_text(BASE + bad, "x.yaml")
+    assert [d.code for d in analysis.diagnostics.sorted() if d.code == "invalid-mesh-config"] == ["invalid-mesh-config"]
+    assert reasons(BASE + bad, "app/client", "www.google.com")[0] == "allow"  # taken as ALLOW_ANY, said so
+
+
 def test_ist29_a_sidecar_whose_egress_hosts_leave_the_host_out_refuses_it() -> None:
     sidecar = textwrap.dedent("""\
         ---

@@ -99,7 +99,7 @@ def outbound_policy(analysis: Analysis, sidecar: SidecarConfig | None) -> tuple[
         return policy, f"--mesh-outbound {option}", None
     found = analysis.cluster.mesh.outbound.get(analysis.options.root_namespace)
     if found is not None:
-        return found[0], f"ConfigMap {found[1].namespace}/{found[1].name} (meshConfig)", found[1]
+        return found[0], f"{found[1].kind} {found[1].namespace}/{found[1].name} (meshConfig)", found[1]
     return OutboundPolicy.ALLOW_ANY, "Istio's default", None
 
 

@@ -28,6 +28,7 @@ from .istio import parse_authorization_policy, parse_peer_authentication
 from .istio_egress import (
     is_egress_gateway,
     parse_destination_rule,
+    parse_istio_operator,
     parse_mesh_config,
     parse_service_entry,
     parse_sidecar,
@@ -189,6 +190,8 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
         dialect = REGISTRY.get((obj.group, obj.kind))
         if (obj.group, obj.kind, obj.name) == ("", "ConfigMap", "istio"):
             parse_mesh_config(obj, cluster, diags)  # IST-30: the mesh-wide outbound policy; otherwise unmodelled
+        elif (obj.group, obj.kind) == ("install.istio.io", "IstioOperator"):
+            parse_istio_operator(obj, cluster, diags)  # IST-30: the same, as the operator will write it
         if dialect is None:
             not_modelled.setdefault((obj.kind, obj.api_version), []).append(obj)
             continue

@@ -179,14 +179,34 @@ def parse_mesh_config(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> N
         return
     if not isinstance(mesh, dict) or "outboundTrafficPolicy" not in mesh:
         return
-    policy = _outbound(mesh["outboundTrafficPolicy"])
-    if policy is None:
-        diags.error("invalid-mesh-config", f"ConfigMap {obj.namespace}/{obj.name} data.mesh: outboundTrafficPolicy."
-                    "mode must be ALLOW_ANY or REGISTRY_ONLY; taken as ALLOW_ANY (IST-30)", obj.file, line,
-                    leans=Leans.MAY_ALLOW_MORE)
+    record_outbound(cluster, diags, mesh["outboundTrafficPolicy"],
+                    ObjectRef("ConfigMap", obj.namespace or "default", obj.name, obj.file, line))
+
+
+def parse_istio_operator(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
+    """IST-30: an IstioOperator's ``spec.meshConfig.outboundTrafficPolicy`` — what the operator
+    writes into the istio ConfigMap; the ConfigMap, when the input has it too, is what istiod reads."""
+    spec = obj.data.get("spec")
+    mesh = spec.get("meshConfig") if isinstance(spec, LMap) else None
+    if not isinstance(mesh, LMap) or "outboundTrafficPolicy" not in mesh:
         return
-    cluster.mesh.outbound[obj.namespace or "default"] = (policy, ObjectRef("ConfigMap", obj.namespace or "default",
-                                                                           obj.name, obj.file, line))
+    line = mesh.line_of("outboundTrafficPolicy")
+    record_outbound(cluster, diags, mesh["outboundTrafficPolicy"],
+                    ObjectRef("IstioOperator", obj.namespace or "istio-system", obj.name, obj.file, line))
+
+
+def record_outbound(cluster: Cluster, diags: Diagnostics, raw: Any, ref: ObjectRef) -> None:
+    """The mesh-wide outbound policy that ``ref`` sets (IST-30); a rendered ConfigMap wins over an
+    IstioOperator or Helm values, which only say what it will hold."""
+    policy = _outbound(raw)
+    if policy is None:
+        diags.error("invalid-mesh-config", f"{ref.display}: meshConfig.outboundTrafficPolicy.mode must be ALLOW_ANY "
+                    "or REGISTRY_ONLY; taken as ALLOW_ANY (IST-30)", ref.file, ref.line, leans=Leans.MAY_ALLOW_MORE)
+        return
+    found = cluster.mesh.outbound.get(ref.namespace)
+    if found is not None and found[1].kind == "ConfigMap" and ref.kind != "ConfigMap":
+        return
+    cluster.mesh.outbound[ref.namespace] = (policy, ref)
 
 
 def is_egress_gateway(gateway: IstioGateway) -> bool:
