@@ -9,11 +9,13 @@ made for the test (with the ``cryptography`` package, a test dependency), in a t
   server writes them, cluster-wide, in pages of at most ``page_size`` items whatever ``limit``
   asks (a server may return fewer), with opaque ``continue`` tokens; an expired token (410) once
   per plural in ``expire``;
+- single-object GETs ``/api/v1/namespaces/{ns}/{plural}/{name}`` (and ``/apis/GROUP/VERSION/…``):
+  the object with its ``kind``/``apiVersion``, 404 when absent;
 - ``Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1``: metadata only;
   Secrets are never sent otherwise (406);
 - bearer-token authentication (401 with a Status otherwise), 403 for the resources in
   ``forbidden`` (``networkpolicies``: of every group; ``networkpolicies.networking.k8s.io``: of
-  one), 404 for everything it does not serve.
+  one; a get as a list), 404 for everything it does not serve.
 
 Every request is recorded (path, query, headers) for the tests to read.
 """
@@ -214,6 +216,8 @@ class FakeApiServer:
         group = gv.rpartition("/")[0]
         if not rest:
             return 200, self._resources(gv, group)
+        if len(rest) == 4 and rest[0] == "namespaces":
+            return self._get(gv, group, *rest[1:])
         if len(rest) != 1:
             return _status(404, "NotFound", "the server could not find the requested resource")
         kind = next((k for k in self.kinds_of[gv] if plural(k) == rest[0]), None)
@@ -229,6 +233,27 @@ class FakeApiServer:
         if kind == "Secret" and not group and not metadata_only:
             return _status(406, "NotAcceptable", "this fake API server never sends secret data")
         return self._list(gv, self.kinds[(group, kind)], resource, query, metadata_only)
+
+    def _get(self, gv: str, group: str, namespace: str, resource: str, name: str) -> tuple[int, dict[str, Any]]:
+        """One namespaced object by name, as ``kubectl get -n NAMESPACE RESOURCE NAME`` asks for it."""
+        kind = next((k for k in self.kinds_of[gv] if plural(k) == resource), None)
+        if kind is None or not self.kinds[(group, kind)].namespaced:
+            return _status(404, "NotFound", "the server could not find the requested resource")
+        if resource in self.forbidden or f"{resource}.{group}" in self.forbidden:
+            who = 'User "system:serviceaccount:ci:kubeward"'
+            return _status(403, "Forbidden", f'{resource}{"." + group if group else ""} "{name}" is forbidden: {who} '
+                           f'cannot get resource "{resource}" in API group "{group}" in the namespace "{namespace}"')
+        if kind == "Secret" and not group:
+            return _status(406, "NotAcceptable", "this fake API server never sends secret data")
+        found = next((i for i in self.kinds[(group, kind)].items
+                      if i["metadata"].get("namespace") == namespace and i["metadata"].get("name") == name), None)
+        if found is None:
+            return _status(404, "NotFound", f'{resource} "{name}" not found')
+        return 200, {"kind": kind, "apiVersion": gv, **copy.deepcopy(found)}
+
+    def gets(self) -> list[Request]:
+        """The single-object GETs (``…/namespaces/NS/PLURAL/NAME``), in order."""
+        return [r for r in self.requests if len(_rest(r.path)) == 4 and _rest(r.path)[0] == "namespaces"]
 
     def _resources(self, gv: str, group: str) -> dict[str, Any]:
         resources: list[dict[str, Any]] = []
@@ -264,6 +289,12 @@ class FakeApiServer:
             return 200, {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
                          "items": items}
         return 200, {"kind": f"{entry.kind}List", "apiVersion": gv, "metadata": meta, "items": copy.deepcopy(page)}
+
+
+def _rest(path: str) -> list[str]:
+    """The parts of a path after its group version."""
+    parts = [p for p in path.split("/") if p]
+    return parts[2:] if parts[:1] == ["api"] else parts[3:]
 
 
 def _status(code: int, reason: str, message: str) -> tuple[int, dict[str, Any]]:

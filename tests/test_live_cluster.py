@@ -209,6 +209,98 @@ def test_a_refused_kind_is_a_warning_and_the_rest_is_analysed(tmp_path: Path) ->
         "may allow or deny more than shown"]
 
 
+# ---- IST-30: the istio ConfigMap, read by name ---------------------------------------------------
+
+EGRESS = "examples/shop-egress"
+GOOGLE = ("--from", "shop/web", "--to", "www.google.com", "--port", "443")
+
+
+def _egress_trace(*args: str) -> tuple[int, str, list[tuple[str, str, str, str]]]:
+    result = kubeward_cli("explain", *args, *GOOGLE, "--format", "json")
+    doc = json.loads(result.stdout)
+    return result.exit_code, doc["verdict"], [(s["layer"], s["subject"], s["reason"], s["effect"])
+                                              for s in doc["trace"]]
+
+
+def _without_configmaps(tmp_path: Path) -> tuple[list[dict[str, Any]], str]:
+    """examples/shop-egress without its istio ConfigMap: as objects, and as one file."""
+    objects = [o for o in objects_of(EGRESS) if o["kind"] != "ConfigMap"]
+    path = tmp_path / "egress.yaml"
+    path.write_text(yaml.safe_dump_all(objects))
+    return objects, str(path)
+
+
+def test_registry_only_in_the_live_istio_configmap_black_holes_an_unknown_host_as_the_files_do(
+        tmp_path: Path) -> None:
+    with serving(objects_of(EGRESS)) as server:
+        config = str(server.kubeconfig(tmp_path / "kubeconfig"))
+        live = _egress_trace("--cluster", "--kubeconfig", config)
+        text = kubeward_cli("explain", "--cluster", "--kubeconfig", config, *GOOGLE)
+        gets = [r.path for r in server.gets()]
+        configmap_lists = server.lists_of("configmaps")
+    assert live == _egress_trace(EGRESS) == (1, "deny", [("mesh", "shop/web", "mesh-blackhole", "deny")])
+    assert "✗ [mesh] ConfigMap istio-system/istio (cluster:fake/ConfigMap/istio-system/istio:3): " in text.stdout
+    assert "outboundTrafficPolicy REGISTRY_ONLY (ConfigMap istio-system/istio (meshConfig)) sends it to the " \
+           "BlackHoleCluster" in text.stdout
+    assert gets == ["/api/v1/namespaces/istio-system/configmaps/istio"] * 2  # one GET by name per read
+    assert configmap_lists == []  # ConfigMaps are never listed
+
+
+def test_no_istio_configmap_in_the_cluster_is_istios_default_allow_any_as_the_files_say(tmp_path: Path) -> None:
+    objects, files = _without_configmaps(tmp_path)
+    with serving(objects) as server:
+        config = str(server.kubeconfig(tmp_path / "kubeconfig"))
+        live = _egress_trace("--cluster", "--kubeconfig", config)
+        noted = kubeward_cli("explain", "--cluster", "--kubeconfig", config, *GOOGLE, "-v")
+    assert live == _egress_trace(files)
+    code, verdict, steps = live
+    assert (code, verdict) == (1, "deny")  # web's CNI egress admits only the egress gateway and DNS
+    assert steps[0] == ("mesh", "shop/web", "mesh-outbound", "allow")  # ALLOW_ANY: passed through
+    assert "mesh-blackhole" not in {s[2] for s in steps}
+    assert "cluster:fake: info: cluster-mesh-config: no ConfigMap istio-system/istio: the mesh-wide " \
+           "outboundTrafficPolicy is Istio's default, ALLOW_ANY (IST-30)" in noted.stderr.splitlines()
+
+
+def test_a_refused_istio_configmap_is_a_warning_leaning_towards_allow_any_and_the_answer_is_unchanged(
+        tmp_path: Path) -> None:
+    objects, files = _without_configmaps(tmp_path)
+    with serving(objects_of(EGRESS), forbidden={"configmaps"}) as server:
+        config = str(server.kubeconfig(tmp_path / "kubeconfig"))
+        live = _egress_trace("--cluster", "--kubeconfig", config)
+        text = kubeward_cli("explain", "--cluster", "--kubeconfig", config, *GOOGLE)
+        checked = kubeward_cli("check", "--cluster", "--kubeconfig", config, "--format", "json")
+    assert live == _egress_trace(files)  # the policy unknown: taken as ALLOW_ANY, exit code 1 (the CNI denies)
+    warning = next(line for line in text.stderr.splitlines() if "cluster-forbidden" in line)
+    assert warning == (
+        'cluster:fake: warning: cluster-forbidden: ConfigMap istio-system/istio not read: the API server refused to '
+        'get it (403 Forbidden: configmaps "istio" is forbidden: User "system:serviceaccount:ci:kubeward" cannot get '
+        'resource "configmaps" in API group "" in the namespace "istio-system"); grant get on configmaps named istio '
+        "in istio-system (docs/cli.md); the mesh-wide outboundTrafficPolicy is unknown: it is taken as ALLOW_ANY "
+        "(IST-30), which may allow more than shown; --mesh-outbound sets it (may allow more than shown)")
+    assert [d["leans"] for d in json.loads(checked.stdout)["diagnostics"] if d["code"] == "cluster-forbidden"] == [
+        "may allow more than shown"]
+
+
+def test_the_istio_configmap_is_read_from_the_root_namespace_given(tmp_path: Path) -> None:
+    moved = [{**o, "metadata": {**o["metadata"], "namespace": "mesh-root"}} if o["kind"] == "ConfigMap" else o
+             for o in objects_of(EGRESS)]
+    with serving(moved) as server:
+        config = str(server.kubeconfig(tmp_path / "kubeconfig"))
+        default = _egress_trace("--cluster", "--kubeconfig", config)
+        given = kubeward_cli("explain", "--cluster", "--kubeconfig", config, "--root-namespace", "mesh-root", *GOOGLE)
+        gets = [r.path for r in server.gets()]
+    assert default[2][0][2] == "mesh-outbound"  # not in istio-system: ALLOW_ANY
+    assert "REGISTRY_ONLY (ConfigMap mesh-root/istio (meshConfig)) sends it to the BlackHoleCluster" in given.stdout
+    assert gets == ["/api/v1/namespaces/istio-system/configmaps/istio", "/api/v1/namespaces/mesh-root/configmaps/istio"]
+
+
+def test_a_cluster_without_istio_networking_costs_no_configmap_request(shop: tuple[FakeApiServer, str]) -> None:
+    server, config = shop
+    assert kubeward_cli("map", "--cluster", "--kubeconfig", config).exit_code == 0
+    assert "networking.istio.io" not in server.versions  # examples/shop: Istio's security API only
+    assert [r.path for r in server.requests if "configmaps" in r.path] == []
+
+
 @pytest.mark.parametrize(("args", "env", "message"), [
     (["--kubeconfig", "/nonexistent/kubeconfig"], {}, "--kubeconfig /nonexistent/kubeconfig: no such file"),
     ([], {"KUBECONFIG": "/nonexistent/a:/nonexistent/b"},

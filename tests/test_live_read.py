@@ -19,6 +19,7 @@ from kubeward import ClusterError, Leans, Severity, read_cluster
 from kubeward.diagnostics import Diagnostics
 from kubeward.live.convert import live_object
 from kubeward.live.kinds import wanted_kinds
+from kubeward.live.read import ISTIO_ROOT, MESH_CONFIGMAP
 from kubeward.loader import LList, LMap, load_text
 
 
@@ -259,15 +260,72 @@ def test_the_clusterrole_of_docs_cli_md_grants_list_on_exactly_what_a_live_read_
     assert granted == {(w.group, plural(w.kind)) for w in wanted_kinds()}
 
 
-def test_analyses_leave_the_live_objects_as_they_were_read(tmp_path: Path) -> None:
-    from kubeward import analyse_cluster, check_paths, diff_cluster
+def test_the_role_of_docs_cli_md_grants_get_on_exactly_the_istio_configmap_of_the_root_namespace() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    role = next(yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", page, re.S)
+                if "kind: Role\n" in block)
+    assert role["metadata"]["namespace"] == ISTIO_ROOT
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [MESH_CONFIGMAP],
+                              "verbs": ["get"]}]
 
-    with serving(objects_of("examples/shop")) as server:
+
+SERVICE_ENTRY = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+                 "metadata": {"name": "payment", "namespace": "istio-system"},
+                 "spec": {"hosts": ["api.payment.example.com"], "location": "MESH_EXTERNAL"}}
+
+
+def configmap(name: str, namespace: str, mesh: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
+            "data": {"mesh": mesh}}
+
+
+def test_the_istio_configmap_of_the_root_namespace_is_read_by_name_and_no_configmap_is_listed(
+        tmp_path: Path) -> None:
+    registry_only = "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"
+    served = [SERVICE_ENTRY, configmap("istio", "istio-system", registry_only),
+              configmap("istio-sidecar-injector", "istio-system", "big"), configmap("istio", "shop", "other")]
+    with serving(served) as server:
         snapshot = read(server, tmp_path)
-    before = json.dumps([(o.file, o.data) for o in snapshot.objects], sort_keys=True)
-    first = analyse_cluster(snapshot, overlay=["examples/shop-fixed"])
-    check_paths(["examples/shop/tests.yaml"], cluster=snapshot)
-    diff_cluster("examples/shop-fixed", cluster=snapshot)
-    again = analyse_cluster(snapshot, overlay=["examples/shop-fixed"])
-    assert json.dumps([(o.file, o.data) for o in snapshot.objects], sort_keys=True) == before
-    assert [str(d) for d in first.diagnostics.sorted()] == [str(d) for d in again.diagnostics.sorted()]
+        requests = [r for r in server.requests if "configmaps" in r.path]
+    (mesh,) = [o for o in snapshot.objects if o.kind == "ConfigMap"]
+    assert (mesh.api_version, mesh.namespace, mesh.name, mesh.file, mesh.live) == (
+        "v1", "istio-system", "istio", "cluster:fake/ConfigMap/istio-system/istio", True)
+    assert mesh.data["data"]["mesh"] == registry_only
+    assert mesh.data["data"].line_of("mesh") == 3  # kubectl get -o yaml: apiVersion, data:, mesh
+    assert [r.path for r in requests] == ["/api/v1/namespaces/istio-system/configmaps/istio"]
+    assert server.lists_of("configmaps") == []
+    assert snapshot.namespaced[("", "ConfigMap")] is True  # a file's ConfigMap without namespace goes to the context's
+
+
+def test_a_cluster_without_istio_networking_is_asked_for_no_configmap(tmp_path: Path) -> None:
+    security_only = {"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+                     "metadata": {"name": "default", "namespace": "istio-system"}, "spec": {}}
+    with serving([security_only, configmap("istio", "istio-system", "x: 1")]) as server:
+        snapshot = read(server, tmp_path)
+        requests = [r for r in server.requests if "configmaps" in r.path]
+    assert requests == []
+    assert not [o for o in snapshot.objects if o.kind == "ConfigMap"]
+    assert not [d for d in snapshot.diagnostics if d.code == "cluster-mesh-config"]
+
+
+def test_a_server_error_on_the_istio_configmap_is_a_warning_leaning_towards_allow_any(tmp_path: Path) -> None:
+    class Failing(FakeApiServer):
+        def answer(self, path: str, query: dict[str, list[str]], accept: str) -> tuple[int, dict[str, Any]]:
+            if path.endswith("/configmaps/istio"):
+                return 500, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "etcd timeout",
+                             "reason": "InternalError", "code": 500}
+            return super().answer(path, query, accept)
+
+    server = Failing([SERVICE_ENTRY]).start()
+    try:
+        snapshot = read(server, tmp_path, root_namespace="mesh-root")
+        (request,) = [r for r in server.requests if "configmaps" in r.path]
+    finally:
+        server.stop()
+    assert request.path == "/api/v1/namespaces/mesh-root/configmaps/istio"
+    (warning,) = [d for d in snapshot.diagnostics if d.severity is Severity.WARNING]
+    assert (warning.code, warning.leans) == ("cluster-list-failed", Leans.MAY_ALLOW_MORE)
+    assert warning.message == (
+        "ConfigMap mesh-root/istio not read: the API server failed to get it (500 Internal Server Error: etcd "
+        "timeout); the mesh-wide outboundTrafficPolicy is unknown: it is taken as ALLOW_ANY (IST-30), which may "
+        "allow more than shown; --mesh-outbound sets it")

@@ -170,15 +170,16 @@ def _inputs(func: Command | None = None, *, required: bool = True) -> Any:
     return decorate(func) if func is not None else decorate
 
 
-def _read_cluster(command: str, live: _ClusterInput | None) -> LiveSnapshot | None:
+def _read_cluster(command: str, live: _ClusterInput | None, options: Options) -> LiveSnapshot | None:
     """The cluster --cluster names, read with a progress display on a terminal; exit code 2 when
-    it cannot be read."""
+    it cannot be read. The istio ConfigMap is read from --root-namespace (IST-30)."""
     if live is None:
         return None
     try:
         with _progress("reading the cluster") as status:
             say = (lambda text: status.update(f"kubeward: {escape(text)}…")) if status is not None else None
-            return read_cluster(kubeconfig=live.kubeconfig, context=live.context, progress=say)
+            return read_cluster(kubeconfig=live.kubeconfig, context=live.context, progress=say,
+                                root_namespace=options.root_namespace)
     except ClusterError as exc:
         _fail(command, exc)
 
@@ -258,7 +259,7 @@ def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
     (tests.yaml) among PATHS (files, folders, - for stdin).
 
     Exit code: 0 clean, 1 warnings, findings or failing tests, 2 input errors."""
-    cluster = _read_cluster("check", live)
+    cluster = _read_cluster("check", live, options)
     try:
         with _progress("analysing"):
             report = check_paths(paths, options=options, cluster=cluster, namespaces=namespaces, workloads=workloads)
@@ -289,7 +290,7 @@ def map_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
     workloads, address ranges) that cover every pair exactly; --expand: one row per pair.
 
     Exit code: 0, or 2 on input errors."""
-    analysis = analyse_input(paths, options, cluster=_read_cluster("map", live))
+    analysis = analyse_input(paths, options, cluster=_read_cluster("map", live, options))
     _stderr_diagnostics(analysis, verbose)
     _check_focus(analysis, namespaces, workloads)
     cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=not expand)
@@ -360,7 +361,7 @@ def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options
 
     Exit code: 0 allowed, 1 denied, 2 usage or input error."""
     # DNS names among the peers are placed in the universe as it is built (else explain binds again).
-    analysis = analyse_input(paths, options, cluster=_read_cluster("explain", live),
+    analysis = analyse_input(paths, options, cluster=_read_cluster("explain", live, options),
                              extra_domains=[p for p in (source, destination) if is_domain(p)])
     _stderr_diagnostics(analysis, verbose)
     parsed: list[tuple[str, str]] = []
@@ -399,7 +400,7 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 
     Exit code: 0 all cases pass, 1 a case fails, 2 usage or input error."""
     try:
-        run = run_tests(paths, options=options, cases=cases_file, cluster=_read_cluster("test", live))
+        run = run_tests(paths, options=options, cases=cases_file, cluster=_read_cluster("test", live, options))
     except UsageError as exc:
         _fail("test", exc)
     _stderr_diagnostics(run.analysis, False)
@@ -443,12 +444,12 @@ def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
     if staged:
         if git_range or len(paths) != (0 if live is not None else 1):
             _fail("diff", "--staged takes exactly one PATH (or --cluster alone), and no --git")
-        cluster = _read_cluster("diff", live) if live is not None else None
+        cluster = _read_cluster("diff", live, options) if live is not None else None
         run = diff_staged(paths[0] if paths else "", cluster=cluster, options=options)
     elif live is not None:
         if git_range or len(paths) != 1:
             _fail("diff", "--cluster takes exactly one NEW path (and no --git): the live cluster is OLD")
-        cluster = _read_cluster("diff", live)
+        cluster = _read_cluster("diff", live, options)
         assert cluster is not None
         run = diff_cluster(paths[0], cluster=cluster, options=options)
     elif git_range:
@@ -549,7 +550,7 @@ def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
         settings = read_lint_config(config) if config else LintConfig()
     except UsageError as exc:
         _fail("lint", exc)
-    analysis = analyse_input(paths, options, cluster=_read_cluster("lint", live))
+    analysis = analyse_input(paths, options, cluster=_read_cluster("lint", live, options))
     report = run_lint(analysis, severity=severity, disabled=disabled, config=settings)
     # Input problems that are not findings (syntax, schema, unknown fields, empty folders): on
     # standard error, never dropped; errors among them make the exit code 2.
@@ -580,7 +581,7 @@ def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, o
     Exit code: 0 all agree, 1 a disagreement, 2 input errors."""
     from .analyses.flows import flows_report, read_placed
 
-    analysis = analyse_input(paths, options, cluster=_read_cluster("flows", live))
+    analysis = analyse_input(paths, options, cluster=_read_cluster("flows", live, options))
     _stderr_diagnostics(analysis, verbose)
     with _progress("reading flows") as status:
         say = (lambda n: status.update(f"kubeward: reading flows… {n:,} records")) if status is not None else None
@@ -633,7 +634,7 @@ def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, 
     from .analyses.advise import read_for_advice
     from .analyses.advise_proof import prove, write_advice
 
-    analysis = analyse_input(paths, options, cluster=_read_cluster("advise", live))
+    analysis = analyse_input(paths, options, cluster=_read_cluster("advise", live, options))
     _stderr_diagnostics(analysis, verbose)
     unknown = unknown_namespaces(analysis, namespaces)
     if unknown:

@@ -119,7 +119,8 @@ def diff_cluster(new: str, *, cluster: LiveSnapshot | None = None, kubeconfig: s
     objects with the files of ``new`` applied over them. Raises ``ClusterError`` when the cluster
     cannot be read."""
     if cluster is None:
-        cluster = read_cluster(kubeconfig=kubeconfig, context=context)
+        cluster = read_cluster(kubeconfig=kubeconfig, context=context,
+                               root_namespace=(options or Options()).root_namespace)
     return diff_sides(Side("", cluster.label, cluster=cluster),
                       Side(new, f"{cluster.label} + {new}", cluster=cluster), options)
 

@@ -95,7 +95,8 @@ def analyse_cluster(snapshot: LiveSnapshot | None = None, *, kubeconfig: str | N
     if snapshot is None:
         from ..live import read_cluster
 
-        snapshot = read_cluster(kubeconfig=kubeconfig, context=context)
+        snapshot = read_cluster(kubeconfig=kubeconfig, context=context,
+                                root_namespace=(options or Options()).root_namespace)
     diags = Diagnostics()
     snapshot.report(diags)
     files = load_paths(overlay, diags) if overlay else []

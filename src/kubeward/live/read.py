@@ -8,9 +8,13 @@ pagination. Secrets are asked for as metadata only (``PartialObjectMetadataList`
 becomes the same :class:`~kubeward.loader.RawObject` the file loader produces, so every later
 stage reads it unchanged; it is named ``cluster:CONTEXT/KIND/NAMESPACE/NAME`` in every file:line.
 
+One object is read by name rather than listed (IST-30): when the networking.istio.io API is served,
+the ``istio`` ConfigMap of the Istio root namespace — one GET, never a list of ConfigMaps, which
+are many and can be large — whose ``data.mesh`` holds the mesh-wide outboundTrafficPolicy.
+
 A group that is not served is a note; a kind the server refuses to list (403) or fails to list is
-a warning naming the kind and what its absence means for the answer (``leans``). Failing to reach
-the server or being refused as a user (401) is a ClusterError.
+a warning naming the kind and what its absence means for the answer (``leans``), and so is the
+istio ConfigMap refused. Failing to reach the server or being refused as a user (401) is a ClusterError.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-from ..diagnostics import Diagnostic, Diagnostics
+from ..diagnostics import Diagnostic, Diagnostics, Leans
 from ..errors import ClusterError
 from ..loader import MAX_DEPTH, LMap, RawObject
 from .api import JSON, METADATA_ONLY, Answer, Connection
@@ -28,6 +33,10 @@ from .kinds import CALICO_API, CALICO_STORAGE, GROUP_HOLDS, Wanted, namespaced_k
 
 PAGE_SIZE = 500
 Progress = Callable[[str], None]
+ISTIO_ROOT = "istio-system"  # Istio's default root namespace (IST-4), --root-namespace
+ISTIO_NETWORKING = "networking.istio.io"
+MESH_CONFIGMAP = "istio"  # IST-30: the ConfigMap istiod reads meshConfig from, in the root namespace
+_CONFIGMAP = Wanted("", "ConfigMap", ("v1",), False, "", None, "ConfigMap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,33 +80,41 @@ class LiveSnapshot:
 
 
 def read_cluster(*, kubeconfig: str | None = None, context: str | None = None, page_size: int = PAGE_SIZE,
-                 progress: Progress | None = None) -> LiveSnapshot:
+                 progress: Progress | None = None, root_namespace: str = ISTIO_ROOT) -> LiveSnapshot:
     """Read every kind kubeward reads from the cluster of a kubeconfig context (``context`` None:
-    the current one). Raises ClusterError when the cluster cannot be read at all."""
+    the current one), and the ``istio`` ConfigMap of Istio's ``root_namespace`` when Istio is
+    served (IST-30). Raises ClusterError when the cluster cannot be read at all."""
     say = progress or (lambda _text: None)
     conn = Connection(kubeconfig, context)
     try:
         say(f"discovering the API of {conn.context}")
-        return _Reader(conn, page_size, say).read()
+        return _Reader(conn, page_size, say, root_namespace or ISTIO_ROOT).read()
     finally:
         conn.close()
 
 
 class _Reader:
-    def __init__(self, conn: Connection, page_size: int, say: Progress) -> None:
+    def __init__(self, conn: Connection, page_size: int, say: Progress, root_namespace: str = ISTIO_ROOT) -> None:
         self.conn, self.page_size, self.say = conn, max(1, page_size), say
+        self.root_namespace = root_namespace
         self.diags = Diagnostics()
         self.file = f"cluster:{conn.context}"
+        self.served: frozenset[str] = frozenset()  # the API groups the server serves ("": core v1)
 
     def read(self) -> LiveSnapshot:
         resources = self.discover()
         objects: list[RawObject] = []
         for resource in resources:
             objects.extend(self.list_kind(resource))
+        if ISTIO_NETWORKING in self.served and "" in self.served:  # no Istio: no request
+            mesh = self.mesh_config()
+            if mesh is not None:
+                objects.append(mesh)
         kinds = len({(o.group, o.kind) for o in objects})
         self.diags.info("cluster-read", f"read {len(objects):,} object{'s' if len(objects) != 1 else ''} of {kinds} "
                         f"kind{'s' if kinds != 1 else ''} from {self.conn.where}", self.file)
         namespaced = {(r.wanted.group, r.wanted.kind): r.namespaced for r in resources}
+        namespaced.setdefault(("", "ConfigMap"), True)
         return LiveSnapshot(self.conn.context, self.conn.server, self.conn.namespace, tuple(objects),
                             tuple(self.diags.items), namespaced)
 
@@ -132,6 +149,7 @@ class _Reader:
                             f"server); {CALICO_STORAGE}, where it stores them, is not read", self.file)
             del served[CALICO_STORAGE]
         self._not_served(wanted, served)
+        self.served = frozenset(served)
         lists: dict[str, dict[str, dict[str, Any]]] = {}  # group version → kind → resource entry
         resources: list[Resource] = []
         for want in wanted:
@@ -208,6 +226,33 @@ class _Reader:
             token = metadata.get("continue", "") if isinstance(metadata, dict) else ""
             if not token or not isinstance(token, str):
                 return objects
+
+    def mesh_config(self) -> RawObject | None:
+        """IST-30: the ``istio`` ConfigMap of the root namespace, by name (one GET; ConfigMaps are
+        never listed). Absent: Istio's default policy, a note; refused: a warning, ``leans``."""
+        where = f"{self.root_namespace}/{MESH_CONFIGMAP}"
+        path = f"/api/v1/namespaces/{quote(self.root_namespace, safe='')}/configmaps/{MESH_CONFIGMAP}"
+        self.say(f"reading configmap {where}")
+        answer = self.conn.get(path)
+        if answer.status == 200 and isinstance(answer.body, dict):
+            return self._object(Resource(_CONFIGMAP, "v1", "configmaps", True), answer.body)
+        if answer.status == 404:
+            self.diags.info("cluster-mesh-config", f"no ConfigMap {where}: the mesh-wide outboundTrafficPolicy is "
+                            "Istio's default, ALLOW_ANY (IST-30)", self.file)
+            return None
+        unknown = ("the mesh-wide outboundTrafficPolicy is unknown: it is taken as ALLOW_ANY (IST-30), which may "
+                   "allow more than shown; --mesh-outbound sets it")
+        if answer.status == 403:
+            why = f"the API server refused to get it (403 Forbidden: {answer.message}); grant get on configmaps " \
+                  f"named {MESH_CONFIGMAP} in {self.root_namespace} (docs/cli.md)"
+            code = "cluster-forbidden"
+        else:
+            why = f"the API server failed to get it ({answer.status} {answer.reason}: {answer.message})" \
+                if answer.status != 200 else "the API server's answer is not an object"
+            code = "cluster-list-failed"
+        self.diags.warning(code, self.conn.scrub(f"ConfigMap {where} not read: {why}; {unknown}"), self.file,
+                           leans=Leans.MAY_ALLOW_MORE)
+        return None
 
     def _object(self, resource: Resource, item: dict[str, Any]) -> RawObject | None:
         want = resource.wanted
