@@ -234,5 +234,5 @@ def test_a_flows_file_without_one_flow_record_is_an_input_error_not_a_clean_repo
     bad.write_text('{"flow": 5}\nnot json\n{"flow": {"verdict": 7, "source": []}}\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["flows", str(bad), SHOP], catch_exceptions=False)
     assert result.exit_code == 2
-    assert "error: flows-empty: no Hubble flow record in" in result.stderr
+    assert f"{bad}: error: flows-empty: no Hubble flow record in" in result.stderr
     assert "(3 lines that are not flow records, 0 other records): nothing to compare" in result.stderr

@@ -366,6 +366,7 @@ def read_flows(paths: Iterable[str], progress: Callable[[int], None] | None = No
     if out.files and not out.lines and not out.diagnostics.has_errors:
         # Nothing to compare: every rule would read as unused, every check as passed.
         out.diagnostics.error("flows-empty", f"no Hubble flow record in {', '.join(paths)} ({out.bad_lines:,} lines "
-                              f"that are not flow records, {out.other_records:,} other records): nothing to compare")
+                              f"that are not flow records, {out.other_records:,} other records): nothing to compare",
+                              "<stdin>" if paths == ["-"] else paths[0] if len(paths) == 1 else "")
     out.flows = list(distinct.values())
     return out
