@@ -346,7 +346,7 @@ def _xdp_map_note(xdp: dict[str, object]) -> str:
     assert isinstance(dropped, list)
     head = (f"xdp: {xdp['object']} (section {xdp['section']}), {xdp['packets']} packets run: "
             f"{len(dropped)} connection(s) lose ports to it\n")
-    return head + "".join(f"  {d['from']} -> {d['to']}: {d['action']} on {_ports_text(d['ports'])}"
+    return head + "".join(f"  {d['src']} -> {d['dst']}: {d['action']} on {_ports_text(d['protocols'])}"
                           f"{' (connection removed)' if d['removed'] else ''}\n" for d in dropped)
 
 

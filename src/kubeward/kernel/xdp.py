@@ -38,9 +38,9 @@ class XdpVerdict:
 
 
 def parse_spec(spec: str) -> tuple[Path, str | None]:
-    """``OBJECT.o[:SECTION]`` → (path, section or None)."""
+    """``OBJECT.o[:SECTION]`` → (path, section or None); a file named with the colon wins."""
     path, sep, section = spec.rpartition(":")
-    if sep and path and "/" not in section:
+    if sep and path and not Path(spec).exists():
         return Path(path), section or None
     return Path(spec), None
 

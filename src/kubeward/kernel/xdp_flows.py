@@ -6,7 +6,7 @@ destination's addresses — a pod's from its status, else an assumed address in 
 said so — protocol, destination port) and runs it through BPF_PROG_TEST_RUN.
 
 Which ports are run: one port when the question names it; else, within the ports the CNI allows,
-the first and last of each range and every port a policy of the input names there
+the first and last of each range and every port a policy or a container of the input names there
 (``probe_ports``): the program is characterised on those ports only, and the answer says so.
 """
 
@@ -60,8 +60,9 @@ def end_address(end: FlowEnd, family: int = 4) -> tuple[str, bool] | None:
 
 
 def policy_ports(cluster: Cluster) -> list[tuple[str, int]]:
-    """Every port number a rule of the input names (range edges included)."""
-    found: set[tuple[str, int]] = set()
+    """Every port number a rule of the input names (range edges included), and every port a
+    container of the input declares."""
+    found: set[tuple[str, int]] = {(cp.protocol, cp.port) for w in cluster.workloads for cp in w.ports}
     for p in cluster.policies:
         for rule in (*p.ingress, *p.egress):
             for port in rule.ports or ():
@@ -166,7 +167,8 @@ def apply_to_map(layer: XdpLayer, cluster: Cluster, cmap: ConnectivityMap) -> di
                 continue
             src = workload_address(src_w)[0]
         elif src_peer.type is PeerType.NETWORK and src_peer.cidrs:
-            src = str(ipaddress.ip_network(src_peer.cidrs[0], strict=False).network_address)
+            net = ipaddress.ip_network(src_peer.cidrs[0], strict=False)
+            src = str(net.network_address + (1 if net.num_addresses > 2 else 0))  # not the network's own address
         else:
             continue  # entry points and DNS names: no source address to put in a packet
         todo.append((i, src, workload_address(dst_w)[0], c.ports))
@@ -186,7 +188,7 @@ def apply_to_map(layer: XdpLayer, cluster: Cluster, cmap: ConnectivityMap) -> di
         c.ports = c.ports - lost
         if not c.ports:
             gone.add(i)
-        dropped.append({"from": c.src, "to": c.dst, "source": src, "destination": dst, "ports": lost.to_json(),
+        dropped.append({"src": c.src, "dst": c.dst, "source": src, "destination": dst, "protocols": lost.to_json(),
                         "action": hit[0][2].action.label, "removed": not c.ports})
     cmap.connections = [c for i, c in enumerate(cmap.connections) if i not in gone]
     return {"object": layer.label, "section": layer.section, "packets": len(queries), "dropped": dropped}

@@ -96,8 +96,7 @@ def _sources(peer: Peer, network_sets: list[tuple[dict[str, str], tuple[str, ...
     if isinstance(peer, AnyPeer) or (isinstance(peer, EntityPeer) and peer.entity == "all"):
         return None
     if isinstance(peer, NetworkPeer):
-        ranges = list(peer.ranges) or _cidr_ranges([peer.cidr])
-        return _prefixes(ranges)
+        return _prefixes(list(peer.ranges) or _cidr_ranges([peer.cidr]))
     if isinstance(peer, CalicoPeer):
         if peer.not_selector is not None:
             raise _Unfit("a source notSelector names endpoints by identity")
@@ -109,8 +108,8 @@ def _sources(peer: Peer, network_sets: list[tuple[dict[str, str], tuple[str, ...
                              "the input (endpoints are identities, not addresses)")
             from_sets = _cidr_ranges(sets)
             ranges = from_sets if ranges is None else [
-                IPRange(a.version, max(a.first, b.first), min(a.last, b.last))
-                for a in ranges for b in from_sets if a.version == b.version and max(a.first, b.first) <= min(a.last, b.last)]
+                IPRange(a.version, max(a.first, b.first), min(a.last, b.last)) for a in ranges for b in from_sets
+                if a.version == b.version and max(a.first, b.first) <= min(a.last, b.last)]
         if ranges is not None and peer.not_nets:
             ranges = _minus(ranges, list(peer.not_nets))
         if peer.ip_version is not None and ranges is None:
