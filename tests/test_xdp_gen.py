@@ -14,7 +14,6 @@ from click.testing import CliRunner, Result
 
 from kubeward import Options, analyse_text
 from kubeward.cli import main
-from kubeward.kernel import bpf_run
 from kubeward.kernel.bpf_run import ProgramError, XdpAction, programs_of
 from kubeward.kernel.packets import frame
 from kubeward.kernel.xdp import parse_spec
@@ -60,7 +59,8 @@ def test_cil33_a_clusterwide_deny_for_every_endpoint_by_port_and_cidr_qualifies(
     assert [(r.rule_id, r.origin, r.ports, r.sources) for r in rules] == [
         ("CIL-33", "CiliumClusterwideNetworkPolicy d ingressDeny[0]", (("TCP", 8000, 8080),), ("10.0.0.0/8",))]
     assert [(s.origin, s.reason) for s in skipped] == [
-        ("CiliumClusterwideNetworkPolicy d ingressDeny[1]", "entity world is an identity (only 'all' is every address)"),
+        ("CiliumClusterwideNetworkPolicy d ingressDeny[1]",
+         "entity world is an identity (only 'all' is every address)"),
         ("CiliumClusterwideNetworkPolicy d ingressDeny[2]",
          "its peer (pods {app=x} in all namespaces) is an identity, not addresses: only the CNI can tell it"),
         ("CiliumClusterwideNetworkPolicy d ingressDeny[3]", "port TCP/http is named: its number differs per pod"),
@@ -191,7 +191,7 @@ def test_a_file_that_is_not_a_bpf_object_is_refused_before_the_kernel(tmp_path: 
 
 
 def test_missing_tools_are_named_with_how_to_install_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bpf_run.shutil, "which", lambda name: None)
+    monkeypatch.setattr("kubeward.kernel.bpf_run.shutil.which", lambda name: None)
     result = kubeward("xdp", str(ROOT / "examples" / "xdp" / "calico"), "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert result.stderr.startswith("kubeward xdp: missing: clang (package clang); bpftool (package bpftool)")

@@ -125,9 +125,10 @@ def test_the_verification_table_names_each_packet_and_its_rule(tmp_path: Path) -
     result = kubeward("xdp", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "out"))
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0] == f"XDP program: {tmp_path}/out/kubeward_xdp.c → {tmp_path}/out/kubeward_xdp.o (section xdp), 1 rule(s)"
-    assert lines[1] == (f"  drop  TCP/6379, any source  ← CIL-33 CiliumClusterwideNetworkPolicy no-redis ingressDeny[0] "
-                        f"({tmp_path}/p.yaml:8)")
+    out = tmp_path / "out"
+    assert lines[0] == f"XDP program: {out}/kubeward_xdp.c → {out}/kubeward_xdp.o (section xdp), 1 rule(s)"
+    assert lines[1] == ("  drop  TCP/6379, any source  ← CIL-33 CiliumClusterwideNetworkPolicy no-redis "
+                        f"ingressDeny[0] ({tmp_path}/p.yaml:8)")
     assert "  ok   IPv4 TCP  198.51.100.7     → 192.0.2.10:6379  expected XDP_DROP got XDP_DROP  " \
            "(CiliumClusterwideNetworkPolicy no-redis ingressDeny[0])" in lines
     assert "  ok   IPv6 TCP  2001:db8:eeee::7 → 2001:db8:ffff::10:6380  expected XDP_PASS got XDP_PASS" in lines
