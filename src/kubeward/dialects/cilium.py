@@ -333,7 +333,8 @@ def parse_cilium_policy(obj: RawObject, diags: Diagnostics, clusterwide: bool) -
     policies: list[Policy] = []
     for spec, path in specs:
         if spec.get("nodeSelector") is not None:
-            r.info("not-modelled", f"{path}.nodeSelector: host policies are not modelled", spec.line_of("nodeSelector"))
+            r.info("not-modelled", f"{path}.nodeSelector: host policies are not modelled (their ingressDeny rules for "
+                   "every node feed `kubeward xdp`, CIL-34)", spec.line_of("nodeSelector"))
             continue
         raw_sel = r.selector(spec, "endpointSelector", path, Leans.EITHER)
         if raw_sel is None:
