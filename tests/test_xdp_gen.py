@@ -82,8 +82,8 @@ def test_cil34_a_host_policy_for_every_node_qualifies_one_for_some_nodes_does_no
         + "---\n" + CCNP.format(name="some", spec="""\
   nodeSelector: {matchLabels: {role: edge}}
   ingressDeny: [{toPorts: [{ports: [{port: "22", protocol: TCP}]}]}]"""))
-    assert [(r.rule_id, r.origin, r.sources) for r in rules] == [
-        ("CIL-34", "CiliumClusterwideNetworkPolicy h (host policy) ingressDeny[0]", ("2001:db8::/32",))]
+    assert [(r.rule_id, r.origin, r.sources, r.scope) for r in rules] == [
+        ("CIL-34", "CiliumClusterwideNetworkPolicy h (host policy) ingressDeny[0]", ("2001:db8::/32",), "every node")]
     assert [(s.origin, s.reason) for s in skipped] == [
         ("CiliumClusterwideNetworkPolicy some ingressDeny",
          "its nodeSelector selects some nodes only (the program is for every node)")]

@@ -86,7 +86,7 @@ def test_a_cluster_wide_deny_of_6379_drops_6379_and_passes_6380_on_ipv4_and_ipv6
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["rules"] == [{"id": "CIL-33", "origin": "CiliumClusterwideNetworkPolicy no-redis ingressDeny[0]",
-                             "file": str(tmp_path / "policies.yaml"), "line": 8,
+                             "file": str(tmp_path / "policies.yaml"), "line": 8, "scope": "every endpoint",
                              "ports": [{"protocol": "TCP", "first": 6379, "last": 6379}], "sources": None}]
     assert doc["failed"] == 0 and doc["passed"] == len(doc["checks"]) > 0
     assert (out / "kubeward_xdp.c").is_file() and (out / "kubeward_xdp.o").is_file()
@@ -128,7 +128,7 @@ def test_the_verification_table_names_each_packet_and_its_rule(tmp_path: Path) -
     out = tmp_path / "out"
     assert lines[0] == f"XDP program: {out}/kubeward_xdp.c → {out}/kubeward_xdp.o (section xdp), 1 rule(s)"
     assert lines[1] == ("  drop  TCP/6379, any source  ← CIL-33 CiliumClusterwideNetworkPolicy no-redis "
-                        f"ingressDeny[0] ({tmp_path}/p.yaml:8)")
+                        f"ingressDeny[0] ({tmp_path}/p.yaml:8); holds for every endpoint")
     assert "  ok   IPv4 TCP  198.51.100.7     → 192.0.2.10:6379  expected XDP_DROP got XDP_DROP  " \
            "(CiliumClusterwideNetworkPolicy no-redis ingressDeny[0])" in lines
     assert "  ok   IPv6 TCP  2001:db8:eeee::7 → 2001:db8:ffff::10:6380  expected XDP_PASS got XDP_PASS" in lines
@@ -153,6 +153,7 @@ def test_calicos_untracked_host_endpoint_denies_become_the_program(tmp_path: Pat
     result = kubeward("xdp", str(EXAMPLES / "calico"), "--out", str(tmp_path / "out"), "--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
+    assert {r["scope"] for r in doc["rules"]} == {"the host endpoints selected by apply-dos-mitigation == 'true'"}
     assert [(r["id"], r["origin"], r["ports"], r["sources"]) for r in doc["rules"]] == [
         ("CAL-25", "GlobalNetworkPolicy dos-mitigation ingress[0]", None, ["1.2.3.4/32", "5.6.0.0/16"]),
         ("CAL-25", "GlobalNetworkPolicy dos-mitigation ingress[1]",

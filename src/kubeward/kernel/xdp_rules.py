@@ -38,9 +38,10 @@ class XdpDeny:
     line: int
     ports: Ports | None
     sources: tuple[str, ...] | None  # CIDR prefixes, IPv4 and IPv6
+    scope: str = "every endpoint"    # where the policy holds: what the program's NICs must be
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.rule_id, "origin": self.origin, "file": self.file, "line": self.line,
+        return {"id": self.rule_id, "origin": self.origin, "file": self.file, "line": self.line, "scope": self.scope,
                 "ports": None if self.ports is None else [{"protocol": p, "first": a, "last": b}
                                                           for p, a, b in self.ports],
                 "sources": None if self.sources is None else list(self.sources)}
@@ -142,7 +143,7 @@ def _ports(rule: Rule) -> Ports | None:
 
 
 def _convert(rule_id: str, origin: str, file: str, rule: Rule,
-             network_sets: list[tuple[dict[str, str], tuple[str, ...]]]) -> XdpDeny:
+             network_sets: list[tuple[dict[str, str], tuple[str, ...]]], scope: str) -> XdpDeny:
     if rule.subject_only is not None:
         raise _Unfit("it has destination criteria (which host endpoints): not every address of the node")
     if rule.source_ports is not None:
@@ -153,11 +154,11 @@ def _convert(rule_id: str, origin: str, file: str, rule: Rule,
     for peer in rule.peers:
         found = _sources(peer, network_sets)
         if found is None:
-            return XdpDeny(rule_id, origin, file, rule.line, _ports(rule), None)
+            return XdpDeny(rule_id, origin, file, rule.line, _ports(rule), None, scope)
         sources.extend(found)
     if not sources:
         raise _Unfit("it names no peer: it denies nothing")
-    return XdpDeny(rule_id, origin, file, rule.line, _ports(rule), tuple(dict.fromkeys(sources)))
+    return XdpDeny(rule_id, origin, file, rule.line, _ports(rule), tuple(dict.fromkeys(sources)), scope)
 
 
 def _flag(obj: RawObject | None, key: str) -> bool:
@@ -172,13 +173,14 @@ def node_denies(objects: list[RawObject], policies: list[Policy],
     denies: list[XdpDeny] = []
     skipped: list[Skipped] = []
 
-    def take(rule_id: str, kind_name: str, file: str, rules: list[Rule] | tuple[Rule, ...], section: str) -> None:
+    def take(rule_id: str, kind_name: str, file: str, rules: list[Rule] | tuple[Rule, ...], section: str,
+             scope: str) -> None:
         for i, rule in enumerate(rules):
             origin = f"{kind_name} {rule.section or section}[{i}]"
             if rule.action is not Action.DENY:
                 continue
             try:
-                denies.append(_convert(rule_id, origin, file, rule, network_sets))
+                denies.append(_convert(rule_id, origin, file, rule, network_sets, scope))
             except _Unfit as why:
                 skipped.append(Skipped(origin, file, rule.line, str(why)))
 
@@ -186,7 +188,7 @@ def node_denies(objects: list[RawObject], policies: list[Policy],
         name = f"{p.ref.kind} {p.ref.name}"
         if p.ref.kind == CCNP and p.tier.value == "deny":
             if p.subject.pod_selector.is_everything and p.subject.namespace_selector is None:
-                take("CIL-33", name, p.ref.file, p.ingress, "ingressDeny")  # CIL-33
+                take("CIL-33", name, p.ref.file, p.ingress, "ingressDeny", "every endpoint")  # CIL-33
             elif p.ingress:
                 skipped.append(Skipped(f"{name} ingressDeny", p.ref.file, p.ref.line,
                                        f"its endpointSelector ({p.subject.pod_selector}) selects some endpoints "
@@ -198,7 +200,10 @@ def node_denies(objects: list[RawObject], policies: list[Policy],
             if not deny_rules:
                 continue
             if untracked and forward:
-                take("CAL-25", name, p.ref.file, p.ingress, "ingress")  # CAL-25
+                spec = obj.data.get("spec") if obj is not None else None
+                selector = spec.get("selector") if isinstance(spec, LMap) else None
+                take("CAL-25", name, p.ref.file, p.ingress, "ingress",  # CAL-25
+                     f"the host endpoints selected by {selector or 'all()'}")
             else:
                 skipped.append(Skipped(f"{name} ingress", p.ref.file, p.ref.line,
                                        "not an untracked host-endpoint policy (doNotTrack and applyOnForward "
@@ -214,6 +219,6 @@ def node_denies(objects: list[RawObject], policies: list[Policy],
                     skipped.append(Skipped(f"{name} ingressDeny", obj.file, node_selector.line,
                                            "its nodeSelector selects some nodes only (the program is for every node)"))
                 continue
-            take("CIL-34", name + " (host policy)", obj.file, rules, "ingressDeny")
+            take("CIL-34", name + " (host policy)", obj.file, rules, "ingressDeny", "every node")
     denies.sort(key=lambda d: (d.file, d.line, d.origin))
     return denies, skipped

@@ -20,7 +20,7 @@ def xdp_report(report: XdpReport) -> str:
     else:
         lines.append(f"XDP program: {report.source} → {report.obj} (section xdp), {len(report.rules)} rule(s)")
         for r in report.rules:
-            lines.append(f"  drop  {_what(r)}  ← {r.rule_id} {r.origin} ({r.file}:{r.line})")
+            lines.append(f"  drop  {_what(r)}  ← {r.rule_id} {r.origin} ({r.file}:{r.line}); holds for {r.scope}")
     if report.skipped:
         lines.append("left out (the CNI enforces them; XDP cannot tell identities):")
         lines.extend(f"  {s.origin} ({s.file}:{s.line}): {s.reason}" for s in report.skipped)
