@@ -23,7 +23,7 @@ import click
 from . import __version__
 from .diagnostics import Severity, escape
 from .engine.options import CNI_CHOICES, MESH_CHOICES, MESH_OUTBOUND_CHOICES, Options
-from .errors import ClusterError, UsageError
+from .errors import ClusterError, KubewardError, UsageError
 
 if TYPE_CHECKING:
     from .analyses.commands import check_paths, run_tests
@@ -284,18 +284,34 @@ def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 @click.option("--expand", is_flag=True,
               help="One connection per pair of peers instead of connections between groups.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+@click.option("--xdp", "xdp_spec", metavar="OBJECT.o[:SECTION]", default=None,
+              help="An XDP program attached on the nodes' NICs: run through BPF_PROG_TEST_RUN on the flows' "
+                   "packets, a layer before the CNI (needs root, bpftool).")
 def map_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, namespaces: tuple[str, ...],
-         workloads: tuple[str, ...], expand: bool, verbose: bool) -> None:
+         workloads: tuple[str, ...], expand: bool, verbose: bool, xdp_spec: str | None) -> None:
     """Who can reach whom, on which ports: connections between groups of peers (whole namespaces,
     workloads, address ranges) that cover every pair exactly; --expand: one row per pair.
+    --xdp: one row per pair, the ports the program drops removed.
 
     Exit code: 0, or 2 on input errors."""
+    layer = _xdp_layer("map", xdp_spec)
     analysis = analyse_input(paths, options, cluster=_read_cluster("map", live, options))
     _stderr_diagnostics(analysis, verbose)
     _check_focus(analysis, namespaces, workloads)
-    cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=not expand)
+    cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=not expand and layer is None)
+    xdp: dict[str, object] | None = None
+    if layer is not None:
+        from .kernel.xdp_flows import apply_to_map
+
+        try:
+            with layer:
+                xdp = apply_to_map(layer, analysis.cluster, cmap)
+        except (UsageError, KubewardError) as exc:
+            _fail("map", exc)
     if fmt == "json":
         doc = cmap.to_json()
+        if xdp is not None:
+            doc["xdp"] = xdp
         doc["diagnostics"] = _diag_json(analysis)
         _write(data.json_bytes(doc))
     elif fmt == "csv":
@@ -308,7 +324,34 @@ def map_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
         from .render.map_text import connectivity_lines
 
         _write_all(connectivity_lines(cmap))
+    if xdp is not None and fmt != "json":
+        click.echo(_xdp_map_note(xdp), err=fmt != "text", nl=False)
     sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else EXIT_OK)
+
+
+def _xdp_layer(command: str, spec: str | None) -> Any:
+    """--xdp OBJECT.o[:SECTION] loaded (an XdpLayer), or None; exit 2 when it cannot be."""
+    if spec is None:
+        return None
+    from .kernel.xdp import XdpLayer
+
+    try:
+        return XdpLayer.from_spec(spec)
+    except KubewardError as exc:
+        _fail(command, f"--xdp {spec}: {exc}")
+
+
+def _xdp_map_note(xdp: dict[str, object]) -> str:
+    dropped = xdp["dropped"]
+    assert isinstance(dropped, list)
+    head = (f"xdp: {xdp['object']} (section {xdp['section']}), {xdp['packets']} packets run: "
+            f"{len(dropped)} connection(s) lose ports to it\n")
+    return head + "".join(f"  {d['src']} -> {d['dst']}: {d['action']} on {_ports_text(d['protocols'])}"
+                          f"{' (connection removed)' if d['removed'] else ''}\n" for d in dropped)
+
+
+def _ports_text(ports: dict[str, list[list[int]]]) -> str:
+    return ", ".join(f"{p}/{a}" if a == b else f"{p}/{a}-{b}" for p, ranges in ports.items() for a, b in ranges)
 
 
 def _check_focus(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> None:
@@ -354,12 +397,16 @@ def _write_all(chunks: Iterable[str]) -> None:
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="HTTP header (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+@click.option("--xdp", "xdp_spec", metavar="OBJECT.o[:SECTION]", default=None,
+              help="An XDP program attached on the nodes' NICs: run through BPF_PROG_TEST_RUN on the flows' "
+                   "packets, a layer before the CNI (needs root, bpftool).")
 def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, source: str, destination: str,
             port: int | None, protocol: str | None, method: str | None, http_path: str | None, http_host: str | None,
-            headers: tuple[str, ...], fmt: str, verbose: bool) -> None:
+            headers: tuple[str, ...], fmt: str, verbose: bool, xdp_spec: str | None) -> None:
     """The verdict for one flow and the trace behind it.
 
     Exit code: 0 allowed, 1 denied, 2 usage or input error."""
+    layer = _xdp_layer("explain", xdp_spec)
     # DNS names among the peers are placed in the universe as it is built (else explain binds again).
     analysis = analyse_input(paths, options, cluster=_read_cluster("explain", live, options),
                              extra_domains=[p for p in (source, destination) if is_domain(p)])
@@ -375,6 +422,14 @@ def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options
                              path=http_path, host=http_host)
     except UsageError as exc:
         _fail("explain", exc)
+    if layer is not None:
+        from .kernel.xdp_flows import apply_to_explanation
+
+        try:
+            with layer:
+                apply_to_explanation(layer, analysis.cluster, result)
+        except KubewardError as exc:
+            _fail("explain", f"--xdp {xdp_spec}: {exc}")
     if fmt == "json":
         doc = result.to_json()
         doc["diagnostics"] = _diag_json(analysis)
@@ -663,3 +718,39 @@ def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, 
 
         _write_all(advise_lines(proof))
     sys.exit(proof.exit_code)
+
+
+@main.command(name="xdp")
+@_inputs
+@profile_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="The folder to write kubeward_xdp.c and kubeward_xdp.o to.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+def xdp(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, out_dir: str, fmt: str,
+        verbose: bool) -> None:
+    """An XDP program from the deny rules that hold for every pod of a node regardless of identity
+    (Cilium clusterwide and host ingressDeny by port and CIDR, Calico untracked host-endpoint
+    Deny rules), compiled with clang and verified with BPF_PROG_TEST_RUN on crafted packets.
+
+    Exit code: 0 verified (or no rule qualifies: no program), 1 a packet got the wrong answer,
+    2 input errors or missing tools (clang, bpftool, root)."""
+    from pathlib import Path
+
+    from .kernel.xdp_gen import build
+    from .render.xdp_text import xdp_report
+
+    analysis = analyse_input(paths, options, cluster=_read_cluster("xdp", live, options))
+    _stderr_diagnostics(analysis, verbose)
+    try:
+        with _progress("building and verifying the XDP program"):
+            report = build(analysis.objects, analysis.cluster, list(paths), Path(out_dir))
+    except KubewardError as exc:
+        _fail("xdp", exc)
+    if fmt == "json":
+        doc = report.to_json()
+        doc["diagnostics"] = _diag_json(analysis)
+        _write(data.json_bytes(doc))
+    else:
+        click.echo(xdp_report(report), nl=False)
+    sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else report.exit_code)

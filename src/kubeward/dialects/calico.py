@@ -436,8 +436,10 @@ def parse_calico_policy(obj: RawObject, cluster: Cluster, diags: Diagnostics, gl
         selector = _and(selector, prefix_keys(ns_selector, "pcns.", all_means=Has(NAMESPACE_LABEL)))
     for flag in ("doNotTrack", "preDNAT", "applyOnForward"):
         if spec.get(flag):
+            # CAL-25: read; the untracked Deny rules are what `kubeward xdp` compiles for the NIC.
             r.info("approximation", f"spec.{flag}: host-level evaluation is not modelled; the policy is evaluated "
-                   "as a normal workload policy", spec.line_of(flag))
+                   "as a normal workload policy (CAL-25: `kubeward xdp` reads its untracked Deny rules)",
+                   spec.line_of(flag))
     sa_selector = low.no_global(low.selector(spec, "serviceAccountSelector", "spec"), spec,
                                 "serviceAccountSelector", "spec")
     if sa_selector is not None:

@@ -333,7 +333,8 @@ def parse_cilium_policy(obj: RawObject, diags: Diagnostics, clusterwide: bool) -
     policies: list[Policy] = []
     for spec, path in specs:
         if spec.get("nodeSelector") is not None:
-            r.info("not-modelled", f"{path}.nodeSelector: host policies are not modelled", spec.line_of("nodeSelector"))
+            r.info("not-modelled", f"{path}.nodeSelector: host policies are not modelled (their ingressDeny rules for "
+                   "every node feed `kubeward xdp`, CIL-34)", spec.line_of("nodeSelector"))
             continue
         raw_sel = r.selector(spec, "endpointSelector", path, Leans.EITHER)
         if raw_sel is None:
@@ -368,4 +369,25 @@ def parse_cilium_policy(obj: RawObject, diags: Diagnostics, clusterwide: bool) -
     return [r.finish(p) for p in policies]
 
 
-__all__ = ["parse_cilium_policy", "cilium_selector", "EVERYTHING", "NoPeer"]
+def host_policy_denies(obj: RawObject) -> list[tuple[LMap, list[Rule]]]:
+    """CIL-34: the ``ingressDeny`` rules of each spec of a host policy (one with ``nodeSelector``),
+    with that nodeSelector. The engine leaves host policies out (they select nodes, not pods);
+    ``kubeward xdp`` reads their denies here, as the XDP layer at the nodes' NICs."""
+    low = _Lowering(obj, Diagnostics(), True)
+    specs: list[tuple[LMap, str]] = []
+    spec = obj.data.get("spec")
+    if isinstance(spec, LMap):
+        specs.append((spec, "spec"))
+    many = obj.data.get("specs")
+    for i, s in enumerate(many if isinstance(many, LList) else []):
+        if isinstance(s, LMap):
+            specs.append((s, f"specs[{i}]"))
+    out: list[tuple[LMap, list[Rule]]] = []
+    for s, path in specs:
+        node_selector = s.get("nodeSelector")
+        if isinstance(node_selector, LMap):
+            out.append((node_selector, low.rules(s, "ingressDeny", Direction.INGRESS, Action.DENY, 0, path)))
+    return out
+
+
+__all__ = ["parse_cilium_policy", "host_policy_denies", "cilium_selector", "EVERYTHING", "NoPeer"]

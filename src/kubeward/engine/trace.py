@@ -15,6 +15,7 @@ class Layer(StrEnum):
     SERVICE = "service"  # Service exposure and translation to the pod port
     CNI = "cni"          # the CNI's policy tiers (and Cilium's L7 proxy)
     MESH = "mesh"        # the Istio sidecar: mTLS, AuthorizationPolicy
+    XDP = "xdp"          # an XDP program at the node's NIC, before the CNI (--xdp, issue 15)
 
 
 class Effect(StrEnum):
@@ -41,6 +42,7 @@ class StepTier(StrEnum):
     SELF = "self"                    # NP-7
     NONE = "none"                    # no policy applies (not a pod, hostNetwork, inert CNI)
     L7 = "l7"                        # Cilium's HTTP proxy
+    XDP = "xdp"                      # the XDP program at the node's NIC (--xdp)
     # mesh
     MESH = "mesh"
     # entry and service hops
@@ -105,6 +107,9 @@ class Reason(StrEnum):
     EXPOSED = "exposed"                      # NodePort / LoadBalancer: reachable from outside (SVC-3)
     NOT_EXPOSED = "not-exposed"              # ClusterIP / headless: not reachable from outside
     SOURCE_NAT = "source-nat"                # externalTrafficPolicy: Cluster (SVC-4)
+    # the XDP layer (--xdp, issue 15): what BPF_PROG_TEST_RUN returned for the flow's packet
+    XDP_DROPPED = "xdp-dropped"              # XDP_DROP (or ABORTED, TX, REDIRECT): never reaches the CNI
+    XDP_PASSED = "xdp-passed"                # XDP_PASS: on to the CNI
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,7 @@ class Step:
     rule_name: str = ""
     line: int = 0
     section: str = ""  # the YAML list of the rule when not ingress/egress (Cilium ingressDeny, egressDeny)
+    xdp: tuple[str, str, str] | None = None  # layer xdp: (object file, section, XDP action)
 
     @property
     def where(self) -> str:
@@ -148,4 +154,6 @@ class Step:
                 out["section"] = self.section
             out["file"] = self.policy.file
             out["line"] = self.line or self.policy.line
+        if self.xdp is not None:
+            out["xdp"] = {"object": self.xdp[0], "section": self.xdp[1], "action": self.xdp[2]}
         return out

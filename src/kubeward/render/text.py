@@ -82,7 +82,8 @@ def _steps_lines(steps: list[Step], indent: str) -> list[str]:
             if step.tier == StepTier.SELF:
                 head = "self"
         else:
-            head = {"entry": "entry point", "service": "service"}.get(step.layer, step.layer)
+            head = {"entry": "entry point", "service": "service", "xdp": "xdp at the node's NIC (before the CNI)"}.get(
+                step.layer, step.layer)
         if not groups or groups[-1][0] != head:
             groups.append((head, []))
         groups[-1][1].append(step)
