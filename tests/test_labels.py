@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from kubeward import Options, analyse_text
+from kubeward import analyse_paths as kubeward_analyse
 from kubeward.analyses.labels import (
     ChangeTarget,
     LabelChange,
@@ -103,6 +104,31 @@ def test_relabel_web_under_cilium_closes_its_flows_with_the_deciding_rules() -> 
     assert "was allowed by NetworkPolicy shop/allow-web-to-api ingress rule 0 " \
            "(examples/shop-fixed/base/networkpolicies.yaml:22)" in api.responsible
     assert sorted(e.change.value for e in report.relabel.diff.entries) == ["closed", "closed"]
+
+
+def test_labels_of_the_stand_ins_kubeward_adds_are_carried_by_them_and_cannot_be_relabelled() -> None:
+    a = kubeward_analyse(["examples/shop-fixed"])
+    report = label_dependencies(a, simulations=0)
+    nginx = dep(report.labels, "pod", "app.kubernetes.io/name=ingress-nginx")
+    assert (nginx.carriers, nginx.stand_ins, nginx.carried_by_none) == (
+        [], ["ingress-nginx/ingress-nginx-controller"], False)
+    assert "on ingress-nginx/ingress-nginx-controller (a stand-in kubeward adds)" in labels_text(report)
+    with pytest.raises(UsageError, match="a stand-in kubeward adds"):
+        parse_relabel(a.cluster, [("ingress-nginx/ingress-nginx-controller", "x=y")])
+
+
+def test_a_namespace_relabel_can_change_the_mesh() -> None:
+    """istio-injection=enabled on shop: sidecars, so PeerAuthentication STRICT refuses the ingress
+    controller's plaintext (IST-3) — computed by the simulation, though no selector reads the label."""
+    a = kubeward_analyse(["examples/shop-fixed"])
+    sim = label_dependencies(a, relabel=parse_relabel(a.cluster, [("ns/shop", "istio-injection=enabled")]),
+                             simulations=0).relabel
+    assert sim is not None
+    closed = {(p.src, p.dst): str(p.closed or "") for p in sim.diff.pairs if p.closed}
+    assert closed[("ingress-nginx/ingress-nginx-controller", "shop/web")] == "TCP/8080"
+    web = next(p for p in sim.diff.pairs if (p.src, p.dst) == ("world", "shop/web"))
+    assert web.responsible[0] == \
+        "denied by PeerAuthentication shop/default (examples/shop-fixed/mesh/istio/istio.yaml:2)"
 
 
 # ------------------------------------------------------------------------------------ fixtures

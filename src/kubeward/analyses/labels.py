@@ -135,6 +135,8 @@ class LabelDependency:
     value: str | None
     uses: list[LabelUse] = field(default_factory=list)
     carriers: list[str] = field(default_factory=list)  # workloads (ns/name) or namespaces that carry it
+    # stand-ins kubeward adds for what the input does not hold (an ingress controller, istiod) that carry it
+    stand_ins: list[str] = field(default_factory=list)
     simulations: list[int] = field(default_factory=list)  # indexes into LabelsReport.simulations
     not_simulated: list[str] = field(default_factory=list)  # carriers whose removal was not simulated
 
@@ -145,12 +147,13 @@ class LabelDependency:
     @property
     def carried_by_none(self) -> bool:
         """A positive selector term that no carrier of the input satisfies (a typo, or a label not yet set)."""
-        return not self.carriers and self.target in (Target.POD, Target.NAMESPACE) \
+        return not self.carriers and not self.stand_ins and self.target in (Target.POD, Target.NAMESPACE) \
             and any(u.operator in _POSITIVE for u in self.uses)
 
     def to_json(self) -> dict[str, object]:
         return {"target": self.target, "key": self.key, "value": self.value, "carriers": self.carriers,
-                "carriedByNone": self.carried_by_none, "uses": [u.to_json() for u in self.uses],
+                "standIns": self.stand_ins, "carriedByNone": self.carried_by_none,
+                "uses": [u.to_json() for u in self.uses],
                 "simulations": self.simulations, "notSimulated": self.not_simulated}
 
 
@@ -355,13 +358,17 @@ def _workload_labels(w: Workload) -> Iterator[dict[str, str]]:
         yield dict(facts.labels)
 
 
-def _carriers(cluster: Cluster, target: Target, key: str, value: str | None) -> list[str]:
+def _carriers(cluster: Cluster, target: Target, key: str, value: str | None, stand_ins: bool = False) -> list[str]:
+    """What carries the label: the input's workloads (with ``stand_ins``: the stand-ins kubeward
+    adds instead, ING-6), namespaces, Services or nodes."""
     def has(labels: dict[str, str]) -> bool:
         return key in labels and (value is None or labels[key] == value)
 
     if target is Target.POD:
         return sorted(w.id for w in cluster.workloads
-                      if not w.assumed and any(has(labels) for labels in _workload_labels(w)))
+                      if w.assumed is stand_ins and any(has(labels) for labels in _workload_labels(w)))
+    if stand_ins:
+        return []
     if target is Target.NAMESPACE:
         return sorted(ns.name for ns in cluster.namespaces.values() if has(dict(ns.labels)))
     if target is Target.SERVICE:
@@ -384,6 +391,7 @@ def dependencies(cluster: Cluster) -> list[LabelDependency]:
     deps = sorted(found.values(), key=lambda d: (_TARGET_ORDER[d.target], d.key, d.value or ""))
     for dep in deps:
         dep.carriers = _carriers(cluster, dep.target, dep.key, dep.value)
+        dep.stand_ins = _carriers(cluster, dep.target, dep.key, dep.value, stand_ins=True)
         dep.uses.sort(key=lambda u: (u.ref.file, u.line, u.ref.kind, u.ref.name, u.where))
     return deps
 
@@ -397,7 +405,11 @@ def find_target(cluster: Cluster, spec: str) -> tuple[ChangeTarget, str]:
     ns, _, name = spec.partition("/")
     if not ns or not name or "/" in name:
         raise UsageError(f"{spec!r}: expected NS/WORKLOAD, or ns/NAMESPACE for a namespace's labels")
-    if cluster.workload(spec) is not None:
+    workload = cluster.workload(spec)
+    if workload is not None and workload.assumed:
+        raise UsageError(f"{spec}: a stand-in kubeward adds for a workload the input does not hold: it has no "
+                         "labels of the input to change")
+    if workload is not None:
         return ChangeTarget.WORKLOAD, spec
     if ns in ("ns", "namespace", "namespaces"):
         if name in cluster.namespaces and cluster.namespaces[name].origin is not None:

@@ -36,8 +36,9 @@ def _simulation_lines(sim: Simulation, indent: str) -> Iterator[str]:
 
 
 def _carried(dep: LabelDependency) -> str:
-    if dep.carriers:
-        return "on " + ", ".join(dep.carriers)
+    stand_ins = [f"{w} (a stand-in kubeward adds)" for w in dep.stand_ins]
+    if dep.carriers or stand_ins:
+        return "on " + ", ".join([*dep.carriers, *stand_ins])
     if dep.carried_by_none:
         what = "workload" if dep.target is Target.POD else dep.target.value
         return f"on no {what}: the selectors that need it select nothing by it (a typo, or not yet set?)"
@@ -124,7 +125,8 @@ def labels_markdown(report: LabelsReport) -> str:
                 "| label | carried by | object | where | role | operator | source |",
                 "| --- | --- | --- | --- | --- | --- | --- |"]
         for dep in deps:
-            carriers = ", ".join(f"`{c}`" for c in dep.carriers) or ("**none**" if dep.carried_by_none else "")
+            carriers = ", ".join([*(f"`{c}`" for c in dep.carriers), *(f"`{c}` (stand-in)" for c in dep.stand_ins)]) \
+                or ("**none**" if dep.carried_by_none else "")
             for u in dep.uses:
                 out.append(f"| `{_cell(dep.text)}` | {carriers} | {_cell(u.ref.display)} | {_cell(u.where)} "
                            f"| {u.role} | {u.operator} | `{_cell(u.ref.file)}:{u.line}` |")
