@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -458,3 +459,13 @@ def test_markdown_lists_labels_nothing_carries() -> None:
     md = labels_markdown(label_dependencies(a, simulations=0))
     assert "## Labels nothing carries\n\n- namespace label `team=bleu`: selected on by NetworkPolicy shop/api-in " \
            f"(`t.yaml:{line(NP, '- from:')}`)\n" in md
+
+
+def test_markdown_of_the_shop_lab_matches_its_golden_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regenerate with `kubeward labels examples/shop --format md > tests/golden/labels-shop.md`
+    when an intended change alters it, and review the diff."""
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["labels", "examples/shop", "--format", "md"])
+    assert result.exit_code == 0
+    assert result.stdout == (root / "tests" / "golden" / "labels-shop.md").read_text()
