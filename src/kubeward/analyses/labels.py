@@ -45,7 +45,7 @@ from ..ir import (
     SelectorExpr,
     ServicePeer,
 )
-from ..model import AuthorizationPolicy, Cluster, Namespace, PeerAuthentication, Workload
+from ..model import AuthorizationPolicy, Cluster, Namespace, PeerAuthentication
 from .connectivity_map import ConnectivityMap, connectivity_map
 from .diff import ConfigDiff, diff
 from .label_selection import SelectionChange, selection_changes
@@ -352,46 +352,58 @@ def label_uses(cluster: Cluster) -> Iterator[_Found]:
 _TARGET_ORDER = {t: i for i, t in enumerate(Target)}
 
 
-def _workload_labels(w: Workload) -> Iterator[dict[str, str]]:
-    yield dict(w.labels)
-    for facts in w.pod_facts:
-        yield dict(facts.labels)
+class _Carriers:
+    """Who carries which label, indexed once: (target, key, value) and (target, key, None) → names,
+    and the stand-ins kubeward adds (ING-6) apart."""
 
+    def __init__(self, cluster: Cluster) -> None:
+        self.index: dict[tuple[Target, str, str | None], set[str]] = {}
+        self.stand_ins: dict[tuple[str, str | None], set[str]] = {}
+        for w in cluster.workloads:
+            for labels in (w.labels, *(dict(f.labels) for f in w.pod_facts)):
+                for k, v in labels.items():
+                    if w.assumed:
+                        self.stand_ins.setdefault((k, v), set()).add(w.id)
+                        self.stand_ins.setdefault((k, None), set()).add(w.id)
+                    else:
+                        self._add(Target.POD, k, v, w.id)
+        for ns in cluster.namespaces.values():
+            for k, v in ns.labels.items():
+                self._add(Target.NAMESPACE, k, v, ns.name)
+        for svc in cluster.services:
+            for k, v in svc.labels.items():
+                self._add(Target.SERVICE, k, v, f"{svc.namespace}/{svc.name}")
+        for node in cluster.nodes:
+            for k, v in node.labels.items():
+                self._add(Target.NODE, k, v, node.name)
 
-def _carriers(cluster: Cluster, target: Target, key: str, value: str | None, stand_ins: bool = False) -> list[str]:
-    """What carries the label: the input's workloads (with ``stand_ins``: the stand-ins kubeward
-    adds instead, ING-6), namespaces, Services or nodes."""
-    def has(labels: dict[str, str]) -> bool:
-        return key in labels and (value is None or labels[key] == value)
+    def _add(self, target: Target, key: str, value: str, name: str) -> None:
+        self.index.setdefault((target, key, value), set()).add(name)
+        self.index.setdefault((target, key, None), set()).add(name)
 
-    if target is Target.POD:
-        return sorted(w.id for w in cluster.workloads
-                      if w.assumed is stand_ins and any(has(labels) for labels in _workload_labels(w)))
-    if stand_ins:
-        return []
-    if target is Target.NAMESPACE:
-        return sorted(ns.name for ns in cluster.namespaces.values() if has(dict(ns.labels)))
-    if target is Target.SERVICE:
-        return sorted(f"{s.namespace}/{s.name}" for s in cluster.services if has(dict(s.labels)))
-    return sorted(n.name for n in cluster.nodes if has(dict(n.labels)))
+    def of(self, dep: LabelDependency) -> tuple[list[str], list[str]]:
+        stand_ins = self.stand_ins.get((dep.key, dep.value), set()) if dep.target is Target.POD else set()
+        return sorted(self.index.get((dep.target, dep.key, dep.value), ())), sorted(stand_ins)
 
 
 def dependencies(cluster: Cluster) -> list[LabelDependency]:
     """Every label (key, or key=value) a selector of the input reads, with its uses and carriers,
     sorted by target, key and value."""
     found: dict[tuple[Target, str, str | None], LabelDependency] = {}
+    seen: set[tuple[Target, str, str | None, LabelUse]] = set()
     for target, key, use in label_uses(cluster):
         values: Sequence[str | None] = use.values if use.operator in _EXACT else (None,)
         for value in values:
             dep = found.get((target, key, value))
             if dep is None:
                 dep = found[(target, key, value)] = LabelDependency(target, key, value)
-            if use not in dep.uses:
+            if (target, key, value, use) not in seen:  # a selector may repeat a term
+                seen.add((target, key, value, use))
                 dep.uses.append(use)
     deps = sorted(found.values(), key=lambda d: (_TARGET_ORDER[d.target], d.key, d.value or ""))
+    carriers = _Carriers(cluster)
     for dep in deps:
-        dep.carriers = _carriers(cluster, dep.target, dep.key, dep.value)
-        dep.stand_ins = _carriers(cluster, dep.target, dep.key, dep.value, stand_ins=True)
+        dep.carriers, dep.stand_ins = carriers.of(dep)
         dep.uses.sort(key=lambda u: (u.ref.file, u.line, u.ref.kind, u.ref.name, u.where))
     return deps
 
