@@ -56,14 +56,14 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 # Without --relabel, at most this many removals are simulated by default, and at most
 # SIMULATION_BUDGET // workloads: each one analyses the input again and builds and compares its map,
 # which costs about linearly in the workloads (measured, 2 shared cores: ~20 ms on examples/shop
-# (7 workloads), ~0.7 s on the 1,000-pod benchmark cluster (200), ~50 s on the 10,000-pod one (2,000)).
+# (7 workloads), 0.7–1.3 s on the 1,000-pod benchmark cluster (200), ~50 s on the 10,000-pod one (2,000)).
 DEFAULT_SIMULATIONS = 20
 SIMULATION_BUDGET = 1000
 
 
 def default_simulations(cluster: Cluster) -> int:
     """How many removals ``labels`` simulates unless told: 20 on a small input, fewer on a large
-    one, none from 1,000 workloads on (5 on the 1,000-pod benchmark cluster: ~4 s)."""
+    one, none from 1,000 workloads on (5 on the 1,000-pod benchmark cluster: 4–7 s)."""
     return min(DEFAULT_SIMULATIONS, SIMULATION_BUDGET // max(1, len(cluster.workloads)))
 
 
