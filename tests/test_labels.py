@@ -469,3 +469,70 @@ def test_markdown_of_the_shop_lab_matches_its_golden_page(monkeypatch: pytest.Mo
     result = CliRunner().invoke(main, ["labels", "examples/shop", "--format", "md"])
     assert result.exit_code == 0
     assert result.stdout == (root / "tests" / "golden" / "labels-shop.md").read_text()
+
+
+GATEWAY = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: infra}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: nginx
+  listeners:
+  - name: http
+    protocol: HTTP
+    port: 80
+    allowedRoutes:
+      namespaces:
+        from: Selector
+        selector: {matchLabels: {routes: allowed}}
+"""
+
+
+def test_gateway_listener_namespace_selectors_and_a_namespace_relabel_that_admits_routes() -> None:
+    a = analyse_text(BASE + GATEWAY, "t.yaml", Options(cni="generic"))
+    report = label_dependencies(a, simulations=0)
+    routes = dep(report.labels, "namespace", "routes=allowed")
+    assert uses(routes) == [("Gateway", "infra/edge", "listener http", "route-namespaces", "equals",
+                             f"t.yaml:{line(GATEWAY, '- name: http')}")]
+    assert routes.carried_by_none  # no namespace has it yet: the listener admits no route
+    sim = label_dependencies(a, relabel=parse_relabel(a.cluster, [("ns/shop", "routes=allowed")]),
+                             simulations=0).relabel
+    assert sim is not None
+    assert [(s.ref.name, s.where, s.role, s.gained) for s in sim.selections] == [
+        ("edge", "listener http", "route-namespaces", ("shop",))]
+
+
+NODES_AND_REQUIRES = """\
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: to-nodes}
+spec:
+  priority: 20
+  subject: {namespaces: {}}
+  egress:
+  - name: control-plane
+    action: Deny
+    to:
+    - nodes: {matchLabels: {node-role.kubernetes.io/control-plane: ""}}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: prod-only, namespace: shop}
+spec:
+  endpointSelector: {}
+  ingress:
+  - fromRequires: [{matchLabels: {env: prod}}]
+  - fromEndpoints: [{}]
+"""
+
+
+def test_anp_node_peers_and_cilium_requires() -> None:
+    labels = analyse(NODES_AND_REQUIRES, cni="cilium")
+    node = dep(labels, "node", "node-role.kubernetes.io/control-plane=")
+    assert (node.uses[0].role, node.uses[0].where) == ("peer", "egress rule 0 (control-plane)")
+    prod = dep(labels, "pod", "env=prod")
+    assert (prod.uses[0].where, prod.uses[0].role, prod.carried_by_none) == ("ingress rule 0 (requires)", "peer", True)
