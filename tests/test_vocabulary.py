@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kubeward.analyses.labels import ChangeTarget, LabelOp, Role, Target
 from kubeward.diagnostics import Leans, Severity
 from kubeward.engine.trace import Effect, Layer, Reason, StepTier
 from kubeward.model import IngressPathType, ServiceType, WorkloadKind
@@ -25,6 +26,10 @@ LISTED: dict[type[StrEnum], str] = {
     WorkloadKind: "workload `kind`",
     ServiceType: "Service `serviceType`",
     IngressPathType: "Ingress `pathType`",
+    Target: "label `target`",
+    Role: "label `role`",
+    LabelOp: "label `operator`",
+    ChangeTarget: "relabel `target`",
 }
 
 

@@ -11,9 +11,11 @@ The public API (docs/api.md) — every command of the CLI is a call here::
   under ``Options`` (``Cni``, ``Mesh``); a live cluster: ``read_cluster`` → ``LiveSnapshot``,
   ``analyse_cluster`` (files overlaid with ``overlay=``);
 - analyses of an ``Analysis``: ``explain``, ``connectivity_map`` (the CLI's ``map``: not
-  exported as ``map``, which would shadow the builtin), ``check``, ``lint``, ``diff``;
+  exported as ``map``, which would shadow the builtin), ``check``, ``lint``, ``diff``,
+  ``label_dependencies`` (the CLI's ``labels``);
 - commands from paths: ``check_paths``, ``run_tests`` (both take ``cluster=`` a ``LiveSnapshot``),
-  ``diff_paths``, ``diff_revisions``, ``diff_cluster``; their results know the command's exit code.
+  ``diff_paths``, ``diff_revisions``, ``diff_cluster`` (their results know the command's exit
+  code), ``labels_paths``.
 
 Options are keyword-only, except the ``options`` of ``analyse_*`` (positional since 0.1).
 """
@@ -30,6 +32,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (PEP 562): see __
     from .analyses.connectivity_map import Connection, ConnectivityMap, MapPeer, connectivity_map
     from .analyses.diff import ConfigDiff, EntryChange, PairChange, diff
     from .analyses.explain import Explanation, explain
+    from .analyses.labels import LabelChange, LabelDependency, LabelsReport, label_dependencies, labels_paths
     from .analyses.lint import Finding, LintReport, Suppression
     from .analyses.lint_config import LintConfig, input_problems, lint, lint_exit_code, read_lint_config
     from .analyses.revisions import DiffRun, diff_cluster, diff_paths, diff_revisions
@@ -49,6 +52,8 @@ _WHERE = {
     **dict.fromkeys(("Connection", "ConnectivityMap", "MapPeer", "connectivity_map"), "analyses.connectivity_map"),
     **dict.fromkeys(("ConfigDiff", "EntryChange", "PairChange", "diff"), "analyses.diff"),
     **dict.fromkeys(("Explanation", "explain"), "analyses.explain"),
+    **dict.fromkeys(("LabelChange", "LabelDependency", "LabelsReport", "label_dependencies", "labels_paths"),
+                    "analyses.labels"),
     **dict.fromkeys(("Finding", "LintReport", "Suppression"), "analyses.lint"),
     **dict.fromkeys(("LintConfig", "input_problems", "lint", "lint_exit_code", "read_lint_config"),
                     "analyses.lint_config"),
@@ -85,11 +90,13 @@ __all__ = [
     "LiveSnapshot", "analyse_cluster", "read_cluster",
     # analyses of an Analysis, and their results
     "CheckReport", "ConfigDiff", "Connection", "ConnectivityMap", "EntryChange", "Explanation", "Finding",
-    "LintConfig", "LintReport", "MapPeer", "PairChange", "Suppression",
-    "check", "connectivity_map", "diff", "explain", "input_problems", "lint", "lint_exit_code", "read_lint_config",
+    "LabelChange", "LabelDependency", "LabelsReport", "LintConfig", "LintReport", "MapPeer", "PairChange",
+    "Suppression",
+    "check", "connectivity_map", "diff", "explain", "input_problems", "label_dependencies", "lint", "lint_exit_code",
+    "read_lint_config",
     # commands from paths, and their results
     "CaseResult", "DiffRun", "SuiteResult", "SuiteRun", "check_paths", "diff_cluster", "diff_paths", "diff_revisions",
-    "run_tests",
+    "labels_paths", "run_tests",
     # diagnostics and errors
     "ClusterError", "Diagnostic", "Diagnostics", "KubewardError", "Leans", "Severity", "UsageError",
     "__version__",

@@ -166,10 +166,12 @@ def _attribute(change: PairChange, before: ConnectivityMap, after: ConnectivityM
     change.responsible += [r for r in dict.fromkeys(found) if r not in change.responsible]
 
 
-def diff(old: Analysis, new: Analysis, old_label: str, new_label: str) -> ConfigDiff:
+def diff(old: Analysis, new: Analysis, old_label: str, new_label: str, *,
+         before: ConnectivityMap | None = None) -> ConfigDiff:
     """What changed in what is allowed from ``old`` to ``new``, analysed as given (``diff_paths``
-    and ``diff_revisions`` analyse both sides under one profile first)."""
-    before: ConnectivityMap = connectivity_map(old)
+    and ``diff_revisions`` analyse both sides under one profile first). ``before``: ``old``'s map,
+    when already built (``labels`` compares one map with many)."""
+    before = before if before is not None else connectivity_map(old)
     after: ConnectivityMap = connectivity_map(new)
     old_peers = {p.id for p in before.peers if p.type is PeerType.WORKLOAD}
     new_peers = {p.id for p in after.peers if p.type is PeerType.WORKLOAD}

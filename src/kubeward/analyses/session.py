@@ -58,10 +58,14 @@ class Analysis:
 
 
 def analyse_objects(objects: list[RawObject], diags: Diagnostics, options: Options | None = None, *,
-                    extra_domains: Iterable[str] = ()) -> Analysis:
+                    extra_domains: Iterable[str] = (), adjust: Callable[[Cluster], None] | None = None) -> Analysis:
     """Analyse objects already loaded (``diags``: the loading's diagnostics, which the analysis
-    adds to). ``extra_domains``: DNS names to place in the universe besides those the policies name."""
+    adds to). ``extra_domains``: DNS names to place in the universe besides those the policies name.
+    ``adjust``: called on the model as the dialects built it, before anything reads it (``labels``'
+    relabel simulation changes labels there)."""
     cluster = build_cluster(objects, diags)
+    if adjust is not None:
+        adjust(cluster)
     stage(cluster, options or Options(), diags)  # CAL-23, IST-40: staged and dry-run policies
     options = resolve_cni(cluster, options or Options(), diags)
     add_entry_workloads(cluster, diags, options.ingress_controller)
