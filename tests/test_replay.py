@@ -23,6 +23,7 @@ from kubeward.analyses.session import analyse_paths, analyse_text
 from kubeward.engine.portset import EMPTY
 from kubeward.kernel import topology
 from kubeward.kernel.replay import replay
+from replay_clusters import cluster
 from test_cli import kubeward
 from test_map_grouped import generated
 from truthtable import build, discover
@@ -76,9 +77,21 @@ def test_an_upstream_truth_table_case_replays_in_agreement(case) -> None:  # typ
 
 
 @pytest.mark.parametrize("cni", ["generic", "calico", "cilium"])
-@pytest.mark.parametrize("seed", [1, 2])
-def test_random_dense_clusters_replay_in_agreement(seed: int, cni: str) -> None:
-    analysis = analyse_text(generated(60, seed, "dense"), "dense.yaml", Options(cni=cni))
+@pytest.mark.parametrize("seed", [0, 3, 4])
+def test_random_clusters_with_every_policy_kind_of_the_profile_replay_in_agreement(seed: int, cni: str) -> None:
+    """generic: NetworkPolicy, ANP, BANP; calico: those and Calico policies in tiers (Allow, Deny,
+    Pass, Log, defaultAction Pass); cilium: NetworkPolicy and CiliumNetworkPolicy allow and deny
+    sections. Named ports, ranges, UDP, ipBlock/CIDR except."""
+    analysis = analyse_text(cluster(seed, cni), "random.yaml", Options(cni=cni))
+    assert not [d for d in analysis.diagnostics.items if d.severity.value == "error"]
+    report = replay(analysis.engine, max_probes=2000, timeout=0.5)
+    assert report.probes >= 500
+    assert report.agreements == report.probes, [(d.source, d.destination, d.probe, d.engine, d.kernel, d.moved)
+                                                for d in report.disagreements[:5]]
+
+
+def test_a_random_dense_benchmark_cluster_replays_in_agreement_on_a_sample() -> None:
+    analysis = analyse_text(generated(60, 2, "dense"), "dense.yaml")
     report = replay(analysis.engine, max_probes=1500, timeout=0.5)
     assert report.probes == 1500 and report.sampled
     assert report.agreements == 1500, [(d.source, d.destination, d.probe, d.engine, d.kernel, d.moved)

@@ -119,15 +119,15 @@ def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, con
     endpoints = _endpoints(engine, report)
     ports = _ports(engine)
     report.ports = {p: list(v) for p, v in ports.items()}
-    candidates = [Probe(s, d, proto, port) for s, a in enumerate(endpoints) for d, b in enumerate(endpoints)
-                  if s != d and (a.identity is not None or b.identity is not None)
-                  for proto in PROBED_PROTOCOLS for port in ports[proto]]
-    report.candidates = len(candidates)
-    probes = candidates
-    if len(candidates) > max_probes:
-        chosen = sorted(random.Random(15).sample(range(len(candidates)), max_probes))
-        probes = [candidates[i] for i in chosen]
+    pairs = [(s, d) for s, a in enumerate(endpoints) for d, b in enumerate(endpoints)
+             if s != d and (a.identity is not None or b.identity is not None)]
+    port_list = [(proto, port) for proto in PROBED_PROTOCOLS for port in ports[proto]]
+    report.candidates = len(pairs) * len(port_list)
+    chosen: range | list[int] = range(report.candidates)
+    if report.candidates > max_probes:
+        chosen = sorted(random.Random(15).sample(range(report.candidates), max_probes))
         report.sampled = True
+    probes = [Probe(*pairs[i // len(port_list)], *port_list[i % len(port_list)]) for i in chosen]
     report.probes = len(probes)
     addressing = Addressing({e.index: int(ipaddress.IPv4Address(e.address)) for e in endpoints if e.identity},
                             {e.index: int(ipaddress.IPv4Address(e.address)) for e in endpoints if not e.identity})
