@@ -228,8 +228,9 @@ def _endpoints(engine: Engine, report: ReplayReport) -> list[Endpoint]:
     if any(i.host_network for i in u.identities):
         report.not_replayed.append("hostNetwork pods: replayed as pods of their own namespace (no policy selects "
                                    "them, NP-25)")
-    report.not_replayed.append("SCTP: compiled into the rulesets, not probed; a pod to itself (NP-7) and address "
-                               "piece to address piece are not probed")
+    report.not_replayed.append("SCTP: compiled into the rulesets, not probed (that needs the kernel's sctp "
+                               "module, which a replay does not load: it changes the host); a pod to itself "
+                               "(NP-7) and address piece to address piece are not probed")
     return out
 
 
