@@ -799,3 +799,44 @@ def xdp(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, ou
     else:
         click.echo(xdp_report(report), nl=False)
     sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else report.exit_code)
+
+
+@main.command()
+@_inputs
+@profile_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--max-pairs", "max_pairs", type=click.IntRange(min=1), default=20000, show_default=True,
+              help="At most this many probes (pair × port); more: a deterministic sample, reported as such.")
+@click.option("--timeout", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Seconds a probe waits for its answer.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+def replay(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, max_pairs: int,
+           timeout: float, verbose: bool) -> None:
+    """Replay PATHS on the real kernel (needs root, ip and nft): one network namespace per
+    identity and per outside address piece, the engine's policy tiers compiled into nftables,
+    every pair probed on the ports the policies tell apart, each probe compared with the engine.
+
+    Exit code: 0 every probe agrees, 1 a disagreement, 2 usage or input error, or no root/nft/ip."""
+    from .kernel.replay import replay as run_replay
+    from .kernel.topology import KernelUnavailable, check_available
+
+    try:
+        check_available()
+    except KernelUnavailable as exc:
+        _fail("replay", exc)
+    analysis = analyse_input(paths, options, cluster=_read_cluster("replay", live, options))
+    _stderr_diagnostics(analysis, verbose)
+    if analysis.diagnostics.has_errors:
+        sys.exit(EXIT_INPUT)
+    try:
+        with _progress("replaying on the kernel"):
+            report = run_replay(analysis.engine, max_probes=max_pairs, timeout=timeout)
+    except KernelUnavailable as exc:
+        _fail("replay", exc)
+    if fmt == "json":
+        _write(data.json_bytes(report.to_json()))
+    else:
+        from .render.replay_text import replay_report
+
+        _write_all([replay_report(report)])
+    sys.exit(report.exit_code)

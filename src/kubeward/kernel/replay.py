@@ -1,0 +1,366 @@
+"""Replay an analysis on the real kernel and compare every probe with the engine's verdict.
+
+Steps: address every endpoint (pods: their status IP when it is IPv4 and unique, else one
+allocated in a private /16 that lies inside one address piece, so no CIDR of the input tells it
+apart; address pieces: one address each), compile each identity's tier pipeline into nftables
+(``nft.py``), build the namespaces (``topology.py``), probe every pair × representative port
+(``probe.py``), ask the engine (``engine.flow.decide``) for each pair's allowed ports, and report
+agreements and disagreements, with the engine's trace and the nft rules whose counters moved
+when the disagreeing probe is run again alone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from types import FrameType
+from typing import Any
+
+from ..engine.engine import Engine
+from ..engine.flow import FlowEnd, FlowVerdict, decide
+from ..engine.options import Mesh
+from ..engine.portset import PortSet
+from ..engine.universe import Identity, Network
+from ..ir import MAX_PORT, NamedPort, PortRange
+from .nft import TABLE, Addressing, Compiler
+from .probe import Outcome, Probe, Result, run_probes
+from .topology import Topology, check_available, remove_stale
+
+SCHEMA = 1
+PROBED_PROTOCOLS = ("TCP", "UDP")
+MOVED_SHOWN = 10  # the disagreements whose probe is run again alone to read the moved counters
+_FORBIDDEN = [ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3")]
+_POD_RANGES = [ipaddress.IPv4Network(f"10.{i}.0.0/16") for i in range(200, 256)] + [
+    ipaddress.IPv4Network(f"172.{i}.0.0/16") for i in range(16, 32)]
+_COUNTER = re.compile(r"counter packets (\d+) bytes \d+ ?")
+_HANDLE = re.compile(r" # handle (\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    index: int      # the universe's endpoint index
+    label: str
+    address: str
+    endpoint: Identity | Network
+
+    @property
+    def identity(self) -> Identity | None:
+        return self.endpoint if isinstance(self.endpoint, Identity) else None
+
+
+@dataclass(slots=True)
+class Disagreement:
+    probe: Probe
+    source: str
+    destination: str
+    engine: str         # allow / deny
+    kernel: Result
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    moved: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "destination": self.destination, "protocol": self.probe.protocol,
+                "port": self.probe.port, "engine": self.engine, "kernel": self.kernel.outcome.value,
+                "kernel_detail": self.kernel.detail, "trace": self.trace, "moved_rules": self.moved}
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    endpoints: int = 0
+    identities: int = 0
+    outside: int = 0
+    ports: dict[str, list[int]] = field(default_factory=dict)
+    candidates: int = 0
+    probes: int = 0
+    sampled: bool = False
+    agreements: int = 0
+    allowed: int = 0
+    denied: int = 0
+    disagreements: list[Disagreement] = field(default_factory=list)
+    not_replayed: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    nft_rules: int = 0
+    retried: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.disagreements else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "endpoints": self.endpoints, "identities": self.identities,
+                "outside": self.outside, "ports": self.ports, "candidates": self.candidates,
+                "probes": self.probes, "sampled": self.sampled, "agreements": self.agreements,
+                "allowed": self.allowed, "denied": self.denied, "nft_rules": self.nft_rules, "retried": self.retried,
+                "disagreements": [d.to_json() for d in self.disagreements],
+                "not_replayed": self.not_replayed, "seconds": self.seconds}
+
+
+# A test hook: called with each identity's nft text, returns the text to load (None: as compiled).
+Tamper = Callable[[Identity, str], str]
+
+
+def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, concurrency: int = 256,
+           tamper: Tamper | None = None, verdicts: Callable[[FlowVerdict], PortSet] | None = None) -> ReplayReport:
+    """Replay ``engine``'s configuration on the kernel. Raises ``KernelUnavailable`` when it cannot run.
+    ``verdicts`` (tests): replaces the engine's allowed ports of a pair."""
+    check_available()
+    remove_stale()
+    report = ReplayReport()
+    started = time.monotonic()
+    if engine.options.mesh is Mesh.ISTIO:
+        report.not_replayed.append("the Istio mesh layer (AuthorizationPolicies, mTLS): the replay checks the "
+                                   "CNI's L3/L4 policies only")
+        engine = Engine(engine.cluster, replace(engine.options, mesh=Mesh.NONE))
+    endpoints = _endpoints(engine, report)
+    ports = _ports(engine)
+    report.ports = {p: list(v) for p, v in ports.items()}
+    pairs = [(s, d) for s, a in enumerate(endpoints) for d, b in enumerate(endpoints)
+             if s != d and (a.identity is not None or b.identity is not None)]
+    port_list = [(proto, port) for proto in PROBED_PROTOCOLS for port in ports[proto]]
+    report.candidates = len(pairs) * len(port_list)
+    chosen: range | list[int] = range(report.candidates)
+    if report.candidates > max_probes:
+        chosen = sorted(random.Random(15).sample(range(report.candidates), max_probes))
+        report.sampled = True
+    probes = [Probe(*pairs[i // len(port_list)], *port_list[i % len(port_list)]) for i in chosen]
+    report.probes = len(probes)
+    addressing = Addressing({e.index: int(ipaddress.IPv4Address(e.address)) for e in endpoints if e.identity},
+                            {e.index: int(ipaddress.IPv4Address(e.address)) for e in endpoints if not e.identity})
+    compiler = Compiler(engine, addressing)
+    tables: dict[int, str] = {}
+    for n, e in enumerate(endpoints):
+        if e.identity is not None:
+            text = compiler.table(e.identity)
+            tables[n] = tamper(e.identity, text) if tamper else text
+    report.nft_rules = sum(t.count(" counter ") + t.count("\tcounter ") for t in tables.values())
+    report.seconds["compile"] = round(time.monotonic() - started, 3)
+    topology = Topology([e.address for e in endpoints])
+    with _cleanup_on_signals():
+        try:
+            t0 = time.monotonic()
+            topology.build()
+            Topology.parallel(lambda n: _load(topology, n, tables[n]), sorted(tables), 4)
+            report.seconds["setup"] = round(time.monotonic() - t0, 3)
+            t0 = time.monotonic()
+            results = run_probes(topology, probes, timeout, concurrency)
+            # A veth's queue starts when the kernel's link watch sees its carrier (up to a second
+            # after "up"): the first packets may be lost. Rejections are immediate, so a timeout is
+            # never a verdict of the compiled rules: a probe that timed out is run again.
+            again = [i for i, r in enumerate(results) if r.outcome is Outcome.TIMEOUT]
+            for i, r in zip(again, run_probes(topology, [probes[i] for i in again], timeout, concurrency),
+                            strict=True):
+                results[i] = r
+            report.retried = len(again)
+            report.seconds["probe"] = round(time.monotonic() - t0, 3)
+            t0 = time.monotonic()
+            _compare(engine, endpoints, probes, results, report, verdicts)
+            for d in report.disagreements[:MOVED_SHOWN]:
+                d.moved = _moved_rules(topology, d.probe, timeout, tables)
+            report.seconds["compare"] = round(time.monotonic() - t0, 3)
+        finally:
+            t0 = time.monotonic()
+            topology.destroy()
+            report.seconds["cleanup"] = round(time.monotonic() - t0, 3)
+    report.seconds["total"] = round(time.monotonic() - started, 3)
+    return report
+
+
+def _load(topology: Topology, n: int, text: str) -> None:
+    topology.run(topology.name(n), ["nft", "-f", "-"], text)
+
+
+@contextmanager
+def _cleanup_on_signals() -> Iterator[None]:
+    """SIGTERM (and SIGHUP) unwind like Ctrl-C, so the ``finally`` removes the namespaces."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _endpoints(engine: Engine, report: ReplayReport) -> list[Endpoint]:
+    u = engine.universe
+    taken: set[int] = set()
+    out: list[Endpoint] = []
+    fresh = _allocator(engine, taken)
+    for ident in u.identities:
+        address = next((ip for ip in ident.ips if _usable(ip) and int(ipaddress.IPv4Address(ip)) not in taken), None)
+        value = int(ipaddress.IPv4Address(address)) if address is not None else fresh()
+        taken.add(value)
+        out.append(Endpoint(ident.index, ident.display, str(ipaddress.IPv4Address(value)), ident))
+    report.identities = len(out)
+    skipped: list[str] = []
+    for net in u.networks:
+        if net.version != 4:
+            skipped.append(net.id)
+            continue
+        outside = _outside_address(net, taken)
+        if outside is None:
+            skipped.append(net.id)
+            continue
+        taken.add(outside)
+        out.append(Endpoint(net.index, net.id, str(ipaddress.IPv4Address(outside)), net))
+    report.outside = len(out) - report.identities
+    report.endpoints = len(out)
+    if skipped:
+        report.not_replayed.append(f"address pieces without a usable IPv4 address (IPv6, loopback, link-local, "
+                                   f"multicast): {', '.join(skipped[:10])}" + (" …" if len(skipped) > 10 else ""))
+    if u.domains:
+        report.not_replayed.append(f"FQDN peers ({', '.join(d.name for d in u.domains[:10])}): their addresses "
+                                   "come from DNS at run time")
+    if any(r.l7 is not None for p in engine.cluster.policies for r in (*p.ingress, *p.egress)):
+        report.not_replayed.append("L7 rules (Cilium HTTP, DNS, Kafka): the kernel checks their L3/L4 part only")
+    assumed = [w.id for w in engine.cluster.workloads if w.assumed]
+    if assumed:
+        report.not_replayed.append(f"entry points (Ingress, Gateway, LoadBalancer paths): replayed as the pods of "
+                                   f"their stand-in workloads only ({', '.join(assumed[:5])})")
+    if any(i.host_network for i in u.identities):
+        report.not_replayed.append("hostNetwork pods: replayed as pods of their own namespace (no policy selects "
+                                   "them, NP-25)")
+    report.not_replayed.append("SCTP: compiled into the rulesets, not probed (that needs the kernel's sctp "
+                               "module, which a replay does not load: it changes the host); a pod to itself "
+                               "(NP-7) and address piece to address piece are not probed")
+    return out
+
+
+def _usable(ip: str) -> bool:
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return a.version == 4 and not any(a in n for n in _FORBIDDEN)
+
+
+def _allocator(engine: Engine, taken: set[int]) -> Callable[[], int]:
+    """Addresses for pods without one: a private /16 inside one address piece (no CIDR of the
+    input tells its addresses apart) and clear of every known pod address."""
+    u = engine.universe
+    known = {int(ipaddress.IPv4Address(ip)) for i in u.identities for ip in i.ips if _usable(ip)}
+    block: ipaddress.IPv4Network | None = None
+    for net in _POD_RANGES:
+        first, last = int(net.network_address), int(net.broadcast_address)
+        atom = u.atom_of(str(net.network_address))
+        if atom is not None and atom.last >= last and not any(first <= k <= last for k in known):
+            block = net
+            break
+    if block is None:
+        block = _POD_RANGES[0]
+    addresses = iter(range(int(block.network_address) + 1, int(block.broadcast_address)))
+
+    def fresh() -> int:
+        for value in addresses:
+            if value not in taken:
+                return value
+        raise RuntimeError("no pod addresses left")
+    return fresh
+
+
+def _outside_address(net: Network, taken: set[int]) -> int | None:
+    size = net.last - net.first
+    after = [int(f.broadcast_address) + 1 for f in _FORBIDDEN]
+    for value in (net.first + size // 2, net.first + size // 4, net.first + 1, net.first, net.last - 1, net.last,
+                  *after):
+        if net.first <= value <= net.last and value not in taken and _usable(str(ipaddress.IPv4Address(value))):
+            return value
+    return None
+
+
+def _ports(engine: Engine) -> dict[str, tuple[int, ...]]:
+    """One port per class the policies tell apart (the start of each elementary interval of
+    the ranges they name, named ports resolved in every pod), and one port no policy names."""
+    cuts: dict[str, set[int]] = {p: set() for p in PROBED_PROTOCOLS}
+    named = {n.name for p in engine.cluster.policies for r in (*p.ingress, *p.egress) for n in r.ports or ()
+             if isinstance(n, NamedPort)}
+    for p in engine.cluster.policies:
+        for r in (*p.ingress, *p.egress):
+            for m in r.ports or ():
+                if isinstance(m, PortRange) and m.protocol in cuts:
+                    cuts[m.protocol].update({m.first, m.last + 1})
+    for ident in engine.universe.identities:
+        for cp in ident.ports:
+            if cp.name in named and cp.protocol in cuts:
+                cuts[cp.protocol].update({cp.port, cp.port + 1})
+    out: dict[str, tuple[int, ...]] = {}
+    for proto, points in cuts.items():
+        reps = sorted(x for x in points if 1 <= x <= MAX_PORT)
+        unnamed = next(x for x in range(7777, MAX_PORT) if not reps or x < reps[0] or x > reps[-1] or x not in points)
+        out[proto] = tuple(sorted({*reps, unnamed}))
+    return out
+
+
+def _compare(engine: Engine, endpoints: list[Endpoint], probes: list[Probe], results: list[Result],
+             report: ReplayReport, verdicts: Callable[[FlowVerdict], PortSet] | None) -> None:
+    by_pair: dict[tuple[int, int], FlowVerdict] = {}
+    for p, r in zip(probes, results, strict=True):
+        key = (p.source, p.destination)
+        verdict = by_pair.get(key)
+        if verdict is None:
+            verdict = by_pair[key] = decide(engine, _end(endpoints[p.source]), _end(endpoints[p.destination]),
+                                            None, None)
+            if verdicts is not None:
+                verdict.allowed_ports = verdicts(verdict)
+        engine_allows = verdict.allowed_ports.contains(p.protocol, p.port)
+        kernel_allows = r.outcome is Outcome.ALLOWED
+        if engine_allows == kernel_allows and r.outcome is not Outcome.ERROR:
+            report.agreements += 1
+            if kernel_allows:
+                report.allowed += 1
+            else:
+                report.denied += 1
+            continue
+        flow = decide(engine, _end(endpoints[p.source]), _end(endpoints[p.destination]), p.protocol, p.port)
+        report.disagreements.append(Disagreement(p, endpoints[p.source].label, endpoints[p.destination].label,
+                                                 "allow" if engine_allows else "deny", r,
+                                                 [s.to_json() for s in flow.steps]))
+
+
+def _end(e: Endpoint) -> FlowEnd:
+    ident = e.identity
+    if ident is not None:
+        return FlowEnd(ident, e.label, ident.workloads[0] if ident.workloads else None, e.address)
+    return FlowEnd(e.endpoint, e.label, None, e.address)
+
+
+def _counters(topology: Topology, n: int) -> dict[str, tuple[int, str, str]]:
+    """handle → (packets, chain, rule text without its counter) in namespace ``n``'s table."""
+    text = topology.run(topology.name(n), ["nft", "-a", "list", "table", "inet", TABLE])
+    out: dict[str, tuple[int, str, str]] = {}
+    chain = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("chain "):
+            chain = line.split()[1]
+        m = _COUNTER.search(line)
+        h = _HANDLE.search(line)
+        if m and h:
+            rule = _HANDLE.sub("", _COUNTER.sub("counter ", line)).strip()
+            out[h.group(1)] = (int(m.group(1)), chain, rule)
+    return out
+
+
+def _moved_rules(topology: Topology, probe: Probe, timeout: float, tables: dict[int, str]) -> list[dict[str, Any]]:
+    """Run the probe again alone; the rules whose counters moved, in the source's then the
+    destination's namespace."""
+    sides = [(n, "source" if n == probe.source else "destination") for n in (probe.source, probe.destination)
+             if n in tables]
+    before = {n: _counters(topology, n) for n, _ in sides}
+    run_probes(topology, [probe], timeout, 1)
+    moved: list[dict[str, Any]] = []
+    for n, role in sides:
+        after = _counters(topology, n)
+        for handle, (packets, chain, rule) in after.items():
+            old = before[n].get(handle, (0, "", ""))[0]
+            if packets > old:
+                moved.append({"namespace": role, "chain": chain, "rule": rule, "packets": packets - old})
+    return moved

@@ -1,0 +1,207 @@
+"""kubeward replay on the real kernel: network namespaces, veth pairs and nftables compiled from
+the engine's tier pipelines must agree with the engine on every probe.
+
+Every test here needs root, ``ip`` and ``nft``; without them each is skipped with the reason
+printed (``-rs``). Each run names its namespaces after its pid and a counter, so the tests run
+under pytest-xdist."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kubeward import Options
+from kubeward.analyses.session import analyse_paths, analyse_text
+from kubeward.engine.portset import EMPTY
+from kubeward.kernel import topology
+from kubeward.kernel.replay import replay
+from replay_clusters import cluster
+from test_cli import kubeward
+from test_map_grouped import generated
+from truthtable import build, discover
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXED = str(ROOT / "examples" / "shop-fixed")
+
+
+def _why_not() -> str | None:
+    try:
+        topology.check_available()
+    except topology.KernelUnavailable as exc:
+        return str(exc)
+    return None
+
+
+REASON = _why_not()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=f"kernel replay unavailable: {REASON}")
+
+
+def test_shop_fixed_replays_with_hundreds_of_probes_and_no_disagreement() -> None:
+    result = kubeward("replay", FIXED, "--format", "json")
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 0, doc["disagreements"][:3]
+    assert doc["schema"] == 1
+    assert doc["probes"] >= 300 and doc["agreements"] == doc["probes"]
+    assert doc["disagreements"] == []
+    assert doc["allowed"] > 50 and doc["denied"] > 50
+    assert any("Istio mesh layer" in n for n in doc["not_replayed"])
+    assert any("FQDN" in n for n in doc["not_replayed"])
+
+
+def test_the_text_report_says_what_was_probed_and_what_was_not() -> None:
+    result = kubeward("replay", FIXED)
+    assert result.exit_code == 0
+    assert "disagreements: 0" in result.stdout
+    assert "not replayed:" in result.stdout
+
+
+# Every sixth case of each upstream corpus (the others are the same kinds of rules; replaying all
+# of them takes minutes): the kernel must agree with the engine on each.
+CASES = [c for folder in ("k8s-e2e", "npa-conformance", "calico", "cilium") for c in discover(folder)[::6]]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.file.parent.name}/{c.id}" for c in CASES])
+def test_an_upstream_truth_table_case_replays_in_agreement(case) -> None:  # type: ignore[no-untyped-def]
+    report = replay(build(case).engine, max_probes=200, timeout=0.5)
+    assert report.probes > 0
+    assert not report.disagreements, [(d.source, d.destination, d.probe, d.engine, d.kernel, d.moved)
+                                      for d in report.disagreements[:5]]
+
+
+@pytest.mark.parametrize("cni", ["generic", "calico", "cilium"])
+@pytest.mark.parametrize("seed", [0, 3, 4])
+def test_random_clusters_with_every_policy_kind_of_the_profile_replay_in_agreement(seed: int, cni: str) -> None:
+    """generic: NetworkPolicy, ANP, BANP; calico: those and Calico policies in tiers (Allow, Deny,
+    Pass, Log, defaultAction Pass); cilium: NetworkPolicy and CiliumNetworkPolicy allow and deny
+    sections. Named ports, ranges, UDP, ipBlock/CIDR except."""
+    analysis = analyse_text(cluster(seed, cni), "random.yaml", Options(cni=cni))
+    assert not [d for d in analysis.diagnostics.items if d.severity.value == "error"]
+    report = replay(analysis.engine, max_probes=2000, timeout=0.5)
+    assert report.probes >= 500
+    assert report.agreements == report.probes, [(d.source, d.destination, d.probe, d.engine, d.kernel, d.moved)
+                                                for d in report.disagreements[:5]]
+
+
+def test_a_random_dense_benchmark_cluster_replays_in_agreement_on_a_sample() -> None:
+    analysis = analyse_text(generated(60, 2, "dense"), "dense.yaml")
+    report = replay(analysis.engine, max_probes=1500, timeout=0.5)
+    assert report.probes == 1500 and report.sampled
+    assert report.agreements == 1500, [(d.source, d.destination, d.probe, d.engine, d.kernel, d.moved)
+                                       for d in report.disagreements[:5]]
+
+
+def test_a_tampered_ruleset_is_a_disagreement_with_the_trace_and_the_moved_rule() -> None:
+    """The test hook loads a wrong ruleset: shop/mysql's ingress admits everyone first. Every probe
+    the engine denies into shop/mysql now connects: exit 1, each with the engine's trace and the
+    nft rule whose counter moved."""
+    analysis = analyse_paths([FIXED])
+
+    def tamper(ident, text):  # type: ignore[no-untyped-def]
+        if ident.display != "shop/mysql":
+            return text
+        return text.replace("ct state established,related accept\n",
+                            "ct state established,related accept\n    counter accept comment \"tampered\"\n", 1)
+
+    report = replay(analysis.engine, tamper=tamper, timeout=0.5)
+    assert report.exit_code == 1
+    wrong = report.disagreements
+    assert wrong and all(d.destination == "shop/mysql" and d.engine == "deny" and d.kernel.outcome == "allowed"
+                         for d in wrong)
+    first = wrong[0]
+    assert any(s["effect"] == "deny" for s in first.trace)
+    assert {"namespace": "destination", "chain": "input", "rule": 'counter accept comment "tampered"',
+            "packets": 1} in first.moved
+    doc = report.to_json()["disagreements"][0]
+    assert doc["engine"] == "deny" and doc["kernel"] == "allowed" and doc["moved_rules"]
+
+
+def test_a_wrong_engine_verdict_is_a_disagreement() -> None:
+    analysis = analyse_paths([FIXED])
+    report = replay(analysis.engine, verdicts=lambda v: EMPTY, timeout=0.5, max_probes=40)
+    assert report.exit_code == 1
+    assert report.disagreements and all(d.engine == "deny" and d.kernel.outcome == "allowed"
+                                        for d in report.disagreements)
+
+
+def _host_state() -> tuple[str, str, str, str]:
+    def out(*argv: str) -> str:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+    links = "\n".join(sorted(line.split("link/")[0] for line in out("ip", "-o", "link", "show").splitlines()
+                             if "veth" not in line or "kw" not in line))
+    return out("nft", "list", "ruleset"), links, out("ip", "route", "show"), out("ip", "-6", "route", "show")
+
+
+def test_the_hosts_nftables_links_and_routes_are_untouched() -> None:
+    before = _host_state()
+    report = replay(analyse_paths([FIXED]).engine, max_probes=200, timeout=0.5)
+    assert report.exit_code == 0
+    assert _host_state() == before
+
+
+def test_every_namespace_is_removed_after_a_run() -> None:
+    mine = f"kw{os.getpid()}x"
+    replay(analyse_paths([FIXED]).engine, max_probes=50, timeout=0.5)
+    assert [n for n in os.listdir(topology.NETNS_DIR) if n.startswith(mine)] == []
+
+
+_KILLED = """
+import os, sys, time
+sys.path.insert(0, {src!r})
+from kubeward.kernel.topology import Topology
+t = Topology(["10.250.0.1", "10.250.0.2"])
+t.build()
+print(t.prefix, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_namespaces_of_a_killed_run_are_removed_by_the_next_run() -> None:
+    child = subprocess.Popen([sys.executable, "-c", _KILLED.format(src=str(ROOT / "src"))],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    prefix = child.stdout.readline().strip()
+    assert prefix.startswith(f"kw{child.pid}x")
+    assert len(topology.run_namespaces(prefix)) == 3  # the router and two endpoints
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    report = replay(analyse_paths([FIXED]).engine, max_probes=20, timeout=0.5)
+    assert report.exit_code == 0
+    assert topology.run_namespaces(prefix) == []
+
+
+def test_ctrl_c_removes_the_namespaces() -> None:
+    script = (f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})\n"
+              "from kubeward.cli import main\nmain(['replay', sys.argv[1], '--max-pairs', '20000', '--timeout', '5'])")
+    child = subprocess.Popen([sys.executable, "-c", script, FIXED], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    prefix = f"kw{child.pid}x"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(n.startswith(prefix) for n in os.listdir(topology.NETNS_DIR)):
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    child.wait(timeout=20)
+    assert not any(n.startswith(prefix) for n in os.listdir(topology.NETNS_DIR))
+
+
+def test_without_root_replay_says_so_and_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    result = kubeward("replay", FIXED)
+    assert result.exit_code == 2
+    assert "replay needs root" in result.stderr
+
+
+def test_without_nft_replay_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda tool: None if tool == "nft" else real(tool))
+    result = kubeward("replay", FIXED)
+    assert result.exit_code == 2
+    assert "replay needs nft (Debian: apt-get install nftables)" in result.stderr
