@@ -99,7 +99,8 @@ def report_paths(paths: Sequence[str], *, options: Options | None = None, cluste
     flows_report = None
     diagnostics = analysis.diagnostics.sorted()
     if flows:
-        from .flows import flows_report as compare, read_placed
+        from .flows import flows_report as compare
+        from .flows import read_placed
 
         read, placer = read_placed(analysis, list(flows))
         flows_report = compare(analysis, read, placer)

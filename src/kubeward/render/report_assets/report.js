@@ -326,7 +326,7 @@
         var allowed = o.rules.filter(function (r) { return r.effect === "allow"; });
         if (!allowed.length) return;
         var other = direction === "in" ? o.src : o.dst;
-        items.push(el("li", {}, [peerLink(other), el("span", { cls: "ports",
+        items.push(el("li", {}, [peerLink(other), " ", el("span", { cls: "ports",
           text: allowed.map(function (r) { return r.ports; }).join(", ") }), rulesList(o.rules)]));
       });
     }
@@ -341,7 +341,7 @@
         if (pairs.some(function (o) { return (direction === "in" ? o.src : o.dst) === other; })) return;
       }
       var via = c.via ? " via " + c.via.map(function (v) { return v.kind + " " + (v.namespace || "") + "/" + (v.name || ""); }).join(", ") : "";
-      items.push(el("li", {}, [peerLink(other), el("span", { cls: "ports", text: c.ports + via }),
+      items.push(el("li", {}, [peerLink(other), " ", el("span", { cls: "ports", text: c.ports + via }),
         c.l7 ? el("div", { cls: "muted", text: "HTTP rules: " + JSON.stringify(c.l7) }) : null]));
     });
     return items.length ? el("ul", { cls: "reach" }, items) : el("p", { cls: "muted", text: "none" });
@@ -464,7 +464,7 @@
       results.appendChild(el("li", { role: "option", "data-workload": m.id, onclick: function () {
         results.classList.remove("open");
         focusWorkload(m.id);
-      } }, [m.id, m.why ? el("span", { cls: "why", text: m.why }) : null]));
+      } }, [m.id, m.why ? " " : null, m.why ? el("span", { cls: "why", text: m.why }) : null]));
       if (cy) cy.getElementById(visible("wl:" + m.id)).addClass("match");
     });
     if (!found.length && search.value.trim()) results.appendChild(el("li", { cls: "muted", text: "no workload matches" }));
@@ -625,4 +625,6 @@
   });
   renderSections();
   draw();
+  // for the browser tests (tests/test_report_browser.py) and the curious: the graph, read-only use
+  window.kubewardReport = { graph: function () { return cy; }, data: DATA };
 })();
