@@ -164,7 +164,7 @@ def _graph(analysis: Analysis, checked: CheckReport, cmap: ConnectivityMap) -> d
     outside = [p.to_json() for p in cmap.peers if p.type is not PeerType.WORKLOAD]
     connections = []
     for c in cmap.connections:
-        item = {"src": c.src, "dst": c.dst, "ports": _ports(c.ports)}
+        item = {"src": c.src, "dst": c.dst, "protocols": c.ports.to_json(), "ports": _ports(c.ports)}
         for key, value in (("via", c.via), ("services", c.services), ("l7", c.l7), ("mesh", c.mesh)):
             if value:
                 item[key] = value
