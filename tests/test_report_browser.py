@@ -198,3 +198,16 @@ def test_a_name_that_closes_the_script_element_stays_data(browser: Any, tmp_path
         assert loaded.requests == [loaded.url]
     finally:
         loaded.page.close()
+
+
+def test_printing_prints_a_picture_of_the_graph(shop: Loaded, tmp_path: Path) -> None:
+    pdf = tmp_path / "shop.pdf"
+    shop.page.pdf(path=str(pdf))  # fires beforeprint: the canvas is replaced by a PNG of the whole graph
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert shop.page.evaluate("() => document.getElementById('cy-print').src").startswith("data:image/png;base64,")
+    shop.page.emulate_media(media="print")
+    try:
+        assert shop.page.evaluate("() => getComputedStyle(document.getElementById('cy')).display") == "none"
+        assert shop.page.evaluate("() => getComputedStyle(document.getElementById('cy-print')).display") == "block"
+    finally:
+        shop.page.emulate_media(media="screen")

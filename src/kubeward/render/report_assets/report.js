@@ -327,7 +327,9 @@
         if (!allowed.length) return;
         var other = direction === "in" ? o.src : o.dst;
         items.push(el("li", {}, [peerLink(other), " ", el("span", { cls: "ports",
-          text: allowed.map(function (r) { return r.ports; }).join(", ") }), rulesList(o.rules)]));
+          text: allowed.map(function (r) { return r.ports; }).filter(function (p, i, all) {
+            return all.indexOf(p) === i;
+          }).join(", ") }), rulesList(o.rules)]));
       });
     }
     G.connections.forEach(function (c) {
@@ -342,9 +344,19 @@
       }
       var via = c.via ? " via " + c.via.map(function (v) { return v.kind + " " + (v.namespace || "") + "/" + (v.name || ""); }).join(", ") : "";
       items.push(el("li", {}, [peerLink(other), " ", el("span", { cls: "ports", text: c.ports + via }),
-        c.l7 ? el("div", { cls: "muted", text: "HTTP rules: " + JSON.stringify(c.l7) }) : null]));
+        c.l7 ? el("div", { cls: "muted", text: httpRules(c.l7) }) : null]));
     });
     return items.length ? el("ul", { cls: "reach" }, items) : el("p", { cls: "muted", text: "none" });
+  }
+
+  // Cilium's HTTP rules on a connection: "HTTP rules (egress): GET ^/v1/catalog, POST ^/v1/order"
+  function httpRules(l7) {
+    return l7.map(function (f) {
+      var requests = (f.http || []).map(function (h) {
+        return [h.method, h.host, h.path].filter(function (x) { return x; }).join(" ") || "any request";
+      });
+      return "HTTP rules (" + f.direction + "): " + (requests.join(", ") || "none");
+    }).join("; ");
   }
 
   function showWorkload(id) {
