@@ -103,3 +103,10 @@ def test_an_unwritable_output_is_an_input_error(tmp_path: Path) -> None:
 def test_report_html_is_bytes_of_one_page() -> None:
     page = report_html(report_paths([str(ROOT / "examples/shop")]))
     assert page.count(b"<html") == 1 and page.rstrip().endswith(b"</html>")
+
+
+def test_the_page_can_go_to_standard_output() -> None:
+    result = CliRunner().invoke(main, ["report", str(ROOT / "examples/shop"), "-o", "-"])
+    assert result.exit_code == 0
+    assert result.stdout_bytes.startswith(b"<!DOCTYPE html>")
+    assert _embedded(result.stdout_bytes)["schema"] == 1

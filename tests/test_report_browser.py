@@ -149,6 +149,8 @@ def test_search_finds_a_workload_by_name_and_by_label(shop: Loaded) -> None:
     page = shop.page
     page.fill("#search", "mysql")
     assert page.inner_text("#search-results") == "shop/mysql"
+    page.fill("#search", "kube-system")
+    assert page.inner_text("#search-results") == "kube-system/coredns"
     page.fill("#search", "app=web")
     assert page.inner_text("#search-results").split("\n") == ["shop/web app=web"]
     page.click("#search-results li >> nth=0")

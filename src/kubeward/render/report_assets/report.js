@@ -212,9 +212,15 @@
   function pruned(edges) {
     if (edges.length <= BIG_GRAPH) return { edges: edges, hidden: 0 };
     function open(id) { return id.indexOf("wl:") === 0 || (id.indexOf("ns:") === 0 && expanded[id.slice(3)]); }
-    var keep = edges.filter(function (e) { return e.classes === "broken" || open(e.data.source) || open(e.data.target); });
-    if (keep.length > BIG_GRAPH && lastOpened) {
-      var mine = function (id) { return id === "ns:" + lastOpened || (id.indexOf("wl:" + lastOpened + "/") === 0); };
+    // the broken paths, what the outside world reaches and is reached from, the open namespaces' edges
+    var keep = edges.filter(function (e) {
+      return e.classes === "broken" || e.data.source === WORLD || e.data.target === WORLD ||
+        open(e.data.source) || open(e.data.target);
+    });
+    if (keep.length > BIG_GRAPH) {  // still too many: the broken paths and the last namespace opened only
+      var mine = function (id) {
+        return lastOpened !== null && (id === "ns:" + lastOpened || id.indexOf("wl:" + lastOpened + "/") === 0);
+      };
       keep = keep.filter(function (e) { return e.classes === "broken" || mine(e.data.source) || mine(e.data.target); });
     }
     return { edges: keep, hidden: edges.length - keep.length };
@@ -247,7 +253,7 @@
     var shown = Object.keys(expanded).filter(function (n) { return expanded[n]; }).length;
     document.getElementById("graph-note").textContent = G.workloads.length + " workloads in " +
       Object.keys(namespaces).length + " namespaces; " + edgeCount + " edges" +
-      (cut.hidden ? " (" + cut.hidden + " more: only those of open namespaces are drawn)" : "") +
+      (cut.hidden ? " (" + cut.hidden + " more: only those of the outside world and of open namespaces are drawn)" : "") +
       (shown < Object.keys(namespaces).length ? "; click a namespace to open it" : "") +
       (edgeLabels ? "" : "; click an edge for its ports");
     document.body.setAttribute("data-graph-ready", "1");
