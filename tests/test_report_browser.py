@@ -213,3 +213,36 @@ def test_printing_prints_a_picture_of_the_graph(shop: Loaded, tmp_path: Path) ->
         assert shop.page.evaluate("() => getComputedStyle(document.getElementById('cy-print')).display") == "block"
     finally:
         shop.page.emulate_media(media="screen")
+
+
+def test_a_large_cluster_opens_collapsed_and_a_click_opens_a_namespace(browser: Any, tmp_path: Path) -> None:
+    """Beyond 300 workloads the graph shows namespaces; a click on one shows its workloads."""
+    cluster = tmp_path / "cluster.yaml"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--pods", "1600", "--seed", "1",
+                    "--out", str(cluster)], check=True, capture_output=True)
+    out = tmp_path / "large.html"
+    out.write_bytes(report_html(report_paths([str(cluster)])))
+    loaded = _open(browser, out)
+    try:
+        page = loaded.page
+        ids = "() => window.kubewardReport.graph().nodes().map(n => n.id())"
+        before = page.evaluate(ids)
+        assert not [n for n in before if n.startswith("wl:")]
+        namespaces = [n for n in before if n.startswith("ns:")]
+        assert len(namespaces) == 17
+        opened = namespaces[0].removeprefix("ns:")
+        _click_node(page, namespaces[0])
+        page.wait_for_function("n => window.kubewardReport.graph().nodes('[parent = \"' + n + '\"]').length > 0",
+                               arg=namespaces[0])
+        after = page.evaluate(ids)
+        workloads = [n for n in after if n.startswith("wl:")]
+        data = loaded.page.evaluate("() => window.kubewardReport.data.graph.workloads.map(w => w.id)")
+        assert sorted(workloads) == sorted(f"wl:{w}" for w in data if w.startswith(opened + "/"))
+        assert page.inner_text("#panel").startswith(f"namespace {opened}")
+        assert [e for e in loaded.console if e[0] in ("error", "pageerror")] == []
+        assert loaded.requests == [loaded.url]
+        shot = tmp_path / "report-large-opened.png"
+        page.screenshot(path=str(shot))
+        _keep(shot)
+    finally:
+        loaded.page.close()
