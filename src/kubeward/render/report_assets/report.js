@@ -84,12 +84,9 @@
     return end === id;
   }
 
-  // Deciding rules of workload pairs, by src and by dst.
-  var originsTo = {}, originsFrom = {};
-  G.origins.forEach(function (o) {
-    (originsTo[o.dst] = originsTo[o.dst] || []).push(o);
-    (originsFrom[o.src] = originsFrom[o.src] || []).push(o);
-  });
+  // Deciding rules of workload pairs, by "src NUL dst".
+  var originIndex = {};
+  G.origins.forEach(function (o) { originIndex[o.src + "\u0000" + o.dst] = o; });
 
   // ---- the graph ---------------------------------------------------------------------------------
   var expanded = {};  // namespace -> shown with its workloads
@@ -184,7 +181,8 @@
                                            "border-color": "#5b6474" } },
       { selector: "node.namespace.open", style: { "background-color": "#eef2f8", "background-opacity": 0.6,
           "border-width": 1, "border-color": "#9aa6b8", "text-valign": "top", "text-halign": "center",
-          "font-weight": "bold", "padding": 14, "shape": "round-rectangle", "text-margin-y": -2 } },
+          "font-weight": "bold", "padding": 14, "shape": "round-rectangle", "text-margin-y": -2,
+          "text-background-color": "#ffffff", "text-background-opacity": 0.9, "text-background-padding": 2 } },
       { selector: "node.namespace.closed", style: { "background-color": "#c9d6ea", "border-width": 1,
           "border-color": "#5b6474", "shape": "round-rectangle", "width": 34, "height": 24 } },
       { selector: "node.world", style: { "background-color": "#1f8a5b", "shape": "diamond", "width": 26, "height": 26,
@@ -322,37 +320,59 @@
     }));
   }
 
-  // Who reaches ``id`` (direction "in") or whom it reaches ("out"): from the deciding rules of
-  // its pairs when kubeward computed them, else from the map's connections.
+  // Who reaches ``id`` (direction "in") or whom it reaches ("out"): one row per peer, from the map's
+  // connections; each workload peer (and address peer) with the rules that decide the pair when
+  // kubeward computed them (originsComplete), else the connection's group as it is.
   function reachList(id, direction) {
-    var items = [];
-    if (G.originsComplete) {
-      var pairs = (direction === "in" ? originsTo[id] : originsFrom[id]) || [];
-      pairs.forEach(function (o) {
-        var allowed = o.rules.filter(function (r) { return r.effect === "allow"; });
-        if (!allowed.length) return;
-        var other = direction === "in" ? o.src : o.dst;
-        items.push(el("li", {}, [peerLink(other), " ", el("span", { cls: "ports",
-          text: allowed.map(function (r) { return r.ports; }).filter(function (p, i, all) {
-            return all.indexOf(p) === i;
-          }).join(", ") }), rulesList(o.rules)]));
-      });
+    var rows = {}, order = [];
+    function row(key, peer) {
+      if (!rows[key]) { rows[key] = { peer: peer, ports: [], notes: [], rules: null }; order.push(key); }
+      return rows[key];
     }
     G.connections.forEach(function (c) {
       var mine = direction === "in" ? c.dst : c.src, other = direction === "in" ? c.src : c.dst;
       if (!covers(mine, id)) return;
-      var outsidePeer = !workloads[other] && !groups[other];
-      if (G.originsComplete && !outsidePeer && !(groups[other] && !groups[other].namespaces && !groups[other].workloads))
-        return;  // listed above with its rules
-      if (G.originsComplete && outsidePeer) {
-        var pairs = (direction === "in" ? originsTo[id] : originsFrom[id]) || [];
-        if (pairs.some(function (o) { return (direction === "in" ? o.src : o.dst) === other; })) return;
+      var peers = [other];
+      if (G.originsComplete && groups[other]) {  // one row per member, with the pair's rules
+        var g = groups[other];
+        peers = (g.workloads || []).slice();
+        (g.namespaces || []).forEach(function (n) { peers = peers.concat(byNamespace[n] || []); });
+        if ((g.ipBlocks || []).length || (g.fqdns || []).length) peers.push(other);  // its outside part, as a group
       }
-      var via = c.via ? " via " + c.via.map(function (v) { return v.kind + " " + (v.namespace || "") + "/" + (v.name || ""); }).join(", ") : "";
-      items.push(el("li", {}, [peerLink(other), " ", el("span", { cls: "ports", text: c.ports + via }),
-        c.l7 ? el("div", { cls: "muted", text: httpRules(c.l7) }) : null]));
+      var notes = [];
+      if (c.via) notes.push("via " + c.via.map(function (v) { return v.kind + " " + (v.namespace ? v.namespace + "/" : "") + (v.name || ""); }).join(", "));
+      if (c.services) {
+        notes.push("Service " + c.services.map(function (v) { return v.name + ":" + v.port + "/" + v.protocol; })
+          .filter(function (x, i, all) { return all.indexOf(x) === i; }).join(", "));
+      }
+      if (c.l7) notes.push(httpRules(c.l7));
+      if (c.mesh) notes.push(meshNote(c.mesh));
+      peers.forEach(function (p) {
+        var r = row(p, p);
+        if (r.ports.indexOf(c.ports) < 0) r.ports.push(c.ports);
+        notes.forEach(function (n) { if (r.notes.indexOf(n) < 0) r.notes.push(n); });
+        if (G.originsComplete && !groups[p]) {
+          var pair = direction === "in" ? originIndex[p + "\u0000" + id] : originIndex[id + "\u0000" + p];
+          if (pair) r.rules = pair.rules;
+        }
+      });
     });
-    return items.length ? el("ul", { cls: "reach" }, items) : el("p", { cls: "muted", text: "none" });
+    if (!order.length) return el("p", { cls: "muted", text: "none" });
+    return el("ul", { cls: "reach" }, order.map(function (key) {
+      var r = rows[key];
+      return el("li", {}, [peerLink(r.peer), " ", el("span", { cls: "ports", text: r.ports.join(", ") }),
+        r.notes.length ? el("div", { cls: "muted", text: r.notes.join("; ") }) : null,
+        r.rules ? rulesList(r.rules) : null]);
+    }));
+  }
+
+  // The Istio layer on a connection: mutual TLS, the requests its AuthorizationPolicies allow, egress gateways
+  function meshNote(m) {
+    var parts = [];
+    if (m.mtls !== undefined) parts.push(m.mtls ? "mesh: mutual TLS" : "mesh: plaintext");
+    if (m.requires) parts.push("requires " + m.requires.join("; "));
+    if (m.egressVia) parts.push("through egress gateway " + m.egressVia.join(", "));
+    return parts.join(", ");
   }
 
   // Cilium's HTTP rules on a connection: "HTTP rules (egress): GET ^/v1/catalog, POST ^/v1/order"
