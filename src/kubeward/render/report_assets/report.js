@@ -193,6 +193,8 @@
           "arrow-scale": 0.9, "line-color": "#3b6fb6", "target-arrow-color": "#3b6fb6", "opacity": 0.85,
           "font-size": 9, "color": "#37474f", "text-background-color": "#ffffff", "text-background-opacity": 0.85,
           "text-background-padding": 1, "text-wrap": "wrap", "text-max-width": 160, "label": edgeLabels ? "data(label)" : "" } },
+      // a workload's traffic between its own pods: the loop on the right, clear of the namespace's title
+      { selector: "edge:loop", style: { "loop-direction": "90deg", "loop-sweep": "-50deg", "control-point-step-size": 30 } },
       { selector: "edge.l7", style: { "line-color": "#7a4fb0", "target-arrow-color": "#7a4fb0" } },
       { selector: "edge.entry", style: { "line-color": "#1f8a5b", "target-arrow-color": "#1f8a5b" } },
       { selector: "edge.broken", style: { "line-color": "#c62828", "target-arrow-color": "#c62828", "width": 2.4,
