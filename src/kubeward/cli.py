@@ -840,3 +840,42 @@ def replay(paths: tuple[str, ...], live: _ClusterInput | None, options: Options,
 
         _write_all([replay_report(report)])
     sys.exit(report.exit_code)
+
+
+@main.command()
+@_inputs
+@profile_options
+@click.option("--flows", "flows_paths", metavar="FLOWS", multiple=True, type=click.Path(allow_dash=True),
+              help="Hubble flow records (as for `kubeward flows`): add the observed drops by reason and the "
+                   "disagreements (repeatable).")
+@click.option("--output", "-o", "out_file", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="The HTML file to write (- for standard output).")
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
+def report(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, flows_paths: tuple[str, ...],
+           out_file: str, verbose: bool) -> None:
+    """One self-contained HTML page to look at: the connectivity graph (namespaces, workloads, the
+    outside world, broken paths in red with the rule that breaks them), per workload who can reach
+    it and whom it reaches with the deciding rules (file:line), entry points with their hops, lint
+    findings with fixes, the TestSuite results, and with --flows the observed drops and the
+    disagreements. Nothing in the page is fetched from the network.
+
+    Exit code: 0 written, 2 input errors (the page is written all the same)."""
+    from .analyses.report import report_paths
+    from .render.report_html import report_html
+
+    cluster = _read_cluster("report", live, options)
+    with _progress("analysing"):
+        result = report_paths(paths, options=options, cluster=cluster, flows=flows_paths)
+    for d in result.diagnostics:
+        if d.severity is not Severity.INFO or verbose:
+            click.echo(str(d), err=True)
+    page = report_html(result)
+    if out_file == "-":
+        _write(page)
+    else:
+        try:
+            with open(out_file, "wb") as out:
+                out.write(page)
+        except OSError as exc:
+            _fail("report", f"{out_file}: {exc.strerror or exc}")
+    sys.exit(EXIT_INPUT if result.has_errors else EXIT_OK)
