@@ -50,14 +50,14 @@ def test_the_deciding_rules_of_each_pair_are_in_the_data() -> None:
 
 def test_sections_are_data_and_a_section_can_be_added() -> None:
     report = report_paths([str(ROOT / "examples/shop")])
-    assert [s.id for s in report.sections] == ["graph", "entries", "broken", "findings", "tests", "policies",
-                                               "diagnostics"]
-    add_section(report, "labels", "Labels the policies depend on", [{"label": "app=web"}], after="findings")
+    assert [s.id for s in report.sections] == ["graph", "entries", "broken", "findings", "labels", "tests",
+                                               "policies", "diagnostics"]
+    add_section(report, "extra", "Something more", [{"row": 1}], after="findings")
     doc = report.to_json()
     assert doc["schema"] == 1
     sections = doc["sections"]
     assert isinstance(sections, list)
-    assert [s["id"] for s in sections][3:6] == ["findings", "labels", "tests"]
+    assert [s["id"] for s in sections][3:6] == ["findings", "extra", "labels"]
 
 
 def test_the_json_cannot_end_the_script_element() -> None:

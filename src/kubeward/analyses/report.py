@@ -107,6 +107,11 @@ def report_paths(paths: Sequence[str], *, options: Options | None = None, cluste
         diagnostics += read.diagnostics.sorted()
     inputs = list(paths) + (["(cluster)"] if cluster is not None else [])
     report = build_report(analysis, check(analysis, tests), inputs, flows_report)
+    from .labels import label_dependencies
+
+    # The labels every selector reads, with the removals the default budget simulates (issue 17).
+    add_section(report, "labels", "Labels the policies depend on", label_dependencies(analysis).to_json(),
+                after="findings")
     report.diagnostics = diagnostics
     return report
 

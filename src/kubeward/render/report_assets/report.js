@@ -587,6 +587,39 @@
       }), function (i) { return t.cases[i].passed ? "" : "failed"; }));
       return box;
     },
+    labels: function (r) {
+      // kubeward labels: each label a selector reads, who depends on it, and what removing it changes
+      if (!r.labels.length) return el("p", { cls: "muted", text: "No policy or Service selects on a label." });
+      var effects = {};
+      r.simulations.forEach(function (s) {
+        var c = s.changes[0];
+        if (s.changes.length !== 1 || c.target !== "workload") return;
+        var pairs = s.diff ? s.diff.pairs : [];
+        effects[c.name + " " + c.key] = !s.changed ? "no change in what is allowed" : pairs.map(function (p) {
+          var opened = Object.keys(p.opened || {}).length, closed = Object.keys(p.closed || {}).length;
+          return p.src + " → " + p.dst + (closed ? " closed" : "") + (opened ? " opened" : "");
+        }).join("; ");
+      });
+      var box = el("div", {});
+      box.appendChild(table(["label", "carried by", "used by (role, where)", "removing it"], r.labels.map(function (l) {
+        var name = (l.target === "namespace" ? "namespace " : "") + l.key + (l.value === null ? " (exists)" : "=" + l.value);
+        var uses = el("ul", {}, l.uses.map(function (u) {
+          return el("li", {}, [u.kind + " " + (u.namespace ? u.namespace + "/" : "") + u.name + " " + u.where +
+                               " (" + u.role + ", " + u.operator + ") ", where(u.file + ":" + u.line)]);
+        }));
+        var removing = l.carriers.map(function (w) {
+          var e = effects[w + " " + l.key];
+          return e === undefined ? null : w + ": " + (e || "no change in what is allowed");
+        }).filter(function (x) { return x !== null; }).join("\n");
+        var carriers = l.carriers.concat((l.standIns || []).map(function (s) { return s + " (stand-in)"; }));
+        return [name, l.carriedByNone ? el("span", { cls: "bad", text: "nothing carries it" }) : carriers.join(", "),
+                uses, removing];
+      }), function (i) { return r.labels[i].carriedByNone ? "broken" : ""; }));
+      if (r.simulationsSkipped)
+        box.appendChild(el("p", { cls: "muted", text: r.simulationsSkipped +
+          " removals not simulated: kubeward labels --relabel NS/WORKLOAD key- runs one." }));
+      return box;
+    },
     flows: function (f) {
       var s = f.summary;
       var box = el("div", {}, [el("p", { text: s.records + " records, " + s.distinct + " distinct flows, " + s.agree +
