@@ -50,6 +50,7 @@ def test_explain_payment_walks_sidecar_gateway_and_out() -> None:
         ("mesh", "shop/web", "mesh-outbound", "allow"),        # ServiceEntry istio-system/payment
         ("mesh", "shop/web", "mesh-egress-route", "allow"),    # the mesh route to the gateway's Service
         ("mesh", "shop/web", "mesh-egress-route", "allow"),    # the DestinationRule's subset
+        ("mesh", "shop/web", "mesh-tls", "allow"),             # its subset's ISTIO_MUTUAL on 443 (IST-42)
         ("service", "istio-egressgateway", "service-translated", "allow"),
         ("cni", "shop/web", "allowed-by-rule", "allow"),       # web's egress to the gateway pods, 8443
         ("cni", gw, "allowed-by-rule", "allow"),               # the gateway's ingress from shop

@@ -646,13 +646,33 @@ class VirtualService:
 
 @dataclass(frozen=True, slots=True)
 class DestinationRule:
-    """IST-34: subsets of a host and the client TLS the proxies use towards it."""
+    """IST-34: subsets of a host and the client TLS the proxies use towards it (IST-42)."""
 
     ref: ObjectRef
     host: str
     subsets: Mapping[str, Mapping[str, str]]
     tls_mode: str  # trafficPolicy.tls.mode: "" | DISABLE | SIMPLE | MUTUAL | ISTIO_MUTUAL
     export_to: tuple[str, ...]
+    policy: TlsPolicy | None = None                       # spec.trafficPolicy (its TLS parts)
+    subset_policies: Mapping[str, TlsPolicy | None] = field(default_factory=dict)  # subsets[].trafficPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTls:
+    """A DestinationRule's ``tls``: the TLS a client proxy opens towards the host (IST-42)."""
+
+    mode: str  # DISABLE | SIMPLE | MUTUAL | ISTIO_MUTUAL
+    sni: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPolicy:
+    """The TLS parts of a trafficPolicy: its ``tls`` and its ``portLevelSettings`` (port → the
+    entry's ``tls``, None when the entry has none: a port-level entry replaces the whole policy)."""
+
+    tls: ClientTls | None
+    ports: Mapping[int, ClientTls | None]
 
 
 # --------------------------------------------------------------------------- Calico

@@ -15,6 +15,7 @@ from ..diagnostics import Diagnostics, Leans
 from ..ir import LabelSelector, Operator, Requirement
 from ..loader import LList, LMap, RawObject
 from ..model import (
+    ClientTls,
     Cluster,
     DestinationRule,
     IstioGateway,
@@ -25,6 +26,7 @@ from ..model import (
     ServiceEntry,
     SidecarConfig,
     SidecarEgress,
+    TlsPolicy,
     VirtualRoute,
     VirtualService,
 )
@@ -153,14 +155,37 @@ def parse_destination_rule(obj: RawObject, cluster: Cluster, diags: Diagnostics)
     r = Reader(obj, diags)
     spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
     subsets = {}
+    subset_policies = {}
     for i, s in enumerate(r.get_items(spec, "subsets", "spec", Leans.EITHER)):
         if isinstance(s, LMap) and s.get("name"):
             subsets[str(s["name"])] = r.labels(s, "labels", f"spec.subsets[{i}]")
+            subset_policies[str(s["name"])] = _tls_policy(s.get("trafficPolicy"))
     policy = spec.get("trafficPolicy")
     tls = policy.get("tls") if isinstance(policy, LMap) else None
     mode = str(tls.get("mode") or "").upper() if isinstance(tls, LMap) else ""
     cluster.mesh.destination_rules.append(DestinationRule(
-        _ref(obj), str(spec.get("host") or "").lower(), subsets, mode, _strings(r, spec, "exportTo", "spec")))
+        _ref(obj), str(spec.get("host") or "").lower(), subsets, mode, _strings(r, spec, "exportTo", "spec"),
+        _tls_policy(policy), subset_policies))
+
+
+def _client_tls(raw: Any) -> ClientTls | None:
+    if not isinstance(raw, LMap):
+        return None
+    return ClientTls(str(raw.get("mode") or "DISABLE").upper(), str(raw.get("sni") or "").lower(), raw.line)
+
+
+def _tls_policy(raw: Any) -> TlsPolicy | None:
+    """IST-42: a trafficPolicy's ``tls`` and its ``portLevelSettings[].tls`` by port number."""
+    if not isinstance(raw, LMap):
+        return None
+    ports: dict[int, ClientTls | None] = {}
+    levels = raw.get("portLevelSettings")
+    for entry in levels if isinstance(levels, LList) else ():
+        port = entry.get("port") if isinstance(entry, LMap) else None
+        number = _int(port.get("number")) if isinstance(port, LMap) else None
+        if isinstance(entry, LMap) and number is not None and number not in ports:
+            ports[number] = _client_tls(entry.get("tls"))
+    return TlsPolicy(_client_tls(raw.get("tls")), ports)
 
 
 def parse_mesh_config(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
