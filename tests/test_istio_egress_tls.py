@@ -286,3 +286,69 @@ def test_ist46_origination_of_tls_around_tls_and_plain_http_to_443_are_warned() 
     verdict, steps, messages = run(BASE + direct, port=80)
     assert messages[-1] == ("plain HTTP leaves for edition.cnn.com:443 and no DestinationRule originates TLS "
                             "(tls.mode SIMPLE): an HTTPS server refuses it (IST-46)")
+
+
+STATIC = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: app, labels: {istio-injection: enabled}}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: client, namespace: app, labels: {app: client}}
+    spec: {containers: [{name: c, image: x}]}
+    status: {podIP: 10.0.1.1}
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: out-to-the-partner-only, namespace: app}
+    spec:
+      podSelector: {}
+      policyTypes: [Egress]
+      egress:
+      - to: [{ipBlock: {cidr: 203.0.113.0/24}}]
+        ports: [{port: 8443}]
+    ---
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: partner, namespace: app}
+    spec:
+      hosts: [api.partner.example]
+      ports: [{number: 443, name: tls, protocol: TLS}]
+      resolution: STATIC
+      endpoints:
+    """)
+
+
+def test_ist47_static_endpoints_are_where_the_sidecar_connects_so_ip_blocks_decide_on_them() -> None:
+    inside = STATIC + "  - {address: 203.0.113.10, ports: {tls: 8443}}\n"
+    exp = explain(analyse_text(inside, "x.yaml", Options(mesh="istio")), "app/client", "api.partner.example", 443)
+    assert exp.verdict.verdict == "allow"
+    assert [s.message for s in exp.verdict.steps if s.reason.value == "mesh-egress-route"][-1] == (
+        "ServiceEntry app/partner (resolution STATIC) sends api.partner.example:443 to its endpoint "
+        "203.0.113.10:8443, not to the addresses api.partner.example resolves to (IST-47)")
+    outside = STATIC + "  - {address: 198.51.100.7, ports: {tls: 8443}}\n"
+    assert explain(analyse_text(outside, "x.yaml", Options(mesh="istio")), "app/client", "api.partner.example",
+                   443).verdict.verdict == "deny"
+    both = STATIC + "  - {address: 203.0.113.10, ports: {tls: 8443}}\n  - {address: 198.51.100.7}\n"
+    exp = explain(analyse_text(both, "x.yaml", Options(mesh="istio")), "app/client", "api.partner.example", 443)
+    assert exp.verdict.verdict == "allow"
+    assert exp.verdict.steps[-1].message == (
+        "only 1 of the 2 endpoints of ServiceEntry app/partner let app/client out: shown as allowed, but the "
+        "connections the proxy sends to the others fail (IST-47)")
+    # Resolution NONE: the sidecar forwards to what the application resolved — the name, which no ipBlock names.
+    none = inside.replace("resolution: STATIC", "resolution: NONE")
+    assert explain(analyse_text(none, "x.yaml", Options(mesh="istio")), "app/client", "api.partner.example",
+                   443).verdict.verdict == "deny"
+
+
+def test_ist48_export_to_hides_a_virtual_service_from_the_gateway_proxy_namespace() -> None:
+    text = BASE + gateway("PASSTHROUGH") + routes("tls")
+    elsewhere = text.replace("metadata: {name: cnn, namespace: istio-system}", "metadata: {name: cnn, namespace: app}")
+    assert run(elsewhere)[0] == "allow"  # exported everywhere: both the sidecars and the gateway use it
+    private = elsewhere.replace("  hosts: [edition.cnn.com]\n  gateways: [mesh, egw]",
+                                "  hosts: [edition.cnn.com]\n  exportTo: [\".\"]\n  gateways: [mesh, egw]")
+    verdict, _, messages = run(private)
+    assert verdict == "deny"
+    assert messages[-1].startswith("no VirtualService bound to Gateway istio-system/egw has a tls route for "
+                                   "edition.cnn.com:443")

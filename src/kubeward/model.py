@@ -576,6 +576,17 @@ class ServiceEntry:
     location: str                            # MESH_EXTERNAL (default) | MESH_INTERNAL
     resolution: str                          # NONE | STATIC | DNS | DNS_ROUND_ROBIN
     export_to: tuple[str, ...]               # () or ("*",): every namespace; ".": its own
+    endpoints: tuple[EntryEndpoint, ...] = ()  # IST-47: where STATIC / DNS resolution sends the traffic
+
+
+@dataclass(frozen=True, slots=True)
+class EntryEndpoint:
+    """A ServiceEntry's ``endpoints[]``: an address (an IP, or a DNS name under DNS resolution) and
+    the port numbers it listens on, by the ServiceEntry port's name."""
+
+    address: str
+    ports: Mapping[str, int]
+    line: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from ..model import (
     Workload,
 )
 from .entry import EntryPath, to_backends
-from .session import Analysis
+from .session import Analysis, is_ip, resolve_peer
 
 if TYPE_CHECKING:
     from .connectivity_map import Connection
@@ -114,6 +114,14 @@ def service_entry_for(analysis: Analysis, namespace: str, host: str) -> ServiceE
     return min(found, key=lambda se: (host.lower() not in se.hosts, se.ref.namespace, se.ref.name), default=None)
 
 
+def endpoint_names(analysis: Analysis, host: str) -> list[str]:
+    """IST-47: the DNS names among the endpoints of the ServiceEntries that name ``host`` (the proxy
+    connects to them, so the CNI's FQDN rules see them)."""
+    return sorted({ep.address for se in analysis.cluster.mesh.service_entries
+                   if any(host_matches(h, host) for h in se.hosts)
+                   for ep in se.endpoints if not is_ip(ep.address)})
+
+
 def _protocol(se: ServiceEntry, port: int, http: HttpRequest | None) -> str:
     for number, protocol, _ in se.ports:
         if number == port:
@@ -138,8 +146,8 @@ def route_for(analysis: Analysis, namespace: str, gateway: str, host: str, port:
     match's own ``gateways``."""
     sni = host if sni is None else sni
     for vs in analysis.cluster.mesh.virtual_services:
-        if gateway == "mesh" and not exported(vs.export_to, vs.ref.namespace, namespace):
-            continue
+        if not exported(vs.export_to, vs.ref.namespace, namespace):
+            continue  # IST-48: the sidecars of ``namespace``, or the gateway proxy's own namespace
         if not any(host_matches(h, host) for h in vs.hosts):
             continue
         for r in vs.routes:
@@ -235,7 +243,7 @@ def mesh_egress(analysis: Analysis, src: FlowEnd, dst: FlowEnd, host: str, port:
     if found is None:
         t.add(Reason.MESH_EGRESS_ROUTE, Effect.ALLOW, f"no VirtualService routes {host}:{port} ({protocol}) for the "
               "sidecars: the sidecar sends it straight out (IST-33)")
-        return _out(analysis, src, dst, port, t, "TCP")
+        return _leave(analysis, src, dst, host, port, t, se)
     vs, destinations, line = found
     outcomes = [_destination(analysis, src, dst, host, port, http, protocol, t, vs, d, line, "mesh")
                 for d in destinations]
@@ -296,7 +304,8 @@ def _destination(analysis: Analysis, src: FlowEnd, dst: FlowEnd, host: str, port
               f"{d.host}:{out_port}{weight}: out of the mesh (IST-33)", vs.ref, line)
         assert src.workload is not None
         _originate(analysis, t, src.workload, host, d.subset, out_port, protocol, src.label)
-        return _out(analysis, src, dst, out_port, t, "TCP").allowed
+        return _leave(analysis, src, dst, host, out_port, t,
+                      service_entry_for(analysis, src.workload.namespace, host)).allowed
     svc = _cluster_service(analysis, d.host, vs.ref.namespace)
     if svc is None or at != "mesh":
         t.add(Reason.MESH_EGRESS_ROUTE, Effect.DENY, f"{vs.ref.display} ({at}) routes {host} to "
@@ -448,7 +457,8 @@ def _gateway(analysis: Analysis, gw: Workload, dst: FlowEnd, host: str, port: in
             t.add(Reason.MESH_EGRESS_ROUTE, Effect.ALLOW, f"{vs.ref.display} on {g.ref.display} ({kind} route) "
                   f"routes {host} out to {host}:{out_port} (IST-33)", vs.ref, line, subject=gw.id)
             _originate(analysis, t, gw, host, out[0].subset, out_port, inner, gw.id)
-            return _out(analysis, gw_end, dst, out_port, t, "TCP").allowed
+            return _leave(analysis, gw_end, dst, host, out_port, t,
+                          service_entry_for(analysis, gw.namespace, host)).allowed
     t.add(Reason.NO_ROUTE, Effect.DENY, f"no Istio Gateway selecting {gw.id} has a server for {host} on port "
           f"{port}: the gateway refuses it (IST-32)", subject=gw.id)
     return False
@@ -472,6 +482,33 @@ def _originate(analysis: Analysis, t: _Trace, proxy: Workload, host: str, subset
     elif protocol == "http" and port == 443:
         t.add(Reason.MESH_TLS, Effect.WARN, f"plain HTTP leaves for {host}:443 and no DestinationRule originates "
               "TLS (tls.mode SIMPLE): an HTTPS server refuses it (IST-46)", subject=subject)
+
+
+def _leave(analysis: Analysis, src: FlowEnd, dst: FlowEnd, host: str, port: int, t: _Trace,
+           se: ServiceEntry | None) -> FlowVerdict:
+    """IST-47: the proxy's hop out. A ServiceEntry with ``resolution`` STATIC, DNS or
+    DNS_ROUND_ROBIN and ``endpoints`` sends the traffic to those endpoints (an endpoint's ``ports``
+    renames the port by the ServiceEntry port's name), not to what the host resolves to: the CNI
+    hop is to each endpoint; each connection goes to one, so the flow passes if some endpoint
+    takes it (a warning says when not all do)."""
+    if se is None or se.resolution not in ("STATIC", "DNS", "DNS_ROUND_ROBIN") or not se.endpoints:
+        return _out(analysis, src, dst, port, t, "TCP")
+    name = next((n for number, _, n in se.ports if number == port and n), "")
+    results = []
+    for ep in se.endpoints:
+        ep_port = int(ep.ports.get(name, port)) if name else port
+        known = is_ip(ep.address) or analysis.engine.universe.domain(ep.address) is not None
+        end = resolve_peer(analysis, ep.address if known else "world", "to")
+        t.add(Reason.MESH_EGRESS_ROUTE, Effect.ALLOW, f"{se.ref.display} (resolution {se.resolution}) sends "
+              f"{host}:{port} to its endpoint {ep.address}:{ep_port}, not to the addresses {host} resolves to "
+              "(IST-47)", se.ref, ep.line, subject=src.label)
+        results.append(_out(analysis, src, end, ep_port, t, "TCP").allowed)
+    ok = any(results)
+    if ok and not all(results):
+        t.add(Reason.MESH_EGRESS_ROUTE, Effect.WARN, f"only {sum(results)} of the {len(results)} endpoints of "
+              f"{se.ref.display} let {src.label} out: shown as allowed, but the connections the proxy sends to the "
+              "others fail (IST-47)", se.ref, subject=src.label)
+    return FlowVerdict(src, dst, "TCP", port, probe_of("TCP", port) if ok else EMPTY, t.steps)
 
 
 def _out(analysis: Analysis, src: FlowEnd, dst: FlowEnd, port: int, t: _Trace, protocol: str) -> FlowVerdict:

@@ -8,13 +8,14 @@ from ..diagnostics import Diagnostics
 from ..engine.engine import Engine
 from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..engine.l7 import HttpRequest
+from ..engine.options import Mesh
 from ..engine.portset import EMPTY
 from ..engine.routing import parse_url
 from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..engine.universe import Domain
 from ..errors import UsageError
 from ..ir import PROTOCOLS, Direction, ObjectRef
-from .egress import mesh_egress
+from .egress import endpoint_names, mesh_egress
 from .entry import EntryPath, gateway_paths, ingress_paths, openshift_paths, parse_service_spec, service_paths
 from .session import Analysis, analyse_objects, cluster_dns_name, is_domain, resolve_peer
 
@@ -148,6 +149,8 @@ def _explain(analysis: Analysis, source: str, destination: str, port: int | None
                                 destination)
     wanted = [p.lower().rstrip(".") for p in (source, destination)
               if is_domain(p) and cluster_dns_name(analysis.cluster, p) is None]
+    if destination.lower().rstrip(".") in wanted and analysis.options.mesh == Mesh.ISTIO:
+        wanted += endpoint_names(analysis, destination.lower().rstrip("."))  # IST-47: the proxy connects to them
     if any(analysis.engine.universe.domain(name) is None for name in wanted):
         # A DNS name no policy names: bind the policies again with it in the universe.
         engine = Engine(analysis.cluster, analysis.options, wanted)

@@ -18,6 +18,7 @@ from ..model import (
     ClientTls,
     Cluster,
     DestinationRule,
+    EntryEndpoint,
     IstioGateway,
     IstioServer,
     ObjectRef,
@@ -54,10 +55,18 @@ def parse_service_entry(obj: RawObject, cluster: Cluster, diags: Diagnostics) ->
     for p in r.get_items(spec, "ports", "spec", Leans.EITHER):
         if isinstance(p, LMap) and _int(p.get("number")) is not None:
             ports.append((int(p["number"]), str(p.get("protocol") or "TCP").upper(), str(p.get("name") or "")))
+    endpoints = []
+    for e in r.get_items(spec, "endpoints", "spec", Leans.EITHER):
+        if isinstance(e, LMap) and isinstance(e.get("address"), str):
+            raw_ports = e.get("ports")
+            named = {str(k): v for k, v in raw_ports.items() if _int(v) is not None} \
+                if isinstance(raw_ports, LMap) else {}
+            endpoints.append(EntryEndpoint(str(e["address"]).lower(), named, e.line))
     se = ServiceEntry(_ref(obj), tuple(h.lower() for h in _strings(r, spec, "hosts", "spec")),
                       _strings(r, spec, "addresses", "spec"), tuple(ports),
                       str(spec.get("location") or "MESH_EXTERNAL").upper(),
-                      str(spec.get("resolution") or "NONE").upper(), _strings(r, spec, "exportTo", "spec"))
+                      str(spec.get("resolution") or "NONE").upper(), _strings(r, spec, "exportTo", "spec"),
+                      tuple(endpoints))
     cluster.mesh.service_entries.append(se)
 
 
