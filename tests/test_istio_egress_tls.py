@@ -352,3 +352,39 @@ def test_ist48_export_to_hides_a_virtual_service_from_the_gateway_proxy_namespac
     assert verdict == "deny"
     assert messages[-1].startswith("no VirtualService bound to Gateway istio-system/egw has a tls route for "
                                    "edition.cnn.com:443")
+
+
+def test_ist49_a_service_entry_address_makes_an_ip_known_to_the_sidecar() -> None:
+    registry_only = textwrap.dedent("""\
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: istio, namespace: istio-system}
+        data: {mesh: "outboundTrafficPolicy: {mode: REGISTRY_ONLY}"}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: legacy-db, namespace: app}
+        spec:
+          hosts: [db.legacy.example]
+          addresses: [192.0.2.0/28]
+          ports: [{number: 5432, name: tcp-pg, protocol: TCP}]
+          location: MESH_EXTERNAL
+          resolution: NONE
+        """)
+    a = analyse_text(BASE + registry_only, "x.yaml", Options(mesh="istio"))
+
+    def steps(ip: str, port: int) -> tuple[str, list[tuple[str, str]]]:
+        exp = explain(a, "app/client", ip, port)
+        return exp.verdict.verdict, [(s.reason.value, s.effect.value) for s in exp.verdict.steps
+                                     if s.layer.value == "mesh"]
+
+    assert steps("192.0.2.5", 5432) == ("allow", [("mesh-outbound", "allow")])
+    assert explain(a, "app/client", "192.0.2.5", 5432).verdict.steps[0].message == (
+        "ServiceEntry app/legacy-db lists 192.0.2.5 in its addresses (192.0.2.0/28) with port 5432: the sidecar "
+        "knows it (IST-49); outboundTrafficPolicy REGISTRY_ONLY (ConfigMap istio-system/istio (meshConfig))")
+    assert steps("192.0.2.5", 443) == ("deny", [("mesh-blackhole", "deny")])    # not a port of the entry
+    assert steps("192.0.2.77", 5432) == ("deny", [("mesh-blackhole", "deny")])  # outside its addresses
+    # ALLOW_ANY passes an address no entry lists.
+    allow_any = analyse_text(BASE, "x.yaml", Options(mesh="istio"))
+    assert explain(allow_any, "app/client", "192.0.2.77", 5432).verdict.verdict == "allow"

@@ -209,7 +209,7 @@ def test_ist30_registry_only_says_flows_to_addresses_are_answered_by_the_cni_alo
     [d] = [d for d in analyse_text(BASE + REGISTRY_ONLY, "x.yaml").diagnostics.items
            if d.code == "mesh-egress-addresses"]
     assert (d.severity, d.leans is not None and d.leans.value) == ("warning", "may deny more than shown")
-    assert "app/client" in d.message and "(IST-30)" in d.message
+    assert "app/client" in d.message and "the map answers" in d.message and "IST-49" in d.message
     assert not [d for d in analyse_text(BASE, "x.yaml").diagnostics.items if d.code == "mesh-egress-addresses"]
 
 

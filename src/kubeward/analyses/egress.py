@@ -12,6 +12,7 @@ sidecar bypasses all of this: the CNI alone decides (IST-36).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 from ..engine.flow import FlowEnd, FlowVerdict, decide, probe_of
@@ -293,6 +294,48 @@ def client_tls(dr: DestinationRule, subset: str, port: int) -> ClientTls | None:
         return original
     sub_tls, port_level = at_port(sub)
     return sub_tls if dr.policy is None or sub_tls is not None or port_level else original
+
+
+def _in_cidr(address: str, cidr: str) -> bool:
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+
+
+def mesh_egress_address(analysis: Analysis, src: FlowEnd, dst: FlowEnd, address: str, port: int) -> FlowVerdict | None:
+    """IST-49: a flow from a pod with a sidecar to an IP address outside the cluster. A ServiceEntry
+    exported to the pod's namespace whose ``addresses`` (IPs or CIDRs) hold the address and whose
+    ports include the port makes it known to the sidecar; else the outbound policy decides (IST-30).
+    None: the mesh layer is off, the source has no sidecar, or the address is a Service's."""
+    if analysis.options.mesh != Mesh.ISTIO or src.workload is None:
+        return None
+    w = src.workload
+    if membership(analysis.cluster, w)[0] != "sidecar" or any(
+            svc.cluster_ip == address for svc in analysis.cluster.services):
+        return None
+    t = _Trace(src.label)
+    sidecar = sidecar_of(analysis, w)
+    policy, where, policy_ref = outbound_policy(analysis, sidecar)
+    found = [se for se in analysis.cluster.mesh.service_entries
+             if exported(se.export_to, se.ref.namespace, w.namespace)
+             and any(_in_cidr(address, a) for a in se.addresses) and any(n == port for n, _, _ in se.ports)
+             and (sidecar is None or not se.hosts or sidecar_sees(sidecar, se.ref.namespace, se.hosts[0], port))]
+    se = min(found, key=lambda e: (e.ref.namespace, e.ref.name), default=None)
+    if se is None:
+        unknown = f"no ServiceEntry exported to {w.namespace} lists {address} in its addresses with port {port}"
+        if policy is OutboundPolicy.REGISTRY_ONLY:
+            t.add(Reason.MESH_BLACKHOLE, Effect.DENY, f"the sidecar of {w.id} does not know {address}: {unknown}; "
+                  f"outboundTrafficPolicy REGISTRY_ONLY ({where}) sends it to the BlackHoleCluster (IST-30, IST-49)",
+                  policy_ref)
+            return FlowVerdict(src, dst, "TCP", port, EMPTY, t.steps)
+        t.add(Reason.MESH_OUTBOUND, Effect.ALLOW, f"the sidecar of {w.id} does not know {address}: {unknown}; "
+              f"outboundTrafficPolicy ALLOW_ANY ({where}) passes it through (IST-30, IST-49)", policy_ref)
+        return _out(analysis, src, dst, port, t, "TCP")
+    t.add(Reason.MESH_OUTBOUND, Effect.ALLOW, f"{se.ref.display} lists {address} in its addresses "
+          f"({', '.join(se.addresses)}) with port {port}: the sidecar knows it (IST-49); outboundTrafficPolicy "
+          f"{policy} ({where})", se.ref)
+    return _leave(analysis, src, dst, se.hosts[0] if se.hosts else address, port, t, se)
 
 
 def _destination(analysis: Analysis, src: FlowEnd, dst: FlowEnd, host: str, port: int, http: HttpRequest | None,

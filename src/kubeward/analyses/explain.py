@@ -15,9 +15,9 @@ from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..engine.universe import Domain
 from ..errors import UsageError
 from ..ir import PROTOCOLS, Direction, ObjectRef
-from .egress import endpoint_names, mesh_egress
+from .egress import endpoint_names, mesh_egress, mesh_egress_address
 from .entry import EntryPath, gateway_paths, ingress_paths, openshift_paths, parse_service_spec, service_paths
-from .session import Analysis, analyse_objects, cluster_dns_name, is_domain, resolve_peer
+from .session import Analysis, analyse_objects, cluster_dns_name, is_domain, is_ip, resolve_peer
 
 
 @dataclass(slots=True)
@@ -160,6 +160,8 @@ def _explain(analysis: Analysis, source: str, destination: str, port: int | None
     egress = None
     if port is not None and protocol in (None, "TCP") and isinstance(dst.endpoint, Domain):
         egress = mesh_egress(analysis, src, dst, dst.endpoint.name, port, http)  # IST-28 … IST-36
+    elif port is not None and protocol in (None, "TCP") and is_ip(destination) and dst.workload is None:
+        egress = mesh_egress_address(analysis, src, dst, destination, port)  # IST-49
     verdict = egress or decide(analysis.engine, src, dst, protocol, port, http)
     verdict.steps.extend(_other_pods(analysis, src, dst, protocol, port, verdict))
     return Explanation(verdict, analysis.options.describe())
