@@ -388,3 +388,46 @@ def test_ist49_a_service_entry_address_makes_an_ip_known_to_the_sidecar() -> Non
     # ALLOW_ANY passes an address no entry lists.
     allow_any = analyse_text(BASE, "x.yaml", Options(mesh="istio"))
     assert explain(allow_any, "app/client", "192.0.2.77", 5432).verdict.verdict == "allow"
+
+
+def test_ist50_a_revision_reads_its_own_istio_revision_configmap() -> None:
+    canary_ns = textwrap.dedent("""\
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: canary, labels: {istio.io/rev: canary}}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client, namespace: canary, labels: {app: client}}
+        spec: {containers: [{name: c, image: x}]}
+        """)
+    configmaps = textwrap.dedent("""\
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: istio, namespace: istio-system}
+        data: {mesh: "outboundTrafficPolicy: {mode: ALLOW_ANY}"}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: istio-canary, namespace: istio-system}
+        data: {mesh: "outboundTrafficPolicy: {mode: REGISTRY_ONLY}"}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: istio-sidecar-injector, namespace: istio-system}
+        data: {config: "policy: enabled"}
+        """)
+    a = analyse_text(BASE + canary_ns + configmaps, "x.yaml", Options(mesh="istio"))
+    assert explain(a, "app/client", "www.google.com", 443).verdict.verdict == "allow"  # the default revision
+    exp = explain(a, "canary/client", "www.google.com", 443)
+    assert exp.verdict.verdict == "deny"
+    assert "outboundTrafficPolicy REGISTRY_ONLY (ConfigMap istio-system/istio-canary (meshConfig))" in \
+        exp.verdict.steps[0].message
+    # A revision whose ConfigMap the input lacks gets Istio's default, and says so.
+    alone = analyse_text(BASE + canary_ns, "x.yaml", Options(mesh="istio"))
+    message = explain(alone, "canary/client", "www.google.com", 443).verdict.steps[0].message
+    assert message.endswith("outboundTrafficPolicy ALLOW_ANY (Istio's default: revision canary's ConfigMap "
+                            "istio-system/istio-canary is not in the input (IST-50)) passes it through as addressed "
+                            "(PassthroughCluster, IST-30)")

@@ -183,11 +183,15 @@ def test_ist36_a_pod_without_a_sidecar_bypasses_the_mesh() -> None:
     assert "plain/client has no sidecar" in bypass.message and "the CNI alone decides (IST-36)" in bypass.message
 
 
-def test_ist30_the_mesh_config_is_read_from_the_istio_configmap_only() -> None:
-    other = REGISTRY_ONLY.replace("name: istio,", "name: istio-other,")
+def test_ist30_the_mesh_config_is_read_from_the_istio_configmaps_only() -> None:
+    other = REGISTRY_ONLY.replace("name: istio,", "name: mesh-settings,")
     assert analyse_text(BASE + other, "x.yaml").cluster.mesh.outbound == {}
     cluster = analyse_text(BASE + REGISTRY_ONLY, "x.yaml").cluster
-    assert [(ns, str(p)) for ns, (p, _) in cluster.mesh.outbound.items()] == [("istio-system", "REGISTRY_ONLY")]
+    assert [(key, str(p)) for key, (p, _) in cluster.mesh.outbound.items()] == [
+        (("istio-system", ""), "REGISTRY_ONLY")]
+    # IST-50: istio-<revision> is that revision's.
+    canary = REGISTRY_ONLY.replace("name: istio,", "name: istio-canary,")
+    assert list(analyse_text(BASE + canary, "x.yaml").cluster.mesh.outbound) == [("istio-system", "canary")]
 
 
 def test_ist30_a_mesh_config_that_is_not_yaml_is_an_error_at_its_line() -> None:

@@ -167,7 +167,8 @@ def test_cal23_diff_staged_lists_exactly_the_flows_the_staged_policy_changes() -
 
 
 def test_diff_staged_json_keeps_both_sides_options() -> None:
-    result = CliRunner().invoke(main, ["diff", "--staged", "examples/staged", "--format", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["diff", "--staged", "examples/staged", "--format", "json"],
+                                catch_exceptions=False)
     data = json.loads(result.stdout)
     assert data["options"] == ["cni=calico", "ipblock-matches-pods=yes", "self-traffic=omitted", "staged=enforced"]
     assert data["oldOptions"] == ["cni=calico", "ipblock-matches-pods=yes", "self-traffic=omitted"]

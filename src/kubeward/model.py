@@ -554,8 +554,9 @@ class MeshObjects:
     gateways: list[IstioGateway] = field(default_factory=list)
     virtual_services: list[VirtualService] = field(default_factory=list)
     destination_rules: list[DestinationRule] = field(default_factory=list)
-    # IST-30: the `istio` ConfigMap's meshConfig.outboundTrafficPolicy, per namespace it was found in
-    outbound: dict[str, tuple[OutboundPolicy, ObjectRef]] = field(default_factory=dict)
+    # IST-30, IST-50: the `istio` (or `istio-<revision>`) ConfigMap's meshConfig.outboundTrafficPolicy,
+    # per (namespace it was found in, revision: "" for the default one)
+    outbound: dict[tuple[str, str], tuple[OutboundPolicy, ObjectRef]] = field(default_factory=dict)
 
 
 class OutboundPolicy(StrEnum):

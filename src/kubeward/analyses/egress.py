@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..engine.flow import FlowEnd, FlowVerdict, decide, probe_of
 from ..engine.l7 import HttpRequest
-from ..engine.mesh import TLS_MODE_LABEL, membership
+from ..engine.mesh import REVISION, TLS_MODE_LABEL, membership
 from ..engine.options import Mesh, MeshOutbound
 from ..engine.portset import EMPTY, PortSet
 from ..engine.services import find_service
@@ -93,18 +93,34 @@ def sidecar_sees(sidecar: SidecarConfig, namespace: str, host: str, port: int) -
     return False
 
 
-def outbound_policy(analysis: Analysis, sidecar: SidecarConfig | None) -> tuple[OutboundPolicy, str, ObjectRef | None]:
-    """IST-30: the Sidecar's own policy, else --mesh-outbound, else the root namespace's istio
-    ConfigMap, else ALLOW_ANY."""
+def revision_of(analysis: Analysis, w: Workload) -> str:
+    """IST-50: the control-plane revision that injected the pod's sidecar: the default one ("") for a
+    namespace labelled ``istio-injection=enabled``, else the pod's ``istio.io/rev`` label, else its
+    namespace's; ``default`` is the default revision."""
+    ns = analysis.cluster.namespaces.get(w.namespace)
+    labels = ns.labels if ns else {}
+    if labels.get("istio-injection") == "enabled":
+        return ""
+    rev = w.labels.get(REVISION) or labels.get(REVISION) or ""
+    return "" if rev == "default" else rev
+
+
+def outbound_policy(analysis: Analysis, sidecar: SidecarConfig | None,
+                    revision: str = "") -> tuple[OutboundPolicy, str, ObjectRef | None]:
+    """IST-30: the Sidecar's own policy, else --mesh-outbound, else the root namespace's ConfigMap
+    of the pod's revision (``istio``, or ``istio-<revision>``, IST-50), else ALLOW_ANY."""
     if sidecar is not None and sidecar.outbound is not None:
         return sidecar.outbound, f"{sidecar.ref.display}", sidecar.ref
     option = analysis.options.mesh_outbound
     if option is not None:
         policy = OutboundPolicy.REGISTRY_ONLY if option is MeshOutbound.REGISTRY_ONLY else OutboundPolicy.ALLOW_ANY
         return policy, f"--mesh-outbound {option}", None
-    found = analysis.cluster.mesh.outbound.get(analysis.options.root_namespace)
+    found = analysis.cluster.mesh.outbound.get((analysis.options.root_namespace, revision))
     if found is not None:
         return found[0], f"{found[1].kind} {found[1].namespace}/{found[1].name} (meshConfig)", found[1]
+    if revision:
+        return (OutboundPolicy.ALLOW_ANY, f"Istio's default: revision {revision}'s ConfigMap "
+                f"{analysis.options.root_namespace}/istio-{revision} is not in the input (IST-50)", None)
     return OutboundPolicy.ALLOW_ANY, "Istio's default", None
 
 
@@ -220,7 +236,7 @@ def mesh_egress(analysis: Analysis, src: FlowEnd, dst: FlowEnd, host: str, port:
               "(ServiceEntry, outboundTrafficPolicy, the egress gateway) do not apply; the CNI alone decides (IST-36)")
         return _out(analysis, src, dst, port, t, "TCP")
     sidecar = sidecar_of(analysis, w)
-    policy, where, policy_ref = outbound_policy(analysis, sidecar)
+    policy, where, policy_ref = outbound_policy(analysis, sidecar, revision_of(analysis, w))
     se = service_entry_for(analysis, w.namespace, host)
     hidden = se is not None and sidecar is not None and not sidecar_sees(sidecar, se.ref.namespace, host, port)
     if se is None or hidden:
@@ -316,7 +332,7 @@ def mesh_egress_address(analysis: Analysis, src: FlowEnd, dst: FlowEnd, address:
         return None
     t = _Trace(src.label)
     sidecar = sidecar_of(analysis, w)
-    policy, where, policy_ref = outbound_policy(analysis, sidecar)
+    policy, where, policy_ref = outbound_policy(analysis, sidecar, revision_of(analysis, w))
     found = [se for se in analysis.cluster.mesh.service_entries
              if exported(se.export_to, se.ref.namespace, w.namespace)
              and any(_in_cidr(address, a) for a in se.addresses) and any(n == port for n, _, _ in se.ports)

@@ -8,7 +8,7 @@ from ..engine.flow import decide
 from ..engine.mesh import membership
 from ..engine.options import Mesh
 from ..model import OutboundPolicy
-from .egress import _cluster_service, outbound_policy, sidecar_of
+from .egress import _cluster_service, outbound_policy, revision_of, sidecar_of
 from .session import Analysis, resolve_peer, world_address
 
 
@@ -63,7 +63,7 @@ def egress_findings(analysis: Analysis) -> Iterable[tuple[str, str, str, str, st
     for w in cluster.workloads:
         if membership(cluster, w)[0] != "sidecar" or w.host_network:
             continue
-        policy, where, _ = outbound_policy(analysis, sidecar_of(analysis, w))
+        policy, where, _ = outbound_policy(analysis, sidecar_of(analysis, w), revision_of(analysis, w))
         src = resolve_peer(analysis, w.id, "from")
         dst = resolve_peer(analysis, "world", "to")
         if decide(analysis.engine, src, dst, "TCP", 443).allowed:

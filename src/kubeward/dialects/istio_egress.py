@@ -197,12 +197,22 @@ def _tls_policy(raw: Any) -> TlsPolicy | None:
     return TlsPolicy(_client_tls(raw.get("tls")), ports)
 
 
-def parse_mesh_config(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
-    """IST-30: the ``istio`` ConfigMap: ``data.mesh`` is meshConfig as YAML inside a string."""
+def mesh_config_revision(name: str) -> str | None:
+    """IST-50: the revision whose istiod reads the ConfigMap ``name``: ``istio`` the default one (""),
+    ``istio-<revision>`` that revision's; None: not a mesh ConfigMap name."""
+    if name == "istio":
+        return ""
+    return name.removeprefix("istio-") if name.startswith("istio-") and len(name) > len("istio-") else None
+
+
+def parse_mesh_config(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> bool:
+    """IST-30, IST-50: the ``istio`` or ``istio-<revision>`` ConfigMap: ``data.mesh`` is meshConfig
+    as YAML inside a string. False: the ConfigMap has no ``mesh`` key (another ConfigMap)."""
     data = obj.data.get("data")
     text = data.get("mesh") if isinstance(data, LMap) else None
-    if not isinstance(text, str):
-        return
+    revision = mesh_config_revision(obj.name)
+    if not isinstance(text, str) or revision is None:
+        return False
     line = data.line_of("mesh") if isinstance(data, LMap) else obj.line
     try:
         mesh = yaml.safe_load(text)
@@ -210,11 +220,12 @@ def parse_mesh_config(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> N
         diags.error("invalid-mesh-config", f"ConfigMap {obj.namespace}/{obj.name} data.mesh is not YAML ({e}); "
                     "the mesh-wide outboundTrafficPolicy is taken as ALLOW_ANY (IST-30)", obj.file, line,
                     leans=Leans.EITHER)
-        return
+        return True
     if not isinstance(mesh, dict) or "outboundTrafficPolicy" not in mesh:
-        return
+        return True
     record_outbound(cluster, diags, mesh["outboundTrafficPolicy"],
-                    ObjectRef("ConfigMap", obj.namespace or "default", obj.name, obj.file, line))
+                    ObjectRef("ConfigMap", obj.namespace or "default", obj.name, obj.file, line), revision)
+    return True
 
 
 def parse_istio_operator(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
@@ -225,11 +236,13 @@ def parse_istio_operator(obj: RawObject, cluster: Cluster, diags: Diagnostics) -
     if not isinstance(mesh, LMap) or "outboundTrafficPolicy" not in mesh:
         return
     line = mesh.line_of("outboundTrafficPolicy")
+    revision = str(spec.get("revision") or "") if isinstance(spec, LMap) else ""
     record_outbound(cluster, diags, mesh["outboundTrafficPolicy"],
-                    ObjectRef("IstioOperator", obj.namespace or "istio-system", obj.name, obj.file, line))
+                    ObjectRef("IstioOperator", obj.namespace or "istio-system", obj.name, obj.file, line),
+                    "" if revision == "default" else revision)
 
 
-def record_outbound(cluster: Cluster, diags: Diagnostics, raw: Any, ref: ObjectRef) -> None:
+def record_outbound(cluster: Cluster, diags: Diagnostics, raw: Any, ref: ObjectRef, revision: str = "") -> None:
     """The mesh-wide outbound policy that ``ref`` sets (IST-30); a rendered ConfigMap wins over an
     IstioOperator or Helm values, which only say what it will hold."""
     policy = _outbound(raw)
@@ -237,10 +250,10 @@ def record_outbound(cluster: Cluster, diags: Diagnostics, raw: Any, ref: ObjectR
         diags.error("invalid-mesh-config", f"{ref.display}: meshConfig.outboundTrafficPolicy.mode must be ALLOW_ANY "
                     "or REGISTRY_ONLY; taken as ALLOW_ANY (IST-30)", ref.file, ref.line, leans=Leans.MAY_ALLOW_MORE)
         return
-    found = cluster.mesh.outbound.get(ref.namespace)
+    found = cluster.mesh.outbound.get((ref.namespace, revision))
     if found is not None and found[1].kind == "ConfigMap" and ref.kind != "ConfigMap":
         return
-    cluster.mesh.outbound[ref.namespace] = (policy, ref)
+    cluster.mesh.outbound[(ref.namespace, revision)] = (policy, ref)
 
 
 def is_egress_gateway(gateway: IstioGateway) -> bool:
