@@ -21,7 +21,8 @@ def _blocks() -> list[str]:
 def test_the_readme_opens_with_the_example_command_then_the_test_command() -> None:
     first, second = _blocks()[:2]
     assert first.strip() == 'python -m pip install . && kubeward check examples/shop'
-    assert second.strip() == 'sh tools/install-system-packages && python -m pip install -e ".[test]" && python -m pytest'
+    assert second.strip() == ('sh tools/install-system-packages'
+                              ' && python -m pip install -e ".[test]" && python -m pytest')
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
