@@ -431,3 +431,15 @@ def test_ist50_a_revision_reads_its_own_istio_revision_configmap() -> None:
     assert message.endswith("outboundTrafficPolicy ALLOW_ANY (Istio's default: revision canary's ConfigMap "
                             "istio-system/istio-canary is not in the input (IST-50)) passes it through as addressed "
                             "(PassthroughCluster, IST-30)")
+
+
+def test_ist44_strict_peer_authentication_does_not_refuse_plaintext_at_a_gateway_server() -> None:
+    strict = textwrap.dedent("""\
+        ---
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: {name: default, namespace: istio-system}
+        spec: {mtls: {mode: STRICT}}
+        """)
+    # The sidecar sends the application's TLS in plaintext (auto mTLS, IST-42); the PASSTHROUGH server takes it.
+    assert run(BASE + gateway("PASSTHROUGH") + routes("tls") + strict)[0] == "allow"

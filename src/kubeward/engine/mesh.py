@@ -609,7 +609,7 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
         mtls = bool(src_kind) and client_tls == "ISTIO_MUTUAL"
         tls_why = f"; the client's DestinationRule sets TLS {client_tls} (IST-42)"
     where = f"{pa.ref.display}, {level}-wide" if pa is not None else "no PeerAuthentication: default"
-    if mode is MtlsMode.STRICT and not mtls:
+    if mode is MtlsMode.STRICT and not mtls and dst_kind != "gateway":  # IST-44: a gateway's servers decide its TLS
         # IST-7: STRICT refuses plaintext.
         who = (f"{source.id} has no sidecar" if source is not None and not src_kind else
                f"the client does not send Istio mTLS{tls_why}" if source is not None else
