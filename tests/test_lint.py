@@ -408,6 +408,23 @@ _meshed = namespace(labels={"istio-injection": "enabled"})
 _bypass = docs(_meshed, deployment("web", mark=True), _egress_vs, _REGISTRY_ONLY)
 _no_bypass = docs(_meshed, deployment("web"), _egress_vs, _REGISTRY_ONLY, DENY_EGRESS)
 _allow_any = docs(_meshed, deployment("web", mark=True), _egress_vs, DENY_EGRESS)
+_GW_FROM_APP = f"""\
+    apiVersion: security.istio.io/v1  {MARK}
+    kind: AuthorizationPolicy
+    metadata: {{name: egress-from-app, namespace: istio-system}}
+    spec:
+      selector: {{matchLabels: {{istio: egressgateway}}}}
+      rules: [{{from: [{{source: {{namespaces: [app]}}}}]}}]
+    """
+_GW_MUTUAL = """\
+    apiVersion: networking.istio.io/v1
+    kind: DestinationRule
+    metadata: {name: egressgateway, namespace: istio-system}
+    spec:
+      host: istio-egressgateway.istio-system.svc.cluster.local
+      trafficPolicy: {tls: {mode: ISTIO_MUTUAL, sni: api.example.com}}
+    """
+_identity_plain = docs(_meshed, WEB, _egress_vs, _GW_FROM_APP)
 _all_hosts = docs(_meshed, WEB, f"""\
     apiVersion: networking.istio.io/v1  {MARK}
     kind: ServiceEntry
@@ -472,6 +489,8 @@ COMPUTED_CASES = [
     Case("egress-gateway-bypass", "warning", ("Deployment", "app", "web"), _bypass, _no_bypass, mesh="istio"),
     Case("mesh-allow-any-with-egress-gateway", "info", ("Deployment", "app", "web"),
          _allow_any, docs(_allow_any.replace(f"  {MARK}", ""), _REGISTRY_ONLY), mesh="istio"),
+    Case("egress-gateway-identity-without-mtls", "warning", ("AuthorizationPolicy", "istio-system", "egress-from-app"),
+         _identity_plain, docs(_meshed, WEB, _egress_vs, _GW_FROM_APP, _GW_MUTUAL), mesh="istio"),
     Case("service-entry-all-hosts", "warning", ("ServiceEntry", "app", "everything"),
          _all_hosts, edit(_all_hosts, '["*"]', "[api.example.com]"), mesh="istio"),
     Case("virtual-service-gateway-missing", "warning", ("VirtualService", "istio-system", "api-via-gateway"),

@@ -329,3 +329,18 @@ def test_a_server_error_on_the_istio_configmap_is_a_warning_leaning_towards_allo
         "ConfigMap mesh-root/istio not read: the API server failed to get it (500 Internal Server Error: etcd "
         "timeout); the mesh-wide outboundTrafficPolicy is unknown: it is taken as ALLOW_ANY (IST-30), which may "
         "allow more than shown; --mesh-outbound sets it")
+
+
+def test_a_revision_named_by_a_namespace_has_its_istio_revision_configmap_read_by_name(tmp_path: Path) -> None:
+    canary = {"apiVersion": "v1", "kind": "Namespace",
+              "metadata": {"name": "shop", "labels": {"istio.io/rev": "canary"}}}
+    stable = {"apiVersion": "v1", "kind": "Namespace",
+              "metadata": {"name": "blog", "labels": {"istio.io/rev": "default"}}}
+    served = [SERVICE_ENTRY, canary, stable, configmap("istio-canary", "istio-system", "x: 1")]
+    with serving(served) as server:
+        snapshot = read(server, tmp_path)
+        requests = [r.path for r in server.requests if "configmaps" in r.path]
+    assert requests == ["/api/v1/namespaces/istio-system/configmaps/istio",
+                        "/api/v1/namespaces/istio-system/configmaps/istio-canary"]  # IST-50; "default" is istio
+    assert [o.name for o in snapshot.objects if o.kind == "ConfigMap"] == ["istio-canary"]
+    assert server.lists_of("configmaps") == []

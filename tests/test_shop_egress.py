@@ -50,6 +50,7 @@ def test_explain_payment_walks_sidecar_gateway_and_out() -> None:
         ("mesh", "shop/web", "mesh-outbound", "allow"),        # ServiceEntry istio-system/payment
         ("mesh", "shop/web", "mesh-egress-route", "allow"),    # the mesh route to the gateway's Service
         ("mesh", "shop/web", "mesh-egress-route", "allow"),    # the DestinationRule's subset
+        ("mesh", "shop/web", "mesh-tls", "allow"),             # its subset's ISTIO_MUTUAL on 443 (IST-42)
         ("service", "istio-egressgateway", "service-translated", "allow"),
         ("cni", "shop/web", "allowed-by-rule", "allow"),       # web's egress to the gateway pods, 8443
         ("cni", gw, "allowed-by-rule", "allow"),               # the gateway's ingress from shop
@@ -182,11 +183,15 @@ def test_ist36_a_pod_without_a_sidecar_bypasses_the_mesh() -> None:
     assert "plain/client has no sidecar" in bypass.message and "the CNI alone decides (IST-36)" in bypass.message
 
 
-def test_ist30_the_mesh_config_is_read_from_the_istio_configmap_only() -> None:
-    other = REGISTRY_ONLY.replace("name: istio,", "name: istio-other,")
+def test_ist30_the_mesh_config_is_read_from_the_istio_configmaps_only() -> None:
+    other = REGISTRY_ONLY.replace("name: istio,", "name: mesh-settings,")
     assert analyse_text(BASE + other, "x.yaml").cluster.mesh.outbound == {}
     cluster = analyse_text(BASE + REGISTRY_ONLY, "x.yaml").cluster
-    assert [(ns, str(p)) for ns, (p, _) in cluster.mesh.outbound.items()] == [("istio-system", "REGISTRY_ONLY")]
+    assert [(key, str(p)) for key, (p, _) in cluster.mesh.outbound.items()] == [
+        (("istio-system", ""), "REGISTRY_ONLY")]
+    # IST-50: istio-<revision> is that revision's.
+    canary = REGISTRY_ONLY.replace("name: istio,", "name: istio-canary,")
+    assert list(analyse_text(BASE + canary, "x.yaml").cluster.mesh.outbound) == [("istio-system", "canary")]
 
 
 def test_ist30_a_mesh_config_that_is_not_yaml_is_an_error_at_its_line() -> None:
@@ -208,7 +213,7 @@ def test_ist30_registry_only_says_flows_to_addresses_are_answered_by_the_cni_alo
     [d] = [d for d in analyse_text(BASE + REGISTRY_ONLY, "x.yaml").diagnostics.items
            if d.code == "mesh-egress-addresses"]
     assert (d.severity, d.leans is not None and d.leans.value) == ("warning", "may deny more than shown")
-    assert "app/client" in d.message and "(IST-30)" in d.message
+    assert "app/client" in d.message and "the map answers" in d.message and "IST-49" in d.message
     assert not [d for d in analyse_text(BASE, "x.yaml").diagnostics.items if d.code == "mesh-egress-addresses"]
 
 

@@ -3,6 +3,7 @@ stay; ``--enforce-staged`` analyses them as enforced and ``diff --staged`` lists
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -156,12 +157,21 @@ def test_cal23_diff_staged_lists_exactly_the_flows_the_staged_policy_changes() -
     result = CliRunner().invoke(main, ["diff", "--staged", "examples/staged"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "diff examples/staged (enforced today) → examples/staged (staged enforced) (cni=calico, "
-        "ipblock-matches-pods=yes, self-traffic=omitted, staged=enforced)\n"
+        "diff examples/staged (enforced today) → examples/staged (staged enforced) (OLD: cni=calico, "
+        "ipblock-matches-pods=yes, self-traffic=omitted; NEW: cni=calico, ipblock-matches-pods=yes, "
+        "self-traffic=omitted, staged=enforced)\n"
         "shop/web -> shop/mysql: - no longer allowed TCP/3306\n"
         "    denied by StagedKubernetesNetworkPolicy shop/mysql-ingress (examples/staged/staged.yaml:3)\n"
         "    was allowed by NetworkPolicy shop/mysql-ingress ingress rule 0 (examples/staged/policies.yaml:9)\n"
         "1 pair(s) changed, 0 entry point(s) changed, 0 workload(s) added, 0 removed\n")
+
+
+def test_diff_staged_json_keeps_both_sides_options() -> None:
+    result = CliRunner().invoke(main, ["diff", "--staged", "examples/staged", "--format", "json"],
+                                catch_exceptions=False)
+    data = json.loads(result.stdout)
+    assert data["options"] == ["cni=calico", "ipblock-matches-pods=yes", "self-traffic=omitted", "staged=enforced"]
+    assert data["oldOptions"] == ["cni=calico", "ipblock-matches-pods=yes", "self-traffic=omitted"]
 
 
 def test_diff_staged_takes_one_path() -> None:

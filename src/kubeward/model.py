@@ -554,8 +554,9 @@ class MeshObjects:
     gateways: list[IstioGateway] = field(default_factory=list)
     virtual_services: list[VirtualService] = field(default_factory=list)
     destination_rules: list[DestinationRule] = field(default_factory=list)
-    # IST-30: the `istio` ConfigMap's meshConfig.outboundTrafficPolicy, per namespace it was found in
-    outbound: dict[str, tuple[OutboundPolicy, ObjectRef]] = field(default_factory=dict)
+    # IST-30, IST-50: the `istio` (or `istio-<revision>`) ConfigMap's meshConfig.outboundTrafficPolicy,
+    # per (namespace it was found in, revision: "" for the default one)
+    outbound: dict[tuple[str, str], tuple[OutboundPolicy, ObjectRef]] = field(default_factory=dict)
 
 
 class OutboundPolicy(StrEnum):
@@ -576,6 +577,17 @@ class ServiceEntry:
     location: str                            # MESH_EXTERNAL (default) | MESH_INTERNAL
     resolution: str                          # NONE | STATIC | DNS | DNS_ROUND_ROBIN
     export_to: tuple[str, ...]               # () or ("*",): every namespace; ".": its own
+    endpoints: tuple[EntryEndpoint, ...] = ()  # IST-47: where STATIC / DNS resolution sends the traffic
+
+
+@dataclass(frozen=True, slots=True)
+class EntryEndpoint:
+    """A ServiceEntry's ``endpoints[]``: an address (an IP, or a DNS name under DNS resolution) and
+    the port numbers it listens on, by the ServiceEntry port's name."""
+
+    address: str
+    ports: Mapping[str, int]
+    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -646,13 +658,33 @@ class VirtualService:
 
 @dataclass(frozen=True, slots=True)
 class DestinationRule:
-    """IST-34: subsets of a host and the client TLS the proxies use towards it."""
+    """IST-34: subsets of a host and the client TLS the proxies use towards it (IST-42)."""
 
     ref: ObjectRef
     host: str
     subsets: Mapping[str, Mapping[str, str]]
     tls_mode: str  # trafficPolicy.tls.mode: "" | DISABLE | SIMPLE | MUTUAL | ISTIO_MUTUAL
     export_to: tuple[str, ...]
+    policy: TlsPolicy | None = None                       # spec.trafficPolicy (its TLS parts)
+    subset_policies: Mapping[str, TlsPolicy | None] = field(default_factory=dict)  # subsets[].trafficPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTls:
+    """A DestinationRule's ``tls``: the TLS a client proxy opens towards the host (IST-42)."""
+
+    mode: str  # DISABLE | SIMPLE | MUTUAL | ISTIO_MUTUAL
+    sni: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPolicy:
+    """The TLS parts of a trafficPolicy: its ``tls`` and its ``portLevelSettings`` (port → the
+    entry's ``tls``, None when the entry has none: a port-level entry replaces the whole policy)."""
+
+    tls: ClientTls | None
+    ports: Mapping[int, ClientTls | None]
 
 
 # --------------------------------------------------------------------------- Calico

@@ -95,6 +95,7 @@ class ConfigDiff:
     options: list[str]
     peers_added: list[str] = field(default_factory=list)
     peers_removed: list[str] = field(default_factory=list)
+    old_options: list[str] | None = None  # OLD's options, only when they differ from NEW's (``diff --staged``)
 
     @property
     def changed(self) -> bool:
@@ -102,6 +103,7 @@ class ConfigDiff:
 
     def to_json(self) -> dict[str, object]:
         return {"schema": 1, "old": self.old, "new": self.new, "options": self.options,
+                **({"oldOptions": self.old_options} if self.old_options is not None else {}),
                 "peers": {"added": self.peers_added, "removed": self.peers_removed},
                 "pairs": [p.to_json() for p in self.pairs], "entries": [e.to_json() for e in self.entries]}
 
@@ -210,5 +212,6 @@ def diff(old: Analysis, new: Analysis, old_label: str, new_label: str, *,
         elif o is not None and n is not None and o.path.allowed != n.path.allowed:
             kind = EntryChangeKind.OPENED if n.path.allowed else EntryChangeKind.CLOSED
             entries.append(EntryChange(kind, n.via, n.request))
+    old_options = old.options.describe()
     return ConfigDiff(old_label, new_label, pairs, entries, new.options.describe(),
-                      sorted(added), sorted(removed))
+                      sorted(added), sorted(removed), old_options if old_options != new.options.describe() else None)

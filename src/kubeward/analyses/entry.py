@@ -82,7 +82,8 @@ def _workload_end(analysis: Analysis, w: Workload) -> FlowEnd:
 
 
 def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: Service, port: int | str,
-                protocol: str = "TCP", http: HttpRequest | None = None, pod_port: int | None = None) -> None:
+                protocol: str = "TCP", http: HttpRequest | None = None, pod_port: int | None = None,
+                client_tls: str | None = None) -> None:
     """Service hop, then the CNI verdict from ``source`` to every backend on its pod port
     (``pod_port``: only the backends whose pod port it is, ROUTE-4)."""
     sport = service_port(service, port, protocol if isinstance(port, int) else None)
@@ -109,7 +110,8 @@ def to_backends(analysis: Analysis, path: EntryPath, source: FlowEnd, service: S
              + (" — headless: clients reach the pods directly" if service.cluster_ip == "None" else ""), ref)
     for b in live:
         assert b.pod_port is not None
-        verdict = decide(analysis.engine, source, _workload_end(analysis, b.workload), sport.protocol, b.pod_port, http)
+        verdict = decide(analysis.engine, source, _workload_end(analysis, b.workload), sport.protocol, b.pod_port, http,
+                         client_tls)
         path.steps.extend(verdict.steps)
         path.allowed_ports = path.allowed_ports | verdict.allowed_ports
         if verdict.allowed:

@@ -8,15 +8,16 @@ from ..diagnostics import Diagnostics
 from ..engine.engine import Engine
 from ..engine.flow import FlowEnd, FlowVerdict, decide
 from ..engine.l7 import HttpRequest
+from ..engine.options import Mesh
 from ..engine.portset import EMPTY
 from ..engine.routing import parse_url
 from ..engine.trace import Effect, Layer, Reason, Step, StepTier
 from ..engine.universe import Domain
 from ..errors import UsageError
 from ..ir import PROTOCOLS, Direction, ObjectRef
-from .egress import mesh_egress
+from .egress import endpoint_names, mesh_egress, mesh_egress_address
 from .entry import EntryPath, gateway_paths, ingress_paths, openshift_paths, parse_service_spec, service_paths
-from .session import Analysis, analyse_objects, cluster_dns_name, is_domain, resolve_peer
+from .session import Analysis, analyse_objects, cluster_dns_name, is_domain, is_ip, resolve_peer
 
 
 @dataclass(slots=True)
@@ -148,6 +149,8 @@ def _explain(analysis: Analysis, source: str, destination: str, port: int | None
                                 destination)
     wanted = [p.lower().rstrip(".") for p in (source, destination)
               if is_domain(p) and cluster_dns_name(analysis.cluster, p) is None]
+    if destination.lower().rstrip(".") in wanted and analysis.options.mesh == Mesh.ISTIO:
+        wanted += endpoint_names(analysis, destination.lower().rstrip("."))  # IST-47: the proxy connects to them
     if any(analysis.engine.universe.domain(name) is None for name in wanted):
         # A DNS name no policy names: bind the policies again with it in the universe.
         engine = Engine(analysis.cluster, analysis.options, wanted)
@@ -157,6 +160,8 @@ def _explain(analysis: Analysis, source: str, destination: str, port: int | None
     egress = None
     if port is not None and protocol in (None, "TCP") and isinstance(dst.endpoint, Domain):
         egress = mesh_egress(analysis, src, dst, dst.endpoint.name, port, http)  # IST-28 … IST-36
+    elif port is not None and protocol in (None, "TCP") and is_ip(destination) and dst.workload is None:
+        egress = mesh_egress_address(analysis, src, dst, destination, port)  # IST-49
     verdict = egress or decide(analysis.engine, src, dst, protocol, port, http)
     verdict.steps.extend(_other_pods(analysis, src, dst, protocol, port, verdict))
     return Explanation(verdict, analysis.options.describe())

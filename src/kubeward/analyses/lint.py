@@ -81,6 +81,10 @@ COMPUTED: dict[str, LintRule] = {r.code: r for r in (
              "a pod whose sidecar routes to the egress gateway can also reach the internet directly",
              "deny the pod's direct egress with a NetworkPolicy (allow only the egress gateway's pods, DNS and the "
              "cluster), so the gateway is the only way out", "IST-36"),
+    LintRule("egress-gateway-identity-without-mtls", Severity.WARNING,
+             "an identity rule of the egress gateway's AuthorizationPolicy that sidecars reach in plaintext",
+             "send ISTIO_MUTUAL to the gateway (the DestinationRule's tls, with sni the host) and terminate it "
+             "(the Gateway server's tls.mode ISTIO_MUTUAL), or match the clients by ipBlocks", "IST-42, IST-44"),
     LintRule("service-entry-all-hosts", Severity.WARNING, "a ServiceEntry that lists the host '*'",
              "list the outside hosts the workloads need, one by one (or a narrow *.domain)", "IST-28, IST-30"),
     LintRule("virtual-service-gateway-missing", Severity.WARNING,

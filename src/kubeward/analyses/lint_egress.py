@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..engine.flow import decide
-from ..engine.mesh import membership
+from ..engine.mesh import TLS_MODE_LABEL, applicable, membership
 from ..engine.options import Mesh
-from ..model import OutboundPolicy
-from .egress import _cluster_service, outbound_policy, sidecar_of
+from ..model import AuthorizationPolicy, OutboundPolicy
+from .egress import (
+    _cluster_service,
+    client_tls,
+    destination_rule_for,
+    exported,
+    outbound_policy,
+    revision_of,
+    sidecar_of,
+)
 from .session import Analysis, resolve_peer, world_address
 
 
@@ -40,6 +48,7 @@ def egress_findings(analysis: Analysis) -> Iterable[tuple[str, str, str, str, st
     """(code, message, kind, namespace, name, file, line) of each egress trap."""
     if analysis.options.mesh != Mesh.ISTIO:
         return
+    yield from identity_without_mtls(analysis)
     cluster = analysis.cluster
     for se in cluster.mesh.service_entries:
         if "*" in se.hosts:  # IST-28: every host is in the registry: REGISTRY_ONLY refuses nothing
@@ -63,7 +72,7 @@ def egress_findings(analysis: Analysis) -> Iterable[tuple[str, str, str, str, st
     for w in cluster.workloads:
         if membership(cluster, w)[0] != "sidecar" or w.host_network:
             continue
-        policy, where, _ = outbound_policy(analysis, sidecar_of(analysis, w))
+        policy, where, _ = outbound_policy(analysis, sidecar_of(analysis, w), revision_of(analysis, w))
         src = resolve_peer(analysis, w.id, "from")
         dst = resolve_peer(analysis, "world", "to")
         if decide(analysis.engine, src, dst, "TCP", 443).allowed:
@@ -79,3 +88,53 @@ def egress_findings(analysis: Analysis) -> Iterable[tuple[str, str, str, str, st
                            "ServiceEntry leaves through the sidecar directly, not through the gateway (IST-30)",
                            w.kind, w.namespace, w.name, w.origin.file, w.origin.line)
 
+
+
+def _identity_rules(p: AuthorizationPolicy) -> list[int]:
+    """The rules of ``p`` that name a peer identity (IST-16: they need the mesh's mTLS)."""
+    return [r.index for r in p.rules or () for src in r.sources or ()
+            if any(getattr(src, f) for f in ("principals", "not_principals", "namespaces", "not_namespaces",
+                                             "service_accounts", "not_service_accounts"))]
+
+
+def identity_without_mtls(analysis: Analysis) -> Iterable[tuple[str, str, str, str, str, str, int]]:
+    """IST-42: an AuthorizationPolicy of the egress gateway with identity rules, while the sidecars of
+    some namespace send it plaintext (no ISTIO_MUTUAL DestinationRule, gateway pods without the
+    tlsMode label): those rules never match them."""
+    cluster = analysis.cluster
+    client_ns = sorted({w.namespace for w in cluster.workloads if membership(cluster, w)[0] == "sidecar"})
+    reported: set[str] = set()
+    for vs in cluster.mesh.virtual_services:
+        for r in vs.routes:
+            if (r.gateways if r.gateways is not None else (vs.gateways or ("mesh",))).count("mesh") == 0:
+                continue
+            for d in r.destinations:
+                svc = _cluster_service(analysis, d.host, vs.ref.namespace)
+                port = d.port or r.port
+                if svc is None or port is None:
+                    continue
+                pods = [w for w in cluster.workloads_in(svc[0]) if w.labels.get("istio") == "egressgateway"]
+                if not pods or all(w.labels.get(TLS_MODE_LABEL) == "istio" for w in pods):
+                    continue
+                fqdn = f"{svc[1]}.{svc[0]}.svc.cluster.local"
+                for ns in client_ns:
+                    if not exported(vs.export_to, vs.ref.namespace, ns):
+                        continue
+                    dr = destination_rule_for(analysis, ns, fqdn, svc[0])
+                    tls = client_tls(dr, d.subset, port) if dr is not None else None
+                    if tls is not None and tls.mode == "ISTIO_MUTUAL":
+                        continue
+                    policies = {p.ref.display: p for w in pods for p in applicable(cluster, analysis.options, w)}
+                    for p in policies.values():
+                        rules = _identity_rules(p)
+                        if not rules or p.ref.display in reported:
+                            continue
+                        reported.add(p.ref.display)
+                        how = f"{dr.ref.display} sets TLS {tls.mode}" if dr is not None and tls is not None else \
+                            "no DestinationRule sets ISTIO_MUTUAL, and auto mTLS sends plaintext to gateway pods"
+                        yield _finding("egress-gateway-identity-without-mtls", f"{p.ref.display} rule(s) "
+                                       f"{', '.join(map(str, rules))} match clients by identity, but the sidecars of "
+                                       f"{ns} reach the egress gateway ({vs.ref.display} → {svc[0]}/{svc[1]}:{port}) "
+                                       f"without the mesh's mTLS ({how}): the gateway knows no identity and those "
+                                       "rules never match them (IST-42, IST-16)", p.ref.kind, p.ref.namespace,
+                                       p.ref.name, p.ref.file, p.ref.line)

@@ -326,15 +326,17 @@ def mesh_cni_checks(analysis: Analysis) -> None:
                                   "requires PeerAuthentication DISABLE for HTTP policies", p.ref.file, rule.line,
                                   p.ref, Leans.EITHER)
     if meshed:
-        from .egress import outbound_policy, sidecar_of
+        from .egress import outbound_policy, revision_of, sidecar_of
 
         diags.info("mesh-egress", "AuthorizationPolicy does not restrict egress in sidecar mode (IST-20); flows to "
                    "DNS names go through the sidecar's registry, outboundTrafficPolicy and the egress gateway "
                    "(IST-28 … IST-36)")
-        strict = [w for w in meshed if outbound_policy(analysis, sidecar_of(analysis, w))[0] == "REGISTRY_ONLY"]
+        strict = [w for w in meshed
+                  if outbound_policy(analysis, sidecar_of(analysis, w), revision_of(analysis, w))[0] == "REGISTRY_ONLY"]
         if strict:
-            # IST-30: not modelled for flows named by address: the sidecar refuses addresses no ServiceEntry lists.
+            # IST-30, IST-49: explain applies the sidecar to a flow to an address; the map does not.
             diags.warning("mesh-egress-addresses", f"outboundTrafficPolicy REGISTRY_ONLY applies to {len(strict)} "
-                          f"workload(s) with a sidecar ({strict[0].id} first): flows from them to IP addresses or "
-                          "CIDRs (not DNS names) are answered by the CNI alone, but their sidecar refuses addresses "
-                          "no ServiceEntry lists (IST-30)", leans=Leans.MAY_DENY_MORE)
+                          f"workload(s) with a sidecar ({strict[0].id} first): the map answers their flows to IP "
+                          "addresses or CIDRs (not DNS names) by the CNI alone, but their sidecar refuses addresses "
+                          "no ServiceEntry lists (IST-30; explain with --to ADDRESS applies it, IST-49)",
+                          leans=Leans.MAY_DENY_MORE)

@@ -188,8 +188,8 @@ def build_cluster(objects: Iterable[RawObject], diags: Diagnostics) -> Cluster:
             continue
         cluster.kinds[obj.kind] = cluster.kinds.get(obj.kind, 0) + 1
         dialect = REGISTRY.get((obj.group, obj.kind))
-        if (obj.group, obj.kind, obj.name) == ("", "ConfigMap", "istio"):
-            parse_mesh_config(obj, cluster, diags)  # IST-30: the mesh-wide outbound policy; otherwise unmodelled
+        if (obj.group, obj.kind) == ("", "ConfigMap") and obj.name.startswith("istio"):
+            parse_mesh_config(obj, cluster, diags)  # IST-30, IST-50: the outbound policy; otherwise unmodelled
         elif (obj.group, obj.kind) == ("install.istio.io", "IstioOperator"):
             parse_istio_operator(obj, cluster, diags)  # IST-30: the same, as the operator will write it
         if dialect is None:

@@ -15,8 +15,10 @@ from ..diagnostics import Diagnostics, Leans
 from ..ir import LabelSelector, Operator, Requirement
 from ..loader import LList, LMap, RawObject
 from ..model import (
+    ClientTls,
     Cluster,
     DestinationRule,
+    EntryEndpoint,
     IstioGateway,
     IstioServer,
     ObjectRef,
@@ -25,6 +27,7 @@ from ..model import (
     ServiceEntry,
     SidecarConfig,
     SidecarEgress,
+    TlsPolicy,
     VirtualRoute,
     VirtualService,
 )
@@ -52,10 +55,18 @@ def parse_service_entry(obj: RawObject, cluster: Cluster, diags: Diagnostics) ->
     for p in r.get_items(spec, "ports", "spec", Leans.EITHER):
         if isinstance(p, LMap) and _int(p.get("number")) is not None:
             ports.append((int(p["number"]), str(p.get("protocol") or "TCP").upper(), str(p.get("name") or "")))
+    endpoints = []
+    for e in r.get_items(spec, "endpoints", "spec", Leans.EITHER):
+        if isinstance(e, LMap) and isinstance(e.get("address"), str):
+            raw_ports = e.get("ports")
+            named = {str(k): v for k, v in raw_ports.items() if _int(v) is not None} \
+                if isinstance(raw_ports, LMap) else {}
+            endpoints.append(EntryEndpoint(str(e["address"]).lower(), named, e.line))
     se = ServiceEntry(_ref(obj), tuple(h.lower() for h in _strings(r, spec, "hosts", "spec")),
                       _strings(r, spec, "addresses", "spec"), tuple(ports),
                       str(spec.get("location") or "MESH_EXTERNAL").upper(),
-                      str(spec.get("resolution") or "NONE").upper(), _strings(r, spec, "exportTo", "spec"))
+                      str(spec.get("resolution") or "NONE").upper(), _strings(r, spec, "exportTo", "spec"),
+                      tuple(endpoints))
     cluster.mesh.service_entries.append(se)
 
 
@@ -153,22 +164,55 @@ def parse_destination_rule(obj: RawObject, cluster: Cluster, diags: Diagnostics)
     r = Reader(obj, diags)
     spec = r.get_map(obj.data, "spec", "") or LMap(obj.line)
     subsets = {}
+    subset_policies = {}
     for i, s in enumerate(r.get_items(spec, "subsets", "spec", Leans.EITHER)):
         if isinstance(s, LMap) and s.get("name"):
             subsets[str(s["name"])] = r.labels(s, "labels", f"spec.subsets[{i}]")
+            subset_policies[str(s["name"])] = _tls_policy(s.get("trafficPolicy"))
     policy = spec.get("trafficPolicy")
     tls = policy.get("tls") if isinstance(policy, LMap) else None
     mode = str(tls.get("mode") or "").upper() if isinstance(tls, LMap) else ""
     cluster.mesh.destination_rules.append(DestinationRule(
-        _ref(obj), str(spec.get("host") or "").lower(), subsets, mode, _strings(r, spec, "exportTo", "spec")))
+        _ref(obj), str(spec.get("host") or "").lower(), subsets, mode, _strings(r, spec, "exportTo", "spec"),
+        _tls_policy(policy), subset_policies))
 
 
-def parse_mesh_config(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
-    """IST-30: the ``istio`` ConfigMap: ``data.mesh`` is meshConfig as YAML inside a string."""
+def _client_tls(raw: Any) -> ClientTls | None:
+    if not isinstance(raw, LMap):
+        return None
+    return ClientTls(str(raw.get("mode") or "DISABLE").upper(), str(raw.get("sni") or "").lower(), raw.line)
+
+
+def _tls_policy(raw: Any) -> TlsPolicy | None:
+    """IST-42: a trafficPolicy's ``tls`` and its ``portLevelSettings[].tls`` by port number."""
+    if not isinstance(raw, LMap):
+        return None
+    ports: dict[int, ClientTls | None] = {}
+    levels = raw.get("portLevelSettings")
+    for entry in levels if isinstance(levels, LList) else ():
+        port = entry.get("port") if isinstance(entry, LMap) else None
+        number = _int(port.get("number")) if isinstance(port, LMap) else None
+        if isinstance(entry, LMap) and number is not None and number not in ports:
+            ports[number] = _client_tls(entry.get("tls"))
+    return TlsPolicy(_client_tls(raw.get("tls")), ports)
+
+
+def mesh_config_revision(name: str) -> str | None:
+    """IST-50: the revision whose istiod reads the ConfigMap ``name``: ``istio`` the default one (""),
+    ``istio-<revision>`` that revision's; None: not a mesh ConfigMap name."""
+    if name == "istio":
+        return ""
+    return name.removeprefix("istio-") if name.startswith("istio-") and len(name) > len("istio-") else None
+
+
+def parse_mesh_config(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> bool:
+    """IST-30, IST-50: the ``istio`` or ``istio-<revision>`` ConfigMap: ``data.mesh`` is meshConfig
+    as YAML inside a string. False: the ConfigMap has no ``mesh`` key (another ConfigMap)."""
     data = obj.data.get("data")
     text = data.get("mesh") if isinstance(data, LMap) else None
-    if not isinstance(text, str):
-        return
+    revision = mesh_config_revision(obj.name)
+    if not isinstance(text, str) or revision is None:
+        return False
     line = data.line_of("mesh") if isinstance(data, LMap) else obj.line
     try:
         mesh = yaml.safe_load(text)
@@ -176,11 +220,12 @@ def parse_mesh_config(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> N
         diags.error("invalid-mesh-config", f"ConfigMap {obj.namespace}/{obj.name} data.mesh is not YAML ({e}); "
                     "the mesh-wide outboundTrafficPolicy is taken as ALLOW_ANY (IST-30)", obj.file, line,
                     leans=Leans.EITHER)
-        return
+        return True
     if not isinstance(mesh, dict) or "outboundTrafficPolicy" not in mesh:
-        return
+        return True
     record_outbound(cluster, diags, mesh["outboundTrafficPolicy"],
-                    ObjectRef("ConfigMap", obj.namespace or "default", obj.name, obj.file, line))
+                    ObjectRef("ConfigMap", obj.namespace or "default", obj.name, obj.file, line), revision)
+    return True
 
 
 def parse_istio_operator(obj: RawObject, cluster: Cluster, diags: Diagnostics) -> None:
@@ -191,11 +236,13 @@ def parse_istio_operator(obj: RawObject, cluster: Cluster, diags: Diagnostics) -
     if not isinstance(mesh, LMap) or "outboundTrafficPolicy" not in mesh:
         return
     line = mesh.line_of("outboundTrafficPolicy")
+    revision = str(spec.get("revision") or "") if isinstance(spec, LMap) else ""
     record_outbound(cluster, diags, mesh["outboundTrafficPolicy"],
-                    ObjectRef("IstioOperator", obj.namespace or "istio-system", obj.name, obj.file, line))
+                    ObjectRef("IstioOperator", obj.namespace or "istio-system", obj.name, obj.file, line),
+                    "" if revision == "default" else revision)
 
 
-def record_outbound(cluster: Cluster, diags: Diagnostics, raw: Any, ref: ObjectRef) -> None:
+def record_outbound(cluster: Cluster, diags: Diagnostics, raw: Any, ref: ObjectRef, revision: str = "") -> None:
     """The mesh-wide outbound policy that ``ref`` sets (IST-30); a rendered ConfigMap wins over an
     IstioOperator or Helm values, which only say what it will hold."""
     policy = _outbound(raw)
@@ -203,10 +250,10 @@ def record_outbound(cluster: Cluster, diags: Diagnostics, raw: Any, ref: ObjectR
         diags.error("invalid-mesh-config", f"{ref.display}: meshConfig.outboundTrafficPolicy.mode must be ALLOW_ANY "
                     "or REGISTRY_ONLY; taken as ALLOW_ANY (IST-30)", ref.file, ref.line, leans=Leans.MAY_ALLOW_MORE)
         return
-    found = cluster.mesh.outbound.get(ref.namespace)
+    found = cluster.mesh.outbound.get((ref.namespace, revision))
     if found is not None and found[1].kind == "ConfigMap" and ref.kind != "ConfigMap":
         return
-    cluster.mesh.outbound[ref.namespace] = (policy, ref)
+    cluster.mesh.outbound[(ref.namespace, revision)] = (policy, ref)
 
 
 def is_egress_gateway(gateway: IstioGateway) -> bool:

@@ -55,7 +55,7 @@ def probe_of(protocol: str | None, port: int | None) -> PortSet:
 
 
 def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str | None,
-           port: int | None, http: HttpRequest | None = None) -> FlowVerdict:
+           port: int | None, http: HttpRequest | None = None, client_tls: str | None = None) -> FlowVerdict:
     """Both the source's egress side and the destination's ingress side must allow (NP-5).
     Without a port, the answer is the set of ports allowed. On a port that Cilium HTTP rules
     govern, each side's proxy must also admit the request (CIL-15 … CIL-18)."""
@@ -112,12 +112,12 @@ def decide(engine: Engine, source: FlowEnd, destination: FlowEnd, protocol: str 
     if engine.options.mesh == "istio" and isinstance(dst, Identity) and protocol in (None, "TCP"):
         # Sidecars proxy TCP only: UDP and SCTP pass the mesh untouched.
         # Every layer shows its outcome, even after an earlier one denied.
-        allowed = _mesh(engine, source, destination, port, http, steps, allowed)
+        allowed = _mesh(engine, source, destination, port, http, steps, allowed, client_tls)
     return FlowVerdict(source, destination, protocol, port, allowed, steps)
 
 
 def _mesh(engine: Engine, source: FlowEnd, destination: FlowEnd, port: int | None, http: HttpRequest | None,
-          steps: list[Step], allowed: PortSet) -> PortSet:
+          steps: list[Step], allowed: PortSet, client_tls: str | None = None) -> PortSet:
     """The mesh layer, ANDed with the CNI layer (IST-3 … IST-17)."""
     dst = destination.endpoint
     assert isinstance(dst, Identity)
@@ -137,7 +137,7 @@ def _mesh(engine: Engine, source: FlowEnd, destination: FlowEnd, port: int | Non
                           "the mesh layer decides per port: give --port for its verdict"))
         return allowed
     verdict = evaluate_mesh(engine.cluster, engine.options, src_workload, address, dst_workload, port, http,
-                            destination.label)
+                            destination.label, client_tls)
     steps.extend(verdict.steps)
     return allowed if verdict.allowed else EMPTY
 

@@ -41,6 +41,7 @@ from .trace import Effect, Layer, Reason, Step, StepTier
 
 INJECTION = "istio-injection"
 REVISION = "istio.io/rev"
+TLS_MODE_LABEL = "security.istio.io/tlsMode"  # IST-42: the endpoints auto mTLS sends Istio mTLS to
 POD_INJECT = "sidecar.istio.io/inject"
 DATAPLANE = "istio.io/dataplane-mode"
 SERVER_FIRST_PORTS = {3306, 25, 53, 27017}  # IST-22: treated as TCP, never HTTP
@@ -563,7 +564,10 @@ class MeshVerdict:
 
 
 def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, source_address: str | None,
-                  destination: Workload, port: int, http: HttpRequest | None, label: str) -> MeshVerdict:
+                  destination: Workload, port: int, http: HttpRequest | None, label: str,
+                  client_tls: str | None = None) -> MeshVerdict:
+    """``client_tls``: the TLS the client proxy opens, as a DestinationRule sets it (IST-42);
+    None: auto mTLS."""
     steps: list[Step] = []
 
     def hop(reason: Reason, effect: Effect, message: str, ref: ObjectRef | None = None, rule: int | None = None,
@@ -594,16 +598,29 @@ def evaluate_mesh(cluster: Cluster, options: Options, source: Workload | None, s
     if dst_kind == "ambient" and mode is MtlsMode.DISABLE:
         mode = MtlsMode.PERMISSIVE  # IST-2: DISABLE is not supported in ambient: HBONE is always mTLS
     mtls = bool(src_kind) and mode is not MtlsMode.DISABLE
+    tls_why = ""
+    if dst_kind == "gateway" and client_tls is None:
+        # IST-42: auto mTLS sends Istio mTLS only to endpoints labelled security.istio.io/tlsMode=istio;
+        # the sidecar injector adds the label, the gateway injection template does not.
+        mtls = bool(src_kind) and destination.labels.get(TLS_MODE_LABEL) == "istio"
+        tls_why = (f"; auto mTLS: {destination.id} has {TLS_MODE_LABEL}=istio" if mtls else
+                   f"; auto mTLS sends plaintext: {destination.id} has no {TLS_MODE_LABEL}=istio label (IST-42)")
+    elif client_tls is not None:
+        mtls = bool(src_kind) and client_tls == "ISTIO_MUTUAL"
+        tls_why = f"; the client's DestinationRule sets TLS {client_tls} (IST-42)"
     where = f"{pa.ref.display}, {level}-wide" if pa is not None else "no PeerAuthentication: default"
-    if mode is MtlsMode.STRICT and not mtls:
+    if mode is MtlsMode.STRICT and not mtls and dst_kind != "gateway":  # IST-44: a gateway's servers decide its TLS
         # IST-7: STRICT refuses plaintext.
-        who = f"{source.id} has no sidecar" if source is not None else "the client is outside the mesh"
+        who = (f"{source.id} has no sidecar" if source is not None and not src_kind else
+               f"the client does not send Istio mTLS{tls_why}" if source is not None else
+               "the client is outside the mesh")
         hop(Reason.MTLS_REQUIRED, Effect.DENY, f"mTLS {mode} on {destination.id}:{port} ({where}) and {who}: the "
             "plaintext connection is refused (IST-7)", pa.ref if pa else None)
         return MeshVerdict(False, steps, False)
     hop(Reason.MTLS, Effect.ALLOW, f"{destination.id} has a {dst_kind} ({dst_why}); mTLS mode {mode} ({where}): "
         + ("mutual TLS, the client's identity is known" if mtls
-           else "plaintext: identity-based rules cannot match (IST-16)"),
+           else ("plaintext" if client_tls in (None, "DISABLE") else f"TLS {client_tls}, not the mesh's mTLS")
+           + ": identity-based rules cannot match (IST-16)") + tls_why,
         pa.ref if pa else None)
     principal_value = principal(options, source) if source is not None and mtls else None
     peer = MeshPeer(source, source_address, mtls, principal_value)

@@ -96,6 +96,7 @@ class Reason(StrEnum):
     MESH_OUTBOUND = "mesh-outbound"          # the sidecar knows the host (ServiceEntry) or passes it through
     MESH_BLACKHOLE = "mesh-blackhole"        # REGISTRY_ONLY, or the Sidecar hides the host: BlackHoleCluster, 502
     MESH_EGRESS_ROUTE = "mesh-egress-route"  # a VirtualService sends the host to the egress gateway, or on out
+    MESH_TLS = "mesh-tls"                    # the TLS a proxy opens (DestinationRule) or a gateway server takes
     # entry and service hops
     ROUTED = "routed"                        # an Ingress rule or a route matches the request
     NO_ROUTE = "no-route"                    # nothing matches: 404, or no listener

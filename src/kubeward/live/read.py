@@ -107,9 +107,10 @@ class _Reader:
         for resource in resources:
             objects.extend(self.list_kind(resource))
         if ISTIO_NETWORKING in self.served and "" in self.served:  # no Istio: no request
-            mesh = self.mesh_config()
-            if mesh is not None:
-                objects.append(mesh)
+            for name in [MESH_CONFIGMAP] + [f"{MESH_CONFIGMAP}-{rev}" for rev in revisions(objects)]:
+                mesh = self.mesh_config(name)
+                if mesh is not None:
+                    objects.append(mesh)
         kinds = len({(o.group, o.kind) for o in objects})
         self.diags.info("cluster-read", f"read {len(objects):,} object{'s' if len(objects) != 1 else ''} of {kinds} "
                         f"kind{'s' if kinds != 1 else ''} from {self.conn.where}", self.file)
@@ -227,11 +228,12 @@ class _Reader:
             if not token or not isinstance(token, str):
                 return objects
 
-    def mesh_config(self) -> RawObject | None:
-        """IST-30: the ``istio`` ConfigMap of the root namespace, by name (one GET; ConfigMaps are
-        never listed). Absent: Istio's default policy, a note; refused: a warning, ``leans``."""
-        where = f"{self.root_namespace}/{MESH_CONFIGMAP}"
-        path = f"/api/v1/namespaces/{quote(self.root_namespace, safe='')}/configmaps/{MESH_CONFIGMAP}"
+    def mesh_config(self, name: str = MESH_CONFIGMAP) -> RawObject | None:
+        """IST-30, IST-50: the ``istio`` (or ``istio-<revision>``) ConfigMap of the root namespace,
+        by name (one GET; ConfigMaps are never listed). Absent: Istio's default policy, a note;
+        refused: a warning, ``leans``."""
+        where = f"{self.root_namespace}/{name}"
+        path = f"/api/v1/namespaces/{quote(self.root_namespace, safe='')}/configmaps/{quote(name, safe='')}"
         self.say(f"reading configmap {where}")
         answer = self.conn.get(path)
         if answer.status == 200 and isinstance(answer.body, dict):
@@ -244,7 +246,7 @@ class _Reader:
                    "allow more than shown; --mesh-outbound sets it")
         if answer.status == 403:
             why = f"the API server refused to get it (403 Forbidden: {answer.message}); grant get on configmaps " \
-                  f"named {MESH_CONFIGMAP} in {self.root_namespace} (docs/cli.md)"
+                  f"named {name} in {self.root_namespace} (docs/cli.md)"
             code = "cluster-forbidden"
         else:
             why = f"the API server failed to get it ({answer.status} {answer.reason}: {answer.message})" \
@@ -313,3 +315,20 @@ def overlay(snapshot: LiveSnapshot, files: Iterable[RawObject], diags: Diagnosti
 
 def _key(obj: RawObject) -> tuple[str, str, str, str]:
     return obj.group, obj.kind, obj.namespace, obj.name
+
+
+def revisions(objects: list[RawObject]) -> list[str]:
+    """IST-50: the control-plane revisions the listed Namespaces and pods name (``istio.io/rev``;
+    ``default`` is the ``istio`` ConfigMap's): one more GET each, for ``istio-<revision>``."""
+    found: set[str] = set()
+    for o in objects:
+        labels = o.metadata.get("labels") if o.kind == "Namespace" else None
+        if o.kind != "Namespace":
+            spec = o.data.get("spec")
+            template = spec.get("template") if isinstance(spec, dict) else None
+            meta = template.get("metadata") if isinstance(template, dict) else o.metadata
+            labels = meta.get("labels") if isinstance(meta, dict) else None
+        rev = labels.get("istio.io/rev") if isinstance(labels, dict) else None
+        if isinstance(rev, str) and rev and rev != "default":
+            found.add(rev)
+    return sorted(found)

@@ -302,8 +302,15 @@ def _ports_or_none(p: PortSet) -> str:
     return str(p) if p else ""
 
 
+def _diff_options(d: ConfigDiff) -> str:
+    """Both sides' options when they differ (``diff --staged``: OLD without ``staged=enforced``)."""
+    if d.old_options is None:
+        return ", ".join(d.options)
+    return f"OLD: {', '.join(d.old_options)}; NEW: {', '.join(d.options)}"
+
+
 def config_diff(d: ConfigDiff) -> str:
-    lines = [f"diff {d.old} → {d.new} ({', '.join(d.options)})"]
+    lines = [f"diff {d.old} → {d.new} ({_diff_options(d)})"]
     if not d.changed:
         lines.append("no change in what is allowed")
         return _lines(lines)
@@ -334,7 +341,7 @@ def config_diff(d: ConfigDiff) -> str:
 
 def config_diff_markdown(d: ConfigDiff) -> str:
     """Sized for a pull-request comment: one table row per changed pair."""
-    lines = [f"### kubeward: connectivity changes ({', '.join(d.options)})", ""]
+    lines = [f"### kubeward: connectivity changes ({_diff_options(d)})", ""]
     if not d.changed:
         return _lines(lines + ["No change in what is allowed."])
     if d.peers_added or d.peers_removed:
