@@ -109,11 +109,11 @@ def test_adding_a_default_deny_closes_every_pair_and_names_the_policy(chdir: Pat
     assert result.exit_code == 0, result.output
     assert result.stdout == textwrap.dedent("""\
         diff old → new (cni=generic, ipblock-matches-pods=yes, self-traffic=omitted)
-        0.0.0.0/0 -> demo/api: - no longer allowed all ports
+        world -> demo/api: - no longer allowed all ports
             denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
-        0.0.0.0/0 -> demo/db: - no longer allowed all ports
+        world -> demo/db: - no longer allowed all ports
             denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
-        0.0.0.0/0 -> demo/web: - no longer allowed all ports
+        world -> demo/web: - no longer allowed all ports
             denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
         demo/api -> demo/db: - no longer allowed TCP/1-3305,3307-65535 UDP/all SCTP/all
             denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)

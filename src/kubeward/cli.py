@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, overload
 import click
 
 from . import __version__
+from .cli_habits import colour, colour_all, emit_yaml, output_options, quiet
 from .diagnostics import Severity, escape
 from .engine.options import CNI_CHOICES, MESH_CHOICES, MESH_OUTBOUND_CHOICES, Options
 from .errors import ClusterError, UsageError
@@ -28,6 +29,7 @@ from .errors import ClusterError, UsageError
 if TYPE_CHECKING:
     from .analyses.commands import check_paths, run_tests
     from .analyses.connectivity_map import connectivity_map
+    from .analyses.denied_map import DeniedMap
     from .analyses.explain import explain as run_explain
     from .analyses.flow_diff import FlowsDiff
     from .analyses.revisions import DiffRun
@@ -140,6 +142,9 @@ _CLUSTER_OPTIONS = (
 )
 
 
+_PLUGIN = {"on": False}  # run as `kubectl kubeward` (kubectl_main)
+
+
 @overload
 def _inputs(func: Command) -> Command: ...
 
@@ -158,6 +163,8 @@ def _inputs(func: Command | None = None, *, required: bool = True) -> Any:
                         **kwargs: Any) -> Any:
             if not read_live and (kubeconfig or kube_context):
                 raise click.UsageError(f"{'--kubeconfig' if kubeconfig else '--context'} is an option of --cluster")
+            if _PLUGIN["on"] and not read_live and not kwargs.get("paths"):
+                read_live = True  # `kubectl kubeward map -n shop`: a kubectl plugin reads kubectl's cluster
             if required and not read_live and not kwargs.get("paths"):
                 raise click.UsageError("give PATH... (files, folders, - for standard input), or --cluster")
             live = _ClusterInput(kubeconfig, kube_context) if read_live else None
@@ -191,7 +198,7 @@ def _fail(command: str, message: object) -> NoReturn:
 
 def _stderr_diagnostics(analysis: Analysis, verbose: bool) -> None:
     for d in analysis.diagnostics.sorted():
-        if d.severity is Severity.INFO and not verbose:
+        if (d.severity is Severity.INFO and not verbose) or (quiet() and d.severity is not Severity.ERROR):
             continue
         click.echo(str(d), err=True)
 
@@ -248,7 +255,7 @@ def main(debug: bool) -> None:
 @main.command()
 @_inputs
 @profile_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options(["text", "json"])
 @click.option("--namespace", "-n", "namespaces", multiple=True,
               help="The connectivity summary of what has an end in this namespace (repeatable).")
 @click.option("--workload", "-w", "workloads", multiple=True, metavar="NS/NAME",
@@ -264,63 +271,96 @@ def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
         with _progress("analysing"):
             report = check_paths(paths, options=options, cluster=cluster, namespaces=namespaces, workloads=workloads)
     except UsageError as exc:
-        _fail("check", f"--namespace/--workload {exc}")
-    if fmt == "json":
-        click.echo(data.to_json(report.to_json()), nl=False)
+        _fail("check", exc)
+    if fmt in ("json", "yaml"):
+        _emit(report.to_json(), fmt, pretty=True)
     else:
-        click.echo(text.check_report(report), nl=False)
+        click.echo(colour(text.check_report(report)), nl=False)
     sys.exit(report.exit_code)
 
 
 @main.command(name="map")
 @_inputs
 @profile_options(include_self=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "md", "dot"]), default="text",
-              show_default=True)
+@output_options(["text", "json", "csv", "md", "dot"])
 @click.option("--namespace", "-n", "namespaces", multiple=True,
               help="Only connections with an end in this namespace (repeatable).")
 @click.option("--workload", "-w", "workloads", multiple=True, metavar="NS/NAME",
               help="Only connections with an end in this workload (repeatable).")
 @click.option("--expand", is_flag=True,
               help="One connection per pair of peers instead of connections between groups.")
+@click.option("--denied", is_flag=True,
+              help="Also what is denied: each workload's declared ports that other workloads and world cannot reach, "
+                   "with the deciding rule (grouped by destination port and rule).")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def map_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, namespaces: tuple[str, ...],
-         workloads: tuple[str, ...], expand: bool, verbose: bool) -> None:
+         workloads: tuple[str, ...], expand: bool, denied: bool, verbose: bool) -> None:
     """Who can reach whom, on which ports: connections between groups of peers (whole namespaces,
     workloads, address ranges) that cover every pair exactly; --expand: one row per pair.
 
     Exit code: 0, or 2 on input errors."""
     analysis = analyse_input(paths, options, cluster=_read_cluster("map", live, options))
     _stderr_diagnostics(analysis, verbose)
-    _check_focus(analysis, namespaces, workloads)
+    workloads = _check_focus(analysis, namespaces, workloads)
     cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=not expand)
-    if fmt == "json":
+    if denied and fmt not in ("text", "json", "yaml", "dot"):
+        _fail("map", f"--denied is shown in text, json, yaml and dot, not {fmt}")
+    denied_rows = _denied(analysis, namespaces, workloads) if denied else None
+    if fmt in ("json", "yaml"):
         doc = cmap.to_json()
+        if denied_rows is not None:
+            doc["denied"] = denied_rows.to_json()
         doc["diagnostics"] = _diag_json(analysis)
-        _write(data.json_bytes(doc))
+        _emit(doc, fmt)
     elif fmt == "csv":
         _write_all(data.map_csv(cmap))
     elif fmt == "md":
         _write_all(data.map_markdown(cmap))
     elif fmt == "dot":
-        _write_all([data.map_dot(cmap)])
+        _write_all([data.map_dot(cmap, denied_rows)])
     else:
         from .render.map_text import connectivity_lines
 
-        _write_all(connectivity_lines(cmap))
+        _write_all(colour_all(connectivity_lines(cmap)))
+        if denied_rows is not None:
+            from .render.map_text import denied_lines
+
+            _write_all(colour_all(denied_lines(denied_rows)))
     sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else EXIT_OK)
 
 
-def _check_focus(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> None:
-    """--namespace / --workload must name what the input has."""
+def _check_focus(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> tuple[str, ...]:
+    """--namespace / --workload must name what the input has; the workloads as NS/NAME (issue 17:
+    ``deploy/web``, ``web`` with one ``-n``)."""
+    from .analyses.names import resolve_workload
+
     unknown = unknown_namespaces(analysis, namespaces)
     if unknown:
         known = ", ".join(sorted(analysis.cluster.namespaces)) or "none"
         _fail("map", f"--namespace {', '.join(unknown)}: not in the input (namespaces: {known})")
-    missing = [w for w in workloads if analysis.cluster.workload(w) is None]
-    if missing:
-        _fail("map", f"--workload {', '.join(missing)}: no such workload in the input (give NAMESPACE/NAME, as "
-                     "the map names them)")
+    default_ns = namespaces[0] if len(namespaces) == 1 else None
+    try:
+        return tuple(resolve_workload(analysis.cluster, w, default_ns).workload.id for w in workloads)
+    except UsageError as exc:
+        _fail("map", exc)
+
+
+def _denied(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> DeniedMap:
+    from .analyses.denied_map import denied_map
+
+    with _progress("asking what is denied"):
+        return denied_map(analysis, namespaces, workloads)
+
+
+def _emit(doc: object, fmt: str, *, pretty: bool = False) -> None:
+    """A command's JSON document: JSON (indented when ``pretty``, as the command always wrote it) or
+    ``-o yaml``, the same data as YAML."""
+    if fmt == "yaml":
+        emit_yaml(doc)
+    elif pretty:
+        click.echo(data.to_json(doc), nl=False)
+    else:
+        _write(data.json_bytes(doc))
 
 
 def _write(chunk: bytes | bytearray) -> None:
@@ -341,21 +381,27 @@ def _write_all(chunks: Iterable[str]) -> None:
 @main.command()
 @_inputs
 @profile_options
-@click.option("--from", "source", required=True, help="namespace/name, an IP address, or 'world'.")
+@click.option("--from", "source", required=True,
+              help="A workload (namespace/name, deploy/web, deployment/NS/NAME, pod/NAME, NAME with -n), an IP "
+                   "address, or 'world'.")
 @click.option("--to", "destination", required=True,
-              help="namespace/name, an IP address, 'world', a DNS name, a URL (https://host/path: through "
-                   "Ingresses and Gateways) or service/NS/NAME (with --port: the Service port).")
-@click.option("--port", type=int, default=None,
-              help="Destination (pod) port. Without it: which ports are allowed.")
+              help="A workload (as --from), an IP address, 'world', a DNS name, a URL (https://host/path: through "
+                   "Ingresses and Gateways) or service/NS/NAME, svc/NAME with -n (with --port: the Service port).")
+@click.option("--namespace", "-n", "namespace", default=None,
+              help="The namespace of workload names given without one (--from web, --to svc/web).")
+@click.option("--port", default=None,
+              help="Destination (pod) port: a number, or a name (NP-22: as the destination's pods name it; a "
+                   "Service's port name with --to service/…). Without it: which ports are allowed.")
 @click.option("--protocol", default=None, help="TCP, UDP or SCTP [default: TCP with --port, else all].")
 @click.option("--method", default=None, help="HTTP method (L7 rules, routes) [default: GET].")
 @click.option("--path", "http_path", default=None, help="HTTP path, with any query (L7 rules).")
 @click.option("--host", "http_host", default=None, help="HTTP Host header (L7 rules).")
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="HTTP header (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options(["text", "json"])
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, source: str, destination: str,
-            port: int | None, protocol: str | None, method: str | None, http_path: str | None, http_host: str | None,
+            namespace: str | None, port: str | None, protocol: str | None, method: str | None,
+            http_path: str | None, http_host: str | None,
             headers: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """The verdict for one flow and the trace behind it.
 
@@ -370,17 +416,32 @@ def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options
         if not sep or not name.strip():
             _fail("explain", f"--header {h!r}: expected NAME:VALUE")
         parsed.append((name.strip(), value.strip()))
+    from .analyses.names import peer_spec, resolve_named_port
+
     try:
-        result = run_explain(analysis, source, destination, port, protocol, method=method, headers=tuple(parsed),
+        if namespace is not None and namespace not in analysis.cluster.namespaces:
+            known = ", ".join(sorted(analysis.cluster.namespaces)) or "none"
+            raise UsageError(f"--namespace {namespace}: not in the input (namespaces: {known})")
+        source = peer_spec(analysis, source, namespace, "--from")
+        destination = peer_spec(analysis, destination, namespace, "--to")
+        number: int | None = None
+        if port is not None and port.isdigit():
+            number = int(port)
+        elif port is not None:
+            number, named_protocol = resolve_named_port(analysis, destination, port)
+            if protocol is not None and protocol.upper() != named_protocol:
+                raise UsageError(f"--port {port} is {named_protocol}/{number}, not {protocol.upper()}")
+            protocol = named_protocol
+        result = run_explain(analysis, source, destination, number, protocol, method=method, headers=tuple(parsed),
                              path=http_path, host=http_host)
     except UsageError as exc:
         _fail("explain", exc)
-    if fmt == "json":
+    if fmt in ("json", "yaml"):
         doc = result.to_json()
         doc["diagnostics"] = _diag_json(analysis)
-        click.echo(data.to_json(doc), nl=False)
+        _emit(doc, fmt, pretty=True)
     else:
-        click.echo(text.explanation(result), nl=False)
+        click.echo(colour(text.explanation(result)), nl=False)
     if analysis.diagnostics.has_errors:
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_OK if result.allowed else EXIT_FINDINGS)
@@ -393,7 +454,7 @@ def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options
               help="A TestSuite file [default: the TestSuite documents found among PATHS, e.g. tests.yaml].")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the results as JUnit XML.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options(["text", "json"])
 def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, cases_file: str | None,
           junit_file: str | None, fmt: str) -> None:
     """Run regression cases (expected verdicts) against PATHS without a cluster.
@@ -409,10 +470,10 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
     if junit_file:
         with open(junit_file, "w", encoding="utf-8") as out:
             out.write(run.result.junit())
-    if fmt == "json":
-        click.echo(data.to_json(run.result.to_json()), nl=False)
+    if fmt in ("json", "yaml"):
+        _emit(run.result.to_json(), fmt, pretty=True)
     else:
-        click.echo(text.test_report(run.result, run.analysis.options.describe()), nl=False)
+        click.echo(colour(text.test_report(run.result, run.analysis.options.describe())), nl=False)
     sys.exit(run.exit_code)
 
 
@@ -421,7 +482,7 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 @profile_options
 @click.option("--git", "git_range", metavar="REV1..REV2", default=None,
               help="Compare PATH at two git revisions instead of two paths.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
+@output_options(["text", "json", "md"])
 @click.option("--flows", "flows_path", metavar="FLOWS", type=click.Path(allow_dash=True), default=None,
               help="Hubble flow records (a file, a folder, - for stdin): list the observed flows the change "
                    "would break or newly allow.")
@@ -469,11 +530,11 @@ def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
             if d.severity is not Severity.INFO or verbose:
                 click.echo(f"{name}: {d}", err=True)  # a Diagnostic prints escaped
     flows_diff = _flows_diff(run, flows_path) if flows_path is not None else None
-    if fmt == "json":
+    if fmt in ("json", "yaml"):
         doc = run.result.to_json()
         if flows_diff is not None:
             doc["flows"] = flows_diff.to_json()
-        click.echo(data.to_json(doc), nl=False)
+        _emit(doc, fmt, pretty=True)
     elif fmt == "md":
         click.echo(text.config_diff_markdown(run.result), nl=False)
         if flows_diff is not None:
@@ -509,7 +570,7 @@ def _flows_diff(run: DiffRun, flows_path: str) -> FlowsDiff:
 @main.command()
 @_inputs(required=False)
 @profile_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@output_options(["text", "json", "sarif"])
 @click.option("--severity", type=click.Choice(["info", "warning", "error"]), default="info", show_default=True,
               help="Report findings of this severity and above.")
 @click.option("--fail-on", type=click.Choice(["info", "warning", "error"]), default="warning", show_default=True,
@@ -556,12 +617,12 @@ def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
     # standard error, never dropped; errors among them make the exit code 2.
     for d in input_problems(analysis):
         click.echo(str(d), err=True)
-    if fmt == "json":
-        click.echo(data.to_json(report.to_json()), nl=False)
+    if fmt in ("json", "yaml"):
+        _emit(report.to_json(), fmt, pretty=True)
     elif fmt == "sarif":
         click.echo(data.to_json(sarif(report)), nl=False)
     else:
-        click.echo(text.lint_report(report), nl=False)
+        click.echo(colour(text.lint_report(report)), nl=False)
     sys.exit(lint_exit_code(report, analysis, fail_on))
 
 
@@ -569,7 +630,7 @@ def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
 @click.argument("flows_path", metavar="FLOWS", type=click.Path(allow_dash=True))
 @_inputs
 @profile_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
+@output_options(["text", "json", "md"])
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str,
           verbose: bool) -> None:
@@ -590,10 +651,10 @@ def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, o
         click.echo(str(d), err=True)
     with _progress("comparing flows"):
         report = flows_report(analysis, read, placer)
-    if fmt == "json":
+    if fmt in ("json", "yaml"):
         doc = report.to_json()
         doc["diagnostics"] = [*doc["diagnostics"], *_diag_json(analysis)]  # type: ignore[misc]
-        _write(data.json_bytes(doc))
+        _emit(doc, fmt)
     elif fmt == "md":
         from .render.flows_text import flows_markdown
 
@@ -618,7 +679,7 @@ def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, o
 @click.option("--namespace", "-n", "namespaces", multiple=True,
               help="Write policies for this namespace only (repeatable) [default: every namespace of the "
                    "observed workloads].")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options(["text", "json"])
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, options: Options, out_dir: str,
            dialect: str, namespaces: tuple[str, ...], fmt: str, verbose: bool) -> None:
@@ -656,10 +717,19 @@ def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, 
     for d in proof.diagnostics.sorted():
         if d.severity is not Severity.INFO or verbose:
             click.echo(f"advised: {d}", err=True)
-    if fmt == "json":
-        _write(data.json_bytes(proof.to_json()))
+    if fmt in ("json", "yaml"):
+        _emit(proof.to_json(), fmt)
     else:
         from .render.advise_text import advise_lines
 
         _write_all(advise_lines(proof))
     sys.exit(proof.exit_code)
+
+
+def kubectl_main() -> None:
+    """``kubectl-kubeward``: kubeward as a kubectl plugin (``kubectl kubeward map -n shop``). kubectl
+    runs the first ``kubectl-kubeward`` on PATH with the words after ``kubectl kubeward`` as its
+    arguments; without a PATH, a command reads the cluster of kubectl's kubeconfig (as ``--cluster``,
+    honouring ``KUBECONFIG``)."""
+    _PLUGIN["on"] = True
+    main(prog_name="kubectl kubeward")

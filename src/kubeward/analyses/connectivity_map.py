@@ -178,7 +178,7 @@ class ConnectivityMap:
         return doc
 
 
-MAP_SCHEMA = 2  # docs/json.md: 2 = grouped form by default, network peers merged per connection
+MAP_SCHEMA = 3  # docs/json.md: 2 = grouped form by default, network peers merged per connection; 3 = `world` (issue 17)
 
 
 class _ConnectionJSON(msgspec.Struct, omit_defaults=True):
@@ -285,7 +285,9 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = (), *, work
     peers.extend(MapPeer(n, PeerType.NETWORK, cidrs=pieces[n].cidrs) for n in sorted(used)
                  if n in pieces and n not in {p.id for p in peers})
     peers.extend(MapPeer(d.name, PeerType.FQDN) for d in u.domains if not (wanted or focused) or d.name in used)
-    if points and (WORLD_ENTRY in used or not (wanted or focused)):
+    # One name for the outside (issue 17): when the whole address space is one piece, it is `world`,
+    # the same peer as the entry points' world (a network peer, its CIDRs listed).
+    if points and (WORLD_ENTRY in used or not (wanted or focused)) and WORLD_ENTRY not in {p.id for p in peers}:
         peers.append(MapPeer(WORLD_ENTRY, PeerType.ENTRY))
     groups = [g for g in namer.groups.values() if g.id in used]
     disjoint = all(len(found) == 1 for found in u.identities_of.values())
