@@ -400,7 +400,7 @@ def _annotate_services(analysis: Analysis, connections: list[Connection], namer:
         c.services = c.services_on_path = cache[key]
         if c.services is None or analysis.cluster.workload(c.src) is not None or namer.has_workloads(c.src):
             continue  # from a workload (or a group with workloads): every Service is on the path
-        on_path = frozenset(_via_services(c.via or [])) if c.src == WORLD_ENTRY else exposed
+        on_path = frozenset(_via_services(c.via or [])) if c.src == WORLD_ENTRY and c.via else exposed
         c.services_on_path = [s for s in c.services if s["name"] in on_path] or None
 
 
