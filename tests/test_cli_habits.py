@@ -175,8 +175,22 @@ def test_a_named_port_is_resolved_on_the_destination() -> None:
     assert missing.exit_code == 2
     assert missing.stderr.endswith("kubeward explain: --port https: shop/api has no container port named https "
                                    "(named ports: http)\n")
+    service = kubeward("explain", FIXED, "-n", "shop", "--from", "web", "--to", "svc/api", "--port", "http")
+    assert service.exit_code == 2 and service.stderr.endswith(  # a Service port is named by the Service's names
+        "kubeward explain: --port http: Service shop/api has no port named http (named ports: none)\n")
     udp = kubeward("explain", FIXED, "--from", "shop/web", "--to", "shop/api", "--port", "http", "--protocol", "UDP")
     assert udp.exit_code == 2 and udp.stderr.endswith("--port http is TCP/8080, not UDP\n")
+
+
+def test_lint_n_keeps_the_findings_about_that_namespace() -> None:
+    doc = json.loads(kubeward("lint", SHOP, "-n", "infra", "-o", "json").stdout)
+    assert [(f["code"], f["resource"]) for f in doc["findings"]] == [
+        ("tls-secret-missing", {"kind": "Gateway", "namespace": "infra", "name": "edge"})]
+    every = json.loads(kubeward("lint", SHOP, "-o", "json").stdout)["findings"]
+    shop = json.loads(kubeward("lint", SHOP, "-n", "shop", "-o", "json").stdout)["findings"]
+    assert 0 < len(shop) < len(every) and {f["resource"]["namespace"] for f in shop} == {"shop"}
+    unknown = kubeward("lint", SHOP, "-n", "nope")
+    assert unknown.exit_code == 2 and unknown.stderr.endswith("kubeward lint: --namespace nope: not in the input\n")
 
 
 # --------------------------------------------------------------------------- -q
@@ -185,7 +199,8 @@ def test_a_named_port_is_resolved_on_the_destination() -> None:
 @pytest.mark.parametrize(("args", "code"), [
     (["explain", FIXED, "--from", "shop/web", "--to", "shop/api", "--port", "8080"], 0),
     (["explain", FIXED, "--from", "shop/web", "--to", "shop/mysql", "--port", "3306"], 1),
-    (["map", FIXED], 0), (["check", FIXED], 1), (["lint", FIXED, "-o", "json"], 1),
+    (["map", FIXED], 0), (["check", FIXED], 1), (["lint", FIXED, "-o", "json"], 1), (["lint", SHOP, "-n", "infra"], 1),
+    (["diff", SHOP, FIXED, "--exit-code"], 1), (["test", FIXED], 0),
     (["explain", FIXED, "--from", "deploy/nope", "--to", "shop/api"], 2),
 ])
 def test_quiet_prints_nothing_on_stdout_and_keeps_the_exit_code(args: list[str], code: int) -> None:

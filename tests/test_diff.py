@@ -195,7 +195,7 @@ def test_the_json_is_versioned_and_carries_ports_requests_and_causes(chdir: Path
     side(chdir, "old", cnp=HTTP_POLICY)
     side(chdir, "new", cnp=HTTP_POLICY_WITH_ORDER)
     doc = json.loads(CliRunner().invoke(main, ["diff", "old", "new", "--format", "json"]).stdout)
-    assert doc["schema"] == 1 and doc["old"] == "old" and doc["new"] == "new"
+    assert doc["schema"] == 2 and doc["old"] == "old" and doc["new"] == "new"
     assert doc["peers"] == {"added": [], "removed": []} and doc["entries"] == []
     [pair] = doc["pairs"]
     assert (pair["src"], pair["dst"], pair["cause"], pair["opened"], pair["closed"]) == \

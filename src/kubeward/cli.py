@@ -527,7 +527,7 @@ def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
         run = diff_paths(paths[0], paths[1], options=options)
     for name, analysis in (("old", run.old), ("new", run.new)):
         for d in analysis.diagnostics.sorted():
-            if d.severity is not Severity.INFO or verbose:
+            if (d.severity is not Severity.INFO or verbose) and (not quiet() or d.severity is Severity.ERROR):
                 click.echo(f"{name}: {d}", err=True)  # a Diagnostic prints escaped
     flows_diff = _flows_diff(run, flows_path) if flows_path is not None else None
     if fmt in ("json", "yaml"):
@@ -580,8 +580,10 @@ def _flows_diff(run: DiffRun, flows_path: str) -> FlowsDiff:
               help="A kubeward config file (lint.disable, lint.ignore with reasons) [default: .kubeward.yaml "
                    "in the current folder, if any].")
 @click.option("--list", "list_rules", is_flag=True, help="List the finding codes and exit.")
+@click.option("--namespace", "-n", "namespaces", multiple=True,
+              help="Only findings about objects of this namespace (repeatable; cluster-scoped objects' left out).")
 def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, severity: str, fail_on: str,
-         disabled: tuple[str, ...], config: str | None, list_rules: bool) -> None:
+         disabled: tuple[str, ...], config: str | None, list_rules: bool, namespaces: tuple[str, ...]) -> None:
     """Findings against the operations checklist and the known traps, each with a fix.
 
     Exit code: 0 none at --fail-on or above, 1 some, 2 input errors or a bad config."""
@@ -613,10 +615,18 @@ def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
         _fail("lint", exc)
     analysis = analyse_input(paths, options, cluster=_read_cluster("lint", live, options))
     report = run_lint(analysis, severity=severity, disabled=disabled, config=settings)
+    if namespaces:  # issue 17: -n as kubectl's
+        unknown = unknown_namespaces(analysis, namespaces)
+        if unknown:
+            _fail("lint", f"--namespace {', '.join(unknown)}: not in the input")
+        import dataclasses
+
+        report = dataclasses.replace(report, findings=[f for f in report.findings if f.namespace in namespaces])
     # Input problems that are not findings (syntax, schema, unknown fields, empty folders): on
     # standard error, never dropped; errors among them make the exit code 2.
     for d in input_problems(analysis):
-        click.echo(str(d), err=True)
+        if not quiet() or d.severity is Severity.ERROR:
+            click.echo(str(d), err=True)
     if fmt in ("json", "yaml"):
         _emit(report.to_json(), fmt, pretty=True)
     elif fmt == "sarif":

@@ -101,7 +101,8 @@ class ConfigDiff:
         return bool(self.pairs or self.entries or self.peers_added or self.peers_removed)
 
     def to_json(self) -> dict[str, object]:
-        return {"schema": 1, "old": self.old, "new": self.new, "options": self.options,
+        # schema 2: the whole IPv4 space is `world` (issue 17)
+        return {"schema": 2, "old": self.old, "new": self.new, "options": self.options,
                 "peers": {"added": self.peers_added, "removed": self.peers_removed},
                 "pairs": [p.to_json() for p in self.pairs], "entries": [e.to_json() for e in self.entries]}
 
