@@ -162,10 +162,13 @@ class ConnectivityMap:
         group = self._group_by_id.get(peer)
         return bool(group.ip_blocks or group.fqdns) if group is not None else peer not in self._workload_ids
 
-    def origins(self, src: str, dst: str) -> Attribution:
+    def origins(self, src: str, dst: str, entry: bool = False) -> Attribution:
         """The rules that decided each part of ``src`` → ``dst`` (allowed and refused), whether or
-        not the pair is connected: CNI tiers of both sides, then the mesh."""
-        return self.decided.of(src, dst) if self.decided is not None else ()
+        not the pair is connected: CNI tiers of both sides, then the mesh. ``entry``: of the way in
+        from ``world`` through entry points (issue 17: the direct ``world`` pair is another)."""
+        if self.decided is None:
+            return ()
+        return self.decided.of(ENTRY_ORIGINS, dst) if entry else self.decided.of(src, dst)
 
     def to_json(self) -> dict[str, object]:
         doc: dict[str, object] = {"schema": MAP_SCHEMA, "form": "grouped" if self.grouped else "expanded",
@@ -345,6 +348,7 @@ __all__ = ["PeerType", "connectivity_map", "ConnectivityMap", "Connection", "Map
 
 
 WORLD_ENTRY = "world"
+ENTRY_ORIGINS = "world (entry points)"  # the key of the entry paths' origins: `world` itself is a network peer too
 
 
 def _entry_connections(points: list[EntryPoint]) -> list[Connection]:
@@ -372,7 +376,7 @@ def _entry_origins(points: list[EntryPoint], decided: DecidedBy) -> None:
         for dst, ports in targets.items():
             steps = [s for s in point.path.steps
                      if not (s.layer == "cni" and s.direction is Direction.INGRESS and s.subject != dst)]
-            _step_origins(steps, ports, decided.extra.setdefault((WORLD_ENTRY, dst), []))
+            _step_origins(steps, ports, decided.extra.setdefault((ENTRY_ORIGINS, dst), []))
 
 
 def _annotate_services(analysis: Analysis, connections: list[Connection], namer: Namer) -> None:
