@@ -236,7 +236,7 @@ def test_advise_json(tmp_path: Path) -> None:
     assert doc["schema"] == 1 and doc["dialect"] == "cilium"
     assert doc["summary"] == {"observedAllowed": 10, "observedDenied": 0, "apart": 1, "skipped": 0, "policies": 5,
                               "files": 1, "proven": 10, "notAllowed": 0, "deniedAbove": 0, "beyondObserved": 3}
-    assert doc["failures"] == [] and doc["diff"]["schema"] == 1
+    assert doc["failures"] == [] and doc["diff"]["schema"] == 2
     first = doc["flows"][0]
     assert (first["source"], first["destination"], first["port"], first["allowed"]) == ("shop/web", "shop/api",
                                                                                         8080, True)

@@ -173,7 +173,7 @@ def test_a_cni_that_enforces_nothing_allows_every_flow_with_reason_cni_not_enfor
     assert (warning.file, warning.line) == ("spec.yaml", line_of(objects, "kind: NetworkPolicy") - 1)
     assert "the 2 policies in the input are INERT" in warning.message
     assert mapped(a, "a/client", "a/web") == EVERY_PORT
-    assert mapped(a, "a/web", "0.0.0.0/0") == EVERY_PORT
+    assert mapped(a, "a/web", "world") == EVERY_PORT
 
 
 def test_check_exits_1_under_flannel_with_the_policies_inert_warning(tmp_path: Path) -> None:
@@ -236,7 +236,7 @@ def test_cil1_ingress_with_one_empty_rule_isolates_and_allows_nothing() -> None:
         [rule] = [s for s in side_steps(exp, INGRESS) if s.rule is not None]
         assert (rule.rule, rule.reason) == (0, Reason.PEER_MISMATCH)
     assert mapped(a, "a/client", "a/web") is None
-    assert mapped(a, "0.0.0.0/0", "a/web") is None
+    assert mapped(a, "world", "a/web") is None
     assert mapped(a, "a/web", "a/client") == EVERY_PORT  # egress untouched
 
 
@@ -272,7 +272,7 @@ def test_cil3_enable_default_deny_false_keeps_a_direction_open() -> None:
     exp = flow(a, "a/web", "world", 443)
     assert exp.allowed
     assert_open(exp, EGRESS)
-    assert mapped(a, "a/web", "0.0.0.0/0") == EVERY_PORT
+    assert mapped(a, "a/web", "world") == EVERY_PORT
 
 
 def test_cil3_enable_default_deny_for_one_direction_leaves_the_other_defaulted() -> None:
@@ -339,7 +339,7 @@ def test_cil7_from_endpoints_empty_selector_means_every_pod_of_the_same_namespac
         assert_default_denied(flow(a, src, "a/web", 80), INGRESS, CNP, "a/p")
     assert mapped(a, "a/client", "a/web") == EVERY_PORT
     assert mapped(a, "b/client", "a/web") is None
-    assert mapped(a, "0.0.0.0/0", "a/web") is None
+    assert mapped(a, "world", "a/web") is None
 
 
 def test_cil7_to_endpoints_empty_selector_reaches_neither_other_namespaces_nor_the_world() -> None:
@@ -437,7 +437,7 @@ def test_cil8_a_ccnp_empty_peer_selector_means_every_pod_of_every_namespace_but_
     for src in ("world", "a/hn"):
         assert_default_denied(flow(a, src, "a/web", 80), INGRESS, CCNP, "c")
     assert mapped(a, "b/client", "a/web") == EVERY_PORT
-    assert mapped(a, "0.0.0.0/0", "a/web") is None
+    assert mapped(a, "world", "a/web") is None
 
 
 def test_cil8_a_ccnp_selects_subjects_in_every_namespace() -> None:
@@ -481,7 +481,7 @@ def test_cil9_from_entities_world_admits_the_outside_and_no_pod() -> None:
     a = two_pods(cnp("a/p", endpointSelector=match(app="web"), ingress=[{"fromEntities": ["world"]}]))
     assert_allowed_by(flow(a, "world", "a/web", 80), INGRESS, CNP, "a/p", 0)
     assert_default_denied(flow(a, "a/client", "a/web", 80), INGRESS, CNP, "a/p")
-    assert mapped(a, "0.0.0.0/0", "a/web") == EVERY_PORT
+    assert mapped(a, "world", "a/web") == EVERY_PORT
     assert mapped(a, "a/client", "a/web") is None
 
 
@@ -543,7 +543,7 @@ def test_cil11_a_rule_with_only_to_ports_allows_that_port_to_any_destination_wor
         exp = flow(a, "a/web", dst, 80)
         assert_default_denied(exp, EGRESS, CNP, "a/p")
         assert [s.reason for s in side_steps(exp, EGRESS) if s.rule == 0] == [Reason.PORT_MISMATCH]
-    assert mapped(a, "a/web", "0.0.0.0/0") == {"TCP": [[443, 443]]}
+    assert mapped(a, "a/web", "world") == {"TCP": [[443, 443]]}
     assert mapped(a, "a/web", "a/db") == {"TCP": [[443, 443]]}
     assert mapped(a, "a/web", "b/db") == {"TCP": [[443, 443]]}
 
@@ -554,7 +554,7 @@ def test_cil11_an_ingress_rule_with_only_to_ports_admits_that_port_from_any_sour
     for src in ("world", "b/client"):
         assert_allowed_by(flow(a, src, "a/web", 80), INGRESS, CNP, "a/p", 0)
         assert_default_denied(flow(a, src, "a/web", 81), INGRESS, CNP, "a/p")
-    assert mapped(a, "0.0.0.0/0", "a/web") == {"TCP": [[80, 80]]}
+    assert mapped(a, "world", "a/web") == {"TCP": [[80, 80]]}
     assert mapped(a, "b/client", "a/web") == {"TCP": [[80, 80]]}
 
 
@@ -581,7 +581,7 @@ def test_cil13_a_named_port_resolves_against_the_destination_pod_and_any_protoco
     assert_default_denied(flow(a, "a/web", "kube-system/coredns", 53, "TCP"), EGRESS, CNP, "a/p")
     # nothing outside the pods has named ports
     assert_default_denied(flow(a, "a/web", "world", 53, "UDP"), EGRESS, CNP, "a/p")
-    assert mapped(a, "a/web", "0.0.0.0/0") is None
+    assert mapped(a, "a/web", "world") is None
 
 
 @pytest.mark.parametrize("protocol", [None, "ANY"])
@@ -963,7 +963,7 @@ def test_cil23_an_egress_deny_beats_the_allows_of_every_policy_kind() -> None:
     exp = flow(a, "a/web", "a/api", 8080)
     assert exp.allowed
     assert allowing(exp, EGRESS) == {(CNP, "a/allow"), (KNP, "a/knp")}
-    assert mapped(a, "a/web", "0.0.0.0/0") is None
+    assert mapped(a, "a/web", "world") is None
     assert mapped(a, "a/web", "a/api") == EVERY_PORT
 
 
@@ -1176,7 +1176,7 @@ def test_cil15_the_map_shows_the_http_filter_on_an_edge_from_the_world() -> None
                 cnp("a/p", endpointSelector=match(app="web"),
                     ingress=[{"fromEntities": ["world"], "toPorts": http(80, {"method": "GET", "path": "/x"})}]))
     assert not flow(a, "world", "a/web", 80, method="POST", path="/x").allowed
-    c = connection(a, "0.0.0.0/0", "a/web")
+    c = connection(a, "world", "a/web")
     assert c.ports.to_json() == {"TCP": [[80, 80]]}
     assert c.l7 == [{"direction": "ingress", "protocols": {"TCP": [[80, 80]]},
                      "http": [{"method": "GET", "path": "/x"}]}]
@@ -1274,7 +1274,7 @@ def test_shop_cilium_map_edges(shop_cilium: Analysis) -> None:
     assert api.ports.to_json() == {"TCP": [[8080, 8080]]}
     assert api.l7 == [{"direction": "egress", "protocols": {"TCP": [[8080, 8080]]},
                        "http": [{"method": "GET", "path": "^/v1/catalog"}, {"method": "POST", "path": "^/v1/order"}]}]
-    assert edges[("shop/web", "0.0.0.0/0")].ports.to_json() == {"TCP": [[443, 443]]}
+    assert edges[("shop/web", "world")].ports.to_json() == {"TCP": [[443, 443]]}
     assert edges[("shop/web", "api.payment.example.com")].ports.to_json() == {"TCP": [[443, 443]]}
     assert [p.id for p in m.peers if p.type == "fqdn"] == ["api.payment.example.com"]
     assert ("shop/api", "shop/mysql") not in edges

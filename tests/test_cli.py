@@ -40,8 +40,8 @@ DNS_SERVICE_ALL = [*DNS_SERVICE, {"name": "kube-system/kube-dns", "port": 9153, 
 # What the lab's base and cluster folders allow, exactly, without its entry points (docs/json.md:
 # sorted by src then dst, ranges merged; "services": the Service ports fronting dst on those ports).
 SHOP_CORE_CONNECTIONS: list[dict[str, Any]] = [
-    {"src": "0.0.0.0/0", "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
-    {"src": "kube-system/coredns", "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
+    {"src": "world", "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
+    {"src": "kube-system/coredns", "dst": "world", "protocols": ALL_PORTS},
     {"src": "kube-system/coredns", "dst": "kube-system/coredns", "protocols": ALL_PORTS,
      "services": DNS_SERVICE_ALL},
     {"src": "shop/api", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
@@ -57,18 +57,18 @@ INGRESS_NGINX = "ingress-nginx/ingress-nginx-controller"
 # What examples/shop allows, exactly. Nothing isolates the stand-ins, so they reach, and are
 # reached by, everything that is not isolated; no way in reaches a shop workload (no world edge).
 SHOP_CONNECTIONS: list[dict[str, Any]] = [
-    {"src": "0.0.0.0/0", "dst": EDGE, "protocols": ALL_PORTS},
-    {"src": "0.0.0.0/0", "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
-    {"src": "0.0.0.0/0", "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
-    {"src": EDGE, "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
+    {"src": "world", "dst": EDGE, "protocols": ALL_PORTS},
+    {"src": "world", "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
+    {"src": "world", "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
+    {"src": EDGE, "dst": "world", "protocols": ALL_PORTS},
     {"src": EDGE, "dst": EDGE, "protocols": ALL_PORTS},
     {"src": EDGE, "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
     {"src": EDGE, "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
-    {"src": INGRESS_NGINX, "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
+    {"src": INGRESS_NGINX, "dst": "world", "protocols": ALL_PORTS},
     {"src": INGRESS_NGINX, "dst": EDGE, "protocols": ALL_PORTS},
     {"src": INGRESS_NGINX, "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
     {"src": INGRESS_NGINX, "dst": "kube-system/coredns", "protocols": ALL_PORTS, "services": DNS_SERVICE_ALL},
-    {"src": "kube-system/coredns", "dst": "0.0.0.0/0", "protocols": ALL_PORTS},
+    {"src": "kube-system/coredns", "dst": "world", "protocols": ALL_PORTS},
     {"src": "kube-system/coredns", "dst": EDGE, "protocols": ALL_PORTS},
     {"src": "kube-system/coredns", "dst": INGRESS_NGINX, "protocols": ALL_PORTS},
     {"src": "kube-system/coredns", "dst": "kube-system/coredns", "protocols": ALL_PORTS,
@@ -77,6 +77,9 @@ SHOP_CONNECTIONS: list[dict[str, Any]] = [
     {"src": "shop/mysql", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
     {"src": "shop/web", "dst": "kube-system/coredns", "protocols": DNS_PORTS, "services": DNS_SERVICE},
 ]
+# json.md: sorted by src then dst — `world` (issue 17: the whole address space) sorts as a name
+SHOP_CORE_CONNECTIONS.sort(key=lambda c: (c["src"], c["dst"]))
+SHOP_CONNECTIONS.sort(key=lambda c: (c["src"], c["dst"]))
 SHOP_WORKLOADS = [EDGE, INGRESS_NGINX, "kube-system/coredns", "shop/api", "shop/mysql", "shop/web"]
 
 # The lab's real findings (warnings), as (file, line, code): the service accounts web-sa and
@@ -332,7 +335,7 @@ def test_explain_json_gives_schema_verdict_flow_and_a_trace_naming_default_deny(
     assert result.exit_code == 1
     doc = stdout_json(result)
     assert list(doc)[:3] == ["schema", "verdict", "flow"]
-    assert doc["schema"] == 1
+    assert doc["schema"] == 2  # issue 17: the whole address space is `world`
     assert doc["verdict"] == "deny"
     assert doc["flow"] == {
         "from": {"peer": "shop/web", "type": "workload", "id": "shop/web", "namespace": "shop",
@@ -411,7 +414,7 @@ def test_explain_to_an_ip_address_places_it_in_the_network_outside_the_pods() ->
                       "--format", "json")
     assert denied.exit_code == 1
     dst = stdout_json(denied)["flow"]["to"]
-    assert (dst["type"], dst["id"], dst["address"]) == ("network", "0.0.0.0/0", "8.8.8.8")
+    assert (dst["type"], dst["id"], dst["address"]) == ("network", "world", "8.8.8.8")
     allowed = kubeward("explain", SHOP, "--from", "kube-system/coredns", "--to", "8.8.8.8", "--port", "443")
     assert allowed.exit_code == 0
     assert allowed.stdout.startswith("ALLOW  kube-system/coredns -> 8.8.8.8")
@@ -440,7 +443,7 @@ def test_explain_of_an_unknown_workload_exits_2_naming_it() -> None:
     assert "--to other/api" in result.stderr
 
 
-@pytest.mark.parametrize("peer", ["web", "999.1.1.1", "shop/web/extra"])
+@pytest.mark.parametrize("peer", ["nope", "999.1.1.1", "shop/web/extra"])  # `web` is shop/web (issue 17)
 def test_explain_of_a_peer_that_is_no_namespace_name_ip_world_or_dns_name_exits_2(peer: str) -> None:
     result = kubeward("explain", SHOP, "--from", "shop/web", "--to", peer, "--port", "80")
     assert result.exit_code == 2
@@ -465,8 +468,8 @@ def test_explain_rejects_a_port_outside_1_65535_with_exit_2(port: str) -> None:
 
 @pytest.mark.parametrize("args", [
     ["--from", "shop/web", "--port", "80"],  # no --to
-    ["--from", "shop/web", "--to", "shop/api", "--port", "http"],  # not a number
-    ["--from", "shop/web", "--to", "shop/api", "--port", "80", "--format", "yaml"],
+    ["--from", "shop/web", "--to", "shop/api", "--port", "80", "--format", "xml"],
+    ["--from", "shop/web", "--to", "shop/api", "--port", "80", "-o", "wide"],
 ])
 def test_explain_usage_errors_exit_2(args: list[str]) -> None:
     result = kubeward("explain", SHOP, *args)
@@ -488,12 +491,12 @@ def test_map_json_of_the_shop_example_is_exactly_its_connections_and_entry_point
     assert result.exit_code == 0
     doc = stdout_json(result)
     assert list(doc) == ["schema", "form", "options", "peers", "connections", "entries", "diagnostics"]
-    assert (doc["schema"], doc["form"]) == (2, "expanded")
+    assert (doc["schema"], doc["form"]) == (3, "expanded")
     assert doc["connections"] == SHOP_CONNECTIONS
     # The input has entry points: a peer "world" stands for where their requests come from.
-    assert [p["id"] for p in doc["peers"]] == [*SHOP_WORKLOADS, "0.0.0.0/0", "world"]
-    assert doc["peers"][-2] == {"id": "0.0.0.0/0", "type": "network", "cidrs": ["0.0.0.0/0"]}
-    assert doc["peers"][-1] == {"id": "world", "type": "entry"}
+    # issue 17: the whole address space is that same peer, `world` (a network peer with its CIDR)
+    assert [p["id"] for p in doc["peers"]] == [*SHOP_WORKLOADS, "world"]
+    assert doc["peers"][-1] == {"id": "world", "type": "network", "cidrs": ["0.0.0.0/0"]}
     assert {"id": "shop/web", "type": "workload", "namespace": "shop", "name": "web",
             "kind": "Deployment"} in doc["peers"]
     # Every entry point, working or not: both of the lab's are blocked, each by its first failing hop.
@@ -517,7 +520,7 @@ def test_map_json_of_an_input_without_entry_points_has_no_world_peer_and_no_entr
     doc = stdout_json(kubeward("map", "--expand", f"{SHOP}/base", f"{SHOP}/cluster", "--format", "json"))
     assert doc["connections"] == SHOP_CORE_CONNECTIONS
     assert [p["id"] for p in doc["peers"]] == ["kube-system/coredns", "shop/api", "shop/mysql", "shop/web",
-                                              "0.0.0.0/0"]
+                                              "world"]
     assert doc["entries"] == []
 
 
@@ -559,17 +562,20 @@ def test_map_md_is_a_markdown_table_of_the_connections() -> None:
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
     assert [(r[0], r[1]) for r in rows] == [(f"`{c['src']}`", f"`{c['dst']}`") for c in SHOP_CONNECTIONS]
     assert ["`shop/web`", "`kube-system/coredns`", "TCP/53 UDP/53"] in rows
-    assert ["`0.0.0.0/0`", "`kube-system/coredns`", "all ports"] in rows
+    assert ["`world`", "`kube-system/coredns`", "all ports"] in rows
 
 
-def test_map_dot_is_a_digraph_with_one_edge_per_connection() -> None:
+def test_map_dot_is_a_digraph_with_one_edge_per_pair_of_nodes() -> None:
     result = kubeward("map", "--expand", SHOP, "--format", "dot")
     assert result.exit_code == 0
     kind, nodes, edges = parse_dot(result.stdout)
     assert kind == "digraph"
-    assert [(s, d) for s, d, _ in edges] == [(c["src"], c["dst"]) for c in SHOP_CONNECTIONS]
+    # issue 17: parallel edges merged; two opposite edges with the same ports drawn once, both ways
+    drawn = {(s, d) for s, d, _ in edges} | {(d, s) for s, d, a in edges if a.get("dir") == "both"}
+    assert drawn == {(c["src"], c["dst"]) for c in SHOP_CONNECTIONS}
+    assert len(edges) == len({(s, d) for s, d, _ in edges})
     assert ("shop/web", "kube-system/coredns", {"label": "TCP/53 UDP/53"}) in edges
-    assert set(SHOP_WORKLOADS) | {"0.0.0.0/0"} <= nodes
+    assert set(SHOP_WORKLOADS) | {"world"} <= nodes
 
 
 def _table_rows(lines: list[str], header: str) -> list[list[str]]:
@@ -788,7 +794,7 @@ def test_a_kubectl_list_and_a_typed_list_are_unpacked_into_their_items(tmp_path:
     doc = stdout_json(result)
     assert [p["id"] for p in doc["peers"] if p["type"] == "workload"] == ["app/client", "app/server"]
     assert connection(doc, "app/client", "app/server") == {"TCP": [[80, 80]]}  # the listed policy applies
-    assert connection(doc, "0.0.0.0/0", "app/server") is None
+    assert connection(doc, "world", "app/server") is None
     inventory = stdout_json(kubeward("check", *paths, "--format", "json"))["inventory"]
     assert inventory["kinds"] == {"Deployment": 2, "Namespace": 1, "NetworkPolicy": 1}
     assert inventory["policies"] == {"NetworkPolicy": 1}

@@ -109,12 +109,6 @@ def test_adding_a_default_deny_closes_every_pair_and_names_the_policy(chdir: Pat
     assert result.exit_code == 0, result.output
     assert result.stdout == textwrap.dedent("""\
         diff old → new (cni=generic, ipblock-matches-pods=yes, self-traffic=omitted)
-        0.0.0.0/0 -> demo/api: - no longer allowed all ports
-            denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
-        0.0.0.0/0 -> demo/db: - no longer allowed all ports
-            denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
-        0.0.0.0/0 -> demo/web: - no longer allowed all ports
-            denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
         demo/api -> demo/db: - no longer allowed TCP/1-3305,3307-65535 UDP/all SCTP/all
             denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
         demo/api -> demo/web: - no longer allowed all ports
@@ -126,6 +120,12 @@ def test_adding_a_default_deny_closes_every_pair_and_names_the_policy(chdir: Pat
         demo/web -> demo/api: - no longer allowed all ports
             denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
         demo/web -> demo/db: - no longer allowed all ports
+            denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
+        world -> demo/api: - no longer allowed all ports
+            denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
+        world -> demo/db: - no longer allowed all ports
+            denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
+        world -> demo/web: - no longer allowed all ports
             denied by NetworkPolicy demo/default-deny (new/deny.yaml:1)
         9 pair(s) changed, 0 entry point(s) changed, 0 workload(s) added, 0 removed
         """)
@@ -195,7 +195,7 @@ def test_the_json_is_versioned_and_carries_ports_requests_and_causes(chdir: Path
     side(chdir, "old", cnp=HTTP_POLICY)
     side(chdir, "new", cnp=HTTP_POLICY_WITH_ORDER)
     doc = json.loads(CliRunner().invoke(main, ["diff", "old", "new", "--format", "json"]).stdout)
-    assert doc["schema"] == 1 and doc["old"] == "old" and doc["new"] == "new"
+    assert doc["schema"] == 2 and doc["old"] == "old" and doc["new"] == "new"
     assert doc["peers"] == {"added": [], "removed": []} and doc["entries"] == []
     [pair] = doc["pairs"]
     assert (pair["src"], pair["dst"], pair["cause"], pair["opened"], pair["closed"]) == \

@@ -440,15 +440,16 @@ def test_svc3_a_cluster_ip_service_is_not_exposed_to_world(headless: bool) -> No
 def test_the_map_has_a_world_edge_through_an_exposed_service_and_lists_it_as_an_entry_point() -> None:
     a, _ = _exposed("NodePort")
     cmap = connectivity_map(a)
-    [edge] = [c for c in cmap.connections if c.src == "world"]
+    [edge] = [c for c in cmap.connections if c.src == "world" and c.via]  # issue 17: via an entry
     assert (edge.dst, edge.ports.to_json()) == ("app/web", {"TCP": [[8080, 8080]]})
     assert edge.via == [{"kind": "Service", "namespace": "app", "name": "web", "port": 80, "type": "NodePort"}]
     assert [(e.to_json()["verdict"], e.to_json()["reached"]) for e in cmap.entries] == [
         ("allow", [{"workload": "app/web", "protocol": "TCP", "port": 8080}])]
-    assert {"id": "world", "type": "entry"} in [p.to_json() for p in cmap.peers]
+    # issue 17: the whole address space and the entry points' outside are one peer, world
+    assert {"id": "world", "type": "network", "cidrs": ["0.0.0.0/0"]} in [p.to_json() for p in cmap.peers]
     denied, _ = _exposed("NodePort", None, DEFAULT_DENY)
     dmap = connectivity_map(denied)
-    assert [c for c in dmap.connections if c.src == "world"] == []
+    assert [c for c in dmap.connections if c.src == "world" and c.via] == []  # issue 17: via
     entry: dict[str, Any] = dmap.entries[0].to_json()
     assert entry["blockedBy"]["policy"]["name"] == "default-deny"
 
@@ -739,7 +740,7 @@ def test_ing6_the_fixed_lab_serves_shop_example_com_through_the_ingress_hop_by_h
     assert not gateway_way.allowed
     # The map: world reaches shop/web on 8080 through the Ingress, and says so.
     cmap = connectivity_map(a)
-    [edge] = [c for c in cmap.connections if c.src == "world"]
+    [edge] = [c for c in cmap.connections if c.src == "world" and c.via]  # issue 17: via an entry
     assert (edge.dst, edge.ports.to_json(), [v["name"] for v in edge.via or []]) == (
         "shop/web", {"TCP": [[8080, 8080]]}, ["web-ing"])
     assert [(e.via.get("name"), e.to_json()["verdict"]) for e in cmap.entries] == [
@@ -747,7 +748,7 @@ def test_ing6_the_fixed_lab_serves_shop_example_com_through_the_ingress_hop_by_h
 
 
 def test_the_world_edge_through_an_ingress_names_the_service_port_that_fronts_the_backend(fixed_shop: Path) -> None:
-    [edge] = [c for c in connectivity_map(analyse_paths([str(fixed_shop)])).connections if c.src == "world"]
+    [edge] = [c for c in connectivity_map(analyse_paths([str(fixed_shop)])).connections if c.src == "world" and c.via]
     assert edge.services == [{"name": "shop/web", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
 
 
@@ -859,7 +860,7 @@ def test_gw_the_map_checks_each_route_rule_with_a_request_built_from_its_own_hos
     [entry] = cmap.entries
     assert entry.to_json() == {"via": via, "request": "http://x.example.com/shop", "verdict": "allow",
                                "reached": [{"workload": "app/a", "protocol": "TCP", "port": 8080}]}
-    [edge] = [c for c in cmap.connections if c.src == "world"]
+    [edge] = [c for c in cmap.connections if c.src == "world" and c.via]  # issue 17: via an entry
     assert (edge.dst, edge.ports.to_json(), edge.via) == ("app/a", {"TCP": [[8080, 8080]]}, [via])
     # The same URL with GET matches no rule: explain and map agree that it takes POST.
     assert gw_served(a, "http://x.example.com/shop") == "404"
@@ -1204,7 +1205,7 @@ def test_the_map_of_the_lab_lists_both_entry_points_as_blocked(at_root: None) ->
         ("Ingress", "web-ing", "deny", []), ("HTTPRoute", "shop-route", "deny", [])]
     assert [(e["blockedBy"]["reason"], e["blockedBy"]["file"], e["blockedBy"]["line"]) for e in entries] == [
         ("no-rule-matched", SHOP_NP, 3), ("route-not-accepted", SHOP_GW, 21)]
-    assert [c for c in cmap.connections if c.src == "world"] == []
+    assert [c for c in cmap.connections if c.src == "world" and c.via] == []  # issue 17: via
     text = kubeward("map", "examples/shop").stdout
     blocked = [line.strip() for line in text.splitlines() if line.strip().startswith("✗ ")]
     assert [line.split(" — blocked: ")[0] for line in blocked] == [

@@ -88,7 +88,7 @@ def test_item10_a_route_exposes_its_service_through_the_router_in_explain_map_an
     assert (routed.policy is not None and routed.policy.file, routed.line) == (FILE, line_of(text, "kind: Route") - 1)
     # map: world reaches web through the Route; the router is an assumed peer.
     cmap = connectivity_map(a)
-    [edge] = [c for c in cmap.connections if c.src == "world"]
+    [edge] = [c for c in cmap.connections if c.src == "world" and c.via]  # issue 17: via an entry
     assert (edge.dst, [v["kind"] for v in edge.via or []]) == ("shop/web", ["Route"])
     assert [e.request for e in cmap.entries] == ["https://shop.apps.example.com/"]
     assert {"id": ROUTER, "type": "workload", "namespace": "openshift-ingress", "name": "router-default",

@@ -29,12 +29,14 @@ def kubeward(*args: str, input: str | None = None) -> Result:
 
 
 def rows(map_text: str) -> dict[tuple[str, str], tuple[str, ...]]:
-    """(FROM, TO) → (ALLOWED, VIA) of each row of a text map (VIA "" when empty)."""
+    """(FROM, TO) → (ALLOWED, VIA) of each row of a text map (VIA "" when empty); a second row of
+    the same pair (world directly, and world through an entry point: issue 17) is (FROM #2, TO)."""
     found: dict[tuple[str, str], tuple[str, ...]] = {}
     for line in map_text.splitlines():
         cells = re.split(r"\s{2,}", line.strip())
         if len(cells) >= 3 and "/" in cells[1]:
-            found[(cells[0], cells[1])] = (cells[2], cells[3] if len(cells) > 3 else "")
+            key = (cells[0], cells[1]) if (cells[0], cells[1]) not in found else (cells[0] + " #2", cells[1])
+            found[key] = (cells[2], cells[3] if len(cells) > 3 else "")
     return found
 
 
@@ -56,8 +58,8 @@ def test_item15_the_map_via_column_shows_no_cluster_ip_service_on_a_row_from_out
     result = kubeward("map", "--expand", "-", input=EXPOSED)
     table = rows(result.stdout)
     # From outside the pods: only the NodePort Service is a way to web.
-    assert table[("0.0.0.0/0", "app/web")] == ("all ports", "Service app/web-np:80/TCP")
-    # Through the entry point (the NodePort): that Service, named by the way in.
+    assert table[("world #2", "app/web")] == ("all ports", "Service app/web-np:80/TCP")
+    # Through the entry point (the NodePort): that Service, named by the way in (listed first).
     assert table[("world", "app/web")] == ("TCP/8080", "Service app/web-np port 80 (NodePort), "
                                                        "Service app/web-np:80/TCP")
     # From a pod: both Services front web.
@@ -66,13 +68,13 @@ def test_item15_the_map_via_column_shows_no_cluster_ip_service_on_a_row_from_out
 
 def test_item15_the_json_services_field_still_lists_every_service_that_fronts_the_destination() -> None:
     doc = json.loads(kubeward("map", "--expand", "-", "--format", "json", input=EXPOSED).stdout)
-    [outside] = [c for c in doc["connections"] if (c["src"], c["dst"]) == ("0.0.0.0/0", "app/web")]
+    [outside] = [c for c in doc["connections"] if (c["src"], c["dst"]) == ("world", "app/web") and "via" not in c]
     assert [s["name"] for s in outside["services"]] == ["app/web", "app/web-np"]
 
 
 def test_item15_the_lab_map_does_not_suggest_kube_dns_is_reachable_from_anywhere() -> None:
     table = rows(kubeward("map", "--expand", SHOP).stdout)
-    assert table[("0.0.0.0/0", "kube-system/coredns")] == ("all ports", "")
+    assert table[("world", "kube-system/coredns")] == ("all ports", "")
     assert table[("shop/web", "kube-system/coredns")] == (
         "TCP/53 UDP/53", "Service kube-system/kube-dns:53/UDP, Service kube-system/kube-dns:53/TCP")
 

@@ -637,9 +637,9 @@ def test_text_map_of_hundreds_of_open_deployments_is_quick() -> None:
     result = kubeward("map", "--expand", "open.yaml")
     assert time.perf_counter() - started < 20
     lines = result.stdout.splitlines()
-    assert len(lines) == 2 + 300 * 300 + 300  # the summary, the header, workload pairs and 0.0.0.0/0 rows
+    assert len(lines) == 2 + 300 * 300 + 300  # the summary, the header, workload pairs and world rows
     assert lines[1].split() == ["FROM", "TO", "ALLOWED"]
-    assert lines[2].split() == ["0.0.0.0/0", "ns/app-0", "all", "ports"]
+    assert lines[-1].split() == ["world", "ns/app-99", "all", "ports"]  # issue 17: world sorts as a name
 
 
 # ============================================================================ exit codes

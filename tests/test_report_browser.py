@@ -252,6 +252,7 @@ def test_the_labels_section_lists_app_web_with_its_policies_and_what_removing_it
     rows = shop.page.locator("#section-labels tbody tr")
     web = [r for r in rows.all_inner_texts() if r.startswith("app=web")]
     assert len(web) == 1
-    assert "NetworkPolicy shop/allow-web-to-api ingress rule 0 (peer, equals) examples/shop/base/networkpolicies.yaml:22" in web[0]
+    assert ("NetworkPolicy shop/allow-web-to-api ingress rule 0 (peer, equals) "
+            "examples/shop/base/networkpolicies.yaml:22") in web[0]
     assert "Service shop/web selector (service-selector, equals)" in web[0]
     assert "shop/web: no change in what is allowed" in web[0]  # the broken lab: web's traffic is cut already

@@ -77,7 +77,7 @@ def test_the_fix_opens_api_to_mysql_on_tcp_3306() -> None:
 
 def test_the_fix_closes_web_egress_on_443_to_everything_but_the_payment_api() -> None:
     pairs = cilium_diff_pairs()
-    assert pairs[("shop/web", "0.0.0.0/0")] == {"opened": {}, "closed": {"TCP": [[443, 443]]}}
+    assert pairs[("shop/web", "world")] == {"opened": {}, "closed": {"TCP": [[443, 443]]}}
     # the toPorts-only rule also reached every pod whose ingress is not isolated
     for dst in ("infra/edge-nginx", "ingress-nginx/ingress-nginx-controller", "kube-system/coredns"):
         assert pairs[("shop/web", dst)] == {"opened": {}, "closed": {"TCP": [[443, 443]]}}
@@ -94,7 +94,7 @@ def test_the_diff_is_exactly_the_intended_changes() -> None:
         ("infra/edge-nginx", "shop/web"): {"opened": {"TCP": [[8080, 8080]]}, "closed": {}},
         ("ingress-nginx/ingress-nginx-controller", "shop/web"): {"opened": {"TCP": [[8080, 8080]]}, "closed": {}},
         ("world", "shop/web"): {"opened": {"TCP": [[8080, 8080]]}, "closed": {}},
-        ("shop/web", "0.0.0.0/0"): {"opened": {}, "closed": {"TCP": [[443, 443]]}},
+        ("shop/web", "world"): {"opened": {}, "closed": {"TCP": [[443, 443]]}},
         ("shop/web", "infra/edge-nginx"): {"opened": {}, "closed": {"TCP": [[443, 443]]}},
         ("shop/web", "ingress-nginx/ingress-nginx-controller"): {"opened": {}, "closed": {"TCP": [[443, 443]]}},
         ("shop/web", "kube-system/coredns"): {"opened": {}, "closed": {"TCP": [[443, 443]]}},

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, overload
 import click
 
 from . import __version__
+from .cli_habits import colour, colour_all, emit_yaml, output_options, quiet
 from .diagnostics import Severity, escape
 from .engine.options import CNI_CHOICES, MESH_CHOICES, MESH_OUTBOUND_CHOICES, Options
 from .errors import ClusterError, KubewardError, UsageError
@@ -28,6 +29,7 @@ from .errors import ClusterError, KubewardError, UsageError
 if TYPE_CHECKING:
     from .analyses.commands import check_paths, run_tests
     from .analyses.connectivity_map import connectivity_map
+    from .analyses.denied_map import DeniedMap
     from .analyses.explain import explain as run_explain
     from .analyses.flow_diff import FlowsDiff
     from .analyses.revisions import DiffRun
@@ -140,6 +142,9 @@ _CLUSTER_OPTIONS = (
 )
 
 
+_PLUGIN = {"on": False}  # run as `kubectl kubeward` (kubectl_main)
+
+
 @overload
 def _inputs(func: Command) -> Command: ...
 
@@ -158,6 +163,8 @@ def _inputs(func: Command | None = None, *, required: bool = True) -> Any:
                         **kwargs: Any) -> Any:
             if not read_live and (kubeconfig or kube_context):
                 raise click.UsageError(f"{'--kubeconfig' if kubeconfig else '--context'} is an option of --cluster")
+            if _PLUGIN["on"] and not read_live and not kwargs.get("paths"):
+                read_live = True  # `kubectl kubeward map -n shop`: a kubectl plugin reads kubectl's cluster
             if required and not read_live and not kwargs.get("paths"):
                 raise click.UsageError("give PATH... (files, folders, - for standard input), or --cluster")
             live = _ClusterInput(kubeconfig, kube_context) if read_live else None
@@ -191,7 +198,7 @@ def _fail(command: str, message: object) -> NoReturn:
 
 def _stderr_diagnostics(analysis: Analysis, verbose: bool) -> None:
     for d in analysis.diagnostics.sorted():
-        if d.severity is Severity.INFO and not verbose:
+        if (d.severity is Severity.INFO and not verbose) or (quiet() and d.severity is not Severity.ERROR):
             continue
         click.echo(str(d), err=True)
 
@@ -248,7 +255,7 @@ def main(debug: bool) -> None:
 @main.command()
 @_inputs
 @profile_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options(["text", "json"])
 @click.option("--namespace", "-n", "namespaces", multiple=True,
               help="The connectivity summary of what has an end in this namespace (repeatable).")
 @click.option("--workload", "-w", "workloads", multiple=True, metavar="NS/NAME",
@@ -264,31 +271,33 @@ def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
         with _progress("analysing"):
             report = check_paths(paths, options=options, cluster=cluster, namespaces=namespaces, workloads=workloads)
     except UsageError as exc:
-        _fail("check", f"--namespace/--workload {exc}")
-    if fmt == "json":
-        click.echo(data.to_json(report.to_json()), nl=False)
+        _fail("check", exc)
+    if fmt in ("json", "yaml"):
+        _emit(report.to_json(), fmt, pretty=True)
     else:
-        click.echo(text.check_report(report), nl=False)
+        click.echo(colour(text.check_report(report)), nl=False)
     sys.exit(report.exit_code)
 
 
 @main.command(name="map")
 @_inputs
 @profile_options(include_self=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "md", "dot"]), default="text",
-              show_default=True)
+@output_options(["text", "json", "csv", "md", "dot"])
 @click.option("--namespace", "-n", "namespaces", multiple=True,
               help="Only connections with an end in this namespace (repeatable).")
 @click.option("--workload", "-w", "workloads", multiple=True, metavar="NS/NAME",
               help="Only connections with an end in this workload (repeatable).")
 @click.option("--expand", is_flag=True,
               help="One connection per pair of peers instead of connections between groups.")
+@click.option("--denied", is_flag=True,
+              help="Also what is denied: each workload's declared ports that other workloads and world cannot reach, "
+                   "with the deciding rule (grouped by destination port and rule).")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 @click.option("--xdp", "xdp_spec", metavar="OBJECT.o[:SECTION]", default=None,
               help="An XDP program attached on the nodes' NICs: run through BPF_PROG_TEST_RUN on the flows' "
                    "packets, a layer before the CNI (needs root, bpftool).")
 def map_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, namespaces: tuple[str, ...],
-         workloads: tuple[str, ...], expand: bool, verbose: bool, xdp_spec: str | None) -> None:
+         workloads: tuple[str, ...], expand: bool, denied: bool, verbose: bool, xdp_spec: str | None) -> None:
     """Who can reach whom, on which ports: connections between groups of peers (whole namespaces,
     workloads, address ranges) that cover every pair exactly; --expand: one row per pair.
     --xdp: one row per pair, the ports the program drops removed.
@@ -297,7 +306,7 @@ def map_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
     layer = _xdp_layer("map", xdp_spec)
     analysis = analyse_input(paths, options, cluster=_read_cluster("map", live, options))
     _stderr_diagnostics(analysis, verbose)
-    _check_focus(analysis, namespaces, workloads)
+    workloads = _check_focus(analysis, namespaces, workloads)
     cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=not expand and layer is None)
     xdp: dict[str, object] | None = None
     if layer is not None:
@@ -308,24 +317,35 @@ def map_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
                 xdp = apply_to_map(layer, analysis.cluster, cmap)
         except (UsageError, KubewardError) as exc:
             _fail("map", exc)
-    if fmt == "json":
+    if denied and fmt not in ("text", "json", "yaml", "dot"):
+        _fail("map", f"--denied is shown in text, json, yaml and dot, not {fmt}")
+    denied_rows = _denied(analysis, namespaces, workloads) if denied else None
+    if fmt in ("json", "yaml"):
         doc = cmap.to_json()
         if xdp is not None:
             doc["xdp"] = xdp
+        if denied_rows is not None:
+            doc["denied"] = denied_rows.to_json()
         doc["diagnostics"] = _diag_json(analysis)
-        _write(data.json_bytes(doc))
+        _emit(doc, fmt)
     elif fmt == "csv":
         _write_all(data.map_csv(cmap))
     elif fmt == "md":
         _write_all(data.map_markdown(cmap))
     elif fmt == "dot":
-        _write_all([data.map_dot(cmap)])
+        _write_all([data.map_dot(cmap, denied_rows)])
     else:
         from .render.map_text import connectivity_lines
 
-        _write_all(connectivity_lines(cmap))
-    if xdp is not None and fmt != "json":
-        click.echo(_xdp_map_note(xdp), err=fmt != "text", nl=False)
+        _write_all(colour_all(connectivity_lines(cmap)))
+        if denied_rows is not None:
+            from .render.map_text import denied_lines
+
+            _write_all(colour_all(denied_lines(denied_rows)))
+    if xdp is not None and fmt not in ("json", "yaml"):
+        from .render.xdp_text import map_note
+
+        click.echo(map_note(xdp), err=fmt != "text", nl=False)
     sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else EXIT_OK)
 
 
@@ -341,29 +361,38 @@ def _xdp_layer(command: str, spec: str | None) -> Any:
         _fail(command, f"--xdp {spec}: {exc}")
 
 
-def _xdp_map_note(xdp: dict[str, object]) -> str:
-    dropped = xdp["dropped"]
-    assert isinstance(dropped, list)
-    head = (f"xdp: {xdp['object']} (section {xdp['section']}), {xdp['packets']} packets run: "
-            f"{len(dropped)} connection(s) lose ports to it\n")
-    return head + "".join(f"  {d['src']} -> {d['dst']}: {d['action']} on {_ports_text(d['protocols'])}"
-                          f"{' (connection removed)' if d['removed'] else ''}\n" for d in dropped)
+def _check_focus(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> tuple[str, ...]:
+    """--namespace / --workload must name what the input has; the workloads as NS/NAME (issue 17:
+    ``deploy/web``, ``web`` with one ``-n``)."""
+    from .analyses.names import resolve_workload
 
-
-def _ports_text(ports: dict[str, list[list[int]]]) -> str:
-    return ", ".join(f"{p}/{a}" if a == b else f"{p}/{a}-{b}" for p, ranges in ports.items() for a, b in ranges)
-
-
-def _check_focus(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> None:
-    """--namespace / --workload must name what the input has."""
     unknown = unknown_namespaces(analysis, namespaces)
     if unknown:
         known = ", ".join(sorted(analysis.cluster.namespaces)) or "none"
         _fail("map", f"--namespace {', '.join(unknown)}: not in the input (namespaces: {known})")
-    missing = [w for w in workloads if analysis.cluster.workload(w) is None]
-    if missing:
-        _fail("map", f"--workload {', '.join(missing)}: no such workload in the input (give NAMESPACE/NAME, as "
-                     "the map names them)")
+    default_ns = namespaces[0] if len(namespaces) == 1 else None
+    try:
+        return tuple(resolve_workload(analysis.cluster, w, default_ns).workload.id for w in workloads)
+    except UsageError as exc:
+        _fail("map", exc)
+
+
+def _denied(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> DeniedMap:
+    from .analyses.denied_map import denied_map
+
+    with _progress("asking what is denied"):
+        return denied_map(analysis, namespaces, workloads)
+
+
+def _emit(doc: object, fmt: str, *, pretty: bool = False) -> None:
+    """A command's JSON document: JSON (indented when ``pretty``, as the command always wrote it) or
+    ``-o yaml``, the same data as YAML."""
+    if fmt == "yaml":
+        emit_yaml(doc)
+    elif pretty:
+        click.echo(data.to_json(doc), nl=False)
+    else:
+        _write(data.json_bytes(doc))
 
 
 def _write(chunk: bytes | bytearray) -> None:
@@ -384,24 +413,30 @@ def _write_all(chunks: Iterable[str]) -> None:
 @main.command()
 @_inputs
 @profile_options
-@click.option("--from", "source", required=True, help="namespace/name, an IP address, or 'world'.")
+@click.option("--from", "source", required=True,
+              help="A workload (namespace/name, deploy/web, deployment/NS/NAME, pod/NAME, NAME with -n), an IP "
+                   "address, or 'world'.")
 @click.option("--to", "destination", required=True,
-              help="namespace/name, an IP address, 'world', a DNS name, a URL (https://host/path: through "
-                   "Ingresses and Gateways) or service/NS/NAME (with --port: the Service port).")
-@click.option("--port", type=int, default=None,
-              help="Destination (pod) port. Without it: which ports are allowed.")
+              help="A workload (as --from), an IP address, 'world', a DNS name, a URL (https://host/path: through "
+                   "Ingresses and Gateways) or service/NS/NAME, svc/NAME with -n (with --port: the Service port).")
+@click.option("--namespace", "-n", "namespace", default=None,
+              help="The namespace of workload names given without one (--from web, --to svc/web).")
+@click.option("--port", default=None,
+              help="Destination (pod) port: a number, or a name (NP-22: as the destination's pods name it; a "
+                   "Service's port name with --to service/…). Without it: which ports are allowed.")
 @click.option("--protocol", default=None, help="TCP, UDP or SCTP [default: TCP with --port, else all].")
 @click.option("--method", default=None, help="HTTP method (L7 rules, routes) [default: GET].")
 @click.option("--path", "http_path", default=None, help="HTTP path, with any query (L7 rules).")
 @click.option("--host", "http_host", default=None, help="HTTP Host header (L7 rules).")
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="HTTP header (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options(["text", "json"])
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 @click.option("--xdp", "xdp_spec", metavar="OBJECT.o[:SECTION]", default=None,
               help="An XDP program attached on the nodes' NICs: run through BPF_PROG_TEST_RUN on the flows' "
                    "packets, a layer before the CNI (needs root, bpftool).")
 def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, source: str, destination: str,
-            port: int | None, protocol: str | None, method: str | None, http_path: str | None, http_host: str | None,
+            namespace: str | None, port: str | None, protocol: str | None, method: str | None,
+            http_path: str | None, http_host: str | None,
             headers: tuple[str, ...], fmt: str, verbose: bool, xdp_spec: str | None) -> None:
     """The verdict for one flow and the trace behind it.
 
@@ -417,8 +452,23 @@ def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options
         if not sep or not name.strip():
             _fail("explain", f"--header {h!r}: expected NAME:VALUE")
         parsed.append((name.strip(), value.strip()))
+    from .analyses.names import peer_spec, resolve_named_port
+
     try:
-        result = run_explain(analysis, source, destination, port, protocol, method=method, headers=tuple(parsed),
+        if namespace is not None and namespace not in analysis.cluster.namespaces:
+            known = ", ".join(sorted(analysis.cluster.namespaces)) or "none"
+            raise UsageError(f"--namespace {namespace}: not in the input (namespaces: {known})")
+        source = peer_spec(analysis, source, namespace, "--from")
+        destination = peer_spec(analysis, destination, namespace, "--to")
+        number: int | None = None
+        if port is not None and port.isdigit():
+            number = int(port)
+        elif port is not None:
+            number, named_protocol = resolve_named_port(analysis, destination, port)
+            if protocol is not None and protocol.upper() != named_protocol:
+                raise UsageError(f"--port {port} is {named_protocol}/{number}, not {protocol.upper()}")
+            protocol = named_protocol
+        result = run_explain(analysis, source, destination, number, protocol, method=method, headers=tuple(parsed),
                              path=http_path, host=http_host)
     except UsageError as exc:
         _fail("explain", exc)
@@ -430,12 +480,12 @@ def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options
                 apply_to_explanation(layer, analysis.cluster, result)
         except KubewardError as exc:
             _fail("explain", f"--xdp {xdp_spec}: {exc}")
-    if fmt == "json":
+    if fmt in ("json", "yaml"):
         doc = result.to_json()
         doc["diagnostics"] = _diag_json(analysis)
-        click.echo(data.to_json(doc), nl=False)
+        _emit(doc, fmt, pretty=True)
     else:
-        click.echo(text.explanation(result), nl=False)
+        click.echo(colour(text.explanation(result)), nl=False)
     if analysis.diagnostics.has_errors:
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_OK if result.allowed else EXIT_FINDINGS)
@@ -448,7 +498,7 @@ def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options
               help="A TestSuite file [default: the TestSuite documents found among PATHS, e.g. tests.yaml].")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the results as JUnit XML.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options(["text", "json"])
 def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, cases_file: str | None,
           junit_file: str | None, fmt: str) -> None:
     """Run regression cases (expected verdicts) against PATHS without a cluster.
@@ -464,10 +514,10 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
     if junit_file:
         with open(junit_file, "w", encoding="utf-8") as out:
             out.write(run.result.junit())
-    if fmt == "json":
-        click.echo(data.to_json(run.result.to_json()), nl=False)
+    if fmt in ("json", "yaml"):
+        _emit(run.result.to_json(), fmt, pretty=True)
     else:
-        click.echo(text.test_report(run.result, run.analysis.options.describe()), nl=False)
+        click.echo(colour(text.test_report(run.result, run.analysis.options.describe())), nl=False)
     sys.exit(run.exit_code)
 
 
@@ -476,7 +526,7 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 @profile_options
 @click.option("--git", "git_range", metavar="REV1..REV2", default=None,
               help="Compare PATH at two git revisions instead of two paths.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
+@output_options(["text", "json", "md"])
 @click.option("--flows", "flows_path", metavar="FLOWS", type=click.Path(allow_dash=True), default=None,
               help="Hubble flow records (a file, a folder, - for stdin): list the observed flows the change "
                    "would break or newly allow.")
@@ -521,14 +571,14 @@ def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
         run = diff_paths(paths[0], paths[1], options=options)
     for name, analysis in (("old", run.old), ("new", run.new)):
         for d in analysis.diagnostics.sorted():
-            if d.severity is not Severity.INFO or verbose:
+            if (d.severity is not Severity.INFO or verbose) and (not quiet() or d.severity is Severity.ERROR):
                 click.echo(f"{name}: {d}", err=True)  # a Diagnostic prints escaped
     flows_diff = _flows_diff(run, flows_path) if flows_path is not None else None
-    if fmt == "json":
+    if fmt in ("json", "yaml"):
         doc = run.result.to_json()
         if flows_diff is not None:
             doc["flows"] = flows_diff.to_json()
-        click.echo(data.to_json(doc), nl=False)
+        _emit(doc, fmt, pretty=True)
     elif fmt == "md":
         click.echo(text.config_diff_markdown(run.result), nl=False)
         if flows_diff is not None:
@@ -564,7 +614,7 @@ def _flows_diff(run: DiffRun, flows_path: str) -> FlowsDiff:
 @main.command()
 @_inputs(required=False)
 @profile_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@output_options(["text", "json", "sarif"])
 @click.option("--severity", type=click.Choice(["info", "warning", "error"]), default="info", show_default=True,
               help="Report findings of this severity and above.")
 @click.option("--fail-on", type=click.Choice(["info", "warning", "error"]), default="warning", show_default=True,
@@ -574,8 +624,10 @@ def _flows_diff(run: DiffRun, flows_path: str) -> FlowsDiff:
               help="A kubeward config file (lint.disable, lint.ignore with reasons) [default: .kubeward.yaml "
                    "in the current folder, if any].")
 @click.option("--list", "list_rules", is_flag=True, help="List the finding codes and exit.")
+@click.option("--namespace", "-n", "namespaces", multiple=True,
+              help="Only findings about objects of this namespace (repeatable; cluster-scoped objects' left out).")
 def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, severity: str, fail_on: str,
-         disabled: tuple[str, ...], config: str | None, list_rules: bool) -> None:
+         disabled: tuple[str, ...], config: str | None, list_rules: bool, namespaces: tuple[str, ...]) -> None:
     """Findings against the operations checklist and the known traps, each with a fix.
 
     Exit code: 0 none at --fail-on or above, 1 some, 2 input errors or a bad config."""
@@ -607,69 +659,32 @@ def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
         _fail("lint", exc)
     analysis = analyse_input(paths, options, cluster=_read_cluster("lint", live, options))
     report = run_lint(analysis, severity=severity, disabled=disabled, config=settings)
+    if namespaces:  # issue 17: -n as kubectl's
+        unknown = unknown_namespaces(analysis, namespaces)
+        if unknown:
+            _fail("lint", f"--namespace {', '.join(unknown)}: not in the input")
+        import dataclasses
+
+        report = dataclasses.replace(report, findings=[f for f in report.findings if f.namespace in namespaces])
     # Input problems that are not findings (syntax, schema, unknown fields, empty folders): on
     # standard error, never dropped; errors among them make the exit code 2.
     for d in input_problems(analysis):
-        click.echo(str(d), err=True)
-    if fmt == "json":
-        click.echo(data.to_json(report.to_json()), nl=False)
+        if not quiet() or d.severity is Severity.ERROR:
+            click.echo(str(d), err=True)
+    if fmt in ("json", "yaml"):
+        _emit(report.to_json(), fmt, pretty=True)
     elif fmt == "sarif":
         click.echo(data.to_json(sarif(report)), nl=False)
     else:
-        click.echo(text.lint_report(report), nl=False)
+        click.echo(colour(text.lint_report(report)), nl=False)
     sys.exit(lint_exit_code(report, analysis, fail_on))
-
-
-@main.command()
-@_inputs
-@profile_options
-@click.option("--relabel", nargs=2, multiple=True, metavar="TARGET CHANGES",
-              help="Simulate label changes: TARGET is NS/WORKLOAD, or ns/NAME for a namespace; CHANGES is "
-                   "key=value (set) or key- (remove), comma-separated. Repeatable: all are applied together.")
-@click.option("--simulate", "simulations", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Simulate removing each selected-on label from each workload or namespace that carries it, "
-                   "up to N removals (0: none) [default: 20, fewer from 50 workloads on, none from 1,000].")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
-@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def labels(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, relabel: tuple[tuple[str, str], ...],
-           simulations: int, fmt: str, verbose: bool) -> None:
-    """The labels and namespace labels that the policies and Services of PATHS select on: which
-    objects depend on each (file:line), in which role (subject, peer, Service selector) and with which
-    operator; labels no workload or namespace carries; and what removing each from what carries it
-    would change in what is allowed (a relabel simulation: the input analysed again with the label
-    changed, and the two maps compared). --relabel simulates the changes you name.
-
-    Exit code: 0, 2 on a bad --relabel or input errors."""
-    from .analyses.labels import label_dependencies, parse_relabel
-
-    analysis = analyse_input(paths, options, cluster=_read_cluster("labels", live, options))
-    _stderr_diagnostics(analysis, verbose)
-    try:
-        changes = parse_relabel(analysis.cluster, relabel)
-    except UsageError as exc:
-        _fail("labels", f"--relabel {exc}")
-    with _progress("simulating relabels"):
-        report = label_dependencies(analysis, relabel=changes, simulations=simulations)
-    if fmt == "json":
-        doc = report.to_json()
-        doc["diagnostics"] = _diag_json(analysis)
-        _write(data.json_bytes(doc))
-    elif fmt == "md":
-        from .render.labels_text import labels_markdown
-
-        click.echo(labels_markdown(report), nl=False)
-    else:
-        from .render.labels_text import labels_lines
-
-        _write_all(line + "\n" for line in labels_lines(report))
-    sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else EXIT_OK)
 
 
 @main.command()
 @click.argument("flows_path", metavar="FLOWS", type=click.Path(allow_dash=True))
 @_inputs
 @profile_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
+@output_options(["text", "json", "md"])
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str,
           verbose: bool) -> None:
@@ -690,10 +705,10 @@ def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, o
         click.echo(str(d), err=True)
     with _progress("comparing flows"):
         report = flows_report(analysis, read, placer)
-    if fmt == "json":
+    if fmt in ("json", "yaml"):
         doc = report.to_json()
         doc["diagnostics"] = [*doc["diagnostics"], *_diag_json(analysis)]  # type: ignore[misc]
-        _write(data.json_bytes(doc))
+        _emit(doc, fmt)
     elif fmt == "md":
         from .render.flows_text import flows_markdown
 
@@ -718,7 +733,7 @@ def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, o
 @click.option("--namespace", "-n", "namespaces", multiple=True,
               help="Write policies for this namespace only (repeatable) [default: every namespace of the "
                    "observed workloads].")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_options(["text", "json"])
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, options: Options, out_dir: str,
            dialect: str, namespaces: tuple[str, ...], fmt: str, verbose: bool) -> None:
@@ -756,8 +771,8 @@ def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, 
     for d in proof.diagnostics.sorted():
         if d.severity is not Severity.INFO or verbose:
             click.echo(f"advised: {d}", err=True)
-    if fmt == "json":
-        _write(data.json_bytes(proof.to_json()))
+    if fmt in ("json", "yaml"):
+        _emit(proof.to_json(), fmt)
     else:
         from .render.advise_text import advise_lines
 
@@ -765,117 +780,15 @@ def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, 
     sys.exit(proof.exit_code)
 
 
-@main.command(name="xdp")
-@_inputs
-@profile_options
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="The folder to write kubeward_xdp.c and kubeward_xdp.o to.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def xdp(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, out_dir: str, fmt: str,
-        verbose: bool) -> None:
-    """An XDP program from the deny rules that hold for every pod of a node regardless of identity
-    (Cilium clusterwide and host ingressDeny by port and CIDR, Calico untracked host-endpoint
-    Deny rules), compiled with clang and verified with BPF_PROG_TEST_RUN on crafted packets.
-
-    Exit code: 0 verified (or no rule qualifies: no program), 1 a packet got the wrong answer,
-    2 input errors or missing tools (clang, bpftool, root)."""
-    from pathlib import Path
-
-    from .kernel.xdp_gen import build
-    from .render.xdp_text import xdp_report
-
-    analysis = analyse_input(paths, options, cluster=_read_cluster("xdp", live, options))
-    _stderr_diagnostics(analysis, verbose)
-    try:
-        with _progress("building and verifying the XDP program"):
-            report = build(analysis.objects, analysis.cluster, list(paths), Path(out_dir))
-    except KubewardError as exc:
-        _fail("xdp", exc)
-    if fmt == "json":
-        doc = report.to_json()
-        doc["diagnostics"] = _diag_json(analysis)
-        _write(data.json_bytes(doc))
-    else:
-        click.echo(xdp_report(report), nl=False)
-    sys.exit(EXIT_INPUT if analysis.diagnostics.has_errors else report.exit_code)
+def kubectl_main() -> None:
+    """``kubectl-kubeward``: kubeward as a kubectl plugin (``kubectl kubeward map -n shop``). kubectl
+    runs the first ``kubectl-kubeward`` on PATH with the words after ``kubectl kubeward`` as its
+    arguments; without a PATH, a command reads the cluster of kubectl's kubeconfig (as ``--cluster``,
+    honouring ``KUBECONFIG``)."""
+    _PLUGIN["on"] = True
+    main(prog_name="kubectl kubeward")
 
 
-@main.command()
-@_inputs
-@profile_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--max-pairs", "max_pairs", type=click.IntRange(min=1), default=20000, show_default=True,
-              help="At most this many probes (pair × port); more: a deterministic sample, reported as such.")
-@click.option("--timeout", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="Seconds a probe waits for its answer.")
-@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def replay(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, max_pairs: int,
-           timeout: float, verbose: bool) -> None:
-    """Replay PATHS on the real kernel (needs root, ip and nft): one network namespace per
-    identity and per outside address piece, the engine's policy tiers compiled into nftables,
-    every pair probed on the ports the policies tell apart, each probe compared with the engine.
-
-    Exit code: 0 every probe agrees, 1 a disagreement, 2 usage or input error, or no root/nft/ip."""
-    from .kernel.replay import replay as run_replay
-    from .kernel.topology import KernelUnavailable, check_available
-
-    try:
-        check_available()
-    except KernelUnavailable as exc:
-        _fail("replay", exc)
-    analysis = analyse_input(paths, options, cluster=_read_cluster("replay", live, options))
-    _stderr_diagnostics(analysis, verbose)
-    if analysis.diagnostics.has_errors:
-        sys.exit(EXIT_INPUT)
-    try:
-        with _progress("replaying on the kernel"):
-            report = run_replay(analysis.engine, max_probes=max_pairs, timeout=timeout)
-    except KernelUnavailable as exc:
-        _fail("replay", exc)
-    if fmt == "json":
-        _write(data.json_bytes(report.to_json()))
-    else:
-        from .render.replay_text import replay_report
-
-        _write_all([replay_report(report)])
-    sys.exit(report.exit_code)
-
-
-@main.command()
-@_inputs
-@profile_options
-@click.option("--flows", "flows_paths", metavar="FLOWS", multiple=True, type=click.Path(allow_dash=True),
-              help="Hubble flow records (as for `kubeward flows`): add the observed drops by reason and the "
-                   "disagreements (repeatable).")
-@click.option("--output", "-o", "out_file", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="The HTML file to write (- for standard output).")
-@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def report(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, flows_paths: tuple[str, ...],
-           out_file: str, verbose: bool) -> None:
-    """One self-contained HTML page to look at: the connectivity graph (namespaces, workloads, the
-    outside world, broken paths in red with the rule that breaks them), per workload who can reach
-    it and whom it reaches with the deciding rules (file:line), entry points with their hops, lint
-    findings with fixes, the TestSuite results, and with --flows the observed drops and the
-    disagreements. Nothing in the page is fetched from the network.
-
-    Exit code: 0 written, 2 input errors (the page is written all the same)."""
-    from .analyses.report import report_paths
-    from .render.report_html import report_html
-
-    cluster = _read_cluster("report", live, options)
-    with _progress("analysing"):
-        result = report_paths(paths, options=options, cluster=cluster, flows=flows_paths)
-    for d in result.diagnostics:
-        if d.severity is not Severity.INFO or verbose:
-            click.echo(str(d), err=True)
-    page = report_html(result)
-    if out_file == "-":
-        _write(page)
-    else:
-        try:
-            with open(out_file, "wb") as out:
-                out.write(page)
-        except OSError as exc:
-            _fail("report", f"{out_file}: {exc.strerror or exc}")
-    sys.exit(EXIT_INPUT if result.has_errors else EXIT_OK)
+# Commands kept in modules of their own (each registers on `main` when imported; click and the
+# standard library only at import time, as here).
+from . import cli_kernel, cli_views  # noqa: E402,F401

@@ -117,12 +117,18 @@ def check(analysis: Analysis, tests: SuiteRun | None = None, *, namespaces: Sequ
           workloads: Sequence[str] = ()) -> CheckReport:
     """Inventory, findings and connectivity summary of ``analysis``; ``tests``: a TestSuite run to
     include; ``namespaces``/``workloads`` (``ns/name``): the connectivity summary of what has an end
-    in them only. Raises ``UsageError`` when one is not in the input."""
+    in them only (a workload named as kubectl users do: ``deploy/web``, ``web`` with one namespace,
+    issue 17). Raises ``UsageError`` when one is not in the input."""
+    from .names import resolve_workload
+
     cluster = analysis.cluster
     engine = analysis.engine
-    unknown = [*unknown_namespaces(analysis, namespaces), *(w for w in workloads if cluster.workload(w) is None)]
+    unknown = unknown_namespaces(analysis, namespaces)
     if unknown:
-        raise UsageError(f"not in the input: {', '.join(unknown)}")
+        known = ", ".join(sorted(cluster.namespaces)) or "none"
+        raise UsageError(f"--namespace {', '.join(unknown)}: not in the input (namespaces: {known})")
+    default_ns = namespaces[0] if len(namespaces) == 1 else None
+    workloads = [resolve_workload(cluster, w, default_ns).workload.id for w in workloads]
     cmap = connectivity_map(analysis, namespaces, workloads=workloads, grouped=True)
     protection: list[Protection] = []
     for w in cluster.workloads:

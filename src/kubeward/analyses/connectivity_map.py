@@ -162,10 +162,13 @@ class ConnectivityMap:
         group = self._group_by_id.get(peer)
         return bool(group.ip_blocks or group.fqdns) if group is not None else peer not in self._workload_ids
 
-    def origins(self, src: str, dst: str) -> Attribution:
+    def origins(self, src: str, dst: str, entry: bool = False) -> Attribution:
         """The rules that decided each part of ``src`` → ``dst`` (allowed and refused), whether or
-        not the pair is connected: CNI tiers of both sides, then the mesh."""
-        return self.decided.of(src, dst) if self.decided is not None else ()
+        not the pair is connected: CNI tiers of both sides, then the mesh. ``entry``: of the way in
+        from ``world`` through entry points (issue 17: the direct ``world`` pair is another)."""
+        if self.decided is None:
+            return ()
+        return self.decided.of(ENTRY_ORIGINS, dst) if entry else self.decided.of(src, dst)
 
     def to_json(self) -> dict[str, object]:
         doc: dict[str, object] = {"schema": MAP_SCHEMA, "form": "grouped" if self.grouped else "expanded",
@@ -178,7 +181,7 @@ class ConnectivityMap:
         return doc
 
 
-MAP_SCHEMA = 2  # docs/json.md: 2 = grouped form by default, network peers merged per connection
+MAP_SCHEMA = 3  # docs/json.md: 2 = grouped form by default, network peers merged per connection; 3 = `world` (issue 17)
 
 
 class _ConnectionJSON(msgspec.Struct, omit_defaults=True):
@@ -285,7 +288,9 @@ def connectivity_map(analysis: Analysis, namespaces: Iterable[str] = (), *, work
     peers.extend(MapPeer(n, PeerType.NETWORK, cidrs=pieces[n].cidrs) for n in sorted(used)
                  if n in pieces and n not in {p.id for p in peers})
     peers.extend(MapPeer(d.name, PeerType.FQDN) for d in u.domains if not (wanted or focused) or d.name in used)
-    if points and (WORLD_ENTRY in used or not (wanted or focused)):
+    # One name for the outside (issue 17): when the whole address space is one piece, it is `world`,
+    # the same peer as the entry points' world (a network peer, its CIDRs listed).
+    if points and (WORLD_ENTRY in used or not (wanted or focused)) and WORLD_ENTRY not in {p.id for p in peers}:
         peers.append(MapPeer(WORLD_ENTRY, PeerType.ENTRY))
     groups = [g for g in namer.groups.values() if g.id in used]
     disjoint = all(len(found) == 1 for found in u.identities_of.values())
@@ -343,6 +348,7 @@ __all__ = ["PeerType", "connectivity_map", "ConnectivityMap", "Connection", "Map
 
 
 WORLD_ENTRY = "world"
+ENTRY_ORIGINS = "world (entry points)"  # the key of the entry paths' origins: `world` itself is a network peer too
 
 
 def _entry_connections(points: list[EntryPoint]) -> list[Connection]:
@@ -370,7 +376,7 @@ def _entry_origins(points: list[EntryPoint], decided: DecidedBy) -> None:
         for dst, ports in targets.items():
             steps = [s for s in point.path.steps
                      if not (s.layer == "cni" and s.direction is Direction.INGRESS and s.subject != dst)]
-            _step_origins(steps, ports, decided.extra.setdefault((WORLD_ENTRY, dst), []))
+            _step_origins(steps, ports, decided.extra.setdefault((ENTRY_ORIGINS, dst), []))
 
 
 def _annotate_services(analysis: Analysis, connections: list[Connection], namer: Namer) -> None:
@@ -398,7 +404,7 @@ def _annotate_services(analysis: Analysis, connections: list[Connection], namer:
         c.services = c.services_on_path = cache[key]
         if c.services is None or analysis.cluster.workload(c.src) is not None or namer.has_workloads(c.src):
             continue  # from a workload (or a group with workloads): every Service is on the path
-        on_path = frozenset(_via_services(c.via or [])) if c.src == WORLD_ENTRY else exposed
+        on_path = frozenset(_via_services(c.via or [])) if c.src == WORLD_ENTRY and c.via else exposed
         c.services_on_path = [s for s in c.services if s["name"] in on_path] or None
 
 

@@ -102,7 +102,8 @@ class ConfigDiff:
         return bool(self.pairs or self.entries or self.peers_added or self.peers_removed)
 
     def to_json(self) -> dict[str, object]:
-        return {"schema": 1, "old": self.old, "new": self.new, "options": self.options,
+        # schema 2: the whole IPv4 space is `world` (issue 17)
+        return {"schema": 2, "old": self.old, "new": self.new, "options": self.options,
                 **({"oldOptions": self.old_options} if self.old_options is not None else {}),
                 "peers": {"added": self.peers_added, "removed": self.peers_removed},
                 "pairs": [p.to_json() for p in self.pairs], "entries": [e.to_json() for e in self.entries]}
@@ -147,11 +148,11 @@ def _request_origins(l7: list[dict[str, object]] | None, origins: list[list[Orig
 
 
 def _attribute(change: PairChange, before: ConnectivityMap, after: ConnectivityMap,
-               was: Connection | None, now: Connection | None) -> None:
+               was: Connection | None, now: Connection | None, entry: bool = False) -> None:
     """Every changed port and HTTP request of a pair, attributed to the rules that decide it now
     and to those that decided it before (read from the maps' origins: no re-analysis)."""
-    old = before.origins(change.src, change.dst)
-    new = after.origins(change.src, change.dst)
+    old = before.origins(change.src, change.dst, entry)
+    new = after.origins(change.src, change.dst, entry)
     found: list[str] = []
     if change.opened:
         found += _decided(new, Effect.ALLOW, change.opened)
@@ -178,9 +179,11 @@ def diff(old: Analysis, new: Analysis, old_label: str, new_label: str, *,
     old_peers = {p.id for p in before.peers if p.type is PeerType.WORKLOAD}
     new_peers = {p.id for p in after.peers if p.type is PeerType.WORKLOAD}
     added, removed = new_peers - old_peers, old_peers - new_peers
-    b = {(c.src, c.dst): c for c in before.connections}
-    a = {(c.src, c.dst): c for c in after.connections}
+    # (src, dst, through entry points): `world` reaches a workload directly and through entry points (issue 17)
+    b = {(c.src, c.dst, bool(c.via)): c for c in before.connections}
+    a = {(c.src, c.dst, bool(c.via)): c for c in after.connections}
     pairs: list[PairChange] = []
+    keys: list[tuple[str, str, bool]] = []
     for key in sorted(set(a) | set(b)):
         was, now = b.get(key), a.get(key)
         old_ports = was.ports if was else EMPTY
@@ -189,13 +192,14 @@ def diff(old: Analysis, new: Analysis, old_label: str, new_label: str, *,
         l7_b, l7_a = (was.l7 if was else None), (now.l7 if now else None)
         if not opened and not closed and l7_b == l7_a:
             continue
-        cause = PairCause.ADDED if added & set(key) else PairCause.REMOVED if removed & set(key) \
-            else PairCause.CHANGED
+        ends = {key[0], key[1]}
+        cause = PairCause.ADDED if added & ends else PairCause.REMOVED if removed & ends else PairCause.CHANGED
         pairs.append(PairChange(key[0], key[1], opened, closed, l7_b, l7_a, cause=cause))
+        keys.append(key)
     # Responsibility is looked up for real policy changes, not for workloads that came or went.
-    for change in pairs:
+    for change, key in zip(pairs, keys, strict=True):
         if change.cause is PairCause.CHANGED:
-            _attribute(change, before, after, b.get((change.src, change.dst)), a.get((change.src, change.dst)))
+            _attribute(change, before, after, b.get(key), a.get(key), entry=key[2])
     entries: list[EntryChange] = []
 
     def key_of(via: dict[str, object], request: str) -> str:

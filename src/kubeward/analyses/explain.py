@@ -37,7 +37,7 @@ class Explanation:
     def to_json(self) -> dict[str, object]:
         v = self.verdict
         return {
-            "schema": 1,
+            "schema": 2,  # docs/json.md: 2 = the whole IPv4 space is named `world` (issue 17)
             "verdict": v.verdict,
             "flow": {
                 "from": _end_json(v.source),

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 
-from ..engine.universe import Domain, Network, Universe, bits
+from ..engine.universe import Domain, Network, Universe, bits, range_name, world_name
 from ..model import Workload
 
 
@@ -25,7 +25,8 @@ class IpBlock:
     except_: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.cidr} except {', '.join(self.except_)}" if self.except_ else self.cidr
+        name = world_name(self.cidr)  # issue 17: world except 10.0.0.0/8
+        return f"{name} except {', '.join(self.except_)}" if self.except_ else name
 
     def to_json(self) -> dict[str, object]:
         return {"cidr": self.cidr, "except": list(self.except_)} if self.except_ else {"cidr": self.cidr}
@@ -147,7 +148,7 @@ class Namer:
             for version, lo, hi, piece_mask in ranges:
                 cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
                 nets = tuple(str(n) for n in ipaddress.summarize_address_range(cls(lo), cls(hi)))
-                address = AddressSet(nets[0] if len(nets) == 1 else f"{cls(lo)}-{cls(hi)}", nets, version, lo, hi)
+                address = AddressSet(range_name(version, lo, hi, nets), nets, version, lo, hi)
                 self._ranges[address.id] = (piece_mask, address)
                 found.append(address)
             self._addresses[mask] = found

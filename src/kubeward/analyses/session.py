@@ -186,7 +186,8 @@ def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
         address = world_address(analysis)
         atom = u.atom_of(address)
         assert atom is not None
-        return FlowEnd(atom, f"world ({address} in {atom.id})", None, address)
+        where = "" if atom.id == WORLD else f" in {atom.id}"  # the whole space is itself `world` (issue 17)
+        return FlowEnd(atom, f"world ({address}{where})", None, address)
     if is_ip(spec):
         ident = u.identity_of_ip(spec)
         if ident is not None:

@@ -78,6 +78,24 @@ class Identity:
         return names + more
 
 
+WORLD = "world"  # Cilium's entity name: every address outside the cluster (issue 17)
+WORLD_IPV6 = "world-ipv6"
+
+
+def world_name(cidr: str) -> str:
+    """The name of a whole address space (``0.0.0.0/0``: ``world``; ``::/0``: ``world-ipv6``, as
+    Cilium's entities), else the CIDR itself: one name for the outside world in every output."""
+    return WORLD if cidr == "0.0.0.0/0" else WORLD_IPV6 if cidr == "::/0" else cidr
+
+
+def range_name(version: int, first: int, last: int, cidrs: tuple[str, ...]) -> str:
+    """A network piece's name: its CIDR (``world`` for the whole IPv4 space), else first-last."""
+    if len(cidrs) == 1:
+        return world_name(cidrs[0])
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    return f"{cls(first)}-{cls(last)}"
+
+
 @dataclass(frozen=True)
 class Network:
     index: int
@@ -96,11 +114,7 @@ class Network:
 
     @property
     def id(self) -> str:
-        cidrs = self.cidrs
-        if len(cidrs) == 1:
-            return cidrs[0]
-        cls = ipaddress.IPv4Address if self.version == 4 else ipaddress.IPv6Address
-        return f"{cls(self.first)}-{cls(self.last)}"
+        return range_name(self.version, self.first, self.last, self.cidrs)
 
     @property
     def display(self) -> str:

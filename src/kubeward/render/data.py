@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import msgspec
 
 from ..analyses.connectivity_map import ConnectivityMap, PeerType
+from ..analyses.denied_map import DeniedMap
 
 _ENCODER = msgspec.json.Encoder()  # insertion order: "schema" first, as documented
 
@@ -60,23 +61,67 @@ def _dot_id(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def map_dot(cmap: ConnectivityMap) -> str:
-    lines = ["digraph kubeward {", "  rankdir=LR;", "  node [shape=box, fontname=\"Helvetica\"];"]
-    by_ns: dict[str, list[str]] = {}
-    for p in cmap.peers:
-        if p.type is PeerType.WORKLOAD:
-            by_ns.setdefault(p.namespace, []).append(p.id)
-    for i, (ns, ids) in enumerate(sorted(by_ns.items())):
-        lines.append(f"  subgraph cluster_{i} {{")
-        lines.append(f"    label={_dot_id(ns)};")
-        lines.extend(f"    {_dot_id(x)} [label={_dot_id(x.split('/', 1)[1])}];" for x in ids)
-        lines.append("  }")
-    for p in cmap.peers:
-        if p.type is not PeerType.WORKLOAD:
-            lines.append(f"  {_dot_id(p.id)} [shape=ellipse];")
-    for g in cmap.groups:  # a group: a note listing its members
-        lines.append(f"  {_dot_id(g.id)} [shape=note, label={_dot_id(g.id + chr(10) + chr(10).join(g.items))}];")
+_DOT_EXPAND = 6  # a group of at most this many members is drawn as its members; a larger one as one node
+
+
+def map_dot(cmap: ConnectivityMap, denied: DeniedMap | None = None) -> str:
+    """The map as a Graphviz digraph (issue 17): one cluster per namespace holding its workloads,
+    one edge per pair of nodes with every port on it (parallel edges merged), small groups drawn as
+    their members, larger ones as one note node; only nodes that have an edge (no orphans).
+    ``denied``: the denied ports as red dashed edges."""
+    groups = {g.id: g for g in cmap.groups}
+    workload_ns = {p.id: p.namespace for p in cmap.peers if p.type is PeerType.WORKLOAD}
+
+    def ends(peer: str) -> list[str]:
+        g = groups.get(peer)
+        if g is None or len(g.items) > _DOT_EXPAND:
+            return [peer]
+        return g.items
+
+    edges: dict[tuple[str, str], list[str]] = {}
     for c in cmap.connections:
-        lines.append(f"  {_dot_id(c.src)} -> {_dot_id(c.dst)} [label={_dot_id(str(c.ports))}];")
+        for src in ends(c.src):
+            for dst in ends(c.dst):
+                labels = edges.setdefault((src, dst), [])
+                if str(c.ports) not in labels:
+                    labels.append(str(c.ports))
+    refused: dict[tuple[str, str], list[str]] = {}
+    for row in denied.rows if denied is not None else ():
+        workload_ns[row.dst] = row.dst.split("/", 1)[0]  # denied rows name workloads (and world)
+        workload_ns.update((src, src.split("/", 1)[0]) for src in row.sources if src != "world")
+        for src in row.sources:
+            labels = refused.setdefault((src, row.dst), [])
+            labels.append(f"{row.protocol}/{row.port}")
+    used = {n for pair in (*edges, *refused) for n in pair}
+    lines = ["digraph kubeward {", "  rankdir=LR;", "  compound=true;", "  nodesep=0.3;", "  ranksep=1.0;",
+             '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=11];',
+             '  edge [fontname="Helvetica", fontsize=9, color="#4a6fa5"];']
+    by_ns: dict[str, list[str]] = {}
+    for n in sorted(used):
+        ns = workload_ns.get(n) or (n[:-2] if n.endswith("/*") else "")
+        if ns:
+            by_ns.setdefault(ns, []).append(n)
+    for ns, ids in sorted(by_ns.items()):
+        lines.append(f"  subgraph {_dot_id('cluster_' + ns)} {{")
+        lines.append(f'    label={_dot_id(ns)}; style="rounded"; color="#9aa5b1"; fontname="Helvetica";')
+        for x in ids:
+            label = "every workload" if x.endswith("/*") else x.split("/", 1)[1]
+            lines.append(f"    {_dot_id(x)} [label={_dot_id(label)}];")
+        lines.append("  }")
+    for n in sorted(used - {x for ids in by_ns.values() for x in ids}):
+        if n in groups:
+            label = n + "\n" + "\n".join(x.replace('"', '\\"') for x in groups[n].items)
+            lines.append(f'  {_dot_id(n)} [shape=note, fillcolor="#fff8e1", label="{label}"];')
+        else:
+            lines.append(f'  {_dot_id(n)} [shape=ellipse, fillcolor="#f4f4f4"];')
+    for (src, dst), labels in sorted(edges.items()):
+        back = edges.get((dst, src))
+        if back == labels and dst < src and src != dst:
+            continue  # drawn once, both ways
+        both = ", dir=both" if back == labels and src != dst else ""
+        lines.append(f"  {_dot_id(src)} -> {_dot_id(dst)} [label={_dot_id(' '.join(labels))}{both}];")
+    for (src, dst), labels in sorted(refused.items()):
+        lines.append(f"  {_dot_id(src)} -> {_dot_id(dst)} [label={_dot_id('denied ' + ' '.join(labels))}, "
+                     'color="#c62828", fontcolor="#c62828", style=dashed];')
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from rich.cells import cell_len
 
 from ..analyses.connectivity_map import Connection, ConnectivityMap, PeerType
+from ..analyses.denied_map import DeniedMap
 from ..diagnostics import escape
 from ..engine.portset import PortSet
 from .text import _count, _l7_text, _mesh_text, _via, entry_points
@@ -91,4 +92,15 @@ def connectivity_table(cmap: ConnectivityMap) -> str:
     return "".join(connectivity_lines(cmap))
 
 
-__all__ = ["connectivity_lines", "connectivity_table"]
+__all__ = ["connectivity_lines", "connectivity_table", "denied_lines"]
+
+
+def denied_lines(denied: DeniedMap) -> Iterator[str]:
+    """``map --denied``: one line per destination port and deciding rule, its sources listed."""
+    more = f", {denied.skipped:,} not asked (past the limit: narrow with -n/--workload)" if denied.skipped else ""
+    yield (f"\nDenied ({denied.pairs:,} of {denied.asked:,} source → declared destination port questions"
+           f"{more}):\n")
+    for row in denied.rows:
+        name = f" ({row.port_name})" if row.port_name else ""
+        yield escape(f"  ✗ {', '.join(row.sources)} → {row.dst} {row.protocol}/{row.port}{name}: "
+                     f"{row.phrase}") + "\n"

@@ -36,3 +36,17 @@ def xdp_report(report: XdpReport) -> str:
         lines.append(f"verdict: {len(report.checks) - failed}/{len(report.checks)} packets as the rules say"
                      + (f"; {failed} FAILED" if failed else ""))
     return "\n".join(lines) + "\n"
+
+
+def map_note(xdp: dict[str, object]) -> str:
+    """`map --xdp` in text: the connections that lose ports to the program."""
+    dropped = xdp["dropped"]
+    assert isinstance(dropped, list)
+    head = (f"xdp: {xdp['object']} (section {xdp['section']}), {xdp['packets']} packets run: "
+            f"{len(dropped)} connection(s) lose ports to it\n")
+    return head + "".join(f"  {d['src']} -> {d['dst']}: {d['action']} on {_ports_text(d['protocols'])}"
+                          f"{' (connection removed)' if d['removed'] else ''}\n" for d in dropped)
+
+
+def _ports_text(ports: dict[str, list[list[int]]]) -> str:
+    return ", ".join(f"{p}/{a}" if a == b else f"{p}/{a}-{b}" for p, ranges in ports.items() for a, b in ranges)
