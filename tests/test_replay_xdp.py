@@ -18,6 +18,7 @@ from kubeward.kernel import topology
 from kubeward.kernel.bpf_run import XdpAction, compile_c, missing_tools
 from kubeward.kernel.probe import Probe
 from kubeward.kernel.replay import replay
+from kubeward.kernel.replay_xdp import XdpReplay, attach
 from kubeward.kernel.xdp import XdpLayer, XdpVerdict
 from test_cli import kubeward
 
@@ -35,7 +36,7 @@ def _why_not() -> str | None:
 
 
 REASON = _why_not()
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"replay with XDP unavailable: {REASON}")
+needs_kernel = pytest.mark.skipif(REASON is not None, reason=f"replay with XDP unavailable: {REASON}")
 
 PASS_ALL = """\
 #include <linux/bpf.h>
@@ -65,6 +66,7 @@ def objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"redis": tmp / "redis.o", "pass": tmp / "pass.o"}
 
 
+@needs_kernel
 def test_the_labs_program_drops_tcp_6379_on_both_sides_and_nothing_else(objects: dict[str, Path]) -> None:
     result = kubeward("replay", str(SHOP), "--xdp", f"{objects['redis']}:xdp", "--format", "json")
     doc = json.loads(result.stdout)
@@ -88,6 +90,7 @@ def test_the_labs_program_drops_tcp_6379_on_both_sides_and_nothing_else(objects:
     assert "4 dropped by XDP in both" in text.stdout
 
 
+@needs_kernel
 def test_a_port_the_cni_rejects_and_the_program_drops_goes_unanswered(objects: dict[str, Path]) -> None:
     """The NIC comes before the CNI: redis → web on 6379 is dropped silently, not rejected by nft."""
     engine = analyse_text(WEB_ISOLATED, "shop.yaml").engine
@@ -100,6 +103,7 @@ def test_a_port_the_cni_rejects_and_the_program_drops_goes_unanswered(objects: d
     assert report.dropped == 4 and report.denied > 0  # the rest to web: rejected by the CNI's nft rules
 
 
+@needs_kernel
 def test_a_program_that_passes_everything_changes_nothing(objects: dict[str, Path]) -> None:
     engine = analyse_paths([str(ROOT / "examples" / "shop-fixed")]).engine
     without = replay(engine, timeout=0.5)
@@ -113,6 +117,7 @@ def test_a_program_that_passes_everything_changes_nothing(objects: dict[str, Pat
     assert (without.allowed, without.denied) <= (with_pass.allowed, with_pass.denied)
 
 
+@needs_kernel
 def test_a_program_characterised_otherwise_than_it_runs_is_a_disagreement(objects: dict[str, Path]) -> None:
     """The tamper hook swaps the characterisation of 6379 and 6380: the kernel still runs the lab's
     program, so 6379 goes unanswered where the engine expects it through, and 6380 is answered where
@@ -137,7 +142,42 @@ def test_a_program_characterised_otherwise_than_it_runs_is_a_disagreement(object
     assert first["trace"][0]["layer"] == "xdp" and "XDP_DROP for TCP/6380" in first["trace"][0]["message"]
 
 
+@needs_kernel
 def test_an_object_that_is_not_there_is_exit_2(tmp_path: Path) -> None:
     result = kubeward("replay", str(SHOP), "--xdp", str(tmp_path / "missing.o"))
     assert result.exit_code == 2
     assert "missing.o" in result.stderr
+
+
+class _Refusing:
+    """A topology whose interfaces refuse native XDP (as some drivers do): records the commands."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, list[str]]] = []
+
+    def name(self, n: int) -> str:
+        return f"ns{n}"
+
+    def run(self, namespace: str, argv: list[str], stdin: str | None = None) -> str:
+        self.commands.append((namespace, argv))
+        if argv[5] == "xdp":
+            raise RuntimeError("Error: Underlying driver does not support XDP in native mode.")
+        return ""
+
+
+class _Layer:
+    path = Path("/tmp/prog.o")
+    label = "prog.o"
+    section = "xdp/redis"
+
+
+def test_a_driver_refusing_native_xdp_gets_the_program_in_generic_mode_everywhere() -> None:
+    fake = _Refusing()
+    state = XdpReplay(_Layer())  # type: ignore[arg-type]
+    attach(fake, _Layer(), [2, 5, 7], state, workers=1)  # type: ignore[arg-type]
+    assert (state.mode, state.attached) == ("xdpgeneric", 3)
+    assert "native mode" in state.native_refused
+    assert fake.commands[0] == ("ns2", ["ip", "link", "set", "dev", "eth0", "xdp", "obj", "/tmp/prog.o",
+                                        "sec", "xdp/redis"])
+    assert [(ns, argv[5]) for ns, argv in fake.commands[1:]] == [("ns2", "xdpgeneric"), ("ns5", "xdpgeneric"),
+                                                                 ("ns7", "xdpgeneric")]

@@ -155,17 +155,19 @@ def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, con
             text = compiler.table(e.identity)
             tables[n] = tamper(e.identity, text) if tamper else text
     report.nft_rules = sum(t.count(" counter ") + t.count("\tcounter ") for t in tables.values())
+    report.seconds["compile"] = round(time.monotonic() - started, 3)
     xdp_verdicts: list[XdpVerdict | None] = [None] * len(probes)
     if xdp is not None:
+        t0 = time.monotonic()
         report.xdp = XdpReplay(xdp)
         runs = xdp.runs
         pods = {n for n, e in enumerate(endpoints) if e.identity is not None}
         xdp_verdicts = characterise(xdp, [e.address for e in endpoints], pods, probes, xdp_tamper)
         report.xdp.packets = xdp.runs - runs
+        report.seconds["xdp"] = round(time.monotonic() - t0, 3)
     drops = [i for i, v in enumerate(xdp_verdicts) if v is not None and v.dropped]
     if report.xdp is not None:
         report.xdp.expected_dropped = len(drops)
-    report.seconds["compile"] = round(time.monotonic() - started, 3)
     topology = Topology([e.address for e in endpoints])
     with _cleanup_on_signals():
         try:
