@@ -19,6 +19,7 @@ from .cli import (
     _read_cluster,
     _stderr_diagnostics,
     _write_all,
+    _xdp_layer,
     main,
     profile_options,
 )
@@ -72,12 +73,16 @@ def xdp(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, ou
               help="At most this many probes (pair × port); more: a deterministic sample, reported as such.")
 @click.option("--timeout", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
               help="Seconds a probe waits for its answer.")
+@click.option("--xdp", "xdp_spec", metavar="OBJECT.o[:SECTION]", default=None,
+              help="An XDP program attached on the nodes' NICs: attached in front of every pod of the replay "
+                   "and characterised with BPF_PROG_TEST_RUN; the probes it drops must go unanswered.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def replay(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, max_pairs: int,
-           timeout: float, verbose: bool) -> None:
+           timeout: float, xdp_spec: str | None, verbose: bool) -> None:
     """Replay PATHS on the real kernel (needs root, ip and nft): one network namespace per
     identity and per outside address piece, the engine's policy tiers compiled into nftables,
     every pair probed on the ports the policies tell apart, each probe compared with the engine.
+    --xdp: the program attached on each pod's interface, a layer before the CNI on both sides.
 
     Exit code: 0 every probe agrees, 1 a disagreement, 2 usage or input error, or no root/nft/ip."""
     from .analyses.session import analyse_input
@@ -88,15 +93,21 @@ def replay(paths: tuple[str, ...], live: _ClusterInput | None, options: Options,
         check_available()
     except KernelUnavailable as exc:
         _fail("replay", exc)
+    layer = _xdp_layer("replay", xdp_spec)
     analysis = analyse_input(paths, options, cluster=_read_cluster("replay", live, options))
     _stderr_diagnostics(analysis, verbose)
     if analysis.diagnostics.has_errors:
         sys.exit(EXIT_INPUT)
+    from .kernel.bpf_run import ProgramError
+
     try:
         with _progress("replaying on the kernel"):
-            report = run_replay(analysis.engine, max_probes=max_pairs, timeout=timeout)
-    except KernelUnavailable as exc:
+            report = run_replay(analysis.engine, max_probes=max_pairs, timeout=timeout, xdp=layer)
+    except (KernelUnavailable, ProgramError) as exc:
         _fail("replay", exc)
+    finally:
+        if layer is not None:
+            layer.close()
     if fmt in ("json", "yaml"):
         _emit(report.to_json(), fmt)
     else:

@@ -4,7 +4,9 @@ namespace (setns there and straight back) and then driven by one asyncio loop.
 A TCP probe connects; a UDP probe sends one datagram and waits for the listener's echo. The
 outcome is ``allowed`` (connected / echoed), ``rejected`` (the compiled ruleset's
 ``reject with icmpx admin-prohibited``: EHOSTUNREACH, or EACCES/EPERM when the sender's own
-output chain rejects), ``timeout`` or ``error`` (anything else, e.g. no listener).
+output chain rejects), ``timeout`` or ``error`` (anything else, e.g. no listener). The replay
+calls a timeout ``dropped`` when an XDP program in front of the destination drops the packet
+(XDP_DROP is silent: only an XDP program drops without an answer there).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Outcome(StrEnum):
     ALLOWED = "allowed"
     REJECTED = "rejected"
     TIMEOUT = "timeout"
+    DROPPED = "dropped"    # no answer, and the XDP program in front of the destination drops it
     ERROR = "error"
 
 
@@ -70,12 +73,14 @@ def _raise_nofile(wanted: int) -> None:
 
 
 def run_probes(topology: Topology, probes: Sequence[Probe], timeout: float = 1.0,
-               concurrency: int = 256) -> list[Result]:
-    """Listen on every (destination, protocol, port) the probes need, then run every probe."""
-    return asyncio.run(_run(topology, probes, timeout, concurrency))
+               concurrency: int = 256, timeouts: Sequence[float] | None = None) -> list[Result]:
+    """Listen on every (destination, protocol, port) the probes need, then run every probe
+    (``timeouts``: each probe's own wait instead of ``timeout``)."""
+    waits = list(timeouts) if timeouts is not None else [timeout] * len(probes)
+    return asyncio.run(_run(topology, probes, waits, concurrency))
 
 
-async def _run(topology: Topology, probes: Sequence[Probe], timeout: float, concurrency: int) -> list[Result]:
+async def _run(topology: Topology, probes: Sequence[Probe], waits: list[float], concurrency: int) -> list[Result]:
     loop = asyncio.get_running_loop()
     wanted = sorted({(p.destination, p.protocol, p.port) for p in probes})
     _raise_nofile(len(wanted) + concurrency * 2 + 256)
@@ -96,11 +101,11 @@ async def _run(topology: Topology, probes: Sequence[Probe], timeout: float, conc
                 closers.append(transport)
         gate = asyncio.Semaphore(concurrency)
 
-        async def one(p: Probe) -> Result:
+        async def one(p: Probe, wait: float) -> Result:
             async with gate:
-                return await _probe(topology, p, timeout)
+                return await _probe(topology, p, wait)
 
-        return list(await asyncio.gather(*(one(p) for p in probes)))
+        return list(await asyncio.gather(*(one(p, w) for p, w in zip(probes, waits, strict=True))))
     finally:
         for c in closers:
             c.close()

@@ -6,7 +6,8 @@ apart; address pieces: one address each), compile each identity's tier pipeline 
 (``nft.py``), build the namespaces (``topology.py``), probe every pair × representative port
 (``probe.py``), ask the engine (``engine.flow.decide``) for each pair's allowed ports, and report
 agreements and disagreements, with the engine's trace and the nft rules whose counters moved
-when the disagreeing probe is run again alone.
+when the disagreeing probe is run again alone. With an XDP program (``--xdp``, ``replay_xdp.py``)
+it is attached in front of every destination pod and is the first layer of each probe's verdict.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from ..engine.universe import Identity, Network
 from ..ir import MAX_PORT, NamedPort, PortRange
 from .nft import TABLE, Addressing, Compiler
 from .probe import Outcome, Probe, Result, run_probes
+from .replay_xdp import DROP_WAIT, XdpReplay, XdpTamper, attach, characterise, xdp_ports
 from .topology import Topology, check_available, remove_stale
+from .xdp import XdpLayer, XdpVerdict
 
 SCHEMA = 1
 PROBED_PROTOCOLS = ("TCP", "UDP")
@@ -61,12 +64,19 @@ class Disagreement:
     destination: str
     engine: str         # allow / deny
     kernel: Result
+    xdp: XdpVerdict | None = None  # the program's characterised answer (None: no program in front)
     trace: list[dict[str, Any]] = field(default_factory=list)
     moved: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def layer(self) -> str:
+        """The layer whose verdict the engine side is: ``xdp`` when the program drops it, else ``cni``."""
+        return "xdp" if self.xdp is not None and self.xdp.dropped else "cni"
+
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "destination": self.destination, "protocol": self.probe.protocol,
-                "port": self.probe.port, "engine": self.engine, "kernel": self.kernel.outcome.value,
+                "port": self.probe.port, "engine": self.engine, "engine_layer": self.layer,
+                "xdp": self.xdp.action.label if self.xdp else None, "kernel": self.kernel.outcome.value,
                 "kernel_detail": self.kernel.detail, "trace": self.trace, "moved_rules": self.moved}
 
 
@@ -82,6 +92,8 @@ class ReplayReport:
     agreements: int = 0
     allowed: int = 0
     denied: int = 0
+    dropped: int = 0    # agreements: the XDP program drops it, and the kernel's probe got no answer
+    xdp: XdpReplay | None = None
     disagreements: list[Disagreement] = field(default_factory=list)
     not_replayed: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -96,7 +108,8 @@ class ReplayReport:
         return {"schema": SCHEMA, "endpoints": self.endpoints, "identities": self.identities,
                 "outside": self.outside, "ports": self.ports, "candidates": self.candidates,
                 "probes": self.probes, "sampled": self.sampled, "agreements": self.agreements,
-                "allowed": self.allowed, "denied": self.denied, "nft_rules": self.nft_rules, "retried": self.retried,
+                "allowed": self.allowed, "denied": self.denied, "dropped": self.dropped,
+                "xdp": self.xdp.to_json() if self.xdp else None, "nft_rules": self.nft_rules, "retried": self.retried,
                 "disagreements": [d.to_json() for d in self.disagreements],
                 "not_replayed": self.not_replayed, "seconds": self.seconds}
 
@@ -106,9 +119,12 @@ Tamper = Callable[[Identity, str], str]
 
 
 def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, concurrency: int = 256,
-           tamper: Tamper | None = None, verdicts: Callable[[FlowVerdict], PortSet] | None = None) -> ReplayReport:
-    """Replay ``engine``'s configuration on the kernel. Raises ``KernelUnavailable`` when it cannot run.
-    ``verdicts`` (tests): replaces the engine's allowed ports of a pair."""
+           tamper: Tamper | None = None, verdicts: Callable[[FlowVerdict], PortSet] | None = None,
+           xdp: XdpLayer | None = None, xdp_tamper: XdpTamper | None = None) -> ReplayReport:
+    """Replay ``engine``'s configuration on the kernel. Raises ``KernelUnavailable`` when it cannot run,
+    ``ProgramError`` when ``xdp`` cannot be attached. ``xdp``: an XDP program attached in front of
+    every destination pod. ``verdicts``, ``xdp_tamper`` (tests): replace the engine's allowed ports
+    of a pair, the program's characterised verdict of a probe."""
     check_available()
     remove_stale()
     report = ReplayReport()
@@ -118,7 +134,7 @@ def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, con
                                    "CNI's L3/L4 policies only")
         engine = Engine(engine.cluster, replace(engine.options, mesh=Mesh.NONE))
     endpoints = _endpoints(engine, report)
-    ports = _ports(engine)
+    ports = _ports(engine, xdp_ports(engine.cluster) if xdp is not None else [])
     report.ports = {p: list(v) for p, v in ports.items()}
     pairs = [(s, d) for s, a in enumerate(endpoints) for d, b in enumerate(endpoints)
              if s != d and (a.identity is not None or b.identity is not None)]
@@ -140,26 +156,33 @@ def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, con
             tables[n] = tamper(e.identity, text) if tamper else text
     report.nft_rules = sum(t.count(" counter ") + t.count("\tcounter ") for t in tables.values())
     report.seconds["compile"] = round(time.monotonic() - started, 3)
+    xdp_verdicts: list[XdpVerdict | None] = [None] * len(probes)
+    if xdp is not None:
+        t0 = time.monotonic()
+        report.xdp = XdpReplay(xdp)
+        runs = xdp.runs
+        pods = {n for n, e in enumerate(endpoints) if e.identity is not None}
+        xdp_verdicts = characterise(xdp, [e.address for e in endpoints], pods, probes, xdp_tamper)
+        report.xdp.packets = xdp.runs - runs
+        report.seconds["xdp"] = round(time.monotonic() - t0, 3)
+    drops = [i for i, v in enumerate(xdp_verdicts) if v is not None and v.dropped]
+    if report.xdp is not None:
+        report.xdp.expected_dropped = len(drops)
     topology = Topology([e.address for e in endpoints])
     with _cleanup_on_signals():
         try:
             t0 = time.monotonic()
             topology.build()
             Topology.parallel(lambda n: _load(topology, n, tables[n]), sorted(tables), 4)
+            if xdp is not None and report.xdp is not None:
+                attach(topology, xdp, sorted({p.destination for p in probes if endpoints[p.destination].identity}),
+                       report.xdp)
             report.seconds["setup"] = round(time.monotonic() - t0, 3)
             t0 = time.monotonic()
-            results = run_probes(topology, probes, timeout, concurrency)
-            # A veth's queue starts when the kernel's link watch sees its carrier (up to a second
-            # after "up"): the first packets may be lost. Rejections are immediate, so a timeout is
-            # never a verdict of the compiled rules: a probe that timed out is run again.
-            again = [i for i, r in enumerate(results) if r.outcome is Outcome.TIMEOUT]
-            for i, r in zip(again, run_probes(topology, [probes[i] for i in again], timeout, concurrency),
-                            strict=True):
-                results[i] = r
-            report.retried = len(again)
+            results = _probe_all(topology, probes, set(drops), timeout, concurrency, report)
             report.seconds["probe"] = round(time.monotonic() - t0, 3)
             t0 = time.monotonic()
-            _compare(engine, endpoints, probes, results, report, verdicts)
+            _compare(engine, endpoints, probes, results, report, verdicts, xdp_verdicts)
             for d in report.disagreements[:MOVED_SHOWN]:
                 d.moved = _moved_rules(topology, d.probe, timeout, tables)
             report.seconds["compare"] = round(time.monotonic() - t0, 3)
@@ -169,6 +192,31 @@ def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, con
             report.seconds["cleanup"] = round(time.monotonic() - t0, 3)
     report.seconds["total"] = round(time.monotonic() - started, 3)
     return report
+
+
+def _probe_all(topology: Topology, probes: list[Probe], drops: set[int], timeout: float, concurrency: int,
+               report: ReplayReport) -> list[Result]:
+    """Every probe; the ones the XDP program drops (``drops``) after the others, once, with a
+    short wait, their timeout called ``dropped``."""
+    first = [i for i in range(len(probes)) if i not in drops]
+    results: list[Result] = [Result(Outcome.ERROR, "not run")] * len(probes)
+    for i, r in zip(first, run_probes(topology, [probes[i] for i in first], timeout, concurrency), strict=True):
+        results[i] = r
+    # A veth's queue starts when the kernel's link watch sees its carrier (up to a second
+    # after "up"): the first packets may be lost. Rejections are immediate, so a timeout is
+    # never a verdict of the compiled rules: a probe that timed out is run again. The probes the
+    # XDP program drops run here too, after every destination's link has carried the first
+    # round (so their silence is the program's), with a short wait and no retry.
+    again = [i for i in first if results[i].outcome is Outcome.TIMEOUT]
+    report.retried = len(again)
+    later = again + sorted(drops)
+    waits = [timeout] * len(again) + [min(timeout, DROP_WAIT)] * len(drops)
+    for i, r in zip(later, run_probes(topology, [probes[i] for i in later], timeout, concurrency, waits),
+                    strict=True):
+        if i in drops and r.outcome is Outcome.TIMEOUT:
+            r = Result(Outcome.DROPPED, f"no answer within {min(timeout, DROP_WAIT):g}s (XDP_DROP is silent)")
+        results[i] = r
+    return results
 
 
 def _load(topology: Topology, n: int, text: str) -> None:
@@ -276,10 +324,13 @@ def _outside_address(net: Network, taken: set[int]) -> int | None:
     return None
 
 
-def _ports(engine: Engine) -> dict[str, tuple[int, ...]]:
+def _ports(engine: Engine, extra: list[tuple[str, int]]) -> dict[str, tuple[int, ...]]:
     """One port per class the policies tell apart (the start of each elementary interval of
-    the ranges they name, named ports resolved in every pod), and one port no policy names."""
+    the ranges they name, named ports resolved in every pod), and one port no policy names;
+    and the ``extra`` ports (those an XDP program is characterised on)."""
     cuts: dict[str, set[int]] = {p: set() for p in PROBED_PROTOCOLS}
+    for proto, port in extra:
+        cuts[proto].add(port)
     named = {n.name for p in engine.cluster.policies for r in (*p.ingress, *p.egress) for n in r.ports or ()
              if isinstance(n, NamedPort)}
     for p in engine.cluster.policies:
@@ -300,9 +351,23 @@ def _ports(engine: Engine) -> dict[str, tuple[int, ...]]:
 
 
 def _compare(engine: Engine, endpoints: list[Endpoint], probes: list[Probe], results: list[Result],
-             report: ReplayReport, verdicts: Callable[[FlowVerdict], PortSet] | None) -> None:
+             report: ReplayReport, verdicts: Callable[[FlowVerdict], PortSet] | None,
+             xdp_verdicts: list[XdpVerdict | None]) -> None:
     by_pair: dict[tuple[int, int], FlowVerdict] = {}
-    for p, r in zip(probes, results, strict=True):
+    for p, r, x in zip(probes, results, xdp_verdicts, strict=True):
+        if x is not None and x.dropped:
+            # The XDP layer first: the packet never reaches the CNI; the probe must go unanswered.
+            if report.xdp is not None:
+                report.xdp.probes.append({"source": endpoints[p.source].label,
+                                          "destination": endpoints[p.destination].label, "protocol": p.protocol,
+                                          "port": p.port, "action": x.action.label, "kernel": r.outcome.value,
+                                          "agrees": r.outcome is Outcome.DROPPED})
+            if r.outcome is Outcome.DROPPED:
+                report.agreements += 1
+                report.dropped += 1
+            else:
+                report.disagreements.append(_disagreement(engine, endpoints, p, r, "deny", x))
+            continue
         key = (p.source, p.destination)
         verdict = by_pair.get(key)
         if verdict is None:
@@ -319,10 +384,20 @@ def _compare(engine: Engine, endpoints: list[Endpoint], probes: list[Probe], res
             else:
                 report.denied += 1
             continue
-        flow = decide(engine, _end(endpoints[p.source]), _end(endpoints[p.destination]), p.protocol, p.port)
-        report.disagreements.append(Disagreement(p, endpoints[p.source].label, endpoints[p.destination].label,
-                                                 "allow" if engine_allows else "deny", r,
-                                                 [s.to_json() for s in flow.steps]))
+        report.disagreements.append(_disagreement(engine, endpoints, p, r, "allow" if engine_allows else "deny", x))
+
+
+def _disagreement(engine: Engine, endpoints: list[Endpoint], p: Probe, r: Result, expected: str,
+                  x: XdpVerdict | None) -> Disagreement:
+    flow = decide(engine, _end(endpoints[p.source]), _end(endpoints[p.destination]), p.protocol, p.port)
+    steps = [s.to_json() for s in flow.steps]
+    if x is not None:
+        steps.insert(0, {"layer": "xdp", "direction": "ingress", "effect": "deny" if x.dropped else "none",
+                         "message": f"XDP program {x.program} (section {x.section}) at the destination's NIC: "
+                                    f"{x.action.label} for {p.protocol}/{p.port}, "
+                                    f"{endpoints[p.source].address} → {endpoints[p.destination].address} "
+                                    "(BPF_PROG_TEST_RUN)"})
+    return Disagreement(p, endpoints[p.source].label, endpoints[p.destination].label, expected, r, xdp=x, trace=steps)
 
 
 def _end(e: Endpoint) -> FlowEnd:

@@ -69,6 +69,11 @@ class XdpLayer:
         path, section = parse_spec(spec)
         return cls.load(path, section)
 
+    @property
+    def path(self) -> Path:
+        """The object file (for ``ip link set ... xdp obj``)."""
+        return self._program.path
+
     def verdict(self, src_ip: str, dst_ip: str, proto: str, dport: int) -> XdpVerdict:
         return self.verdicts([(src_ip, dst_ip, proto, dport)])[0]
 
