@@ -44,7 +44,8 @@ def _skip_reason() -> str | None:
     if NODE is None:
         return "Node.js is not installed (node drives Firefox through puppeteer-core)"
     if not (DRIVER / "node_modules" / "puppeteer-core" / "package.json").is_file():
-        return "puppeteer-core is not installed (npm ci --prefix tools/firefox-driver; tools/install-system-packages runs it)"
+        return ("puppeteer-core is not installed (npm ci --prefix tools/firefox-driver; "
+                "tools/install-system-packages runs it)")
     return None
 
 
@@ -184,7 +185,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seen]:
     sink = Sink()
     sink.start()
     scenario = {"firefox": FIREFOX, "profile": str(work / "profile"), "html": str(html), "shots": str(work),
-                "prefs": firefox_prefs(sink.port), "env": FIREFOX_ENV, "click": "wl:shop/api", "searches": ["mysql", "kube-system", "app=web"]}
+                "prefs": firefox_prefs(sink.port), "env": FIREFOX_ENV,
+                "click": "wl:shop/api", "searches": ["mysql", "kube-system", "app=web"]}
     (work / "scenario.json").write_text(json.dumps(scenario))
     try:
         drive = subprocess.run([NODE, str(DRIVER / "report-in-firefox.mjs"), str(work / "scenario.json")],
