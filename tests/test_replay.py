@@ -178,18 +178,32 @@ def test_the_namespaces_of_a_killed_run_are_removed_by_the_next_run() -> None:
     assert topology.run_namespaces(prefix) == []
 
 
+_INTERRUPTED = """
+import sys, time
+sys.path.insert(0, {src!r})
+import kubeward.kernel.replay as replay
+from kubeward.cli import main
+
+def stalled(topology, *args, **kwargs):  # the namespaces are up: say so, then wait for Ctrl-C
+    print(topology.prefix, flush=True)
+    time.sleep(60)
+
+replay.run_probes = stalled
+main(['replay', sys.argv[1]])
+"""
+
+
 def test_ctrl_c_removes_the_namespaces() -> None:
-    script = (f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})\n"
-              "from kubeward.cli import main\nmain(['replay', sys.argv[1], '--max-pairs', '20000', '--timeout', '5'])")
-    child = subprocess.Popen([sys.executable, "-c", script, FIXED], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    prefix = f"kw{child.pid}x"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not any(n.startswith(prefix) for n in os.listdir(topology.NETNS_DIR)):
-        time.sleep(0.02)
+    child = subprocess.Popen([sys.executable, "-c", _INTERRUPTED.format(src=str(ROOT / "src")), FIXED],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    prefix = child.stdout.readline().strip()  # printed while the probes would run
+    assert prefix.startswith(f"kw{child.pid}x")
+    assert len(topology.run_namespaces(prefix)) == 8  # the router, 6 identities, 1 outside piece
     child.send_signal(signal.SIGINT)
-    child.wait(timeout=20)
-    assert not any(n.startswith(prefix) for n in os.listdir(topology.NETNS_DIR))
+    _, err = child.communicate(timeout=20)
+    assert (child.returncode, err.splitlines()[-1]) == (1, "Aborted!")  # click's answer to Ctrl-C
+    assert topology.run_namespaces(prefix) == []
 
 
 def test_without_root_replay_says_so_and_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
