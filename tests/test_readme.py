@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,26 @@ def test_the_readme_example_output_is_what_kubeward_prints(console: str, monkeyp
     passes = expected.startswith("ALLOW") or expected.rstrip().endswith(" passed, 0 failed")
     assert result.exit_code == (0 if passes else 1)
     assert result.stdout == expected
+
+
+def _example_consoles() -> list[tuple[str, str]]:
+    """The ``$ kubeward …`` blocks of the examples' READMEs (examples/*/README.md)."""
+    return [(str(path.relative_to(ROOT)), block) for path in sorted(ROOT.glob("examples/*/README.md"))
+            for block in re.findall(r"```(?:sh|console)\n(.*?)```", path.read_text(), re.S)
+            if block.startswith("$ kubeward ")]
+
+
+@pytest.mark.parametrize(("readme", "console"), _example_consoles(),
+                         ids=lambda v: v.partition("\n")[0] if v.startswith("$") else v)
+def test_the_examples_readmes_show_what_kubeward_prints(readme: str, console: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    command, _, expected = console.partition("\n")
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, shlex.split(command.removeprefix("$ kubeward ")))
+    assert result.exit_code in (0, 1), result.output
+    assert result.stdout == expected, readme
+
+
+def test_the_examples_readmes_have_console_blocks() -> None:
+    assert {readme for readme, _ in _example_consoles()} >= {"examples/shop-egress/README.md",
+                                                             "examples/shop-fixed/README.md"}
