@@ -423,11 +423,20 @@ def test_the_simulation_limit_names_what_was_not_simulated() -> None:
     ("shop/web", "app", "expected key=value (set) or key- (remove)"),
     ("shop/web", "-bad=x", "-bad"),
     ("shop/web", "app=not ok", "not ok"),
+    ("ns/shop", "kubernetes.io/metadata.name-", "kubernetes.io/metadata.name on every namespace to its name (shop): "
+                                                 "it cannot be removed or changed"),
+    ("ns/shop", "team=red,kubernetes.io/metadata.name=other", "it cannot be removed or changed"),
 ])
 def test_bad_relabel_is_a_usage_error_naming_close_matches(spec: str, changes: str, message: str) -> None:
     a = analyse_text(BASE, "t.yaml")
     with pytest.raises(UsageError, match=re.escape(message)):
         parse_relabel(a.cluster, [(spec, changes)])
+
+
+def test_a_namespace_keeps_its_name_label() -> None:
+    a = analyse_text(BASE, "t.yaml")
+    assert [str(c) for c in parse_relabel(a.cluster, [("ns/shop", "kubernetes.io/metadata.name=shop")])] == [
+        "namespace shop kubernetes.io/metadata.name=shop"]  # what Kubernetes keeps it at: nothing changes
 
 
 def test_cli_text_json_markdown_and_exit_codes() -> None:

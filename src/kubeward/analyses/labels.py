@@ -448,6 +448,9 @@ def parse_changes(target: tuple[ChangeTarget, str], text: str) -> list[LabelChan
         problem = label_key_problem(key) or (label_value_problem(value) if value is not None else None)
         if problem:
             raise UsageError(f"{item!r}: {problem}")
+        if target[0] is ChangeTarget.NAMESPACE and key == NAME_LABEL and value != target[1]:
+            raise UsageError(f"{item!r}: Kubernetes sets {NAME_LABEL} on every namespace to its name "
+                             f"({target[1]}): it cannot be removed or changed")
         out.append(LabelChange(target[0], target[1], key, value))
     return out
 
