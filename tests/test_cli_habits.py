@@ -155,7 +155,10 @@ def test_map_and_check_take_the_same_names() -> None:
     by_kind = json.loads(kubeward("map", FIXED, "-w", "deploy/web", "-o", "json").stdout)
     by_n = json.loads(kubeward("map", FIXED, "-n", "shop", "-w", "web", "-o", "json").stdout)
     assert by_id["connections"] == by_kind["connections"]
-    assert {c["src"] for c in by_id["connections"]} <= {c["src"] for c in by_n["connections"]}
+    assert sorted((c["src"], c["dst"]) for c in by_id["connections"]) == [  # not two empty maps
+        ("group-1", "shop/web"), ("shop/web", "api.payment.example.com"), ("shop/web", "kube-system/coredns"),
+        ("shop/web", "shop/api"), ("world", "shop/web")]
+    assert {c["src"] for c in by_id["connections"]} < {c["src"] for c in by_n["connections"]}  # -n shop adds its own
     check = kubeward("check", FIXED, "-w", "deploy/web", "-o", "json")
     assert json.loads(check.stdout)["connectivity"]["focus"] == ["shop/web"]
     unknown = kubeward("map", FIXED, "-w", "deploy/nope")
@@ -354,3 +357,19 @@ def test_shop_and_fixed_lab_still_analyse() -> None:  # the names module over th
     for path in (SHOP, FIXED):
         cluster = analyse_paths([path]).cluster
         assert resolve_workload(cluster, "deploy/web").workload.id == "shop/web"
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+@pytest.mark.parametrize("url", ["https://api.payment.example.com:99999/", "https://api.payment.example.com:0/",
+                                 "https://api.payment.example.com:https/"])
+def test_a_url_with_a_port_out_of_range_is_a_usage_error_not_an_internal_error(url: str) -> None:
+    result = kubeward("explain", FIXED, "--from", "shop/web", "--to", url)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith(f"kubeward explain: --to {url}: expected a URL like https://host[:port]/path\n")
+
+
+def test_an_ipv6_url_is_written_with_brackets() -> None:
+    result = kubeward("explain", FIXED, "--from", "shop/web", "--to", "http://[fd00::1]:8080/x")
+    assert result.stdout.startswith("DENY  shop/web -> http://[fd00::1]:8080/x  TCP/8080\n")

@@ -55,14 +55,19 @@ class Request:
     def url(self) -> str:
         default = {"http": 80, "https": 443}.get(self.scheme)
         port = "" if self.port == default else f":{self.port}"
-        return f"{self.scheme}://{self.host}{port}{self.path}" + (f"?{self.query}" if self.query else "")
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address, as a URL writes it
+        return f"{self.scheme}://{host}{port}{self.path}" + (f"?{self.query}" if self.query else "")
 
 
 def parse_url(text: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = ()) -> Request | None:
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https", "grpc", "tls", "tcp") or not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        given = parts.port  # ValueError: not a number, or not in 0-65535
+    except ValueError:
         return None
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    if parts.scheme not in ("http", "https", "grpc", "tls", "tcp") or not parts.hostname or given == 0:
+        return None
+    port = given or {"http": 80, "https": 443}.get(parts.scheme, 0)
     return Request(parts.scheme, parts.hostname.lower().rstrip("."), port, parts.path or "/", parts.query,
                    method.upper(), tuple((k.lower(), v) for k, v in headers))
 
