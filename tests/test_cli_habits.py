@@ -340,6 +340,16 @@ def test_dot_of_the_fixed_lab_clusters_namespaces_merges_edges_and_has_no_orphan
     assert '"infra/edge-nginx" -> "ingress-nginx/ingress-nginx-controller" [label="all ports", dir=both];' in dot
 
 
+def test_dot_with_denied_draws_one_edge_per_pair_with_both_its_allowed_and_denied_ports() -> None:
+    dot = kubeward("map", FIXED, "-n", "shop", "--denied", "-o", "dot").stdout
+    edges = re.findall(r'^\s+"([^"]+)" -> "([^"]+)"', dot, re.M)
+    assert edges and len(edges) == len(set(edges))  # two edges on one pair: Graphviz lays their labels over each other
+    assert ('  "shop/web" -> "kube-system/coredns" [label=<TCP/53 UDP/53<br/><font color="#c62828">denied TCP/9153'
+            '</font>>, color="#4a6fa5:#c62828"];') in dot.splitlines()
+    assert ('  "kube-system/coredns" -> "shop/web" [label="denied TCP/8080", color="#c62828", fontcolor="#c62828", '
+            'style=dashed];') in dot.splitlines()
+
+
 def test_dot_renders_with_graphviz() -> None:
     if shutil.which("dot") is None:
         pytest.skip("graphviz's dot is not installed (tools/install-system-packages installs it)")

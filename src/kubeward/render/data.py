@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 from collections.abc import Iterator
 
@@ -115,12 +116,20 @@ def map_dot(cmap: ConnectivityMap, denied: DeniedMap | None = None) -> str:
         else:
             lines.append(f'  {_dot_id(n)} [shape=ellipse, fillcolor="#f4f4f4"];')
     for (src, dst), labels in sorted(edges.items()):
-        back = edges.get((dst, src))
+        no = refused.get((src, dst))
+        if no is not None:  # allowed and denied ports on one pair: one edge, two colours (labels would overlap)
+            label = (f'{html.escape(" ".join(labels))}<br/>'
+                     f'<font color="#c62828">denied {html.escape(" ".join(no))}</font>')
+            lines.append(f'  {_dot_id(src)} -> {_dot_id(dst)} [label=<{label}>, color="#4a6fa5:#c62828"];')
+            continue
+        back = edges.get((dst, src)) if (dst, src) not in refused else None
         if back == labels and dst < src and src != dst:
             continue  # drawn once, both ways
         both = ", dir=both" if back == labels and src != dst else ""
         lines.append(f"  {_dot_id(src)} -> {_dot_id(dst)} [label={_dot_id(' '.join(labels))}{both}];")
     for (src, dst), labels in sorted(refused.items()):
+        if (src, dst) in edges:
+            continue  # drawn with the allowed ports above
         lines.append(f"  {_dot_id(src)} -> {_dot_id(dst)} [label={_dot_id('denied ' + ' '.join(labels))}, "
                      'color="#c62828", fontcolor="#c62828", style=dashed];')
     lines.append("}")
