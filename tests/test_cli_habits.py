@@ -256,7 +256,7 @@ def test_map_denied_lists_the_declared_ports_others_cannot_reach_with_the_decidi
     assert result.exit_code == 0
     tail = result.stdout.split("\nDenied ", 1)[1].splitlines()
     rule = "default deny of NetworkPolicy shop/default-deny, {} (examples/shop-fixed/base/networkpolicies.yaml:3)"
-    assert tail[0] == "(26 of 36 source → declared destination port questions):"
+    assert tail[0] == "(28 of 38 source → declared destination port questions):"
     assert f"  ✗ shop/web → shop/mysql TCP/3306 (mysql): {rule.format('egress')}" in tail
     assert ("  ✗ world, infra/edge-nginx, ingress-nginx/ingress-nginx-controller, kube-system/coredns → "
             f"shop/mysql TCP/3306 (mysql): {rule.format('ingress')}") in tail
@@ -266,7 +266,12 @@ def test_map_denied_lists_the_declared_ports_others_cannot_reach_with_the_decidi
                                 "reason": "no-rule-matched", "direction": "egress", "kind": "NetworkPolicy",
                                 "namespace": "shop", "name": "default-deny", "rule": None,
                                 "file": "examples/shop-fixed/base/networkpolicies.yaml", "line": 3}
-    assert (doc["denied"]["pairs"], doc["denied"]["asked"], doc["denied"]["notAsked"]) == (26, 36, 0)
+    assert (doc["denied"]["pairs"], doc["denied"]["asked"], doc["denied"]["notAsked"]) == (28, 38, 0)
+    # api runs 2 pods: one cannot reach the other (explain says so too); mysql runs 1: never asked of itself
+    api = next(r for r in doc["denied"]["rows"] if r["dst"] == "shop/api" and "shop/mysql" in r["sources"])
+    assert api["sources"] == ["shop/api", "shop/mysql"]
+    assert explain_flow("--from", "shop/api", "--to", "shop/api", "--port", "8080")[1]["verdict"] == "deny"
+    assert not [r for r in doc["denied"]["rows"] if r["dst"] == "shop/mysql" and "shop/mysql" in r["sources"]]
     # every denied question agrees with explain
     assert explain_flow("--from", "shop/web", "--to", "shop/mysql", "--port", "3306")[1]["verdict"] == "deny"
     refused = kubeward("map", FIXED, "--denied", "-o", "csv")

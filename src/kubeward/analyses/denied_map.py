@@ -82,7 +82,8 @@ def denied_map(analysis: Analysis, namespaces: Sequence[str] = (), workloads: Se
         assert w is not None
         ports = sorted({(p.protocol, p.port, p.name) for p in w.ports})
         for src_id, src in sources:
-            if src_id == dst_id or not (focus(src_id) or focus(dst_id)):
+            # a pod reaching itself is always allowed (NP-7); two pods of one workload are asked like any pair
+            if (src_id == dst_id and w.single_pod) or not (focus(src_id) or focus(dst_id)):
                 continue
             for protocol, port, name in ports:
                 if asked >= limit:
