@@ -3,7 +3,9 @@
 Everything goes through the system's tools: ``clang -target bpf`` compiles, ``bpftool`` loads
 (``prog loadall`` into a pin directory of its own under /sys/fs/bpf) and runs programs with
 ``BPF_PROG_TEST_RUN`` (``prog run ... data_in FILE``); many runs are one ``bpftool -j batch
-file`` process. Pins are named after the process id and removed in ``close()`` (and at exit).
+file`` process. Pins are named after the process id and removed in ``close()`` (and at exit);
+a process killed before that (SIGKILL, SIGTERM outside a replay) leaves its pin, and with it its
+program, in the kernel: the next load removes the pins whose process is gone.
 An object file's programs are read from its ELF section and symbol tables here (no library).
 """
 
@@ -13,6 +15,7 @@ import atexit
 import itertools
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -27,6 +30,7 @@ BPFFS = Path("/sys/fs/bpf")
 INSTALL_HINT = ("on Debian/Ubuntu as root: sh tools/install-system-packages "
                 "(or apt-get install clang llvm bpftool libbpf-dev)")
 _counter = itertools.count()
+_PIN = re.compile(r"^kubeward_(\d+)_\d+$")
 
 
 class ToolsMissing(KubewardError):
@@ -161,6 +165,37 @@ def _is_xdp_section(name: str) -> bool:
     return name == "xdp" or name.startswith(("xdp/", "xdp.", "xdp_"))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_pins() -> list[Path]:
+    """Remove the pin directories of kubeward processes that are gone; the directories removed."""
+    try:
+        entries = list(BPFFS.iterdir())
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for d in entries:
+        m = _PIN.match(d.name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        try:
+            for p in d.iterdir():
+                p.unlink(missing_ok=True)
+            d.rmdir()
+        except OSError:
+            continue  # another run removed it first, or it is not ours to remove
+        removed.append(d)
+    return removed
+
+
 class LoadedProgram:
     """An XDP program loaded into the kernel, pinned under a directory of this process."""
 
@@ -168,6 +203,7 @@ class LoadedProgram:
         require_tools(compile_=False)
         self.path = path
         self.program = pick_program(path, section)
+        remove_stale_pins()
         self.pin_dir = BPFFS / f"kubeward_{os.getpid()}_{next(_counter)}"
         self._work = Path(tempfile.mkdtemp(prefix="kubeward-xdp-"))
         atexit.register(self.close)
