@@ -122,6 +122,24 @@ def test_a_tampered_ruleset_is_a_disagreement_with_the_trace_and_the_moved_rule(
     assert doc["engine"] == "deny" and doc["kernel"] == "allowed" and doc["moved_rules"]
 
 
+def test_a_probe_that_goes_unanswered_never_agrees_with_a_denial() -> None:
+    """The compiled rulesets reject (an immediate answer): a silently dropped probe is a fault of
+    the replay, not the engine's "deny". shop/mysql's tampered ingress drops TCP without a word."""
+    analysis = analyse_paths([FIXED])
+
+    def tamper(ident, text):  # type: ignore[no-untyped-def]
+        if ident.display != "shop/mysql":
+            return text
+        return text.replace("ct state established,related accept\n",
+                            "ct state established,related accept\n    meta l4proto tcp drop\n", 1)
+
+    report = replay(analysis.engine, tamper=tamper, timeout=0.2)
+    silent = [d for d in report.disagreements if d.kernel.outcome == "timeout"]
+    assert silent and all(d.destination == "shop/mysql" and d.probe.protocol == "TCP" for d in silent)
+    assert {d.engine for d in silent} == {"allow", "deny"}  # the engine's denials too
+    assert report.agreements + len(report.disagreements) == report.probes
+
+
 def test_a_wrong_engine_verdict_is_a_disagreement() -> None:
     analysis = analyse_paths([FIXED])
     report = replay(analysis.engine, verdicts=lambda v: EMPTY, timeout=0.5, max_probes=40)

@@ -377,7 +377,10 @@ def _compare(engine: Engine, endpoints: list[Endpoint], probes: list[Probe], res
                 verdict.allowed_ports = verdicts(verdict)
         engine_allows = verdict.allowed_ports.contains(p.protocol, p.port)
         kernel_allows = r.outcome is Outcome.ALLOWED
-        if engine_allows == kernel_allows and r.outcome is not Outcome.ERROR:
+        # The compiled rulesets deny with a reject (an immediate answer) and a probe that timed out
+        # was run twice: a silence is no verdict of the rules (a wiring fault, a silent drop the
+        # compilation never writes), so it never agrees with a denial.
+        if engine_allows == kernel_allows and r.outcome not in (Outcome.ERROR, Outcome.TIMEOUT):
             report.agreements += 1
             if kernel_allows:
                 report.allowed += 1
