@@ -148,6 +148,41 @@ def test_a_wrong_engine_verdict_is_a_disagreement() -> None:
                                         for d in report.disagreements)
 
 
+def _identities(n: int) -> str:
+    pods = [f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: a, labels: {{app: x{i}}}}}\n"
+            "spec: {containers: [{name: c, image: i}]}" for i in range(n)]
+    return "\n---\n".join(["apiVersion: v1\nkind: Namespace\nmetadata: {name: a}", *pods])
+
+
+def test_more_namespaces_than_the_soft_limit_of_open_files_replay() -> None:
+    """Debian's soft limit is 1024 files: a namespace is a file here and in each ``ip -batch``
+    that names it; the replay raises the soft limit (up to the hard one) before it builds."""
+    import resource
+
+    analysis = analyse_text(_identities(150), "many.yaml")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
+    try:
+        report = replay(analysis.engine, max_probes=20, timeout=0.3)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (report.identities, report.probes, report.agreements) == (150, 20, 20)
+
+
+def test_a_hard_limit_of_open_files_too_low_for_the_namespaces_is_a_clear_error() -> None:
+    script = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
+              "from kubeward.cli import main\nmain(['replay', sys.argv[1]])\n")
+    many = Path(os.environ.get("TMPDIR", "/tmp")) / f"kw-many-{os.getpid()}.yaml"
+    many.write_text(_identities(150))
+    try:
+        done = subprocess.run([sys.executable, "-c", script, str(many)], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, check=False, timeout=60)
+    finally:
+        many.unlink()
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "kubeward replay: replay needs 558 open files here and the hard limit is 100" in done.stderr
+
+
 def _host_state() -> tuple[str, str, str, str]:
     def out(*argv: str) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
