@@ -271,3 +271,20 @@ def test_without_nft_replay_names_the_package(monkeypatch: pytest.MonkeyPatch) -
     result = kubeward("replay", FIXED)
     assert result.exit_code == 2
     assert "replay needs nft (Debian: apt-get install nftables)" in result.stderr
+
+
+def test_an_nft_that_refuses_the_ruleset_is_a_clear_error_and_the_namespaces_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel without a feature the ruleset uses (nft_reject_inet, say): nft says so, and so does
+    the replay (exit 2), instead of an internal error."""
+    fake = tmp_path / "nft"
+    fake.write_text("#!/bin/sh\necho 'Error: Could not process rule: No such file or directory' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    before = set(os.listdir(topology.NETNS_DIR))
+    result = kubeward("replay", FIXED)
+    assert result.exit_code == 2
+    assert "kubeward replay: nft could not load a compiled ruleset (nft -f - in kw" in result.stderr
+    assert "Could not process rule: No such file or directory" in result.stderr
+    assert "internal error" not in result.stderr
+    assert {n for n in os.listdir(topology.NETNS_DIR) if n.startswith(f"kw{os.getpid()}x")} <= before

@@ -32,7 +32,7 @@ from ..ir import MAX_PORT, NamedPort, PortRange
 from .nft import TABLE, Addressing, Compiler
 from .probe import Outcome, Probe, Result, run_probes
 from .replay_xdp import DROP_WAIT, XdpReplay, XdpTamper, attach, characterise, xdp_ports
-from .topology import Topology, check_available, remove_stale
+from .topology import KernelUnavailable, Topology, check_available, remove_stale
 from .xdp import XdpLayer, XdpVerdict
 
 SCHEMA = 1
@@ -220,7 +220,13 @@ def _probe_all(topology: Topology, probes: list[Probe], drops: set[int], timeout
 
 
 def _load(topology: Topology, n: int, text: str) -> None:
-    topology.run(topology.name(n), ["nft", "-f", "-"], text)
+    try:
+        topology.run(topology.name(n), ["nft", "-f", "-"], text)
+    except RuntimeError as exc:
+        # The text is the compiler's: what nft refuses here is a feature this kernel or nft lacks.
+        raise KernelUnavailable(f"nft could not load a compiled ruleset ({exc}); the replay needs nf_tables with "
+                                "inet tables, conntrack (ct state), interval sets and reject with icmpx "
+                                "(modules nf_tables, nft_ct, nft_reject_inet)") from exc
 
 
 @contextmanager
