@@ -117,7 +117,8 @@ def test_a_program_that_passes_everything_changes_nothing(objects: dict[str, Pat
     assert with_pass.xdp.attached == with_pass.identities
     # The same verdicts on the ports both runs probe (--xdp adds the containers' ports and their neighbours).
     assert with_pass.probes >= without.probes and with_pass.agreements == with_pass.probes
-    assert (without.allowed, without.denied) <= (with_pass.allowed, with_pass.denied)
+    # (each count on its own: a tuple compares lexicographically, and more allowed would hide fewer denied)
+    assert with_pass.allowed >= without.allowed and with_pass.denied >= without.denied
 
 
 @needs_kernel
