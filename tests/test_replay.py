@@ -183,13 +183,16 @@ def test_a_hard_limit_of_open_files_too_low_for_the_namespaces_is_a_clear_error(
     assert "kubeward replay: replay needs 558 open files here and the hard limit is 100" in done.stderr
 
 
-def _host_state() -> tuple[str, str, str, str]:
+def _host_state() -> tuple[str, str, str, str, str]:
     def out(*argv: str) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
     links = "\n".join(sorted(line.split("link/")[0] for line in out("ip", "-o", "link", "show").splitlines()
                              if "veth" not in line or "kw" not in line))
-    return out("nft", "list", "ruleset"), links, out("ip", "route", "show"), out("ip", "-6", "route", "show")
+    # The sysctls a replay sets in its namespaces (the router's forwarding, each endpoint's ICMP rate mask).
+    sysctls = " ".join(Path(f"/proc/sys/net/ipv4/{k}").read_text().strip() for k in ("icmp_ratemask", "ip_forward"))
+    return (out("nft", "list", "ruleset"), links, out("ip", "route", "show"), out("ip", "-6", "route", "show"),
+            sysctls)
 
 
 def test_the_hosts_nftables_links_and_routes_are_untouched() -> None:
