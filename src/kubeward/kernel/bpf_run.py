@@ -62,6 +62,8 @@ def missing_tools(compile_: bool = True) -> list[str]:
         missing.append("clang (package clang)")
     if shutil.which("bpftool") is None:
         missing.append("bpftool (package bpftool)")
+    if shutil.which("unshare") is None:
+        missing.append("unshare (package util-linux)")
     if os.geteuid() != 0:
         missing.append("root (BPF_PROG_TEST_RUN needs CAP_BPF and CAP_NET_ADMIN: run as root)")
     elif not os.path.ismount(BPFFS):
@@ -208,7 +210,16 @@ class LoadedProgram:
         self._work = Path(tempfile.mkdtemp(prefix="kubeward-xdp-"))
         atexit.register(self.close)
         try:
-            run = subprocess.run(["bpftool", "prog", "loadall", str(path), str(self.pin_dir)],
+            # The object's maps pinned by name (LIBBPF_PIN_BY_NAME) would be pinned under the host's
+            # /sys/fs/bpf, or reuse a live program's map of that name there: bpftool runs in a mount
+            # namespace of its own with a fresh bpffs on /sys/fs/bpf (gone with it), and pins the
+            # program through a bind of the host's bpffs.
+            host = self._work / "host"
+            host.mkdir()
+            script = ('mount --bind "$1" "$2" && mount -t bpf kubeward /sys/fs/bpf && '
+                      'exec bpftool prog loadall "$3" "$2/$4"')
+            run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                                  str(BPFFS), str(host), str(path), self.pin_dir.name],
                                  capture_output=True, text=True, timeout=60, check=False)
             if run.returncode != 0:
                 msg = " ".join(line.strip() for line in run.stderr.strip().splitlines()[-4:])

@@ -82,7 +82,9 @@ def attach(topology: Topology, layer: XdpLayer, endpoints: Sequence[int], state:
         return
 
     def command(mode: str) -> list[str]:
-        return ["ip", "link", "set", "dev", IFACE, mode, "obj", str(layer.path), "sec", layer.section]
+        # The program already loaded (and characterised), by its pin: ``xdp obj`` would load the
+        # object again with ip's own loader, which pins maps under the host's /sys/fs/bpf/tc/globals.
+        return ["ip", "link", "set", "dev", IFACE, mode, "pinned", str(layer.pin)]
 
     first, rest = endpoints[0], list(endpoints[1:])
     refused: list[str] = []
