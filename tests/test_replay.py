@@ -291,3 +291,21 @@ def test_an_nft_that_refuses_the_ruleset_is_a_clear_error_and_the_namespaces_go(
     assert "Could not process rule: No such file or directory" in result.stderr
     assert "internal error" not in result.stderr
     assert {n for n in os.listdir(topology.NETNS_DIR) if n.startswith(f"kw{os.getpid()}x")} <= before
+
+
+def test_an_ip_that_cannot_build_the_namespaces_is_a_clear_error(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel without veth: ip says so, and so does the replay (exit 2), with what was built removed."""
+    real = shutil.which("ip")
+    fake = tmp_path / "ip"
+    fake.write_text('#!/bin/sh\ninput=$(cat)\ncase "$input" in *"type veth"*)\n'
+                    '  echo "Error: Unknown device type." >&2; exit 2;;\nesac\n'
+                    f'printf "%s\\n" "$input" | exec {real} "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    before = set(os.listdir(topology.NETNS_DIR))
+    result = kubeward("replay", FIXED)
+    assert result.exit_code == 2
+    assert "kubeward replay: could not build the replay's network namespaces (ip -n kw" in result.stderr
+    assert "Unknown device type" in result.stderr and "internal error" not in result.stderr
+    assert {n for n in os.listdir(topology.NETNS_DIR) if n.startswith(f"kw{os.getpid()}x")} <= before

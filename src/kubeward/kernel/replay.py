@@ -172,7 +172,11 @@ def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, con
     with _cleanup_on_signals():
         try:
             t0 = time.monotonic()
-            topology.build()
+            try:
+                topology.build()
+            except RuntimeError as exc:  # ip refused: a kernel without veth, namespaces, …
+                raise KernelUnavailable(f"could not build the replay's network namespaces ({exc}); the replay "
+                                        "needs network namespaces and veth pairs (module veth)") from exc
             Topology.parallel(lambda n: _load(topology, n, tables[n]), sorted(tables), 4)
             if xdp is not None and report.xdp is not None:
                 attach(topology, xdp, sorted({p.destination for p in probes if endpoints[p.destination].identity}),
