@@ -122,6 +122,24 @@ def test_a_tampered_ruleset_is_a_disagreement_with_the_trace_and_the_moved_rule(
     assert doc["engine"] == "deny" and doc["kernel"] == "allowed" and doc["moved_rules"]
 
 
+def test_a_probe_that_goes_unanswered_never_agrees_with_a_denial() -> None:
+    """The compiled rulesets reject (an immediate answer): a silently dropped probe is a fault of
+    the replay, not the engine's "deny". shop/mysql's tampered ingress drops TCP without a word."""
+    analysis = analyse_paths([FIXED])
+
+    def tamper(ident, text):  # type: ignore[no-untyped-def]
+        if ident.display != "shop/mysql":
+            return text
+        return text.replace("ct state established,related accept\n",
+                            "ct state established,related accept\n    meta l4proto tcp drop\n", 1)
+
+    report = replay(analysis.engine, tamper=tamper, timeout=0.2)
+    silent = [d for d in report.disagreements if d.kernel.outcome == "timeout"]
+    assert silent and all(d.destination == "shop/mysql" and d.probe.protocol == "TCP" for d in silent)
+    assert {d.engine for d in silent} == {"allow", "deny"}  # the engine's denials too
+    assert report.agreements + len(report.disagreements) == report.probes
+
+
 def test_a_wrong_engine_verdict_is_a_disagreement() -> None:
     analysis = analyse_paths([FIXED])
     report = replay(analysis.engine, verdicts=lambda v: EMPTY, timeout=0.5, max_probes=40)
@@ -130,13 +148,51 @@ def test_a_wrong_engine_verdict_is_a_disagreement() -> None:
                                         for d in report.disagreements)
 
 
-def _host_state() -> tuple[str, str, str, str]:
+def _identities(n: int) -> str:
+    pods = [f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: a, labels: {{app: x{i}}}}}\n"
+            "spec: {containers: [{name: c, image: i}]}" for i in range(n)]
+    return "\n---\n".join(["apiVersion: v1\nkind: Namespace\nmetadata: {name: a}", *pods])
+
+
+def test_more_namespaces_than_the_soft_limit_of_open_files_replay() -> None:
+    """Debian's soft limit is 1024 files: a namespace is a file here and in each ``ip -batch``
+    that names it; the replay raises the soft limit (up to the hard one) before it builds."""
+    import resource
+
+    analysis = analyse_text(_identities(150), "many.yaml")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
+    try:
+        report = replay(analysis.engine, max_probes=20, timeout=0.3)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (report.identities, report.probes, report.agreements) == (150, 20, 20)
+
+
+def test_a_hard_limit_of_open_files_too_low_for_the_namespaces_is_a_clear_error() -> None:
+    script = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))\n"
+              "from kubeward.cli import main\nmain(['replay', sys.argv[1]])\n")
+    many = Path(os.environ.get("TMPDIR", "/tmp")) / f"kw-many-{os.getpid()}.yaml"
+    many.write_text(_identities(150))
+    try:
+        done = subprocess.run([sys.executable, "-c", script, str(many)], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, check=False, timeout=60)
+    finally:
+        many.unlink()
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "kubeward replay: replay needs 558 open files here and the hard limit is 100" in done.stderr
+
+
+def _host_state() -> tuple[str, str, str, str, str]:
     def out(*argv: str) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
     links = "\n".join(sorted(line.split("link/")[0] for line in out("ip", "-o", "link", "show").splitlines()
                              if "veth" not in line or "kw" not in line))
-    return out("nft", "list", "ruleset"), links, out("ip", "route", "show"), out("ip", "-6", "route", "show")
+    # The sysctls a replay sets in its namespaces (the router's forwarding, each endpoint's ICMP rate mask).
+    sysctls = " ".join(Path(f"/proc/sys/net/ipv4/{k}").read_text().strip() for k in ("icmp_ratemask", "ip_forward"))
+    return (out("nft", "list", "ruleset"), links, out("ip", "route", "show"), out("ip", "-6", "route", "show"),
+            sysctls)
 
 
 def test_the_hosts_nftables_links_and_routes_are_untouched() -> None:
@@ -218,3 +274,38 @@ def test_without_nft_replay_names_the_package(monkeypatch: pytest.MonkeyPatch) -
     result = kubeward("replay", FIXED)
     assert result.exit_code == 2
     assert "replay needs nft (Debian: apt-get install nftables)" in result.stderr
+
+
+def test_an_nft_that_refuses_the_ruleset_is_a_clear_error_and_the_namespaces_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel without a feature the ruleset uses (nft_reject_inet, say): nft says so, and so does
+    the replay (exit 2), instead of an internal error."""
+    fake = tmp_path / "nft"
+    fake.write_text("#!/bin/sh\necho 'Error: Could not process rule: No such file or directory' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    before = set(os.listdir(topology.NETNS_DIR))
+    result = kubeward("replay", FIXED)
+    assert result.exit_code == 2
+    assert "kubeward replay: nft could not load a compiled ruleset (nft -f - in kw" in result.stderr
+    assert "Could not process rule: No such file or directory" in result.stderr
+    assert "internal error" not in result.stderr
+    assert {n for n in os.listdir(topology.NETNS_DIR) if n.startswith(f"kw{os.getpid()}x")} <= before
+
+
+def test_an_ip_that_cannot_build_the_namespaces_is_a_clear_error(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel without veth: ip says so, and so does the replay (exit 2), with what was built removed."""
+    real = shutil.which("ip")
+    fake = tmp_path / "ip"
+    fake.write_text('#!/bin/sh\ninput=$(cat)\ncase "$input" in *"type veth"*)\n'
+                    '  echo "Error: Unknown device type." >&2; exit 2;;\nesac\n'
+                    f'printf "%s\\n" "$input" | exec {real} "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    before = set(os.listdir(topology.NETNS_DIR))
+    result = kubeward("replay", FIXED)
+    assert result.exit_code == 2
+    assert "kubeward replay: could not build the replay's network namespaces (ip -n kw" in result.stderr
+    assert "Unknown device type" in result.stderr and "internal error" not in result.stderr
+    assert {n for n in os.listdir(topology.NETNS_DIR) if n.startswith(f"kw{os.getpid()}x")} <= before

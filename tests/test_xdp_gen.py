@@ -18,7 +18,7 @@ from kubeward.kernel.bpf_run import ProgramError, XdpAction, programs_of
 from kubeward.kernel.packets import frame
 from kubeward.kernel.xdp import parse_spec
 from kubeward.kernel.xdp_gen import generate_c, matching_rule, plan_checks
-from kubeward.kernel.xdp_rules import Skipped, XdpDeny, node_denies
+from kubeward.kernel.xdp_rules import Skipped, XdpDeny, managed_addresses, node_denies
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def kubeward(*args: str) -> Result:
 def _denies(text: str) -> tuple[list[XdpDeny], list[Skipped]]:
     analysis = analyse_text(text, options=Options())
     sets = [(dict(s.labels), s.cidrs) for s in analysis.cluster.calico.network_sets if s.namespace is None]
-    return node_denies(analysis.objects, analysis.cluster.policies, sets)
+    return node_denies(analysis.objects, analysis.cluster.policies, sets, managed_addresses(analysis.cluster))
 
 
 CCNP = """\
@@ -45,6 +45,42 @@ metadata: {{name: {name}}}
 spec:
 {spec}
 """
+
+
+PODS_IN_10_7 = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: i}]}
+status: {phase: Running, podIP: 10.7.0.2}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 10.7.0.128}]}
+---
+"""
+
+
+def test_cil10_the_addresses_of_pods_and_nodes_are_not_sources_of_a_cilium_cidr_deny() -> None:
+    """A CIDR peer never matches an endpoint Cilium manages: shop/web (10.7.0.2) and node n1
+    (10.7.0.128) are not denied by fromCIDR 10.7.0.0/24, so the program must pass their packets."""
+    rules, _ = _denies(PODS_IN_10_7 + CCNP.format(name="d", spec="""\
+  endpointSelector: {}
+  ingressDeny:
+  - fromCIDR: [10.7.0.0/24]
+    toPorts: [{ports: [{port: "6379", protocol: TCP}]}]
+  - fromCIDR: [10.7.0.2/32]"""))
+    assert [r.sources for r in rules] == [
+        ("10.7.0.0/31", "10.7.0.3/32", "10.7.0.4/30", "10.7.0.8/29", "10.7.0.16/28", "10.7.0.32/27", "10.7.0.64/26",
+         "10.7.0.129/32", "10.7.0.130/31", "10.7.0.132/30", "10.7.0.136/29", "10.7.0.144/28", "10.7.0.160/27",
+         "10.7.0.192/26")]
+    _, skipped = _denies(PODS_IN_10_7 + CCNP.format(name="d", spec="""\
+  endpointSelector: {}
+  ingressDeny:
+  - fromCIDR: [10.7.0.2/32]"""))
+    assert [s.reason for s in skipped] == [
+        "its CIDR 10.7.0.2/32 holds only addresses of pods and nodes, which Cilium's CIDR rules never match (CIL-10)"]
 
 
 def test_cil33_a_clusterwide_deny_for_every_endpoint_by_port_and_cidr_qualifies() -> None:

@@ -243,3 +243,28 @@ def test_the_lab_program_as_printed_does_not_compile_and_the_shipped_one_does(tm
         compile_c(tmp_path / "lab.c", tmp_path / "lab.o")
     compile_c(EXAMPLES / "xdp_drop_redis.c", tmp_path / "shipped.o")
     assert (tmp_path / "shipped.o").stat().st_size > 0
+
+
+_KILLED_LOADER = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {src!r})
+from kubeward.kernel.bpf_run import LoadedProgram
+program = LoadedProgram(Path(sys.argv[1]))
+print(program.pin_dir, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no close(), no atexit: its pin (and program) stays in the kernel
+"""
+
+
+def test_the_pin_of_a_killed_process_is_removed_by_the_next_load(lab_object: Path) -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", _KILLED_LOADER.format(src=str(ROOT / "src")), str(lab_object)],
+                           capture_output=True, text=True, check=False)
+    assert child.returncode == -9
+    left = Path(child.stdout.strip())
+    assert left.name.startswith("kubeward_") and (left / "xdp_prog").exists()
+    with XdpLayer.load(lab_object):
+        assert not left.exists()
+    assert not _pins()

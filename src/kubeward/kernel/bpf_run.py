@@ -3,7 +3,9 @@
 Everything goes through the system's tools: ``clang -target bpf`` compiles, ``bpftool`` loads
 (``prog loadall`` into a pin directory of its own under /sys/fs/bpf) and runs programs with
 ``BPF_PROG_TEST_RUN`` (``prog run ... data_in FILE``); many runs are one ``bpftool -j batch
-file`` process. Pins are named after the process id and removed in ``close()`` (and at exit).
+file`` process. Pins are named after the process id and removed in ``close()`` (and at exit);
+a process killed before that (SIGKILL, SIGTERM outside a replay) leaves its pin, and with it its
+program, in the kernel: the next load removes the pins whose process is gone.
 An object file's programs are read from its ELF section and symbol tables here (no library).
 """
 
@@ -13,6 +15,7 @@ import atexit
 import itertools
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -27,6 +30,7 @@ BPFFS = Path("/sys/fs/bpf")
 INSTALL_HINT = ("on Debian/Ubuntu as root: sh tools/install-system-packages "
                 "(or apt-get install clang llvm bpftool libbpf-dev)")
 _counter = itertools.count()
+_PIN = re.compile(r"^kubeward_(\d+)_\d+$")
 
 
 class ToolsMissing(KubewardError):
@@ -58,6 +62,8 @@ def missing_tools(compile_: bool = True) -> list[str]:
         missing.append("clang (package clang)")
     if shutil.which("bpftool") is None:
         missing.append("bpftool (package bpftool)")
+    if shutil.which("unshare") is None:
+        missing.append("unshare (package util-linux)")
     if os.geteuid() != 0:
         missing.append("root (BPF_PROG_TEST_RUN needs CAP_BPF and CAP_NET_ADMIN: run as root)")
     elif not os.path.ismount(BPFFS):
@@ -161,6 +167,37 @@ def _is_xdp_section(name: str) -> bool:
     return name == "xdp" or name.startswith(("xdp/", "xdp.", "xdp_"))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_pins() -> list[Path]:
+    """Remove the pin directories of kubeward processes that are gone; the directories removed."""
+    try:
+        entries = list(BPFFS.iterdir())
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for d in entries:
+        m = _PIN.match(d.name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        try:
+            for p in d.iterdir():
+                p.unlink(missing_ok=True)
+            d.rmdir()
+        except OSError:
+            continue  # another run removed it first, or it is not ours to remove
+        removed.append(d)
+    return removed
+
+
 class LoadedProgram:
     """An XDP program loaded into the kernel, pinned under a directory of this process."""
 
@@ -168,11 +205,21 @@ class LoadedProgram:
         require_tools(compile_=False)
         self.path = path
         self.program = pick_program(path, section)
+        remove_stale_pins()
         self.pin_dir = BPFFS / f"kubeward_{os.getpid()}_{next(_counter)}"
         self._work = Path(tempfile.mkdtemp(prefix="kubeward-xdp-"))
         atexit.register(self.close)
         try:
-            run = subprocess.run(["bpftool", "prog", "loadall", str(path), str(self.pin_dir)],
+            # The object's maps pinned by name (LIBBPF_PIN_BY_NAME) would be pinned under the host's
+            # /sys/fs/bpf, or reuse a live program's map of that name there: bpftool runs in a mount
+            # namespace of its own with a fresh bpffs on /sys/fs/bpf (gone with it), and pins the
+            # program through a bind of the host's bpffs.
+            host = self._work / "host"
+            host.mkdir()
+            script = ('mount --bind "$1" "$2" && mount -t bpf kubeward /sys/fs/bpf && '
+                      'exec bpftool prog loadall "$3" "$2/$4"')
+            run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                                  str(BPFFS), str(host), str(path), self.pin_dir.name],
                                  capture_output=True, text=True, timeout=60, check=False)
             if run.returncode != 0:
                 msg = " ".join(line.strip() for line in run.stderr.strip().splitlines()[-4:])

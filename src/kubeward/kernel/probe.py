@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import resource
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .topology import Topology, inside
+from .topology import Topology, inside, raise_nofile
 
 _REJECTED = {errno.EHOSTUNREACH, errno.EACCES, errno.EPERM, errno.ENETUNREACH}
 
@@ -65,13 +64,6 @@ class _Echo(asyncio.DatagramProtocol):
         self.transport.sendto(data, addr)
 
 
-def _raise_nofile(wanted: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < wanted:
-        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
 def run_probes(topology: Topology, probes: Sequence[Probe], timeout: float = 1.0,
                concurrency: int = 256, timeouts: Sequence[float] | None = None) -> list[Result]:
     """Listen on every (destination, protocol, port) the probes need, then run every probe
@@ -83,7 +75,7 @@ def run_probes(topology: Topology, probes: Sequence[Probe], timeout: float = 1.0
 async def _run(topology: Topology, probes: Sequence[Probe], waits: list[float], concurrency: int) -> list[Result]:
     loop = asyncio.get_running_loop()
     wanted = sorted({(p.destination, p.protocol, p.port) for p in probes})
-    _raise_nofile(len(wanted) + concurrency * 2 + 256)
+    raise_nofile(len(topology.fds) + len(wanted) + concurrency * 2 + 256)
     closers: list[asyncio.BaseTransport | asyncio.AbstractServer] = []
     try:
         for dest, protocol, port in wanted:

@@ -32,7 +32,7 @@ from ..ir import MAX_PORT, NamedPort, PortRange
 from .nft import TABLE, Addressing, Compiler
 from .probe import Outcome, Probe, Result, run_probes
 from .replay_xdp import DROP_WAIT, XdpReplay, XdpTamper, attach, characterise, xdp_ports
-from .topology import Topology, check_available, remove_stale
+from .topology import KernelUnavailable, Topology, check_available, remove_stale
 from .xdp import XdpLayer, XdpVerdict
 
 SCHEMA = 1
@@ -172,7 +172,11 @@ def replay(engine: Engine, *, max_probes: int = 20000, timeout: float = 1.0, con
     with _cleanup_on_signals():
         try:
             t0 = time.monotonic()
-            topology.build()
+            try:
+                topology.build()
+            except RuntimeError as exc:  # ip refused: a kernel without veth, namespaces, …
+                raise KernelUnavailable(f"could not build the replay's network namespaces ({exc}); the replay "
+                                        "needs network namespaces and veth pairs (module veth)") from exc
             Topology.parallel(lambda n: _load(topology, n, tables[n]), sorted(tables), 4)
             if xdp is not None and report.xdp is not None:
                 attach(topology, xdp, sorted({p.destination for p in probes if endpoints[p.destination].identity}),
@@ -220,7 +224,13 @@ def _probe_all(topology: Topology, probes: list[Probe], drops: set[int], timeout
 
 
 def _load(topology: Topology, n: int, text: str) -> None:
-    topology.run(topology.name(n), ["nft", "-f", "-"], text)
+    try:
+        topology.run(topology.name(n), ["nft", "-f", "-"], text)
+    except RuntimeError as exc:
+        # The text is the compiler's: what nft refuses here is a feature this kernel or nft lacks.
+        raise KernelUnavailable(f"nft could not load a compiled ruleset ({exc}); the replay needs nf_tables with "
+                                "inet tables, conntrack (ct state), interval sets and reject with icmpx "
+                                "(modules nf_tables, nft_ct, nft_reject_inet)") from exc
 
 
 @contextmanager
@@ -377,7 +387,10 @@ def _compare(engine: Engine, endpoints: list[Endpoint], probes: list[Probe], res
                 verdict.allowed_ports = verdicts(verdict)
         engine_allows = verdict.allowed_ports.contains(p.protocol, p.port)
         kernel_allows = r.outcome is Outcome.ALLOWED
-        if engine_allows == kernel_allows and r.outcome is not Outcome.ERROR:
+        # The compiled rulesets deny with a reject (an immediate answer) and a probe that timed out
+        # was run twice: a silence is no verdict of the rules (a wiring fault, a silent drop the
+        # compilation never writes), so it never agrees with a denial.
+        if engine_allows == kernel_allows and r.outcome not in (Outcome.ERROR, Outcome.TIMEOUT):
             report.agreements += 1
             if kernel_allows:
                 report.allowed += 1

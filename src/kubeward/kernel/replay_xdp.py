@@ -2,8 +2,8 @@
 
 The program runs where a packet enters each destination pod's namespace: its ``eth0``, the pod
 side of the veth to the router, stands for the node's NIC in front of the pod (the replay has no
-node: one pod per namespace). It is attached there with ``ip link set dev eth0 xdp obj FILE sec
-SECTION`` (native XDP; the veth driver has it), else ``xdpgeneric`` — so the kernel runs it in
+node: one pod per namespace). It is attached there with ``ip link set dev eth0 xdp pinned PIN`` (the
+program already loaded; native XDP, the veth driver has it), else ``xdpgeneric`` — so the kernel runs it in
 the path of every probe. The engine's side of a probe is the program's answer for the probe's
 packet, characterised with BPF_PROG_TEST_RUN through :class:`XdpLayer` (one batch for all
 probes, the topology's own addresses), before the CNI verdict: a packet it does not pass is
@@ -82,7 +82,9 @@ def attach(topology: Topology, layer: XdpLayer, endpoints: Sequence[int], state:
         return
 
     def command(mode: str) -> list[str]:
-        return ["ip", "link", "set", "dev", IFACE, mode, "obj", str(layer.path), "sec", layer.section]
+        # The program already loaded (and characterised), by its pin: ``xdp obj`` would load the
+        # object again with ip's own loader, which pins maps under the host's /sys/fs/bpf/tc/globals.
+        return ["ip", "link", "set", "dev", IFACE, mode, "pinned", str(layer.pin)]
 
     first, rest = endpoints[0], list(endpoints[1:])
     refused: list[str] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import resource
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,18 @@ def check_available() -> None:
     if missing:
         raise KernelUnavailable(f"replay needs {' and '.join(missing)} (Debian: apt-get install "
                                 f"{' '.join({'ip': 'iproute2', 'nft': 'nftables'}[t] for t in missing)})")
+
+
+def raise_nofile(wanted: int) -> None:
+    """Raise this process's soft limit of open files to ``wanted`` (the children inherit it: a
+    batch of ``ip`` holds a file per namespace it names); beyond the hard limit, say so."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        raise KernelUnavailable(f"replay needs {wanted} open files here and the hard limit is {hard}: raise it "
+                                f"(ulimit -Hn {wanted}, or LimitNOFILE= for a service) or replay fewer endpoints")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _alive(pid: int) -> bool:
@@ -137,6 +150,8 @@ class Topology:
         return f"{self.prefix}{n}"
 
     def build(self, workers: int = 4) -> None:
+        # A file per namespace here (``fds``) and in each ``ip -batch`` that names them all.
+        raise_nofile(2 * len(self.addresses) + 256)
         self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
         names = [self.router, *(self.name(n) for n in range(len(self.addresses)))]
         self.created = names  # before creating: a failure half-way still removes what exists

@@ -71,8 +71,13 @@ class XdpLayer:
 
     @property
     def path(self) -> Path:
-        """The object file (for ``ip link set ... xdp obj``)."""
+        """The object file."""
         return self._program.path
+
+    @property
+    def pin(self) -> Path:
+        """The loaded program's pin (for ``ip link set ... xdp pinned``: ip loads nothing itself)."""
+        return self._program.pin
 
     def verdict(self, src_ip: str, dst_ip: str, proto: str, dport: int) -> XdpVerdict:
         return self.verdicts([(src_ip, dst_ip, proto, dport)])[0]

@@ -19,7 +19,7 @@ from ..model import Cluster
 from .bpf_run import XdpAction, compile_c, require_tools
 from .packets import PROTO_NUMBERS
 from .xdp import XdpLayer
-from .xdp_rules import Skipped, XdpDeny, node_denies
+from .xdp_rules import Skipped, XdpDeny, managed_addresses, node_denies
 
 SECTION = "xdp"
 FUNCTION = "kubeward_xdp"
@@ -268,7 +268,7 @@ def build(objects: list[RawObject], cluster: Cluster, inputs: list[str], out_dir
     """The node-wide denies → DIR/kubeward_xdp.c and .o, verified. ToolsMissing / ProgramError
     when the tools are missing or clang or the kernel refuses the program."""
     network_sets = [(dict(s.labels), s.cidrs) for s in cluster.calico.network_sets if s.namespace is None]
-    rules, skipped = node_denies(objects, cluster.policies, network_sets)
+    rules, skipped = node_denies(objects, cluster.policies, network_sets, managed_addresses(cluster))
     report = XdpReport(inputs, rules, skipped)
     if not rules:
         return report

@@ -10,7 +10,9 @@ the node's NIC can enforce (issue 15, ``kubeward xdp``).
   its ingress ``Deny`` rules whose source is nets (minus notNets), GlobalNetworkSets (by a source
   selector) or anything.
 
-A rule is left out, with the reason, when its peer is an identity (pods, namespaces, entities
+Cilium's CIDR peers never match the endpoints Cilium manages (CIL-10): the addresses of the
+input's pods and nodes are taken out of their sources (``managed``), so the program passes what
+the policy does not deny. A rule is left out, with the reason, when its peer is an identity (pods, namespaces, entities
 other than ``all``), its ports are named, it has destination-side criteria or source ports.
 """
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from ..dialects.cilium import host_policy_denies
 from ..ir import Action, AnyPeer, CalicoPeer, Direction, EntityPeer, IPRange, NetworkPeer, Peer, Policy, PortRange, Rule
 from ..loader import LMap, RawObject
+from ..model import Cluster
 
 CCNP, GNP = "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy"
 Ports = tuple[tuple[str, int, int], ...]  # (protocol, first, last)
@@ -70,6 +73,14 @@ def _prefixes(ranges: tuple[IPRange, ...] | list[IPRange]) -> list[str]:
     return out
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _cidr_ranges(cidrs: list[str]) -> list[IPRange]:
     out = []
     for c in cidrs:
@@ -93,11 +104,17 @@ def _minus(ranges: list[IPRange], holes: list[IPRange]) -> list[IPRange]:
     return ranges
 
 
-def _sources(peer: Peer, network_sets: list[tuple[dict[str, str], tuple[str, ...]]]) -> list[str] | None:
+def _sources(peer: Peer, network_sets: list[tuple[dict[str, str], tuple[str, ...]]],
+             managed: list[IPRange]) -> list[str] | None:
     if isinstance(peer, AnyPeer) or (isinstance(peer, EntityPeer) and peer.entity == "all"):
         return None
     if isinstance(peer, NetworkPeer):
-        return _prefixes(list(peer.ranges) or _cidr_ranges([peer.cidr]))
+        # CIL-10: a CIDR peer never matches a managed pod or node, whatever its address.
+        left = _minus(list(peer.ranges) or _cidr_ranges([peer.cidr]), managed)
+        if not left:
+            raise _Unfit(f"its CIDR {peer.cidr} holds only addresses of pods and nodes, which Cilium's CIDR "
+                         "rules never match (CIL-10)")
+        return _prefixes(left)
     if isinstance(peer, CalicoPeer):
         if peer.not_selector is not None:
             raise _Unfit("a source notSelector names endpoints by identity")
@@ -143,7 +160,8 @@ def _ports(rule: Rule) -> Ports | None:
 
 
 def _convert(rule_id: str, origin: str, file: str, rule: Rule,
-             network_sets: list[tuple[dict[str, str], tuple[str, ...]]], scope: str) -> XdpDeny:
+             network_sets: list[tuple[dict[str, str], tuple[str, ...]]], scope: str,
+             managed: list[IPRange]) -> XdpDeny:
     if rule.subject_only is not None:
         raise _Unfit("it has destination criteria (which host endpoints): not every address of the node")
     if rule.source_ports is not None:
@@ -152,7 +170,7 @@ def _convert(rule_id: str, origin: str, file: str, rule: Rule,
         raise _Unfit("it has L7 rules")
     sources: list[str] = []
     for peer in rule.peers:
-        found = _sources(peer, network_sets)
+        found = _sources(peer, network_sets, managed)
         if found is None:
             return XdpDeny(rule_id, origin, file, rule.line, _ports(rule), None, scope)
         sources.extend(found)
@@ -161,14 +179,23 @@ def _convert(rule_id: str, origin: str, file: str, rule: Rule,
     return XdpDeny(rule_id, origin, file, rule.line, _ports(rule), tuple(dict.fromkeys(sources)), scope)
 
 
+def managed_addresses(cluster: Cluster) -> tuple[str, ...]:
+    """The addresses of the input's pods and nodes: the endpoints Cilium manages (CIL-10)."""
+    return (*(ip for w in cluster.workloads for ips in w.pod_ips for ip in ips),
+            *(a for n in cluster.nodes for a in n.addresses))
+
+
 def _flag(obj: RawObject | None, key: str) -> bool:
     spec = obj.data.get("spec") if obj is not None else None
     return isinstance(spec, LMap) and spec.get(key) is True
 
 
 def node_denies(objects: list[RawObject], policies: list[Policy],
-                network_sets: list[tuple[dict[str, str], tuple[str, ...]]]) -> tuple[list[XdpDeny], list[Skipped]]:
-    """The deny rules an XDP program can enforce for every pod of a node, and those left out."""
+                network_sets: list[tuple[dict[str, str], tuple[str, ...]]],
+                managed: tuple[str, ...] = ()) -> tuple[list[XdpDeny], list[Skipped]]:
+    """The deny rules an XDP program can enforce for every pod of a node, and those left out.
+    ``managed``: the addresses of the input's pods and nodes (Cilium's CIDR peers skip them)."""
+    own = _cidr_ranges([a for a in managed if _is_address(a)])
     raw = {(o.file, o.line): o for o in objects}
     denies: list[XdpDeny] = []
     skipped: list[Skipped] = []
@@ -180,7 +207,8 @@ def node_denies(objects: list[RawObject], policies: list[Policy],
             if rule.action is not Action.DENY:
                 continue
             try:
-                denies.append(_convert(rule_id, origin, file, rule, network_sets, scope))
+                denies.append(_convert(rule_id, origin, file, rule, network_sets, scope,
+                                       own if rule_id != "CAL-25" else []))  # Calico nets match pods
             except _Unfit as why:
                 skipped.append(Skipped(origin, file, rule.line, str(why)))
 
