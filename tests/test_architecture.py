@@ -20,7 +20,7 @@ PACKAGE = ROOT / "src" / "kubeward"
 STAGES = {
     "errors": 0, "refs": 0, "diagnostics": 0, "loader": 1, "flows": 1, "ir": 1, "model": 2, "dialects": 3, "live": 4,
     "engine": 4,
-    "analyses": 5, "kernel": 5, "render": 6, "cli": 7, "cli_habits": 7, "cli_kernel": 7, "cli_views": 7,
+    "analyses": 5, "kernel": 5, "render": 6, "cli": 7, "cli_flows": 7, "cli_habits": 7, "cli_kernel": 7, "cli_views": 7,
     "__main__": 8, "__init__": 8,
 }
 

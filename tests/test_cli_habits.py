@@ -193,7 +193,8 @@ def test_lint_n_keeps_the_findings_about_that_namespace() -> None:
     shop = json.loads(kubeward("lint", SHOP, "-n", "shop", "-o", "json").stdout)["findings"]
     assert 0 < len(shop) < len(every) and {f["resource"]["namespace"] for f in shop} == {"shop"}
     unknown = kubeward("lint", SHOP, "-n", "nope")
-    assert unknown.exit_code == 2 and unknown.stderr.endswith("kubeward lint: --namespace nope: not in the input\n")
+    assert unknown.exit_code == 2 and unknown.stderr.endswith(
+        "kubeward lint: --namespace nope: not in the input (namespaces: infra, ingress-nginx, kube-system, shop)\n")
 
 
 # --------------------------------------------------------------------------- -q

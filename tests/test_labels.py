@@ -418,7 +418,8 @@ def test_the_simulation_limit_names_what_was_not_simulated() -> None:
 
 @pytest.mark.parametrize(("spec", "changes", "message"), [
     ("shop/wbe", "app-", "no workload shop/wbe in the input; did you mean shop/web"),
-    ("web", "app-", "expected NS/WORKLOAD"),
+    ("nothere", "app-", "no workload nothere in the input"),
+    ("a/b/c/d", "app-", "expected a workload as NAMESPACE/NAME"),
     ("ns/shpo", "a=b", "no namespace shpo defined in the input; did you mean ns/shop"),
     ("shop/web", "app", "expected key=value (set) or key- (remove)"),
     ("shop/web", "-bad=x", "-bad"),

@@ -256,3 +256,27 @@ def test_the_labels_section_lists_app_web_with_its_policies_and_what_removing_it
             "examples/shop/base/networkpolicies.yaml:22") in web[0]
     assert "Service shop/web selector (service-selector, equals)" in web[0]
     assert "shop/web: no change in what is allowed" in web[0]  # the broken lab: web's traffic is cut already
+
+
+def test_report_n_shop_is_the_page_of_shop_and_its_direct_peers(browser: Any, tmp_path: Path) -> None:
+    """Issue 17: `report -n shop` draws shop's workloads and the peers they exchange traffic
+    with, and says the focus in its header; no console error, no request."""
+    out = tmp_path / "shop-n.html"
+    run = subprocess.run([sys.executable, "-m", "kubeward", "report", "examples/shop", "-n", "shop", "-q",
+                          "-o", str(out)], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    loaded = _open(browser, out)
+    try:
+        assert [(k, t) for k, t in loaded.console if k in ("error", "pageerror", "warning")] == []
+        assert loaded.requests == [loaded.url]
+        nodes = loaded.page.evaluate("() => window.kubewardReport.graph().nodes().map(n => n.id()).sort()")
+        assert nodes == ["ns:kube-system", "ns:shop", "wl:kube-system/coredns", "wl:shop/api", "wl:shop/mysql",
+                         "wl:shop/web", "world"]
+        assert "examples/shop — namespace(s) shop and their direct peers — " in loaded.page.inner_text("#meta")
+        assert loaded.page.title() == "kubeward report: examples/shop (namespaces shop)"
+        shot = tmp_path / "report-shop-n.png"
+        loaded.page.screenshot(path=str(shot))
+        _keep(shot)
+    finally:
+        loaded.page.close()

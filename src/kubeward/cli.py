@@ -8,6 +8,7 @@ error (a short message; the traceback with ``--debug``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import os
@@ -21,12 +22,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, overload
 import click
 
 from . import __version__
-from .cli_habits import colour, colour_all, emit_yaml, output_options, quiet
+from .cli_habits import colour, colour_all, emit_yaml, namespaces_option, output_options, quiet
 from .diagnostics import Severity, escape
 from .engine.options import CNI_CHOICES, MESH_CHOICES, MESH_OUTBOUND_CHOICES, Options
 from .errors import ClusterError, KubewardError, UsageError
 
 if TYPE_CHECKING:
+    from .analyses import focus
     from .analyses.commands import check_paths, run_tests
     from .analyses.connectivity_map import connectivity_map
     from .analyses.denied_map import DeniedMap
@@ -56,7 +58,7 @@ else:  # the same names, imported on first use: a command pays only for what it 
     analyse_input, is_domain = _later("analyses.session", "analyse_input"), _later("analyses.session", "is_domain")
     read_cluster = _later("live", "read_cluster")
     unknown_namespaces = _later("analyses.session", "unknown_namespaces")
-    data, text = _LaterModule("render.data"), _LaterModule("render.text")
+    data, text, focus = _LaterModule("render.data"), _LaterModule("render.text"), _LaterModule("analyses.focus")
 
 Command = Callable[..., Any]
 
@@ -256,8 +258,7 @@ def main(debug: bool) -> None:
 @_inputs
 @profile_options
 @output_options(["text", "json"])
-@click.option("--namespace", "-n", "namespaces", multiple=True,
-              help="The connectivity summary of what has an end in this namespace (repeatable).")
+@namespaces_option("The connectivity summary of what has an end in this namespace")
 @click.option("--workload", "-w", "workloads", multiple=True, metavar="NS/NAME",
               help="The connectivity summary of what has an end in this workload (repeatable).")
 def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str,
@@ -283,8 +284,7 @@ def check(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 @_inputs
 @profile_options(include_self=True)
 @output_options(["text", "json", "csv", "md", "dot"])
-@click.option("--namespace", "-n", "namespaces", multiple=True,
-              help="Only connections with an end in this namespace (repeatable).")
+@namespaces_option("Only connections with an end in this namespace")
 @click.option("--workload", "-w", "workloads", multiple=True, metavar="NS/NAME",
               help="Only connections with an end in this workload (repeatable).")
 @click.option("--expand", is_flag=True,
@@ -366,15 +366,20 @@ def _check_focus(analysis: Analysis, namespaces: tuple[str, ...], workloads: tup
     ``deploy/web``, ``web`` with one ``-n``)."""
     from .analyses.names import resolve_workload
 
-    unknown = unknown_namespaces(analysis, namespaces)
-    if unknown:
-        known = ", ".join(sorted(analysis.cluster.namespaces)) or "none"
-        _fail("map", f"--namespace {', '.join(unknown)}: not in the input (namespaces: {known})")
+    _known_namespaces("map", analysis, namespaces)
     default_ns = namespaces[0] if len(namespaces) == 1 else None
     try:
         return tuple(resolve_workload(analysis.cluster, w, default_ns).workload.id for w in workloads)
     except UsageError as exc:
         _fail("map", exc)
+
+
+def _known_namespaces(command: str, analysis: Analysis, namespaces: Iterable[str]) -> None:
+    """-n must name namespaces of the input: else exit 2, with the ones it has (issue 17)."""
+    unknown = unknown_namespaces(analysis, namespaces)
+    if unknown:
+        known = ", ".join(sorted(analysis.cluster.namespaces)) or "none"
+        _fail(command, f"--namespace {', '.join(unknown)}: not in the input (namespaces: {known})")
 
 
 def _denied(analysis: Analysis, namespaces: tuple[str, ...], workloads: tuple[str, ...]) -> DeniedMap:
@@ -499,8 +504,9 @@ def explain(paths: tuple[str, ...], live: _ClusterInput | None, options: Options
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the results as JUnit XML.")
 @output_options(["text", "json"])
+@namespaces_option("Only the cases with an end (as explain resolves it) in this namespace")
 def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, cases_file: str | None,
-          junit_file: str | None, fmt: str) -> None:
+          junit_file: str | None, fmt: str, namespaces: tuple[str, ...]) -> None:
     """Run regression cases (expected verdicts) against PATHS without a cluster.
 
     Exit code: 0 all cases pass, 1 a case fails, 2 usage or input error."""
@@ -508,6 +514,9 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
         run = run_tests(paths, options=options, cases=cases_file, cluster=_read_cluster("test", live, options))
     except UsageError as exc:
         _fail("test", exc)
+    if namespaces:
+        _known_namespaces("test", run.analysis, namespaces)
+        run = dataclasses.replace(run, result=focus.focus_suite(run.result, namespaces))
     _stderr_diagnostics(run.analysis, False)
     for p in run.problems:
         click.echo(escape(f"kubeward test: {p}"), err=True)
@@ -533,9 +542,10 @@ def test_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
 @click.option("--staged", is_flag=True,
               help="CAL-23, IST-40: one PATH: what enforcing its staged and dry-run policies would change.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything changed (or an observed flow would break).")
+@namespaces_option("Only the changes with an end in this namespace, on either side")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, git_range: str | None, fmt: str,
-          flows_path: str | None, staged: bool, exit_code: bool, verbose: bool) -> None:
+          flows_path: str | None, staged: bool, exit_code: bool, namespaces: tuple[str, ...], verbose: bool) -> None:
     """What changed in what is allowed between OLD and NEW (two paths), between two git
     revisions of PATH (--git REV1..REV2 PATH), or between the live cluster and the cluster with
     NEW applied over it (--cluster NEW). Both sides are analysed under the same options; with
@@ -573,6 +583,9 @@ def diff_(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, 
         for d in analysis.diagnostics.sorted():
             if (d.severity is not Severity.INFO or verbose) and (not quiet() or d.severity is Severity.ERROR):
                 click.echo(f"{name}: {d}", err=True)  # a Diagnostic prints escaped
+    if namespaces:  # a namespace of either side
+        _known_namespaces("diff", run.new, unknown_namespaces(run.old, namespaces))
+        run = dataclasses.replace(run, result=focus.focus_diff(run.result, namespaces))
     flows_diff = _flows_diff(run, flows_path) if flows_path is not None else None
     if fmt in ("json", "yaml"):
         doc = run.result.to_json()
@@ -624,8 +637,7 @@ def _flows_diff(run: DiffRun, flows_path: str) -> FlowsDiff:
               help="A kubeward config file (lint.disable, lint.ignore with reasons) [default: .kubeward.yaml "
                    "in the current folder, if any].")
 @click.option("--list", "list_rules", is_flag=True, help="List the finding codes and exit.")
-@click.option("--namespace", "-n", "namespaces", multiple=True,
-              help="Only findings about objects of this namespace (repeatable; cluster-scoped objects' left out).")
+@namespaces_option("Only findings about objects of this namespace (cluster-scoped objects' left out)")
 def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str, severity: str, fail_on: str,
          disabled: tuple[str, ...], config: str | None, list_rules: bool, namespaces: tuple[str, ...]) -> None:
     """Findings against the operations checklist and the known traps, each with a fix.
@@ -660,11 +672,7 @@ def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
     analysis = analyse_input(paths, options, cluster=_read_cluster("lint", live, options))
     report = run_lint(analysis, severity=severity, disabled=disabled, config=settings)
     if namespaces:  # issue 17: -n as kubectl's
-        unknown = unknown_namespaces(analysis, namespaces)
-        if unknown:
-            _fail("lint", f"--namespace {', '.join(unknown)}: not in the input")
-        import dataclasses
-
+        _known_namespaces("lint", analysis, namespaces)
         report = dataclasses.replace(report, findings=[f for f in report.findings if f.namespace in namespaces])
     # Input problems that are not findings (syntax, schema, unknown fields, empty folders): on
     # standard error, never dropped; errors among them make the exit code 2.
@@ -680,106 +688,6 @@ def lint(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, f
     sys.exit(lint_exit_code(report, analysis, fail_on))
 
 
-@main.command()
-@click.argument("flows_path", metavar="FLOWS", type=click.Path(allow_dash=True))
-@_inputs
-@profile_options
-@output_options(["text", "json", "md"])
-@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def flows(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, options: Options, fmt: str,
-          verbose: bool) -> None:
-    """Every distinct flow of FLOWS (Hubble's `hubble observe -o json` / `-o jsonpb` output: a file,
-    a folder, - for stdin, gzip too) against the configuration in PATHS: the verdict Hubble saw,
-    kubeward's with the rule that decides it, the disagreements, drops by reason and rule, and the
-    rules no observed flow used.
-
-    Exit code: 0 all agree, 1 a disagreement, 2 input errors."""
-    from .analyses.flows import flows_report, read_placed
-
-    analysis = analyse_input(paths, options, cluster=_read_cluster("flows", live, options))
-    _stderr_diagnostics(analysis, verbose)
-    with _progress("reading flows") as status:
-        say = (lambda n: status.update(f"kubeward: reading flows… {n:,} records")) if status is not None else None
-        read, placer = read_placed(analysis, [flows_path], progress=say)
-    for d in read.diagnostics.sorted():
-        click.echo(str(d), err=True)
-    with _progress("comparing flows"):
-        report = flows_report(analysis, read, placer)
-    if fmt in ("json", "yaml"):
-        doc = report.to_json()
-        doc["diagnostics"] = [*doc["diagnostics"], *_diag_json(analysis)]  # type: ignore[misc]
-        _emit(doc, fmt)
-    elif fmt == "md":
-        from .render.flows_text import flows_markdown
-
-        _write_all(flows_markdown(report))
-    else:
-        from .render.flows_text import flows_lines
-
-        _write_all(flows_lines(report))
-    if read.diagnostics.has_errors or analysis.diagnostics.has_errors:
-        sys.exit(EXIT_INPUT)
-    sys.exit(report.exit_code)
-
-
-@main.command()
-@click.argument("flows_path", metavar="FLOWS", type=click.Path(allow_dash=True))
-@_inputs
-@profile_options
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="The folder to write the policies to: one file per namespace, NAMESPACE.yaml.")
-@click.option("--dialect", type=click.Choice(["networkpolicy", "cilium"]), default="networkpolicy",
-              show_default=True, help="NetworkPolicy, or CiliumNetworkPolicy with DNS names and HTTP rules.")
-@click.option("--namespace", "-n", "namespaces", multiple=True,
-              help="Write policies for this namespace only (repeatable) [default: every namespace of the "
-                   "observed workloads].")
-@output_options(["text", "json"])
-@click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
-def advise(flows_path: str, paths: tuple[str, ...], live: _ClusterInput | None, options: Options, out_dir: str,
-           dialect: str, namespaces: tuple[str, ...], fmt: str, verbose: bool) -> None:
-    """Least-privilege policies written from the allowed traffic of FLOWS (Hubble's flows, as for
-    `kubeward flows`) on the workloads of PATHS: per namespace a default deny, DNS egress and the
-    observed peers and ports of each workload, into --out DIR, commented with the flows each rule
-    covers. Then proved: every observed allowed flow must be allowed by the written set (with the
-    input's other objects, its network policies removed), and what else it allows is listed, with
-    the diff against the current configuration.
-
-    Exit code: 0 the proof holds, 1 an observed allowed flow is not allowed, 2 input errors."""
-    from .analyses.advise import advise as run_advise
-    from .analyses.advise import read_for_advice
-    from .analyses.advise_proof import prove, write_advice
-
-    analysis = analyse_input(paths, options, cluster=_read_cluster("advise", live, options))
-    _stderr_diagnostics(analysis, verbose)
-    unknown = unknown_namespaces(analysis, namespaces)
-    if unknown:
-        _fail("advise", f"--namespace {', '.join(unknown)}: not in the input")
-    with _progress("reading flows") as status:
-        say = (lambda n: status.update(f"kubeward: reading flows… {n:,} records")) if status is not None else None
-        read = read_for_advice(analysis, [flows_path], progress=say)
-    for d in read.diagnostics.sorted():
-        click.echo(str(d), err=True)
-    if read.diagnostics.has_errors or analysis.diagnostics.has_errors:
-        sys.exit(EXIT_INPUT)
-    advice = run_advise(analysis, read, dialect, namespaces)
-    try:
-        files = write_advice(advice, out_dir)
-    except UsageError as exc:
-        _fail("advise", exc)
-    with _progress("proving the policies"):
-        proof = prove(analysis, advice, files)
-    for d in proof.diagnostics.sorted():
-        if d.severity is not Severity.INFO or verbose:
-            click.echo(f"advised: {d}", err=True)
-    if fmt in ("json", "yaml"):
-        _emit(proof.to_json(), fmt)
-    else:
-        from .render.advise_text import advise_lines
-
-        _write_all(advise_lines(proof))
-    sys.exit(proof.exit_code)
-
-
 def kubectl_main() -> None:
     """``kubectl-kubeward``: kubeward as a kubectl plugin (``kubectl kubeward map -n shop``). kubectl
     runs the first ``kubectl-kubeward`` on PATH with the words after ``kubectl kubeward`` as its
@@ -791,4 +699,4 @@ def kubectl_main() -> None:
 
 # Commands kept in modules of their own (each registers on `main` when imported; click and the
 # standard library only at import time, as here).
-from . import cli_kernel, cli_views  # noqa: E402,F401
+from . import cli_flows, cli_kernel, cli_views  # noqa: E402,F401

@@ -56,6 +56,12 @@ def output_options(choices: Iterable[str]) -> Callable[[Command], Command]:
     return decorate
 
 
+def namespaces_option(what: str) -> Callable[[Command], Command]:
+    """``-n``/``--namespace`` as kubectl's, repeatable: the command gets ``namespaces`` (a tuple)."""
+    return click.option("--namespace", "-n", "namespaces", multiple=True, metavar="NAMESPACE",
+                        help=f"{what} (repeatable).")
+
+
 def emit_yaml(doc: object) -> None:
     """``-o yaml``: the command's JSON document as YAML — the same data (its ``schema`` too), key
     order kept."""
@@ -100,4 +106,4 @@ def colour_all(chunks: Iterable[str]) -> Iterator[str]:
         yield colour(chunk) if on else chunk
 
 
-__all__ = ["output_options", "emit_yaml", "colour", "colour_all", "colour_enabled", "quiet"]
+__all__ = ["output_options", "namespaces_option", "emit_yaml", "colour", "colour_all", "colour_enabled", "quiet"]

@@ -16,6 +16,7 @@ from .cli import (
     _emit,
     _fail,
     _inputs,
+    _known_namespaces,
     _progress,
     _read_cluster,
     _stderr_diagnostics,
@@ -24,25 +25,30 @@ from .cli import (
     main,
     profile_options,
 )
-from .cli_habits import output_options
+from .cli_habits import namespaces_option, output_options
 from .diagnostics import Severity
 from .engine.options import Options
 from .errors import UsageError
+
+_FORMATS = ("json", "yaml", "yml", "text", "md", "csv", "dot", "wide", "name", "sarif")
 
 
 @main.command()
 @_inputs
 @profile_options
 @click.option("--relabel", nargs=2, multiple=True, metavar="TARGET CHANGES",
-              help="Simulate label changes: TARGET is NS/WORKLOAD, or ns/NAME for a namespace; CHANGES is "
-                   "key=value (set) or key- (remove), comma-separated. Repeatable: all are applied together.")
+              help="Simulate label changes: TARGET is a workload (NS/NAME, deploy/web, deployment/NS/NAME, NAME "
+                   "with -n), or ns/NAME for a namespace; CHANGES is key=value (set) or key- (remove), "
+                   "comma-separated. Repeatable: all are applied together.")
 @click.option("--simulate", "simulations", type=click.IntRange(min=0), default=None, metavar="N",
               help="Simulate removing each selected-on label from each workload or namespace that carries it, "
                    "up to N removals (0: none) [default: 20, fewer from 50 workloads on, none from 1,000].")
 @output_options(["text", "json", "md"])
+@namespaces_option("Only the labels an object of this namespace reads or one of its workloads (or the namespace) "
+                   "carries, and the removals from those; one -n is also the namespace of --relabel's names")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def labels(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, relabel: tuple[tuple[str, str], ...],
-           simulations: int, fmt: str, verbose: bool) -> None:
+           simulations: int, fmt: str, namespaces: tuple[str, ...], verbose: bool) -> None:
     """The labels and namespace labels that the policies and Services of PATHS select on: which
     objects depend on each (file:line), in which role (subject, peer, Service selector) and with which
     operator; labels no workload or namespace carries; and what removing each from what carries it
@@ -55,12 +61,13 @@ def labels(paths: tuple[str, ...], live: _ClusterInput | None, options: Options,
 
     analysis = analyse_input(paths, options, cluster=_read_cluster("labels", live, options))
     _stderr_diagnostics(analysis, verbose)
+    _known_namespaces("labels", analysis, namespaces)
     try:
-        changes = parse_relabel(analysis.cluster, relabel)
+        changes = parse_relabel(analysis.cluster, relabel, namespaces[0] if len(namespaces) == 1 else None)
     except UsageError as exc:
         _fail("labels", f"--relabel {exc}")
     with _progress("simulating relabels"):
-        report = label_dependencies(analysis, relabel=changes, simulations=simulations)
+        report = label_dependencies(analysis, relabel=changes, simulations=simulations, namespaces=namespaces)
     if fmt in ("json", "yaml"):
         doc = report.to_json()
         doc["diagnostics"] = _diag_json(analysis)
@@ -84,9 +91,13 @@ def labels(paths: tuple[str, ...], live: _ClusterInput | None, options: Options,
                    "disagreements (repeatable).")
 @click.option("--output", "-o", "out_file", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="The HTML file to write (- for standard output).")
+@namespaces_option("The page of this namespace and its direct peers: the graph cut to the connections with an end "
+                   "in it, the sections to what has an end in it")
+@click.option("-q", "--quiet", "be_quiet", is_flag=True,
+              help="Print nothing but errors (with -o -: not the page either): the exit code says it.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print informational notes.")
 def report(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, flows_paths: tuple[str, ...],
-           out_file: str, verbose: bool) -> None:
+           out_file: str, namespaces: tuple[str, ...], be_quiet: bool, verbose: bool) -> None:
     """One self-contained HTML page to look at: the connectivity graph (namespaces, workloads, the
     outside world, broken paths in red with the rule that breaks them), per workload who can reach
     it and whom it reaches with the deciding rules (file:line), entry points with their hops, lint
@@ -97,15 +108,22 @@ def report(paths: tuple[str, ...], live: _ClusterInput | None, options: Options,
     from .analyses.report import report_paths
     from .render.report_html import report_html
 
+    if out_file.lower() in _FORMATS:  # kubectl's -o FORMAT: here -o is the page's file (issue 17)
+        _fail("report", f"-o {out_file}: report writes one HTML page, and -o names its file (-o report.html, "
+                        "- for standard output); the data as JSON or YAML: kubeward check/map/labels -o json|yaml")
     cluster = _read_cluster("report", live, options)
-    with _progress("analysing"):
-        result = report_paths(paths, options=options, cluster=cluster, flows=flows_paths)
+    try:
+        with _progress("analysing"):
+            result = report_paths(paths, options=options, cluster=cluster, flows=flows_paths, namespaces=namespaces)
+    except UsageError as exc:
+        _fail("report", exc)
     for d in result.diagnostics:
-        if d.severity is not Severity.INFO or verbose:
+        if (d.severity is not Severity.INFO or verbose) and (not be_quiet or d.severity is Severity.ERROR):
             click.echo(str(d), err=True)
     page = report_html(result)
     if out_file == "-":
-        _write(page)
+        if not be_quiet:
+            _write(page)
     else:
         try:
             with open(out_file, "wb") as out:

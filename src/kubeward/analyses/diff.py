@@ -96,6 +96,7 @@ class ConfigDiff:
     peers_added: list[str] = field(default_factory=list)
     peers_removed: list[str] = field(default_factory=list)
     old_options: list[str] | None = None  # OLD's options, only when they differ from NEW's (``diff --staged``)
+    namespaces: list[str] = field(default_factory=list)  # -n: cut to what has an end in these (focus.py)
 
     @property
     def changed(self) -> bool:
@@ -105,6 +106,7 @@ class ConfigDiff:
         # schema 2: the whole IPv4 space is `world` (issue 17)
         return {"schema": 2, "old": self.old, "new": self.new, "options": self.options,
                 **({"oldOptions": self.old_options} if self.old_options is not None else {}),
+                **({"namespaces": self.namespaces} if self.namespaces else {}),
                 "peers": {"added": self.peers_added, "removed": self.peers_removed},
                 "pairs": [p.to_json() for p in self.pairs], "entries": [e.to_json() for e in self.entries]}
 

@@ -132,6 +132,7 @@ class FlowsReport:
     hits: Counter[RuleKey] = field(default_factory=Counter)               # flows (records) per rule
     distinct_hits: Counter[RuleKey] = field(default_factory=Counter)
     tier_ends: dict[RuleKey, str] = field(default_factory=dict)           # default denies that decided: file:line
+    namespaces: list[str] = field(default_factory=list)  # -n: cut to the flows with an end in these (focus.py)
 
     @property
     def disagreements(self) -> list[FlowResult]:
@@ -172,6 +173,7 @@ class FlowsReport:
             "replies": apart["reply"], "nonPolicyDrops": apart["not-a-policy-drop"],
             "unplaced": apart["unplaced"], "notModelled": apart["not-modelled"],
             "rules": len(self.rules), "rulesUnused": len(self.unused_rules),
+            **({"namespaces": self.namespaces} if self.namespaces else {}),
         }
 
     @property

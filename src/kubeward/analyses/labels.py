@@ -202,12 +202,14 @@ class LabelsReport:
     skipped: int = 0   # removals not simulated because of the limit
     relabel: Simulation | None = None  # the --relabel simulation
     seconds: float = 0.0  # time spent in simulations
+    namespaces: list[str] = field(default_factory=list)  # -n: the focus (label_dependencies)
 
     def to_json(self) -> dict[str, object]:
         return {"schema": 1, "options": self.options, "labels": [d.to_json() for d in self.labels],
                 "simulations": [s.to_json() for s in self.simulations],
                 "simulationLimit": self.limit, "simulationsSkipped": self.skipped,
-                "relabel": self.relabel.to_json() if self.relabel is not None else None}
+                "relabel": self.relabel.to_json() if self.relabel is not None else None,
+                **({"namespaces": self.namespaces} if self.namespaces else {})}
 
 
 # --------------------------------------------------------------------------- reading selectors
@@ -411,28 +413,29 @@ def dependencies(cluster: Cluster) -> list[LabelDependency]:
 # --------------------------------------------------------------------------- relabelling
 
 
-def find_target(cluster: Cluster, spec: str) -> tuple[ChangeTarget, str]:
-    """A workload ``NS/NAME`` or a namespace ``ns/NAME`` (or ``namespace/NAME``) named on the
-    command line; a workload of that id wins. Raises UsageError naming close matches."""
+def find_target(cluster: Cluster, spec: str, namespace: str | None = None) -> tuple[ChangeTarget, str]:
+    """A workload named as every option names one (``NS/NAME``, ``deploy/web`` with ``namespace``
+    as -n gives it, ``deployment/NS/NAME``: names.py) or a namespace ``ns/NAME`` (or
+    ``namespace/NAME``); a workload of that id wins. Raises UsageError naming close matches."""
+    from .names import resolve_workload
+
     ns, _, name = spec.partition("/")
-    if not ns or not name or "/" in name:
-        raise UsageError(f"{spec!r}: expected NS/WORKLOAD, or ns/NAMESPACE for a namespace's labels")
     workload = cluster.workload(spec)
+    if workload is None and ns not in ("ns", "namespace", "namespaces"):
+        try:
+            workload = resolve_workload(cluster, spec, namespace, "--relabel").workload
+        except UsageError as exc:
+            raise UsageError(str(exc).removeprefix("--relabel ")) from None
     if workload is not None and workload.assumed:
         raise UsageError(f"{spec}: a stand-in kubeward adds for a workload the input does not hold: it has no "
                          "labels of the input to change")
     if workload is not None:
-        return ChangeTarget.WORKLOAD, spec
-    if ns in ("ns", "namespace", "namespaces"):
-        if name in cluster.namespaces and cluster.namespaces[name].origin is not None:
-            return ChangeTarget.NAMESPACE, name
-        near = difflib.get_close_matches(name, sorted(cluster.namespaces), n=3)
-        hint = f"; did you mean {', '.join('ns/' + n for n in near)}?" if near else ""
-        raise UsageError(f"{spec}: no namespace {name} defined in the input{hint}")
-    ids = sorted(w.id for w in cluster.workloads if not w.assumed)
-    near = difflib.get_close_matches(spec, ids, n=3, cutoff=0.5) or [i for i in ids if i.endswith("/" + name)][:3]
-    hint = f"; did you mean {', '.join(near)}?" if near else ""
-    raise UsageError(f"{spec}: no workload {spec} in the input{hint}")
+        return ChangeTarget.WORKLOAD, workload.id
+    if name in cluster.namespaces and cluster.namespaces[name].origin is not None:
+        return ChangeTarget.NAMESPACE, name
+    near = difflib.get_close_matches(name, sorted(cluster.namespaces), n=3)
+    hint = f"; did you mean {', '.join('ns/' + n for n in near)}?" if near else ""
+    raise UsageError(f"{spec}: no namespace {name} defined in the input{hint}")
 
 
 def parse_changes(target: tuple[ChangeTarget, str], text: str) -> list[LabelChange]:
@@ -455,9 +458,11 @@ def parse_changes(target: tuple[ChangeTarget, str], text: str) -> list[LabelChan
     return out
 
 
-def parse_relabel(cluster: Cluster, pairs: Sequence[tuple[str, str]]) -> tuple[LabelChange, ...]:
-    """The changes of ``--relabel TARGET CHANGES`` options. Raises UsageError."""
-    return tuple(c for spec, text in pairs for c in parse_changes(find_target(cluster, spec), text))
+def parse_relabel(cluster: Cluster, pairs: Sequence[tuple[str, str]],
+                  namespace: str | None = None) -> tuple[LabelChange, ...]:
+    """The changes of ``--relabel TARGET CHANGES`` options (``namespace``: -n, for workload names
+    without one). Raises UsageError."""
+    return tuple(c for spec, text in pairs for c in parse_changes(find_target(cluster, spec, namespace), text))
 
 
 def _relabelled(labels: dict[str, str], changes: Sequence[LabelChange]) -> dict[str, str]:
@@ -499,15 +504,25 @@ def simulate(analysis: Analysis, changes: Sequence[LabelChange], *,
     return Simulation(tuple(changes), result, selections)
 
 
+def _carrier_namespace(dep: LabelDependency, carrier: str) -> str:
+    return carrier if dep.target is Target.NAMESPACE else carrier.partition("/")[0]
+
+
 def label_dependencies(analysis: Analysis, *, relabel: Sequence[LabelChange] = (),
-                       simulations: int | None = None) -> LabelsReport:
+                       simulations: int | None = None, namespaces: Sequence[str] = ()) -> LabelsReport:
     """The labels the input's selectors read, and what removing each from each of its carriers
     would change (at most ``simulations`` removals, None: :func:`default_simulations`; the rest
-    are named as not simulated), and with ``relabel`` what those changes together would change."""
+    are named as not simulated), and with ``relabel`` what those changes together would change.
+    ``namespaces`` (-n): only the labels an object of theirs reads or one of theirs (a workload, or
+    the namespace itself) carries, and only the removals from their workloads and themselves."""
     deps = dependencies(analysis.cluster)
+    focus = set(namespaces)
+    if focus:
+        deps = [d for d in deps if any(u.ref.namespace in focus for u in d.uses)
+                or any(_carrier_namespace(d, c) in focus for c in d.carriers)]
     if simulations is None:
         simulations = default_simulations(analysis.cluster)
-    report = LabelsReport(analysis.options.describe(), deps, [], simulations)
+    report = LabelsReport(analysis.options.describe(), deps, [], simulations, namespaces=sorted(focus))
     started = time.perf_counter()
     before = connectivity_map(analysis) if (relabel or simulations > 0) else None
     index: dict[LabelChange, int] = {}
@@ -516,6 +531,8 @@ def label_dependencies(analysis: Analysis, *, relabel: Sequence[LabelChange] = (
             continue
         kind = ChangeTarget.WORKLOAD if dep.target is Target.POD else ChangeTarget.NAMESPACE
         for carrier in dep.carriers:
+            if focus and _carrier_namespace(dep, carrier) not in focus:
+                continue  # -n: a removal outside the focus is not asked
             change = LabelChange(kind, carrier, dep.key, None)
             if change not in index:
                 if len(report.simulations) >= simulations:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..model import Cluster, Workload, WorkloadKind
-from .session import Analysis, is_domain, is_ip, resolve_peer
+from .session import Analysis, is_domain, is_ip, network_spec, resolve_peer
 
 # kubectl's names of the kinds that run pods: singular, plural and short name (`kubectl api-resources`).
 KIND_ALIASES: dict[str, WorkloadKind] = {}
@@ -136,8 +136,8 @@ def peer_spec(analysis: Analysis, spec: str, namespace: str | None, option: str)
     Service names pass as they are (``svc/NAME`` gets the -n namespace); a workload name of any
     form above becomes NS/NAME (NS/POD for a pod the input lists)."""
     u = analysis.engine.universe
-    if spec == "world" or is_ip(spec) or "://" in spec or is_domain(spec):
-        return spec
+    if spec == "world" or is_ip(spec) or "://" in spec or is_domain(spec) or network_spec(spec, option) is not None:
+        return spec  # network_spec: world-ipv6, CIDRs, `… except …` as the outputs print them (issue 17)
     head, _, rest = spec.partition("/")
     if head.lower() in SERVICE_ALIASES and rest:
         return f"service/{rest}" if "/" in rest or namespace is None else f"service/{namespace}/{rest}"

@@ -16,6 +16,7 @@ know). ``add_section`` is the slot for sections computed elsewhere (the labels a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from .testsuite import run_suites
 
 if TYPE_CHECKING:
     from ..live import LiveSnapshot
+    from ..model import Workload
     from .flows import FlowsReport
 
 REPORT_SCHEMA = 1
@@ -89,9 +91,11 @@ def add_section(report: Report, section_id: str, title: str, data: object, *, af
 
 
 def report_paths(paths: Sequence[str], *, options: Options | None = None, cluster: LiveSnapshot | None = None,
-                 flows: Sequence[str] = ()) -> Report:
+                 flows: Sequence[str] = (), namespaces: Sequence[str] = ()) -> Report:
     """The report of ``paths`` (with ``cluster``: the live cluster with ``paths`` overlaid): the
-    TestSuites found among them are run; ``flows`` (Hubble's records) are compared when given."""
+    TestSuites found among them are run; ``flows`` (Hubble's records) are compared when given.
+    ``namespaces`` (-n): the page focused on them (:func:`focused`); ``UsageError`` when one is
+    not in the input."""
     options = options or Options()
     analysis = analyse_input(paths, options, cluster=cluster)
     suites = suites_in(analysis)
@@ -106,14 +110,37 @@ def report_paths(paths: Sequence[str], *, options: Options | None = None, cluste
         flows_report = compare(analysis, read, placer)
         diagnostics += read.diagnostics.sorted()
     inputs = list(paths) + (["(cluster)"] if cluster is not None else [])
-    report = build_report(analysis, check(analysis, tests), inputs, flows_report)
+    checked = check(analysis, tests, namespaces=namespaces)
+    if namespaces:
+        checked, flows_report = focused(checked, flows_report, namespaces)
+    report = build_report(analysis, checked, inputs, flows_report)
     from .labels import label_dependencies
 
     # The labels every selector reads, with the removals the default budget simulates (issue 17).
-    add_section(report, "labels", "Labels the policies depend on", label_dependencies(analysis).to_json(),
-                after="findings")
+    labels = label_dependencies(analysis, namespaces=namespaces)
+    add_section(report, "labels", "Labels the policies depend on", labels.to_json(), after="findings")
     report.diagnostics = diagnostics
     return report
+
+
+def focused(checked: CheckReport, flows: FlowsReport | None,
+            namespaces: Sequence[str]) -> tuple[CheckReport, FlowsReport | None]:
+    """``report -n`` (issue 17): the page of the namespaces and their direct peers. The graph is
+    ``check``'s map cut to the connections with an end in them (so it holds their workloads and
+    every peer they reach or are reached by, as groups too); the other sections keep what has
+    an end in them: entry points, findings about their objects, test cases, observed flows, their
+    policies (cluster-scoped ones too, which can select them)."""
+    from .focus import entry_peers, focus_flows, focus_suite, in_focus
+
+    ns = set(namespaces)
+    cmap = dataclasses.replace(checked.map, entries=[e for e in checked.map.entries
+                                                     if in_focus(entry_peers(e.via), ns)])
+    tests = checked.tests
+    if tests is not None:
+        tests = dataclasses.replace(tests, result=focus_suite(tests.result, ns))
+    checked = dataclasses.replace(checked, map=cmap, tests=tests,
+                                  findings=[f for f in checked.findings if f.namespace in ns])
+    return checked, focus_flows(flows, ns) if flows is not None else None
 
 
 def build_report(analysis: Analysis, checked: CheckReport, inputs: list[str],
@@ -152,7 +179,10 @@ def _graph(analysis: Analysis, checked: CheckReport, cmap: ConnectivityMap) -> d
         return out
 
     workloads: list[dict[str, object]] = []
+    shown = _shown(cmap, checked.focus, cluster.workloads)
     for w in cluster.workloads:
+        if shown is not None and w.id not in shown:
+            continue
         prot = protection.get(w.id)
         item: dict[str, object] = {"id": w.id, "namespace": w.namespace, "name": w.name, "kind": str(w.kind),
                                    "labels": dict(w.labels), "where": str(w.origin)}
@@ -165,7 +195,8 @@ def _graph(analysis: Analysis, checked: CheckReport, cmap: ConnectivityMap) -> d
             item["hostNetwork"] = prot.host_network
         workloads.append(item)
     namespaces = [{"name": n, "defined": d, "labels": dict(cluster.namespaces[n].labels)
-                   if n in cluster.namespaces else {}} for n, d in checked.namespaces]
+                   if n in cluster.namespaces else {}} for n, d in checked.namespaces
+                  if shown is None or any(w["namespace"] == n for w in workloads)]
     outside = [p.to_json() for p in cmap.peers if p.type is not PeerType.WORKLOAD]
     connections = []
     for c in cmap.connections:
@@ -182,8 +213,28 @@ def _graph(analysis: Analysis, checked: CheckReport, cmap: ConnectivityMap) -> d
         "collapsed": len(workloads) > COLLAPSE_WORKLOADS,
         "broken": _broken(checked),
         "policies": [{"id": ref.display, "kind": ref.kind, "namespace": ref.namespace, "name": ref.name,
-                      "where": f"{ref.file}:{ref.line}"} for ref in policies.values()],
+                      "where": f"{ref.file}:{ref.line}"} for ref in policies.values()
+                     if shown is None or not ref.namespace or ref.namespace in checked.focus],
+        **({"focus": list(checked.focus)} if shown is not None else {}),
     }
+
+
+def _shown(cmap: ConnectivityMap, focus: Sequence[str], every: Sequence[Workload]) -> set[str] | None:
+    """The workloads of a focused page: of the focus namespaces, and every workload a connection of
+    the (focused) map names, alone or in a group; None: all."""
+    if not focus:
+        return None
+    groups = {g.id: g for g in cmap.groups}
+    shown = {p.id for p in cmap.peers if p.type is PeerType.WORKLOAD and p.id.partition("/")[0] in focus}
+    for c in cmap.connections:
+        for end in (c.src, c.dst):
+            group = groups.get(end)
+            if group is None:
+                shown.add(end)
+            else:  # a group: its workloads, and every workload of its whole namespaces
+                shown.update(group.workloads)
+                shown.update(w.id for w in every if w.namespace in group.namespaces)
+    return shown
 
 
 def _ports(ports: PortSet) -> str:

@@ -19,7 +19,7 @@ from ..engine.profiles import resolve_cni
 from ..engine.services import check_services, find_service, selected_workloads
 from ..engine.staging import stage
 from ..engine.trace import Effect
-from ..engine.universe import Identity, Network
+from ..engine.universe import WORLD_IPV6, Identity, Network, world_name
 from ..errors import UsageError
 from ..ir import L7Kind
 from ..loader import RawObject, load_paths, load_text
@@ -178,10 +178,84 @@ def _public_parts(net: ipaddress.IPv4Network) -> list[ipaddress.IPv4Network]:
     return parts
 
 
-def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
-    """A peer named on the command line: ``namespace/name``, an IP address, ``world``, or a DNS
-    name."""
+_SPACES = {WORLD: "0.0.0.0/0", WORLD_IPV6: "::/0"}
+_GLOBAL_V6 = int(ipaddress.IPv6Address("2000::1"))
+
+
+def network_spec(spec: str, role: str = "to") -> tuple[int, int, int, list[tuple[int, int]]] | None:
+    """A range of addresses as the outputs name them (issue 17: one name for the outside world):
+    ``world`` (0.0.0.0/0), ``world-ipv6`` (::/0), a CIDR, a range ``FIRST-LAST`` (a map's piece),
+    and any of them ``except CIDR, …`` (a map group's IP block): (IP version, first, last, the
+    excepted ranges). None: not one of those. Raises UsageError on a bad ``except``."""
+    base, sep, rest = spec.partition(" except ")
+    base = _SPACES.get(base.strip(), base.strip())
+    first, dash, last = base.partition("-")
+    try:
+        if "/" in base:
+            net = ipaddress.ip_network(base, strict=False)
+            version, lo, hi = net.version, int(net.network_address), int(net.broadcast_address)
+        elif dash and is_ip(first) and is_ip(last):
+            a, b = ipaddress.ip_address(first), ipaddress.ip_address(last)
+            version, lo, hi = a.version, int(a), int(b)
+            if b.version != version or lo > hi:
+                return None
+        else:
+            return None
+    except ValueError:
+        return None
+    try:
+        cuts = [ipaddress.ip_network(x.strip(), strict=False) for x in rest.split(",")] if sep else []
+    except ValueError as exc:
+        raise UsageError(f"--{role} {spec!r}: {exc}") from None
+    return version, lo, hi, sorted((int(c.network_address), int(c.broadcast_address)) for c in cuts
+                                   if c.version == version)
+
+
+def network_address(analysis: Analysis, spec: str, role: str) -> tuple[str, Network] | None:
+    """An address in the range ``spec`` names (``network_spec``) and its atom: ``world``'s public
+    address for the whole IPv4 space, else one of the largest part of the range that one atom of
+    the universe holds whole (the parts of one atom have one verdict). None: not a range."""
+    parsed = network_spec(spec, role)
+    if parsed is None:
+        return None
+    version, lo, hi, cuts = parsed
     u = analysis.engine.universe
+    if not any(a.version == version for a in u.networks):
+        raise UsageError(f"--{role} {spec}: no IPv6 address is modelled (the input names none): not an address "
+                         "kubeward can place")
+    if version == 4 and (lo, hi) == (0, 2**32 - 1):  # world's public address, unless an except holds it
+        address = world_address(analysis)
+        if not any(c_lo <= int(ipaddress.IPv4Address(address)) <= c_hi for c_lo, c_hi in cuts):
+            atom = u.atom_of(address)
+            assert atom is not None
+            return address, atom
+    best: tuple[int, int, Network] | None = None
+    for atom in (a for a in u.networks if a.version == version and a.last >= lo and a.first <= hi):
+        start, end = max(atom.first, lo), min(atom.last, hi)
+        for c_lo, c_hi in cuts:  # the first address of the piece outside every except
+            if c_lo <= start <= c_hi:
+                start = c_hi + 1
+        if start <= end and (best is None or end - start > best[1] - best[0]):
+            best = (start, end, atom)
+    if best is None:
+        raise UsageError(f"--{role} {spec}: no address left in it")
+    start, end, piece = best
+    number = start + 1 if end - start > 1 else start
+    if version == 6 and start <= _GLOBAL_V6 <= end:  # a global unicast address rather than ::1
+        number = _GLOBAL_V6
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    return str(cls(number)), piece
+
+
+def resolve_peer(analysis: Analysis, spec: str, role: str) -> FlowEnd:
+    """A peer named on the command line: ``namespace/name``, an IP address, ``world``,
+    ``world-ipv6``, a CIDR (and ``… except CIDR, …``: an address of it), or a DNS name."""
+    u = analysis.engine.universe
+    ranged = network_address(analysis, spec, role) if spec != WORLD else None
+    if ranged is not None:
+        name = spec if " except " in spec else world_name(spec.replace(WORLD_IPV6, "::/0"))  # 0.0.0.0/0 is world
+        where = "" if ranged[1].id == name else f" in {ranged[1].id}"
+        return FlowEnd(ranged[1], f"{name} ({ranged[0]}{where})", None, ranged[0])
     if spec == WORLD:
         address = world_address(analysis)
         atom = u.atom_of(address)

@@ -33,6 +33,8 @@ def _where(r: FlowResult) -> str:
 def flows_lines(report: FlowsReport) -> Iterator[str]:
     s = report.summary()
     yield f"options: {', '.join(report.options)}\n"
+    if report.namespaces:
+        yield f"only the flows with an end in namespace(s) {', '.join(report.namespaces)}\n"
     yield (f"{s['records']} flow records, {s['distinct']} distinct; compared {s['compared']}: {s['agree']} agree, "
            f"{s['disagree']} disagree; apart: {s['replies']} replies, {s['nonPolicyDrops']} non-policy drops, "
            f"{s['unplaced']} unplaced, {s['notModelled']} not modelled; {s['badLines']} bad lines\n")
@@ -88,6 +90,8 @@ def _cell(text: object) -> str:
 def flows_markdown(report: FlowsReport) -> Iterator[str]:
     s = report.summary()
     yield "## kubeward flows\n\n"
+    if report.namespaces:
+        yield f"Only the flows with an end in namespace(s) {', '.join(report.namespaces)}.\n\n"
     yield (f"{s['records']} flow records, {s['distinct']} distinct; {s['agree']} agree, **{s['disagree']} "
            f"disagree**; {s['replies']} replies, {s['nonPolicyDrops']} non-policy drops, {s['unplaced']} unplaced.\n\n")
     if report.disagreements:

@@ -43,7 +43,9 @@ def _inline_script(source: str) -> str:
 
 def report_html(report: Report) -> bytes:
     """The page, as bytes (UTF-8)."""
-    title = "kubeward report: " + ", ".join(report.inputs)
+    focus = report.graph.get("focus")
+    title = "kubeward report: " + ", ".join(report.inputs) + (
+        f" (namespaces {', '.join(map(str, focus))})" if isinstance(focus, list) else "")
     head = (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

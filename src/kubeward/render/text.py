@@ -304,9 +304,10 @@ def _ports_or_none(p: PortSet) -> str:
 
 def _diff_options(d: ConfigDiff) -> str:
     """Both sides' options when they differ (``diff --staged``: OLD without ``staged=enforced``)."""
+    focus = f"; namespaces {', '.join(d.namespaces)} only" if d.namespaces else ""
     if d.old_options is None:
-        return ", ".join(d.options)
-    return f"OLD: {', '.join(d.old_options)}; NEW: {', '.join(d.options)}"
+        return ", ".join(d.options) + focus
+    return f"OLD: {', '.join(d.old_options)}; NEW: {', '.join(d.options)}{focus}"
 
 
 def config_diff(d: ConfigDiff) -> str:

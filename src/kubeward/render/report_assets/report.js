@@ -679,8 +679,9 @@
       box.appendChild(el("section", { id: "section-" + s.id, cls: "report-section" },
         [el("h2", { text: s.title }), render(s.data)]));
     });
-    document.getElementById("meta").textContent = DATA.inputs.join(", ") + " — " + DATA.options.join(", ") +
-      " — kubeward " + DATA.kubeward;
+    var focus = DATA.graph.focus ? " — namespace(s) " + DATA.graph.focus.join(", ") + " and their direct peers" : "";
+    document.getElementById("meta").textContent = DATA.inputs.join(", ") + focus + " — " +
+      DATA.options.join(", ") + " — kubeward " + DATA.kubeward;
   }
 
   // ---- start -------------------------------------------------------------------------------------
