@@ -20,8 +20,9 @@ import pytest
 from kubeward import Options
 from kubeward.analyses.session import analyse_paths, analyse_text
 from kubeward.engine.portset import EMPTY
-from kubeward.kernel import topology
+from kubeward.kernel import runlock, topology
 from kubeward.kernel.replay import replay
+from lock_holder import dead_pid, hold
 from replay_clusters import cluster
 from test_cli import kubeward
 from test_map_grouped import generated
@@ -231,6 +232,41 @@ def test_the_namespaces_of_a_killed_run_are_removed_by_the_next_run() -> None:
     report = replay(analyse_paths([FIXED]).engine, max_probes=20, timeout=0.5)
     assert report.exit_code == 0
     assert topology.run_namespaces(prefix) == []
+
+
+def test_a_run_whose_pid_is_dead_here_but_whose_lock_is_held_is_not_removed() -> None:
+    """A run in another PID namespace (a container sharing /var/run/netns): its pid is no process
+    here, but it holds its lock, so it is alive; once it dies, the next cleanup removes it."""
+    prefix = f"kw{dead_pid()}x0-"
+    child = hold(prefix)
+    try:
+        subprocess.run(["ip", "netns", "add", f"{prefix}r"], check=True)
+        assert f"{prefix}r" not in topology.remove_stale()
+        assert topology.run_namespaces(prefix) == [f"{prefix}r"]
+        child.kill()
+        child.wait()
+        assert f"{prefix}r" in topology.remove_stale()
+        assert topology.run_namespaces(prefix) == []
+        assert not (runlock.LOCK_DIR / f"{prefix}.lock").exists()
+    finally:
+        child.kill()
+        child.wait()
+        topology.delete_namespaces(topology.run_namespaces(prefix))
+
+
+@pytest.mark.parametrize("alone", [False, True])
+def test_a_namespace_without_a_lock_file_goes_on_the_pid_test_only_where_that_test_is_sound(
+        alone: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A namespace of kubeward before locks: its dead pid is ours to judge only when no other PID
+    namespace exists (we are in the initial one and see no process elsewhere); else it stays."""
+    monkeypatch.setattr(runlock, "_pid_namespace_alone", lambda: alone)
+    prefix = f"kw{dead_pid()}x1-"
+    subprocess.run(["ip", "netns", "add", f"{prefix}r"], check=True)
+    try:
+        assert (f"{prefix}r" in topology.remove_stale()) is alone
+        assert topology.run_namespaces(prefix) == ([] if alone else [f"{prefix}r"])
+    finally:
+        topology.delete_namespaces(topology.run_namespaces(prefix))
 
 
 _INTERRUPTED = """

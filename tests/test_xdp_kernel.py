@@ -268,3 +268,28 @@ def test_the_pin_of_a_killed_process_is_removed_by_the_next_load(lab_object: Pat
     with XdpLayer.load(lab_object):
         assert not left.exists()
     assert not _pins()
+
+
+def test_a_pin_whose_pid_is_dead_here_but_whose_lock_is_held_is_not_removed() -> None:
+    """A loader in another PID namespace (a container sharing /sys/fs/bpf): its pid is no process
+    here, but it holds its lock, so its pin stays; once it dies, the next cleanup removes it."""
+    from kubeward.kernel import runlock
+    from kubeward.kernel.bpf_run import BPFFS, remove_stale_pins
+    from lock_holder import dead_pid, hold
+
+    name = f"kubeward_{dead_pid()}_0"
+    child = hold(name)
+    pin = BPFFS / name
+    try:
+        pin.mkdir()
+        assert pin not in remove_stale_pins()
+        assert pin.is_dir()
+        child.kill()
+        child.wait()
+        assert pin in remove_stale_pins()
+        assert not pin.exists() and not (runlock.LOCK_DIR / f"{name}.lock").exists()
+    finally:
+        child.kill()
+        child.wait()
+        if pin.exists():
+            pin.rmdir()

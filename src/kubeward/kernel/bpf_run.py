@@ -5,7 +5,8 @@ Everything goes through the system's tools: ``clang -target bpf`` compiles, ``bp
 ``BPF_PROG_TEST_RUN`` (``prog run ... data_in FILE``); many runs are one ``bpftool -j batch
 file`` process. Pins are named after the process id and removed in ``close()`` (and at exit);
 a process killed before that (SIGKILL, SIGTERM outside a replay) leaves its pin, and with it its
-program, in the kernel: the next load removes the pins whose process is gone.
+program, in the kernel: the next load removes the pins whose process is gone, told by the lock
+each loader holds on its pin's name (``runlock``), not by the pid (another PID namespace's).
 An object file's programs are read from its ELF section and symbol tables here (no library).
 """
 
@@ -25,6 +26,7 @@ from enum import IntEnum
 from pathlib import Path
 
 from ..errors import KubewardError
+from .runlock import RunLock, stale
 
 BPFFS = Path("/sys/fs/bpf")
 INSTALL_HINT = ("on Debian/Ubuntu as root: sh tools/install-system-packages "
@@ -167,16 +169,6 @@ def _is_xdp_section(name: str) -> bool:
     return name == "xdp" or name.startswith(("xdp/", "xdp.", "xdp_"))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_pins() -> list[Path]:
     """Remove the pin directories of kubeward processes that are gone; the directories removed."""
     try:
@@ -186,15 +178,17 @@ def remove_stale_pins() -> list[Path]:
     removed: list[Path] = []
     for d in entries:
         m = _PIN.match(d.name)
-        if m is None or _alive(int(m.group(1))):
+        if m is None:
             continue
         try:
-            for p in d.iterdir():
-                p.unlink(missing_ok=True)
-            d.rmdir()
+            with stale(d.name, int(m.group(1))) as dead:
+                if dead:
+                    for p in d.iterdir():
+                        p.unlink(missing_ok=True)
+                    d.rmdir()
+                    removed.append(d)
         except OSError:
             continue  # another run removed it first, or it is not ours to remove
-        removed.append(d)
     return removed
 
 
@@ -206,7 +200,9 @@ class LoadedProgram:
         self.path = path
         self.program = pick_program(path, section)
         remove_stale_pins()
-        self.pin_dir = BPFFS / f"kubeward_{os.getpid()}_{next(_counter)}"
+        pid = os.getpid()
+        self._lock: RunLock | None = RunLock.claim(lambda n: f"kubeward_{pid}_{n}", _counter)
+        self.pin_dir = BPFFS / self._lock.name
         self._work = Path(tempfile.mkdtemp(prefix="kubeward-xdp-"))
         atexit.register(self.close)
         try:
@@ -268,6 +264,9 @@ class LoadedProgram:
             for p in self.pin_dir.iterdir():
                 p.unlink(missing_ok=True)
             self.pin_dir.rmdir()
+        if self._lock is not None:  # after the pin: until then a load that sees it sees the lock held
+            self._lock.release()
+            self._lock = None
         shutil.rmtree(self._work, ignore_errors=True)
 
     def __enter__(self) -> LoadedProgram:

@@ -1,8 +1,9 @@
 """Network namespaces for a replay: one per endpoint, all wired to one router namespace.
 
 Every namespace this module creates is named ``kw<pid>x<run>-<n>`` (``<n>``: ``r`` for the
-router, else the endpoint's number), so concurrent runs (and pytest-xdist workers) never collide,
-and a run can tell the namespaces of a dead run (its pid is gone) and remove them. An endpoint's
+router, else the endpoint's number), so concurrent runs (and pytest-xdist workers) never collide;
+each run holds the lock of its prefix (``runlock``) while its namespaces exist, so a run can tell
+the namespaces of a dead run, whatever PID namespace it ran in, and remove them. An endpoint's
 namespace has one veth (``eth0``, its /32 address, a default route through a link-local
 gateway whose neighbour entry is permanent); the router's end of it has a /32 route and a
 permanent neighbour entry back: no ARP at any scale. Nothing is done in the host's namespace
@@ -21,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
+
+from .runlock import RunLock, stale
 
 NETNS_DIR = "/var/run/netns"
 CLONE_NEWNET = 0x40000000
@@ -79,23 +82,17 @@ def raise_nofile(wanted: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stale_namespaces() -> list[str]:
-    """The namespaces of replays whose process is gone."""
+def _runs_on_disk() -> dict[str, list[str]]:
+    """The namespaces of kubeward runs, by prefix."""
     try:
         names = os.listdir(NETNS_DIR)
     except FileNotFoundError:
-        return []
-    return sorted(n for n in names if (m := _NAME.match(n)) and not _alive(int(m.group(1))))
+        return {}
+    runs: dict[str, list[str]] = {}
+    for n in sorted(names):
+        if m := _NAME.match(n):
+            runs.setdefault(m.group(0), []).append(n)
+    return runs
 
 
 def run_namespaces(prefix: str) -> list[str]:
@@ -120,11 +117,20 @@ def delete_namespaces(names: list[str]) -> None:
 
 
 def remove_stale() -> list[str]:
-    """Remove what killed runs left behind; the names removed."""
-    stale = stale_namespaces()
-    if stale:
-        delete_namespaces(stale)
-    return stale
+    """Remove what killed runs left behind (see ``runlock``: a run whose lock is held is alive,
+    whatever its pid says here); the names removed."""
+    removed: list[str] = []
+    for prefix, names in _runs_on_disk().items():
+        m = _NAME.match(prefix)
+        assert m is not None
+        try:
+            with stale(prefix, int(m.group(1))) as dead:
+                if dead:
+                    delete_namespaces(names)
+                    removed += names
+        except RuntimeError:
+            continue  # another run removed them first: its lock file stays until one succeeds
+    return removed
 
 
 def _mac(kind: int, n: int) -> str:
@@ -137,10 +143,17 @@ class Topology:
     call twice, and after a partial build)."""
 
     addresses: list[str]                      # endpoint n's address
-    prefix: str = field(default_factory=lambda: f"kw{os.getpid()}x{next(_runs)}-")
+    prefix: str = ""                          # "": the first free kw<pid>x<run>- (locked)
     fds: list[int] = field(default_factory=list)
     home: int = -1
     created: list[str] = field(default_factory=list)
+    lock: RunLock | None = None
+
+    def __post_init__(self) -> None:
+        if not self.prefix:
+            pid = os.getpid()
+            self.lock = RunLock.claim(lambda n: f"kw{pid}x{n}-", _runs)
+            self.prefix = self.lock.name
 
     @property
     def router(self) -> str:
@@ -207,3 +220,6 @@ class Topology:
         self.created = []
         if names:
             delete_namespaces(names)
+        if self.lock is not None:  # after the namespaces: until then a run that sees them sees the lock held
+            self.lock.release()
+            self.lock = None
