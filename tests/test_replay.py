@@ -117,8 +117,9 @@ def test_a_tampered_ruleset_is_a_disagreement_with_the_trace_and_the_moved_rule(
                          for d in wrong)
     first = wrong[0]
     assert any(s["effect"] == "deny" for s in first.trace)
-    assert {"namespace": "destination", "chain": "input", "rule": 'counter accept comment "tampered"',
-            "packets": 1} in first.moved
+    tampered = [m for m in first.moved if m["rule"] == 'counter accept comment "tampered"']
+    assert [(m["namespace"], m["chain"]) for m in tampered] == [("destination", "input")]
+    assert tampered[0]["packets"] >= 1  # the SYN (a retransmitted SYN under load counts twice)
     doc = report.to_json()["disagreements"][0]
     assert doc["engine"] == "deny" and doc["kernel"] == "allowed" and doc["moved_rules"]
 
