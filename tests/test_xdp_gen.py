@@ -17,7 +17,7 @@ from kubeward.cli import main
 from kubeward.kernel.bpf_run import ProgramError, XdpAction, programs_of
 from kubeward.kernel.packets import frame
 from kubeward.kernel.xdp import parse_spec
-from kubeward.kernel.xdp_gen import generate_c, matching_rule, plan_checks
+from kubeward.kernel.xdp_gen import generate_c, matching_rule, plan_checks, refused_objects
 from kubeward.kernel.xdp_rules import Skipped, XdpDeny, managed_addresses, node_denies
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,8 @@ def kubeward(*args: str) -> Result:
 def _denies(text: str) -> tuple[list[XdpDeny], list[Skipped]]:
     analysis = analyse_text(text, options=Options())
     sets = [(dict(s.labels), s.cidrs) for s in analysis.cluster.calico.network_sets if s.namespace is None]
-    return node_denies(analysis.objects, analysis.cluster.policies, sets, managed_addresses(analysis.cluster))
+    return node_denies(analysis.objects, analysis.cluster.policies, sets, managed_addresses(analysis.cluster),
+                       refused=refused_objects(analysis))
 
 
 CCNP = """\
@@ -123,6 +124,23 @@ def test_cil34_a_host_policy_for_every_node_qualifies_one_for_some_nodes_does_no
     assert [(s.origin, s.reason) for s in skipped] == [
         ("CiliumClusterwideNetworkPolicy some ingressDeny",
          "its nodeSelector selects some nodes only (the program is for every node)")]
+
+
+
+def test_np29_a_policy_the_api_server_rejects_is_left_out_of_the_program_saying_why() -> None:
+    """A malformed part makes the whole CCNP rejected: none of its denies reaches a node, and the
+    part that still reads as a peerless deny is not compiled either (it would drop every source)."""
+    rules, skipped = _denies(CCNP.format(name="bad", spec="""\
+  endpointSelector: {}
+  ingressDeny:
+  - {fromCIDR: 5, toPorts: [{ports: [{port: "6379", protocol: TCP}]}]}
+  - {toPorts: [{ports: [{port: "22", protocol: TCP}]}]}""") + "---\n" + CCNP.format(name="host", spec="""\
+  nodeSelector: {}
+  ingressDeny: [{toPorts: 7}]"""))
+    assert rules == []
+    rejected = "the API server rejects the policy: it is not in the cluster"
+    assert [(s.origin, s.reason) for s in skipped] == [("CiliumClusterwideNetworkPolicy bad ingressDeny", rejected),
+                                                       ("CiliumClusterwideNetworkPolicy host ingressDeny", rejected)]
 
 
 GNP = """\

@@ -46,14 +46,15 @@ def xdp(paths: tuple[str, ...], live: _ClusterInput | None, options: Options, ou
     from pathlib import Path
 
     from .analyses.session import analyse_input
-    from .kernel.xdp_gen import build
+    from .kernel.xdp_gen import build, refused_objects
     from .render.xdp_text import xdp_report
 
     analysis = analyse_input(paths, options, cluster=_read_cluster("xdp", live, options))
     _stderr_diagnostics(analysis, verbose)
     try:
         with _progress("building and verifying the XDP program"):
-            report = build(analysis.objects, analysis.cluster, list(paths), Path(out_dir))
+            report = build(analysis.objects, analysis.cluster, list(paths), Path(out_dir),
+                           refused=refused_objects(analysis))
     except KubewardError as exc:
         _fail("xdp", exc)
     if fmt in ("json", "yaml"):

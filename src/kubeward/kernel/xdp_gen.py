@@ -14,6 +14,8 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..analyses.session import Analysis
+from ..diagnostics import Severity
 from ..loader import RawObject
 from ..model import Cluster
 from .bpf_run import XdpAction, compile_c, require_tools
@@ -264,11 +266,14 @@ class XdpReport:
         }
 
 
-def build(objects: list[RawObject], cluster: Cluster, inputs: list[str], out_dir: Path) -> XdpReport:
+def build(objects: list[RawObject], cluster: Cluster, inputs: list[str], out_dir: Path, *,
+          refused: frozenset[tuple[str, int]] = frozenset()) -> XdpReport:
     """The node-wide denies → DIR/kubeward_xdp.c and .o, verified. ToolsMissing / ProgramError
-    when the tools are missing or clang or the kernel refuses the program."""
+    when the tools are missing or clang or the kernel refuses the program. ``refused``: the
+    (file, line) of the objects the API server would reject (left out)."""
     network_sets = [(dict(s.labels), s.cidrs) for s in cluster.calico.network_sets if s.namespace is None]
-    rules, skipped = node_denies(objects, cluster.policies, network_sets, managed_addresses(cluster))
+    rules, skipped = node_denies(objects, cluster.policies, network_sets, managed_addresses(cluster),
+                                 refused=refused)
     report = XdpReport(inputs, rules, skipped)
     if not rules:
         return report
@@ -282,3 +287,9 @@ def build(objects: list[RawObject], cluster: Cluster, inputs: list[str], out_dir
         verdicts = layer.verdicts([(c.source, c.destination, c.protocol, c.port) for c in checks])
     report.checks = [replace(c, actual=v.action) for c, v in zip(checks, verdicts, strict=True)]
     return report
+
+
+def refused_objects(analysis: Analysis) -> frozenset[tuple[str, int]]:
+    """The (file, line) of the objects an error diagnostic says the API server rejects (NP-29)."""
+    return frozenset((d.ref.file, d.ref.line) for d in analysis.diagnostics.sorted()
+                     if d.severity is Severity.ERROR and d.ref is not None)

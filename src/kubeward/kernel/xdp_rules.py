@@ -192,9 +192,12 @@ def _flag(obj: RawObject | None, key: str) -> bool:
 
 def node_denies(objects: list[RawObject], policies: list[Policy],
                 network_sets: list[tuple[dict[str, str], tuple[str, ...]]],
-                managed: tuple[str, ...] = ()) -> tuple[list[XdpDeny], list[Skipped]]:
+                managed: tuple[str, ...] = (), *,
+                refused: frozenset[tuple[str, int]] = frozenset()) -> tuple[list[XdpDeny], list[Skipped]]:
     """The deny rules an XDP program can enforce for every pod of a node, and those left out.
-    ``managed``: the addresses of the input's pods and nodes (Cilium's CIDR peers skip them)."""
+    ``managed``: the addresses of the input's pods and nodes (Cilium's CIDR peers skip them);
+    ``refused``: the (file, line) of objects the API server rejects (a host policy has no IR
+    policy to carry ``rejected``)."""
     own = _cidr_ranges([a for a in managed if _is_address(a)])
     raw = {(o.file, o.line): o for o in objects}
     denies: list[XdpDeny] = []
@@ -212,8 +215,14 @@ def node_denies(objects: list[RawObject], policies: list[Policy],
             except _Unfit as why:
                 skipped.append(Skipped(origin, file, rule.line, str(why)))
 
+    rejected = {(p.ref.file, p.ref.line) for p in policies if p.rejected} | set(refused)
     for p in policies:
         name = f"{p.ref.kind} {p.ref.name}"
+        if p.rejected:  # NP-29: the API server refuses it, so no node enforces any of its rules
+            if any(r.action is Action.DENY for r in p.ingress):
+                skipped.append(Skipped(f"{name} {'ingressDeny' if p.ref.kind == CCNP else 'ingress'}", p.ref.file,
+                                       p.ref.line, "the API server rejects the policy: it is not in the cluster"))
+            continue
         if p.ref.kind == CCNP and p.tier.value == "deny":
             if p.subject.pod_selector.is_everything and p.subject.namespace_selector is None:
                 take("CIL-33", name, p.ref.file, p.ingress, "ingressDeny", "every endpoint")  # CIL-33
@@ -238,6 +247,14 @@ def node_denies(objects: list[RawObject], policies: list[Policy],
                                        "both true): Calico enforces it after connection tracking (CAL-25)"))
     for obj in objects:
         if obj.kind != CCNP:
+            continue
+        if (obj.file, obj.line) in rejected:  # NP-29: a rejected CCNP is no host policy either
+            if any(rules for _, rules in host_policy_denies(obj)) and not any(
+                    s.file == obj.file and s.line == obj.line for s in skipped):
+                meta = obj.data.get("metadata")
+                skipped.append(Skipped(f"{CCNP} {meta.get('name') if isinstance(meta, LMap) else '?'} ingressDeny",
+                                       obj.file, obj.line,
+                                       "the API server rejects the policy: it is not in the cluster"))
             continue
         meta = obj.data.get("metadata")
         name = f"{CCNP} {meta.get('name') if isinstance(meta, LMap) else '?'}"
